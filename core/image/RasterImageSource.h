@@ -1,0 +1,30 @@
+#pragma once
+
+#include "image/ImageFormat.h"
+#include "image/ImageSource.h"
+
+#include <memory>
+
+namespace lucida {
+
+// Plain images through OpenCV: PNG, JPEG, TIFF (8/16-bit), BMP. Decoded once at open; a large
+// photo is served as a pyramid (halving until it fits 1024 px) so it pans like a slide.
+// 16-bit greyscale stays Gray16.
+class RasterImageSource final : public ImageSource {
+public:
+    static ImageFormat format();
+    explicit RasterImageSource(const std::string& path);  // throws ImageError
+    ~RasterImageSource() override;
+
+    const ImageInfo& info() const override;
+    PixelBuffer readRegion(int level, const Rect& rect, int slice) const override;
+
+    // Decoding refuses images above this many pixels (the file's header is read first).
+    static constexpr std::int64_t kMaxPixels = std::int64_t{1} << 30;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lucida
