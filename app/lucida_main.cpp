@@ -1,1 +1,65 @@
-int main(){return 0;}
+// lucida: the viewer. Opens the files named on the command line; `--screenshot FILE` saves the
+// window once every visible tile is painted, then quits (for docs and smoke tests).
+#include "MainWindow.h"
+#include "OverviewWidget.h"
+#include "SlideView.h"
+#include "TileService.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QSettings>
+#include <QTimer>
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("Lucida");
+    QApplication::setApplicationName("Lucida");
+    QApplication::setApplicationVersion("0.1.0");
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Lucida: see what a neural network looked at in medical images.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument("files", "Images, slides or DICOM folders to open.", "[files...]");
+    QCommandLineOption cacheOption("cache-mb", "Tile cache budget in MiB (default: saved setting or 512).", "MiB");
+    QCommandLineOption shotOption("screenshot", "Save a screenshot to FILE once loaded, then quit.", "FILE");
+    QCommandLineOption sizeOption("window-size", "Window size, e.g. 1600x1000.", "WxH");
+    QCommandLineOption magOption("magnification", "Start at this magnification (slides with objective power).", "X");
+    parser.addOptions({cacheOption, shotOption, sizeOption, magOption});
+    parser.process(app);
+
+    QSettings settings;
+    int cacheMiB = settings.value("cache/budgetMiB", 512).toInt();
+    if (parser.isSet(cacheOption)) cacheMiB = parser.value(cacheOption).toInt();
+    lucida::ui::TileService tiles(std::size_t(std::max(cacheMiB, 16)) << 20);
+    lucida::ui::MainWindow window(&tiles);
+    if (parser.isSet(sizeOption)) {
+        const QStringList wh = parser.value(sizeOption).split('x');
+        if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
+    }
+    window.show();
+    for (const QString& file : parser.positionalArguments()) window.openPath(file);
+
+    if (parser.isSet(magOption)) {
+        const double mag = parser.value(magOption).toDouble();
+        QObject::connect(&window, &lucida::ui::MainWindow::documentOpened, &window,
+                         [mag](lucida::ui::SlideView* v) { QTimer::singleShot(50, v, [v, mag] { v->setMagnification(mag); }); });
+    }
+    if (parser.isSet(shotOption)) {
+        const QString file = parser.value(shotOption);
+        auto* poll = new QTimer(&window);
+        int waited = 0;
+        QObject::connect(poll, &QTimer::timeout, &window, [&window, file, poll, &waited] {
+            waited += 100;
+            auto* view = window.currentView();
+            const bool ready = !window.isOpening() && (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
+            if (ready || waited > 60000) {
+                poll->stop();
+                window.grab().save(file);
+                QApplication::quit();
+            }
+        });
+        poll->start(100);
+    }
+    return QApplication::exec();
+}

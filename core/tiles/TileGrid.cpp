@@ -18,11 +18,17 @@ std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, 
     const Level& lv = info.level(level);
     const auto cols = (lv.width + tileSize - 1) / tileSize;
     const auto rows = (lv.height + tileSize - 1) / tileSize;
-    const auto c0 = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(r.x / tileSize)));
-    const auto r0 = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(r.y / tileSize)));
-    const auto c1 = std::min<std::int64_t>(cols - 1, static_cast<std::int64_t>(std::floor((r.x + r.width) / tileSize)));
-    const auto r1 = std::min<std::int64_t>(rows - 1, static_cast<std::int64_t>(std::floor((r.y + r.height) / tileSize)));
+    // Clip to the level first, and end at the last tile the rect overlaps by a positive amount: a
+    // tile it only touches along an edge, or one beyond the level's edge, is not needed.
+    const double x0 = std::max(r.x, 0.0), y0 = std::max(r.y, 0.0);
+    const double x1 = std::min(r.x + r.width, static_cast<double>(lv.width));
+    const double y1 = std::min(r.y + r.height, static_cast<double>(lv.height));
     std::vector<TileKey> keys;
+    if (!(x1 > x0 && y1 > y0)) return keys;
+    const auto c0 = static_cast<std::int64_t>(std::floor(x0 / tileSize));
+    const auto r0 = static_cast<std::int64_t>(std::floor(y0 / tileSize));
+    const auto c1 = std::min<std::int64_t>(cols - 1, static_cast<std::int64_t>(std::ceil(x1 / tileSize)) - 1);
+    const auto r1 = std::min<std::int64_t>(rows - 1, static_cast<std::int64_t>(std::ceil(y1 / tileSize)) - 1);
     for (auto row = r0; row <= r1; ++row)
         for (auto col = c0; col <= c1; ++col) keys.push_back({sourceId, level, slice, col, row, tileSize});
     return keys;

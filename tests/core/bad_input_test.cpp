@@ -1,4 +1,137 @@
-#include <QtTest>
-class T : public QObject { Q_OBJECT };
-QTEST_APPLESS_MAIN(T)
+// The broken-file corpus (tests/fixtures/make_bad_inputs.py), as OpenSlide's test cases: every
+// file in bad/expected.tsv either opens as the format its content says, or fails with an
+// ImageError that names the file and whose reason matches the expected pattern. Nothing else may
+// escape: no other exception type, no crash.
+#include "fixtures/Fixtures.h"
+
+#include "image/ImageError.h"
+#include "image/ImageSource.h"
+
+#include <QFile>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+
+#include <exception>
+
+using namespace lucida;
+
+namespace {
+
+// What openImage did with a file: opened (format), threw ImageError, or threw something else.
+struct Outcome {
+    enum Kind { Opened, Error, Other } kind = Other;
+    std::string format;
+    std::string path, reason, what;
+};
+
+Outcome tryOpen(const std::string& path) {
+    Outcome out;
+    try {
+        const auto src = openImage(path);
+        out.format = src->info().format;
+        // Opening is not enough: the coarsest level must read too, or fail as an ImageError.
+        const int last = int(src->info().levels.size()) - 1;
+        const Level& lv = src->info().level(last);
+        src->readRegion(last, {0, 0, std::min<std::int64_t>(lv.width, 64),
+                               std::min<std::int64_t>(lv.height, 64)});
+        out.kind = Outcome::Opened;
+    } catch (const ImageError& e) {
+        out.kind = Outcome::Error;
+        out.path = e.path();
+        out.reason = e.reason();
+        out.what = e.what();
+    } catch (const std::exception& e) {
+        out.what = std::string("std::exception: ") + e.what();
+    } catch (...) {
+        out.what = "an exception of unknown type";
+    }
+    return out;
+}
+
+QString describe(const Outcome& o) {
+    switch (o.kind) {
+        case Outcome::Opened:
+            return QString("opened as \"%1\"").arg(QString::fromStdString(o.format));
+        case Outcome::Error:
+            return QString("ImageError: %1").arg(QString::fromStdString(o.what));
+        default:
+            return QString("threw %1").arg(QString::fromStdString(o.what));
+    }
+}
+
+}  // namespace
+
+class BadInputTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void corpus_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("expectation");
+        QFile tsv(QString::fromStdString(fixtures::path("bad/expected.tsv")));
+        QVERIFY2(tsv.open(QIODevice::ReadOnly | QIODevice::Text), qPrintable(tsv.fileName()));
+        int rows = 0;
+        while (!tsv.atEnd()) {
+            const QString line = QString::fromUtf8(tsv.readLine()).trimmed();
+            if (line.isEmpty()) continue;
+            const QStringList cols = line.split('\t');
+            QVERIFY2(cols.size() == 2, qPrintable("bad line in expected.tsv: " + line));
+            QTest::newRow(qPrintable(cols[0])) << cols[0] << cols[1];
+            ++rows;
+        }
+        QVERIFY2(rows >= 15, qPrintable(QString("only %1 cases in expected.tsv").arg(rows)));
+    }
+    void corpus() {
+        QFETCH(QString, name);
+        QFETCH(QString, expectation);
+        const std::string path = fixtures::path("bad/" + name.toStdString());
+        QVERIFY2(QFileInfo::exists(QString::fromStdString(path)), path.c_str());
+        const Outcome o = tryOpen(path);
+        qInfo("%s: %s", qPrintable(name), qPrintable(describe(o)));
+        QVERIFY2(o.kind != Outcome::Other, qPrintable(describe(o)));
+
+        if (expectation.startsWith("OK:")) {
+            const std::string prefix = expectation.mid(3).toStdString();
+            QVERIFY2(o.kind == Outcome::Opened, qPrintable(describe(o)));
+            QVERIFY2(o.format.rfind(prefix, 0) == 0,
+                     qPrintable(QString("format \"%1\" does not start with \"%2\"")
+                                    .arg(QString::fromStdString(o.format), expectation.mid(3))));
+            return;
+        }
+        if (expectation == "ANY") {  // may open or fail, but only ever as an ImageError naming it
+            if (o.kind == Outcome::Error)
+                QVERIFY2(o.what.find(path) != std::string::npos, o.what.c_str());
+            return;
+        }
+        QVERIFY2(o.kind == Outcome::Error, qPrintable("expected an error, " + describe(o)));
+        QCOMPARE(o.path, path);
+        QVERIFY2(o.what.find(name.toStdString()) != std::string::npos, o.what.c_str());
+        QVERIFY2(!o.reason.empty(), o.what.c_str());
+        const QRegularExpression pattern(expectation, QRegularExpression::CaseInsensitiveOption);
+        QVERIFY2(pattern.isValid(), qPrintable(pattern.errorString()));
+        QVERIFY2(pattern.match(QString::fromStdString(o.reason)).hasMatch(),
+                 qPrintable(QString("reason \"%1\" does not match /%2/")
+                                .arg(QString::fromStdString(o.reason), expectation)));
+    }
+
+    void missingFile() {
+        const std::string path = fixtures::path("bad/there-is-no-such-file.svs");
+        const Outcome o = tryOpen(path);
+        QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
+        QCOMPARE(o.path, path);
+        QVERIFY2(o.reason.find("no such file") != std::string::npos, o.what.c_str());
+        QVERIFY2(o.what.find("there-is-no-such-file.svs") != std::string::npos, o.what.c_str());
+    }
+
+    void emptyFolderIsNoSeries() {
+        QTemporaryDir tmp;
+        const Outcome o = tryOpen(tmp.path().toStdString());
+        QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
+        QCOMPARE(o.path, tmp.path().toStdString());
+        QVERIFY2(QString::fromStdString(o.reason).contains("no DICOM", Qt::CaseInsensitive),
+                 o.what.c_str());
+    }
+};
+
+QTEST_APPLESS_MAIN(BadInputTest)
 #include "bad_input_test.moc"

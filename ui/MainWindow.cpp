@@ -1,0 +1,329 @@
+#include "MainWindow.h"
+
+#include "DicomControls.h"
+#include "OverviewWidget.h"
+#include "PropertiesPanel.h"
+#include "RecentFiles.h"
+#include "SlideView.h"
+#include "TileService.h"
+#include "tiles/TileGrid.h"
+
+#include <QAction>
+#include <cmath>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QToolBar>
+
+namespace lucida::ui {
+
+namespace {
+constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
+
+QString fileFilter() {
+    QStringList patterns;
+    for (const std::string& e : imageFileExtensions()) patterns << QStringLiteral("*.%1").arg(QString::fromStdString(e));
+    return QObject::tr("Images (%1);;All files (*)").arg(patterns.join(' '));
+}
+
+// Lengths in the unit a pathologist (µm) or radiologist (mm) reads.
+QString formatLength(double micrometres, LengthUnit unit) {
+    if (unit == LengthUnit::Millimetre) return QStringLiteral("%1 mm").arg(micrometres / 1000.0, 0, 'f', 2);
+    return QStringLiteral("%1 µm").arg(micrometres, 0, 'f', 1);
+}
+}  // namespace
+
+MainWindow::MainWindow(TileService* tiles, QWidget* parent)
+    : QMainWindow(parent), tiles_(tiles), recent_(new RecentFiles(this)) {
+    setWindowTitle(tr("Lucida"));
+    setAcceptDrops(true);
+    resize(1280, 800);
+
+    centre_ = new QStackedWidget(this);
+    auto* welcome = new QLabel(tr("<h2>Lucida</h2><p>Open a whole slide, a photo or a DICOM series:<br>"
+                                  "File ▸ Open (Ctrl+O), drop a file here, or pick a recent file.</p>"),
+                               centre_);
+    welcome->setAlignment(Qt::AlignCenter);
+    tabs_ = new QTabWidget(centre_);
+    tabs_->setTabsClosable(true);
+    tabs_->setMovable(true);
+    tabs_->setDocumentMode(true);
+    centre_->addWidget(welcome);
+    centre_->addWidget(tabs_);
+    setCentralWidget(centre_);
+    connect(tabs_, &QTabWidget::currentChanged, this, &MainWindow::currentTabChanged);
+    connect(tabs_, &QTabWidget::tabCloseRequested, this, &MainWindow::closeTab);
+
+    overview_ = new OverviewWidget(this);
+    auto* overviewDock = new QDockWidget(tr("Overview"), this);
+    overviewDock->setObjectName("overviewDock");
+    overviewDock->setWidget(overview_);
+    addDockWidget(Qt::RightDockWidgetArea, overviewDock);
+
+    dicomControls_ = new DicomControls(this);
+    dicomDock_ = new QDockWidget(tr("Slice & window"), this);
+    dicomDock_->setObjectName("dicomDock");
+    dicomDock_->setWidget(dicomControls_);
+    addDockWidget(Qt::RightDockWidgetArea, dicomDock_);
+
+    properties_ = new PropertiesPanel(this);
+    auto* propertiesDock = new QDockWidget(tr("Properties"), this);
+    propertiesDock->setObjectName("propertiesDock");
+    propertiesDock->setWidget(properties_);
+    addDockWidget(Qt::RightDockWidgetArea, propertiesDock);
+
+    positionLabel_ = new QLabel(this);
+    zoomLabel_ = new QLabel(this);
+    statusBar()->addWidget(positionLabel_, 1);
+    statusBar()->addPermanentWidget(zoomLabel_);
+
+    buildActions();
+    overviewDock->toggleViewAction()->setShortcut(QKeySequence("Ctrl+Shift+V"));
+    QSettings settings;
+    restoreGeometry(settings.value("window/geometry").toByteArray());
+    restoreState(settings.value("window/state").toByteArray());
+    currentTabChanged();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildActions() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(QIcon::fromTheme("document-open"), tr("&Open…"), this, &MainWindow::chooseFile);
+    open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open DICOM &Folder…"), QKeySequence("Ctrl+Shift+O"), this, &MainWindow::chooseFolder);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    connect(recent_, &RecentFiles::changed, this, &MainWindow::rebuildRecentMenu);
+    rebuildRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Close Tab"), QKeySequence::Close, this, [this] { closeTab(tabs_->currentIndex()); });
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(tr("Tile &Cache Size…"), this, &MainWindow::setCacheBudget);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    auto onView = [this](auto f) { return [this, f] { if (SlideView* v = currentView()) f(v); }; };
+    QAction* zoomIn = view->addAction(QIcon::fromTheme("zoom-in"), tr("Zoom &In"), this, onView([](SlideView* v) { v->zoomBy(1.25); }));
+    zoomIn->setShortcuts({QKeySequence::ZoomIn, QKeySequence("Ctrl+=")});
+    QAction* zoomOut = view->addAction(QIcon::fromTheme("zoom-out"), tr("Zoom &Out"), this, onView([](SlideView* v) { v->zoomBy(0.8); }));
+    zoomOut->setShortcuts(QKeySequence::ZoomOut);
+    QAction* fit = view->addAction(QIcon::fromTheme("zoom-fit-best"), tr("&Fit to Window"), this, onView([](SlideView* v) { v->fitToWindow(); }));
+    fit->setShortcuts({QKeySequence("Ctrl+0"), QKeySequence("F")});
+    QAction* actual = view->addAction(QIcon::fromTheme("zoom-original"), tr("&Actual Pixels (1:1)"), this, onView([](SlideView* v) { v->showActualPixels(); }));
+    actual->setShortcut(QKeySequence("Ctrl+1"));
+    QAction* rotate = view->addAction(QIcon::fromTheme("object-rotate-right"), tr("&Rotate 90° Clockwise"), this, onView([](SlideView* v) { v->rotateClockwise(); }));
+    rotate->setShortcut(QKeySequence("R"));
+    QMenu* mag = view->addMenu(tr("&Magnification"));
+    int key = 1;
+    for (double m : kMagnifications) {
+        QAction* a = mag->addAction(QStringLiteral("%1×").arg(m), this, onView([m](SlideView* v) { v->setMagnification(m); }));
+        a->setShortcut(QKeySequence(QStringLiteral("Alt+%1").arg(key++)));
+    }
+    view->addSeparator();
+    for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+    QAction* full = view->addAction(tr("F&ull Screen"), this, [this] { isFullScreen() ? showNormal() : showFullScreen(); });
+    full->setShortcut(QKeySequence::FullScreen);
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Lucida"), this, [this] {
+        QStringList formats;
+        for (const std::string& f : imageFormatNames()) formats << QString::fromStdString(f);
+        QMessageBox::about(this, tr("About Lucida"),
+                           tr("<b>Lucida</b> shows what a neural network looked at in medical images.<p>"
+                              "Formats: %1.<p>Mouse: drag to pan, wheel to zoom at the cursor, "
+                              "Ctrl+wheel for slices, right-drag for window/level.")
+                               .arg(formats.join(", ")));
+    });
+
+    QToolBar* bar = addToolBar(tr("View"));
+    bar->setObjectName("viewToolbar");
+    bar->addAction(open);
+    bar->addSeparator();
+    bar->addActions({zoomOut, zoomIn, fit, actual, rotate});
+    magnification_ = new QComboBox(bar);
+    magnification_->setPlaceholderText(tr("Magnification"));
+    magnification_->setToolTip(tr("Magnification (objective-equivalent)"));
+    for (double m : kMagnifications) magnification_->addItem(QStringLiteral("%1×").arg(m), m);
+    connect(magnification_, &QComboBox::activated, this, [this](int i) {
+        if (SlideView* v = currentView()) v->setMagnification(magnification_->itemData(i).toDouble());
+    });
+    bar->addWidget(magnification_);
+}
+
+void MainWindow::rebuildRecentMenu() {
+    recentMenu_->clear();
+    const QStringList files = recent_->files();
+    for (int i = 0; i < files.size(); ++i) {
+        const QString path = files[i];
+        QAction* a = recentMenu_->addAction(QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()),
+                                            this, [this, path] { openPath(path); });
+        a->setToolTip(path);
+        a->setStatusTip(path);
+    }
+    if (!files.isEmpty()) {
+        recentMenu_->addSeparator();
+        recentMenu_->addAction(tr("Clear Menu"), recent_, &RecentFiles::clear);
+    }
+    recentMenu_->setEnabled(!files.isEmpty());
+}
+
+void MainWindow::chooseFile() {
+    QSettings settings;
+    const QStringList paths = QFileDialog::getOpenFileNames(this, tr("Open Image"), settings.value("lastDir").toString(), fileFilter());
+    if (paths.isEmpty()) return;
+    settings.setValue("lastDir", QFileInfo(paths.first()).absolutePath());
+    for (const QString& p : paths) openPath(p);
+}
+
+void MainWindow::chooseFolder() {
+    QSettings settings;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open DICOM Series Folder"), settings.value("lastDir").toString());
+    if (dir.isEmpty()) return;
+    settings.setValue("lastDir", dir);
+    openPath(dir);
+}
+
+void MainWindow::setCacheBudget() {
+    bool ok = false;
+    const int current = static_cast<int>(tiles_->cache().budget() >> 20);
+    const int mib = QInputDialog::getInt(this, tr("Tile Cache Size"), tr("Memory for decoded tiles (MiB):"), current, 64, 65536, 64, &ok);
+    if (!ok) return;
+    tiles_->cache().setBudget(std::size_t(mib) << 20);
+    QSettings().setValue("cache/budgetMiB", mib);
+}
+
+void MainWindow::openPath(const QString& path) {
+    ++pendingOpens_;
+    statusBar()->showMessage(tr("Opening %1…").arg(path));
+    auto* watcher = new QFutureWatcher<OpenResult>(this);
+    connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
+        --pendingOpens_;
+        showOpened(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(openImageAsync(path));
+}
+
+void MainWindow::showOpened(const OpenResult& result) {
+    statusBar()->clearMessage();
+    if (!result.source) {
+        recent_->remove(result.path);
+        showError(tr("Cannot open image"), result.error);
+        emit openFailed(result.error);
+        return;
+    }
+    auto* document = new ImageDocument(result.source);
+    auto* view = new SlideView(document, tiles_);
+    document->setParent(view);
+    connect(view, &SlideView::tileError, this, [this](const QString& m) { showError(tr("Cannot read image data"), m); });
+    const int index = tabs_->addTab(view, document->displayName());
+    tabs_->setTabToolTip(index, document->path());
+    tabs_->setCurrentIndex(index);
+    recent_->add(result.path);
+    emit documentOpened(view);
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+    lastError_ = message;
+    // Window-modal and non-blocking: the error is read, the application keeps running.
+    auto* box = new QMessageBox(QMessageBox::Critical, title, message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+SlideView* MainWindow::currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }
+
+int MainWindow::documentCount() const { return tabs_->count(); }
+
+void MainWindow::closeTab(int index) {
+    if (index < 0) return;
+    QWidget* w = tabs_->widget(index);
+    tabs_->removeTab(index);
+    if (auto* view = qobject_cast<SlideView*>(w)) {
+        const std::uint64_t id = view->document()->source()->id();
+        delete view;
+        tiles_->cache().removeSource(id);  // its tiles are of no use to anyone now
+    }
+}
+
+void MainWindow::currentTabChanged() {
+    for (const auto& c : viewConnections_) disconnect(c);
+    viewConnections_.clear();
+    SlideView* view = currentView();
+    centre_->setCurrentIndex(view ? 1 : 0);
+    overview_->setView(view);
+    properties_->setDocument(view ? view->document() : nullptr);
+    dicomControls_->setDocument(view ? view->document() : nullptr);
+    const bool dicomish = view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
+    dicomDock_->setVisible(dicomish);
+    magnification_->setEnabled(view && view->document()->info().objectivePower.has_value());
+    setWindowTitle(view ? tr("%1 — Lucida").arg(view->document()->displayName()) : tr("Lucida"));
+    if (view) {
+        viewConnections_ << connect(view, &SlideView::viewChanged, this, &MainWindow::updateStatus);
+        viewConnections_ << connect(view, &SlideView::cursorMoved, this, [this, view](QPointF p, bool inside) {
+            if (!inside) {
+                positionLabel_->clear();
+                return;
+            }
+            const ImageInfo& info = view->document()->info();
+            QString text = tr("x %1, y %2 px").arg(qint64(p.x())).arg(qint64(p.y()));
+            if (info.mppX)
+                text += QStringLiteral("  |  %1, %2").arg(formatLength(p.x() * *info.mppX, info.displayUnit),
+                                                          formatLength(p.y() * info.mppY.value_or(*info.mppX), info.displayUnit));
+            positionLabel_->setText(text);
+        });
+    }
+    updateStatus();
+}
+
+void MainWindow::updateStatus() {
+    SlideView* view = currentView();
+    if (!view) {
+        zoomLabel_->clear();
+        return;
+    }
+    int preset = -1;
+    if (const auto mag = view->magnification())
+        for (int i = 0; i < magnification_->count(); ++i)
+            if (std::abs(magnification_->itemData(i).toDouble() - *mag) < 0.01 * *mag) preset = i;
+    magnification_->setCurrentIndex(preset);
+    QString text;
+    if (const auto mag = view->magnification()) text = tr("%1×").arg(*mag, 0, 'f', *mag < 10 ? 2 : 1);
+    else text = tr("Zoom %1%").arg(view->viewGeometry().scale * 100, 0, 'f', 0);
+    const ImageInfo& info = view->document()->info();
+    text += tr("  (level %1)").arg(bestLevelForDownsample(info.levels, 1.0 / view->viewGeometry().scale));
+    zoomLabel_->setText(text);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+    for (const QUrl& url : e->mimeData()->urls())
+        if (url.isLocalFile()) openPath(url.toLocalFile());
+    e->acceptProposedAction();
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    QSettings settings;
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/state", saveState());
+    e->accept();
+}
+
+}  // namespace lucida::ui

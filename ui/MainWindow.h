@@ -1,0 +1,83 @@
+#pragma once
+
+#include "ImageOpener.h"
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+#include <QPointer>
+
+class QTabWidget;
+class QLabel;
+class QMenu;
+class QComboBox;
+class QDockWidget;
+class QStackedWidget;
+
+namespace lucida::ui {
+
+class TileService;
+class SlideView;
+class OverviewWidget;
+class PropertiesPanel;
+class DicomControls;
+class RecentFiles;
+
+// The viewer window: one tab per opened image, with the overview, properties and slice/window
+// docks following the current tab. Opening is asynchronous; failures are shown as dialogs that
+// name the file and the reason, and the window stays usable.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(TileService* tiles, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void openPath(const QString& path);  // asynchronous; see documentOpened / openFailed
+    SlideView* currentView() const;
+    int documentCount() const;
+    OverviewWidget* overview() const { return overview_; }
+    PropertiesPanel* properties() const { return properties_; }
+    DicomControls* dicomControls() const { return dicomControls_; }
+    QTabWidget* tabs() const { return tabs_; }
+    RecentFiles* recentFiles() const { return recent_; }
+    QString lastError() const { return lastError_; }
+    bool isOpening() const { return pendingOpens_ > 0; }
+
+signals:
+    void documentOpened(SlideView* view);
+    void openFailed(const QString& message);
+
+protected:
+    void dragEnterEvent(QDragEnterEvent*) override;
+    void dropEvent(QDropEvent*) override;
+    void closeEvent(QCloseEvent*) override;
+
+private:
+    void buildActions();
+    void showOpened(const OpenResult& result);
+    void showError(const QString& title, const QString& message);
+    void currentTabChanged();
+    void closeTab(int index);
+    void updateStatus();
+    void rebuildRecentMenu();
+    void chooseFile();
+    void chooseFolder();
+    void setCacheBudget();
+
+    TileService* tiles_;
+    QStackedWidget* centre_;
+    QTabWidget* tabs_;
+    OverviewWidget* overview_;
+    PropertiesPanel* properties_;
+    DicomControls* dicomControls_;
+    QDockWidget* dicomDock_;
+    RecentFiles* recent_;
+    QMenu* recentMenu_ = nullptr;
+    QComboBox* magnification_ = nullptr;
+    QLabel* positionLabel_;
+    QLabel* zoomLabel_;
+    QString lastError_;
+    int pendingOpens_ = 0;
+    QList<QMetaObject::Connection> viewConnections_;
+};
+
+}  // namespace lucida::ui

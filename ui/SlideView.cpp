@@ -1,0 +1,364 @@
+#include "SlideView.h"
+
+#include "TileService.h"
+
+#include <QGestureEvent>
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QNativeGestureEvent>
+#include <QPainter>
+#include <QPinchGesture>
+#include <QWheelEvent>
+
+#include <cmath>
+
+namespace lucida::ui {
+
+namespace {
+// Screen-side images of tiles ready to draw; a few screens' worth, apart from the byte-budgeted
+// decoded-tile cache.
+constexpr int kDisplayCacheKiB = 96 * 1024;
+constexpr double kWheelStep = 1.25;
+}  // namespace
+
+size_t qHash(const DisplayKey& k, size_t seed) noexcept {
+    return ::qHashMulti(seed, TileKeyHash{}(k.tile), k.centre, k.width);
+}
+
+SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* parent)
+    : QWidget(parent),
+      document_(document),
+      tiles_(tiles),
+      client_(tiles->loader().newClient()),
+      displayCache_(kDisplayCacheKiB) {
+    setFocusPolicy(Qt::StrongFocus);
+    setMouseTracking(true);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+    setMinimumSize(200, 150);
+    grabGesture(Qt::PinchGesture);
+    const ImageInfo& info = document_->info();
+    geometry_.centreX = info.width() / 2.0;
+    geometry_.centreY = info.height() / 2.0;
+    if (document_->isGray()) grayLut_ = GrayLut(info.grayMapping, document_->window());
+
+    // The coarsest level is the backdrop while finer tiles load: fetch it now and keep it.
+    const bool pin = info.sliceCount == 1;
+    for (const TileKey& key : coarsestTiles()) tiles_->loader().fetch(document_->source(), key, pin);
+
+    connect(tiles_, &TileService::tileArrived, this, [this](quint64 id) {
+        if (id == document_->source()->id()) update();
+    });
+    connect(tiles_, &TileService::tileFailed, this, [this](quint64 id, const QString& message) {
+        if (id != document_->source()->id() || reportedError_) return;
+        reportedError_ = true;
+        emit tileError(message);
+    });
+    connect(document_, &ImageDocument::sliceChanged, this, [this] { update(); emit viewChanged(); });
+    connect(document_, &ImageDocument::windowChanged, this, [this] {
+        grayLut_ = GrayLut(document_->info().grayMapping, document_->window());
+        update();
+        emit viewChanged();
+    });
+}
+
+SlideView::~SlideView() { tiles_->loader().cancel(client_); }
+
+std::vector<TileKey> SlideView::coarsestTiles() const {
+    const ImageInfo& info = document_->info();
+    const int level = static_cast<int>(info.levels.size()) - 1;
+    const Level& lv = info.level(level);
+    return tilesInRect(info, document_->source()->id(), document_->slice(), level,
+                       {0, 0, double(lv.width), double(lv.height)}, kTileSize);
+}
+
+QPointF SlideView::imageToScreen(QPointF p) const {
+    const PointF s = geometry_.toScreen({p.x(), p.y()});
+    return {s.x, s.y};
+}
+
+QPointF SlideView::screenToImage(QPointF p) const {
+    const PointF s = geometry_.toImage({p.x(), p.y()});
+    return {s.x, s.y};
+}
+
+double SlideView::minScale() const {
+    ViewGeometry g = geometry_;
+    g.fit(double(document_->info().width()), double(document_->info().height()));
+    return g.scale / 4.0;
+}
+
+double SlideView::maxScale() const {
+    ViewGeometry g = geometry_;
+    g.fit(double(document_->info().width()), double(document_->info().height()));
+    return std::max(8.0, g.scale * 2.0);  // 8x past 1:1 for slides; small MRI slices may grow more
+}
+
+void SlideView::changed() {
+    geometry_.scale = std::clamp(geometry_.scale, minScale(), maxScale());
+    geometry_.clampCentre(double(document_->info().width()), double(document_->info().height()));
+    update();
+    emit viewChanged();
+}
+
+void SlideView::setCentre(double x, double y) {
+    fitMode_ = false;
+    geometry_.centreX = x;
+    geometry_.centreY = y;
+    changed();
+}
+
+void SlideView::setScale(double scale) {
+    fitMode_ = false;
+    geometry_.scale = scale;
+    changed();
+}
+
+void SlideView::zoomAt(QPointF screen, double factor) {
+    fitMode_ = false;
+    const double target = std::clamp(geometry_.scale * factor, minScale(), maxScale());
+    geometry_.zoomAt({screen.x(), screen.y()}, target / geometry_.scale);
+    changed();
+}
+
+void SlideView::zoomBy(double factor) { zoomAt(QPointF(width() / 2.0, height() / 2.0), factor); }
+
+void SlideView::fitToWindow() {
+    geometry_.viewWidth = std::max(width(), 1);
+    geometry_.viewHeight = std::max(height(), 1);
+    geometry_.fit(double(document_->info().width()), double(document_->info().height()));
+    fitMode_ = true;
+    changed();
+}
+
+void SlideView::showActualPixels() { setScale(1.0); }
+
+void SlideView::rotateClockwise() {
+    geometry_.rotateClockwise();
+    if (fitMode_) fitToWindow();
+    changed();
+}
+
+void SlideView::panByScreen(double dx, double dy) {
+    fitMode_ = false;
+    geometry_.panByScreen(dx, dy);
+    changed();
+}
+
+std::optional<double> SlideView::magnification() const {
+    if (const auto power = document_->info().objectivePower) return *power * geometry_.scale;
+    return std::nullopt;
+}
+
+void SlideView::setMagnification(double magnification) {
+    if (const auto power = document_->info().objectivePower) setScale(magnification / *power);
+}
+
+void SlideView::resizeEvent(QResizeEvent*) {
+    geometry_.viewWidth = std::max(width(), 1);
+    geometry_.viewHeight = std::max(height(), 1);
+    // Until the user moves the view, it follows the window's size (layouts settle in steps).
+    if (fitMode_) {
+        fitToWindow();
+        return;
+    }
+    changed();
+}
+
+const QImage* SlideView::displayImage(const TileKey& key, const TilePtr& tile) {
+    const bool gray = tile->format == PixelFormat::Gray16;
+    const DisplayKey dk{key, gray ? document_->window().centre : 0.0, gray ? document_->window().width : 0.0};
+    if (const QImage* cached = displayCache_.object(dk)) return cached;
+    auto* image = new QImage(toDisplayImage(*tile, grayLut_));
+    const int cost = std::max<int>(1, static_cast<int>(image->sizeInBytes() / 1024));
+    displayCache_.insert(dk, image, cost);
+    return displayCache_.object(dk);
+}
+
+void SlideView::drawTile(QPainter& painter, const TileKey& key, const QImage& image) const {
+    // In the unrotated frame, level-0 point p is at (p - centre) * scale + frame/2. Tile edges are
+    // rounded to whole pixels so neighbours share them exactly: no seams at any zoom.
+    const ImageInfo& info = document_->info();
+    const double ds = info.level(key.level).downsample;
+    const bool sideways = geometry_.quarterTurns % 2 == 1;
+    const double fw = sideways ? height() : width(), fh = sideways ? width() : height();
+    const Rect r = tileRect(info, key);
+    auto sx = [&](double levelX) { return std::round((levelX * ds - geometry_.centreX) * geometry_.scale + fw / 2); };
+    auto sy = [&](double levelY) { return std::round((levelY * ds - geometry_.centreY) * geometry_.scale + fh / 2); };
+    const QRectF target(QPointF(sx(double(r.x)), sy(double(r.y))),
+                        QPointF(sx(double(r.x + r.width)), sy(double(r.y + r.height))));
+    painter.drawImage(target, image);
+}
+
+void SlideView::paintEvent(QPaintEvent*) {
+    QElapsedTimer timer;
+    timer.start();
+    QPainter painter(this);
+    painter.fillRect(rect(), QColor(0x2b, 0x2b, 0x2b));
+    geometry_.viewWidth = std::max(width(), 1);
+    geometry_.viewHeight = std::max(height(), 1);
+
+    const ImageInfo& info = document_->info();
+    const std::uint64_t id = document_->source()->id();
+    const int slice = document_->slice();
+    const TilePlan plan = planTiles(info, id, slice, geometry_, kTileSize, 1);
+    displayedLevel_ = plan.level;
+
+    painter.save();
+    const bool sideways = geometry_.quarterTurns % 2 == 1;
+    painter.translate(width() / 2.0, height() / 2.0);
+    painter.rotate(90.0 * geometry_.quarterTurns);
+    painter.translate(-(sideways ? height() : width()) / 2.0, -(sideways ? width() : height()) / 2.0);
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+
+    TileCache& cache = tiles_->cache();
+    std::vector<std::pair<TileKey, TilePtr>> present;
+    std::vector<TileKey> wanted;
+    for (const TileKey& key : plan.visible) {
+        if (TilePtr t = cache.find(key)) present.emplace_back(key, std::move(t));
+        else wanted.push_back(key);
+    }
+    fullyLoaded_ = wanted.empty();
+    if (!fullyLoaded_) {
+        // Backdrop: coarser levels, coarsest first, so the finest available shows on top.
+        const RectF v = geometry_.visibleImageRect();
+        for (int level = static_cast<int>(info.levels.size()) - 1; level > plan.level; --level) {
+            const double ds = info.level(level).downsample;
+            for (const TileKey& key : tilesInRect(info, id, slice, level, {v.x / ds, v.y / ds, v.width / ds, v.height / ds}, kTileSize)) {
+                if (TilePtr t = cache.find(key)) drawTile(painter, key, *displayImage(key, t));
+                else if (level == static_cast<int>(info.levels.size()) - 1) wanted.push_back(key);
+            }
+        }
+    }
+    for (const auto& [key, tile] : present) drawTile(painter, key, *displayImage(key, tile));
+    painter.restore();
+
+    std::vector<TileKey> request = wanted;
+    request.insert(request.end(), plan.prefetch.begin(), plan.prefetch.end());
+    tiles_->loader().request(client_, document_->source(), request, tiles_->notifier());
+
+    drawScaleBar(painter);
+    if (document_->isGray() || info.sliceCount > 1) drawDicomText(painter);
+    lastPaintMs_ = double(timer.nsecsElapsed()) / 1e6;
+}
+
+void SlideView::drawScaleBar(QPainter& painter) const {
+    const ImageInfo& info = document_->info();
+    if (!info.mppX) return;
+    const double umPerScreenPixel = *info.mppX / geometry_.scale;
+    const double lengthUm = niceScaleLength(umPerScreenPixel, 160);
+    if (lengthUm <= 0) return;
+    const double px = lengthUm / umPerScreenPixel;
+    QString label;
+    if (info.displayUnit == LengthUnit::Millimetre || lengthUm >= 1000)
+        label = QStringLiteral("%1 mm").arg(lengthUm / 1000.0, 0, 'g', 4);
+    else
+        label = QStringLiteral("%1 µm").arg(lengthUm, 0, 'g', 4);
+    const QRectF box(12, height() - 44, px + 16, 34);
+    painter.setRenderHint(QPainter::Antialiasing, true);
+    painter.setPen(Qt::NoPen);
+    painter.setBrush(QColor(255, 255, 255, 210));
+    painter.drawRoundedRect(box, 4, 4);
+    painter.setPen(QPen(Qt::black, 3));
+    const double y = box.bottom() - 9;
+    painter.drawLine(QPointF(box.left() + 8, y), QPointF(box.left() + 8 + px, y));
+    painter.setPen(Qt::black);
+    painter.drawText(QRectF(box.left(), box.top() + 2, box.width(), 18), Qt::AlignCenter, label);
+}
+
+void SlideView::drawDicomText(QPainter& painter) const {
+    const ImageInfo& info = document_->info();
+    auto prop = [&](const char* key) { return QString::fromStdString(info.property(key).value_or("")); };
+    QStringList left, right;
+    for (const char* key : {"dicom.PatientName", "dicom.PatientID", "dicom.PatientBirthDate"})
+        if (!prop(key).isEmpty()) left << prop(key);
+    for (const char* key : {"dicom.StudyDescription", "dicom.StudyDate", "dicom.SeriesDescription", "dicom.Modality"})
+        if (!prop(key).isEmpty()) right << prop(key);
+    QStringList bottom;
+    if (info.sliceCount > 1) bottom << tr("Slice %1 / %2").arg(document_->slice() + 1).arg(info.sliceCount);
+    if (document_->isGray())
+        bottom << tr("W %1  L %2").arg(document_->window().width, 0, 'f', 0).arg(document_->window().centre, 0, 'f', 0);
+    painter.setPen(QColor(240, 240, 160));
+    const QRect area = rect().adjusted(10, 8, -10, -8);
+    painter.drawText(area, Qt::AlignLeft | Qt::AlignTop, left.join('\n'));
+    painter.drawText(area, Qt::AlignRight | Qt::AlignTop, right.join('\n'));
+    painter.drawText(area, Qt::AlignRight | Qt::AlignBottom, bottom.join('\n'));
+}
+
+void SlideView::wheelEvent(QWheelEvent* e) {
+    const double steps = e->angleDelta().y() / 120.0;
+    if (steps == 0) return;
+    if (e->modifiers() & Qt::ControlModifier) {  // slices, as in radiology viewers
+        document_->setSlice(document_->slice() + (steps > 0 ? -1 : 1));
+    } else {
+        zoomAt(e->position(), std::pow(kWheelStep, steps));
+    }
+    e->accept();
+}
+
+void SlideView::mousePressEvent(QMouseEvent* e) {
+    lastMouse_ = e->position();
+    if (e->button() == Qt::LeftButton) drag_ = Drag::Pan;
+    else if (e->button() == Qt::RightButton && document_->isGray()) drag_ = Drag::Window;
+    if (drag_ == Drag::Pan) setCursor(Qt::ClosedHandCursor);
+}
+
+void SlideView::mouseMoveEvent(QMouseEvent* e) {
+    const QPointF d = e->position() - lastMouse_;
+    lastMouse_ = e->position();
+    if (drag_ == Drag::Pan) {
+        panByScreen(d.x(), d.y());
+    } else if (drag_ == Drag::Window) {
+        // Right-drag: horizontal widens/narrows the window, vertical moves its centre.
+        const Window& w = document_->window();
+        const double width = w.width * std::exp(d.x() / 200.0);
+        document_->setWindow(w.centre + d.y() * w.width / 200.0, width);
+    }
+    const QPointF p = screenToImage(e->position());
+    const bool inside = p.x() >= 0 && p.y() >= 0 && p.x() < document_->info().width() && p.y() < document_->info().height();
+    emit cursorMoved(p, inside);
+}
+
+void SlideView::mouseReleaseEvent(QMouseEvent*) {
+    drag_ = Drag::None;
+    unsetCursor();
+}
+
+void SlideView::mouseDoubleClickEvent(QMouseEvent* e) {
+    zoomAt(e->position(), e->button() == Qt::RightButton ? 0.5 : 2.0);
+}
+
+void SlideView::keyPressEvent(QKeyEvent* e) {
+    const double stepX = width() / 8.0, stepY = height() / 8.0;
+    switch (e->key()) {
+        case Qt::Key_Left: panByScreen(stepX, 0); break;
+        case Qt::Key_Right: panByScreen(-stepX, 0); break;
+        case Qt::Key_Up: panByScreen(0, stepY); break;
+        case Qt::Key_Down: panByScreen(0, -stepY); break;
+        case Qt::Key_Plus:
+        case Qt::Key_Equal: zoomBy(kWheelStep); break;
+        case Qt::Key_Minus: zoomBy(1 / kWheelStep); break;
+        case Qt::Key_PageUp: document_->setSlice(document_->slice() - 1); break;
+        case Qt::Key_PageDown: document_->setSlice(document_->slice() + 1); break;
+        default: QWidget::keyPressEvent(e); return;
+    }
+    e->accept();
+}
+
+bool SlideView::event(QEvent* e) {
+    if (e->type() == QEvent::NativeGesture) {  // touchpad pinch
+        auto* g = static_cast<QNativeGestureEvent*>(e);
+        if (g->gestureType() == Qt::ZoomNativeGesture) {
+            zoomAt(g->position(), 1.0 + g->value());
+            return true;
+        }
+    } else if (e->type() == QEvent::Gesture) {  // touchscreen pinch
+        auto* g = static_cast<QGestureEvent*>(e);
+        if (auto* pinch = static_cast<QPinchGesture*>(g->gesture(Qt::PinchGesture))) {
+            zoomAt(mapFromGlobal(pinch->centerPoint().toPoint()), pinch->scaleFactor());
+            return true;
+        }
+    }
+    return QWidget::event(e);
+}
+
+}  // namespace lucida::ui

@@ -1,0 +1,105 @@
+#pragma once
+
+#include "ImageDocument.h"
+#include "TileImage.h"
+#include "tiles/TileGrid.h"
+#include "tiles/TileLoader.h"
+#include "tiles/ViewGeometry.h"
+
+#include <QCache>
+#include <QElapsedTimer>
+#include <QWidget>
+
+#include <optional>
+
+namespace lucida::ui {
+
+class TileService;
+
+// Tiles drawn on screen and a tile-display key: the tile, plus the grey window it was drawn with.
+struct DisplayKey {
+    TileKey tile;
+    double centre = 0;
+    double width = 0;
+    bool operator==(const DisplayKey&) const = default;
+};
+size_t qHash(const DisplayKey& key, size_t seed = 0) noexcept;
+
+// The image on screen. Paints what is cached, asks the TileService for the rest (visible tiles
+// centre-out, then a ring to prefetch) and repaints as tiles arrive; coarser levels show through
+// until the finer tiles are there. It never decodes: decoding is the loader's, on its threads.
+class SlideView : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kTileSize = 256;
+
+    SlideView(ImageDocument* document, TileService* tiles, QWidget* parent = nullptr);
+    ~SlideView() override;
+
+    ImageDocument* document() const { return document_; }
+    const ViewGeometry& viewGeometry() const { return geometry_; }
+
+    void setCentre(double x, double y);
+    void setScale(double scale);  // around the centre
+    void zoomAt(QPointF screen, double factor);
+    void zoomBy(double factor);  // around the centre
+    void fitToWindow();
+    void showActualPixels();  // one screen pixel per level-0 pixel
+    void rotateClockwise();
+    void panByScreen(double dx, double dy);
+
+    // Objective-equivalent magnification, when the image says its objective power.
+    std::optional<double> magnification() const;
+    void setMagnification(double magnification);
+
+    // After the last paint: were all visible tiles of the best level there?
+    bool isFullyLoaded() const { return fullyLoaded_; }
+    int displayedLevel() const { return displayedLevel_; }
+    double lastPaintMilliseconds() const { return lastPaintMs_; }
+
+    QPointF imageToScreen(QPointF image) const;
+    QPointF screenToImage(QPointF screen) const;
+
+signals:
+    void viewChanged();
+    void cursorMoved(QPointF imagePosition, bool insideImage);
+    void tileError(const QString& message);
+
+protected:
+    void paintEvent(QPaintEvent*) override;
+    void resizeEvent(QResizeEvent*) override;
+    void wheelEvent(QWheelEvent*) override;
+    void mousePressEvent(QMouseEvent*) override;
+    void mouseMoveEvent(QMouseEvent*) override;
+    void mouseReleaseEvent(QMouseEvent*) override;
+    void mouseDoubleClickEvent(QMouseEvent*) override;
+    void keyPressEvent(QKeyEvent*) override;
+    bool event(QEvent*) override;
+
+private:
+    void changed();  // geometry changed: clamp, repaint, tell listeners
+    double minScale() const;
+    double maxScale() const;
+    const QImage* displayImage(const TileKey& key, const TilePtr& tile);
+    void drawTile(QPainter& painter, const TileKey& key, const QImage& image) const;
+    void drawScaleBar(QPainter& painter) const;
+    void drawDicomText(QPainter& painter) const;
+    std::vector<TileKey> coarsestTiles() const;
+
+    ImageDocument* document_;
+    TileService* tiles_;
+    TileLoader::ClientId client_;
+    ViewGeometry geometry_;
+    bool fitMode_ = true;  // the view fits the window until the user moves it
+    bool fullyLoaded_ = false;
+    int displayedLevel_ = 0;
+    double lastPaintMs_ = 0;
+    GrayLut grayLut_;
+    QCache<DisplayKey, QImage> displayCache_;
+    bool reportedError_ = false;
+
+    enum class Drag { None, Pan, Window } drag_ = Drag::None;
+    QPointF lastMouse_;
+};
+
+}  // namespace lucida::ui
