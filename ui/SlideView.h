@@ -3,6 +3,7 @@
 #include "ImageDocument.h"
 #include "TileImage.h"
 #include "tiles/TileGrid.h"
+#include "tiles/TileGrid.h"
 #include "tiles/TileLoader.h"
 #include "tiles/ViewGeometry.h"
 
@@ -103,3 +104,4 @@ private:
 };
 
 }  // namespace lucida::ui
+Q_DECLARE_METATYPE(lucida::ui::SlideView*)

@@ -91,8 +91,8 @@ RasterHeader bmpHeader(const FileProbe& p) {
     const std::uint32_t declared = static_cast<std::uint32_t>(le32(&p.head[2]));
     if (declared > p.size) {
         h.truncated = true;
-        h.truncation = "BMP file is shorter than its header declares (" + std::to_string(p.size) +
-                       " of " + std::to_string(declared) + " bytes)";
+        h.truncation = "BMP file is shorter than its header declares (truncated: " +
+                       std::to_string(p.size) + " of " + std::to_string(declared) + " bytes)";
     }
     return h;
 }

@@ -121,6 +121,16 @@ std::shared_future<TilePtr> TileLoader::fetch(std::shared_ptr<const ImageSource>
         }
         auto q = std::find_if(queued_.begin(), queued_.end(), sameKey);
         if (q == queued_.end()) {
+            // The decode may have finished since the look-up above: workers cache a tile and
+            // leave running_ under this mutex, so this second look is exact.
+            if (cache_.contains(key)) {
+                if (TilePtr cached = cache_.find(key)) {
+                    if (pin) cache_.insert(key, cached, true);
+                    std::promise<TilePtr> ready;
+                    ready.set_value(cached);
+                    return ready.get_future().share();
+                }
+            }
             auto job = std::make_shared<Job>();
             job->key = key;
             job->source = std::move(source);
@@ -166,7 +176,6 @@ void TileLoader::workerLoop() {
             const Rect rect = tileRect(job->source->info(), job->key);
             tile = std::make_shared<const PixelBuffer>(
                 job->source->readRegion(job->key.level, rect, job->key.slice));
-            cache_.insert(job->key, tile, job->pin);
         } catch (const std::exception& e) {
             error = e.what();
         }
@@ -176,6 +185,9 @@ void TileLoader::workerLoop() {
             running_.erase(std::find(running_.begin(), running_.end(), job));
             waiters = std::move(job->waiters);
             if (error.empty()) {
+                // Under the mutex: pin may have been set by a late fetch(), and a fetch() must
+                // find the tile either running or cached, never neither.
+                cache_.insert(job->key, tile, job->pin);
                 ++stats_.decoded;
             } else {
                 ++stats_.failed;

@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kTileBytes = 16 * 16 * 4;  // a 16 x 16 Rgba8 tile
+// A decode slow enough that the test thread surely acts while it runs, even on a busy machine.
+constexpr int kSlowMs = 150;
 
 TileKey key(std::int64_t col, std::int64_t row = 0, std::uint64_t source = 1, int level = 0) {
     return {source, level, 0, col, row, 256};
@@ -330,21 +332,27 @@ private slots:
     void racingFetchesNeverDecodeTwice() {
         // Decodes so quick that a fetch often misses the cache just as the decode it would have
         // joined completes: it must then find the tile cached, not decode it again.
-        auto src = std::make_shared<FakeSource>(0);
-        TileCache cache;
-        TileLoader loader(cache, 4);
-        constexpr int kKeys = 192;  // all of level 0
-        std::atomic<int> nullTiles{0};
-        std::vector<std::thread> threads;
-        for (int t = 0; t < 8; ++t)
-            threads.emplace_back([&] {
-                for (int i = 0; i < kKeys; ++i)
-                    if (!loader.fetch(src, key(i % 16, i / 16)).get()) ++nullTiles;
-            });
-        for (auto& th : threads) th.join();
-        QCOMPARE(nullTiles.load(), 0);
-        QCOMPARE(src->readCount(), kKeys);
-        QCOMPARE(loader.stats().decoded, std::uint64_t(kKeys));
+        for (int round = 0; round < 20; ++round) {
+            auto src = std::make_shared<FakeSource>(0);
+            TileCache cache;
+            TileLoader loader(cache, 4);
+            constexpr int kKeys = 192;  // all of level 0
+            std::atomic<int> nullTiles{0};
+            std::vector<std::thread> threads;
+            for (int t = 0; t < 8; ++t)
+                threads.emplace_back([&] {
+                    for (int i = 0; i < kKeys; ++i)
+                        if (!loader.fetch(src, key(i % 16, i / 16)).get()) ++nullTiles;
+                });
+            for (auto& th : threads) th.join();
+            QCOMPARE(nullTiles.load(), 0);
+            QVERIFY2(src->readCount() == kKeys,
+                     qPrintable(QString("round %1: %2 decodes of %3 tiles")
+                                    .arg(round)
+                                    .arg(src->readCount())
+                                    .arg(kKeys)));
+            QCOMPARE(loader.stats().decoded, std::uint64_t(kKeys));
+        }
     }
 
     void requestDeliversEveryTile() {
@@ -396,7 +404,7 @@ private slots:
     }
 
     void newRequestCancelsQueuedTiles() {
-        auto src = std::make_shared<FakeSource>(60);
+        auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;
         TileLoader loader(cache, 1);
         Collector got;
@@ -420,7 +428,7 @@ private slots:
     }
 
     void repeatedKeysAreKept() {
-        auto src = std::make_shared<FakeSource>(60);
+        auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;
         TileLoader loader(cache, 1);
         Collector got;
@@ -444,7 +452,7 @@ private slots:
     }
 
     void newestRequestServedFirst() {
-        auto src = std::make_shared<FakeSource>(40);
+        auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;
         TileLoader loader(cache, 1);
         Collector got;
@@ -459,7 +467,7 @@ private slots:
     }
 
     void sharedTileCallsBothClients() {
-        auto src = std::make_shared<FakeSource>(40);
+        auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;
         TileLoader loader(cache, 1);
         Collector ga, gb;

@@ -1,0 +1,327 @@
+// Drives the real viewer offscreen: open, 1:1 pixels against libvips, zoom at the cursor, pan,
+// rotation, overview clicks, slices and window/level, errors, recent files, drag and drop.
+#include "DicomControls.h"
+#include "MainWindow.h"
+#include "OverviewWidget.h"
+#include "PropertiesPanel.h"
+#include "RecentFiles.h"
+#include "SlideView.h"
+#include "TileService.h"
+#include "fixtures/Fixtures.h"
+#include "image/ImageSource.h"
+
+#include <QComboBox>
+#include <QFileInfo>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTreeWidget>
+#include <QtTest>
+
+#include <chrono>
+#include <thread>
+
+using namespace lucida;
+using namespace lucida::ui;
+
+namespace {
+
+QString fixture(const char* relative) { return QString::fromStdString(fixtures::path(relative)); }
+
+// A source that is slow for one level, so a test can look at the screen before that level arrives.
+class SlowLevelSource final : public ImageSource {
+public:
+    SlowLevelSource(std::unique_ptr<ImageSource> inner, int slowLevel, int delayMs)
+        : inner_(std::move(inner)), slowLevel_(slowLevel), delayMs_(delayMs) {}
+    const ImageInfo& info() const override { return inner_->info(); }
+    PixelBuffer readRegion(int level, const Rect& r, int slice) const override {
+        if (level == slowLevel_) std::this_thread::sleep_for(std::chrono::milliseconds(delayMs_));
+        return inner_->readRegion(level, r, slice);
+    }
+
+private:
+    std::unique_ptr<ImageSource> inner_;
+    int slowLevel_;
+    int delayMs_;
+};
+
+int maxChannelDiff(QRgb a, QRgb b) {
+    return std::max({std::abs(qRed(a) - qRed(b)), std::abs(qGreen(a) - qGreen(b)), std::abs(qBlue(a) - qBlue(b))});
+}
+
+}  // namespace
+
+class ViewerTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<TileService> tiles_;
+    std::unique_ptr<MainWindow> window_;
+
+    SlideView* openAndWait(const QString& path) {
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        window_->openPath(path);
+        if (!opened.wait(20000)) return nullptr;
+        auto* view = opened.takeFirst().at(0).value<SlideView*>();
+        return view;
+    }
+    static bool waitLoaded(SlideView* view, int ms = 20000) {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < ms) {
+            view->repaint();
+            if (view->isFullyLoaded()) return true;
+            QTest::qWait(10);
+        }
+        return false;
+    }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName("LucidaTest");
+        QCoreApplication::setApplicationName("viewer_test");
+        QSettings().clear();
+        qRegisterMetaType<SlideView*>("SlideView*");  // the signal names it unqualified
+    }
+
+    void init() {
+        tiles_ = std::make_unique<TileService>(std::size_t{256} << 20, 2);
+        window_ = std::make_unique<MainWindow>(tiles_.get());
+        window_->resize(1200, 800);
+        window_->show();
+        QVERIFY(QTest::qWaitForWindowExposed(window_.get()));
+    }
+
+    void cleanup() {
+        window_.reset();
+        tiles_.reset();
+    }
+
+    // At 1:1 with whole-pixel alignment the screen shows exactly the decoded slide: compare with
+    // the region libvips decoded from the same file.
+    void actualPixelsMatchLibvips() {
+        SlideView* view = openAndWait(fixture("slides/generic.tif"));
+        QVERIFY(view);
+        const QImage ref = QImage(fixture("slides/refs/generic_L0_1000_700_512_384.png")).convertToFormat(QImage::Format_RGB32);
+        QVERIFY(!ref.isNull());
+        view->showActualPixels();
+        // Put image point (1000, 700) at screen (0, 0).
+        view->setCentre(1000 + view->width() / 2.0, 700 + view->height() / 2.0);
+        QVERIFY(waitLoaded(view));
+        QCOMPARE(view->displayedLevel(), 0);
+        const QImage shot = view->grab().toImage().convertToFormat(QImage::Format_RGB32);
+        const int w = std::min(ref.width(), shot.width() - 40), h = std::min(ref.height(), shot.height() - 60);
+        int worst = 0;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) worst = std::max(worst, maxChannelDiff(shot.pixel(x, y), ref.pixel(x, y)));
+        QVERIFY2(worst <= 2, qPrintable(QStringLiteral("max channel difference %1").arg(worst)));
+    }
+
+    void wheelZoomKeepsPointUnderCursor() {
+        SlideView* view = openAndWait(fixture("slides/generic.tif"));
+        QVERIFY(view);
+        const QPointF cursor(150, 120);
+        const QPointF before = view->screenToImage(cursor);
+        const double scale = view->viewGeometry().scale;
+        QWheelEvent wheel(cursor, view->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(view, &wheel);
+        QCOMPARE(view->viewGeometry().scale, scale * 1.25);
+        const QPointF after = view->screenToImage(cursor);
+        QVERIFY(std::abs(after.x() - before.x()) < 1e-6 && std::abs(after.y() - before.y()) < 1e-6);
+        // Zoom keys act around the centre.
+        QTest::keyClick(view, Qt::Key_Minus);
+        QCOMPARE(view->viewGeometry().scale, scale);
+    }
+
+    void dragPansTheImage() {
+        SlideView* view = openAndWait(fixture("slides/generic.tif"));
+        QVERIFY(view);
+        view->setScale(0.5);
+        const double cx = view->viewGeometry().centreX, cy = view->viewGeometry().centreY;
+        QTest::mousePress(view, Qt::LeftButton, {}, QPoint(300, 300));
+        QMouseEvent move(QEvent::MouseMove, QPointF(350, 320), view->mapToGlobal(QPointF(350, 320)), Qt::NoButton,
+                         Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(view, &move);
+        QTest::mouseRelease(view, Qt::LeftButton, {}, QPoint(350, 320));
+        QCOMPARE(view->viewGeometry().centreX, cx - 50 / 0.5);
+        QCOMPARE(view->viewGeometry().centreY, cy - 20 / 0.5);
+        QTest::keyClick(view, Qt::Key_Right);  // arrow keys pan too: the view moves right
+        QVERIFY(view->viewGeometry().centreX > cx - 100);
+    }
+
+    void rotationTurnsTheImage() {
+        SlideView* view = openAndWait(fixture("slides/generic.tif"));
+        QVERIFY(view);
+        view->setScale(0.2);
+        const QPointF centre = view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
+        view->rotateClockwise();
+        const QPointF still = view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
+        QVERIFY(std::abs(still.x() - centre.x()) < 1e-6);
+        // After a clockwise quarter turn the image's top-left corner is at the top-right.
+        const QPointF corner = view->imageToScreen(QPointF(0, 0));
+        QVERIFY(corner.x() > view->width() / 2.0);
+        QVERIFY(corner.y() < view->height() / 2.0);
+        QVERIFY(waitLoaded(view));
+    }
+
+    // While level 0 is slow, the screen shows the coarser levels already there, not a hole.
+    void coarserLevelShowsUntilFinerArrives() {
+        auto inner = openImage(fixtures::path("slides/generic.tif"));
+        auto source = std::make_shared<SlowLevelSource>(std::move(inner), 0, 400);
+        ImageDocument document(source);
+        SlideView view(&document, tiles_.get());
+        view.resize(600, 400);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(waitLoaded(&view));  // fitted: a coarse level
+        view.showActualPixels();
+        view.repaint();
+        QVERIFY(!view.isFullyLoaded());
+        const QImage early = view.grab().toImage();
+        const QRgb background = qRgb(0x2b, 0x2b, 0x2b);
+        int painted = 0;
+        for (int y = 0; y < early.height(); y += 10)
+            for (int x = 0; x < early.width(); x += 10) painted += early.pixel(x, y) != background;
+        const int samples = ((early.height() + 9) / 10) * ((early.width() + 9) / 10);
+        QVERIFY2(painted > samples * 9 / 10, qPrintable(QStringLiteral("%1 of %2 painted").arg(painted).arg(samples)));
+        QVERIFY(waitLoaded(&view, 30000));
+        QCOMPARE(view.displayedLevel(), 0);
+        // Neighbours of the view were prefetched.
+        const TilePlan plan = planTiles(source->info(), source->id(), 0, view.viewGeometry(), SlideView::kTileSize, 1);
+        QVERIFY(!plan.prefetch.empty());
+        QTRY_VERIFY_WITH_TIMEOUT(tiles_->cache().contains(plan.prefetch.front()), 20000);
+    }
+
+    void overviewClickMovesTheView() {
+        SlideView* view = openAndWait(fixture("slides/aperio.svs"));
+        QVERIFY(view);
+        view->setScale(1.0);
+        OverviewWidget* overview = window_->overview();
+        QTRY_VERIFY_WITH_TIMEOUT(overview->hasThumbnail(), 10000);
+        const QRectF area = overview->imageArea();
+        const QPoint click = (area.topLeft() + QPointF(area.width() * 0.25, area.height() * 0.75)).toPoint();
+        QTest::mouseClick(overview, Qt::LeftButton, {}, click);
+        const QPointF expected = overview->widgetToImage(click);
+        QVERIFY(std::abs(view->viewGeometry().centreX - expected.x()) < 1e-6);
+        QVERIFY(std::abs(view->viewGeometry().centreX - 3000 * 0.25) < 3000.0 / area.width() + 1);
+        QVERIFY(std::abs(view->viewGeometry().centreY - 2000 * 0.75) < 2000.0 / area.height() + 1);
+    }
+
+    void magnificationPresetsUseObjectivePower() {
+        SlideView* view = openAndWait(fixture("slides/aperio.svs"));
+        QVERIFY(view);
+        view->setMagnification(10);
+        QCOMPARE(view->viewGeometry().scale, 0.5);  // AppMag 20
+        QCOMPARE(*view->magnification(), 10.0);
+        QVERIFY(waitLoaded(view));
+        QCOMPARE(view->displayedLevel(), 1);
+    }
+
+    void propertiesShowVendorFieldsAndLabel() {
+        SlideView* view = openAndWait(fixture("slides/aperio.svs"));
+        QVERIFY(view);
+        QTreeWidget* tree = window_->properties()->tree();
+        const auto aperio = tree->findItems("AppMag", Qt::MatchRecursive | Qt::MatchExactly, 0);
+        QCOMPARE(aperio.size(), 1);
+        QCOMPARE(aperio.first()->text(1), QString("20"));
+        QTRY_COMPARE_WITH_TIMEOUT(window_->properties()->associatedImageCount(), 1, 10000);
+    }
+
+    // Slice slider and window: what is on screen is the stored value through the window.
+    void sliceAndWindowChangeWhatIsShown() {
+        SlideView* view = openAndWait(fixture("dicom/series"));
+        QVERIFY(view);
+        ImageDocument* doc = view->document();
+        QCOMPARE(doc->info().sliceCount, 6);
+        QVERIFY(waitLoaded(view));
+        const int ix = 32, iy = 30;
+        const QPoint at = view->imageToScreen(QPointF(ix + 0.5, iy + 0.5)).toPoint();
+        auto expectedGray = [&](int slice) {
+            const PixelBuffer px = doc->source()->readRegion(0, {ix, iy, 1, 1}, slice);
+            return windowedGray(doc->info().grayMapping.toValue(px.grayAt(0, 0)), doc->window());
+        };
+        auto shownGray = [&] { return qRed(view->grab().toImage().pixel(at)); };
+        QVERIFY(std::abs(shownGray() - expectedGray(0)) <= 8);
+
+        window_->dicomControls()->sliceSlider()->setValue(3);
+        QCOMPARE(doc->slice(), 3);
+        QVERIFY(waitLoaded(view));
+        QVERIFY(std::abs(expectedGray(3) - expectedGray(0)) > 20);  // the check below can fail
+        QVERIFY(std::abs(shownGray() - expectedGray(3)) <= 8);
+
+        // Ctrl+wheel steps through slices.
+        QWheelEvent wheel(QPointF(50, 50), view->mapToGlobal(QPointF(50, 50)), QPoint(), QPoint(0, -120), Qt::NoButton,
+                          Qt::ControlModifier, Qt::NoScrollPhase, false);
+        QApplication::sendEvent(view, &wheel);
+        QCOMPARE(doc->slice(), 4);
+
+        // Right-drag to the right widens the window; the screen follows.
+        const double width = doc->window().width;
+        QTest::mousePress(view, Qt::RightButton, {}, QPoint(100, 100));
+        QMouseEvent move(QEvent::MouseMove, QPointF(180, 100), view->mapToGlobal(QPointF(180, 100)), Qt::NoButton,
+                         Qt::RightButton, Qt::NoModifier);
+        QApplication::sendEvent(view, &move);
+        QTest::mouseRelease(view, Qt::RightButton, {}, QPoint(180, 100));
+        QVERIFY(doc->window().width > width * 1.3);
+        QVERIFY(waitLoaded(view));
+        QVERIFY(std::abs(shownGray() - expectedGray(4)) <= 8);
+
+        // Presets: choosing one applies it.
+        QComboBox* presets = window_->dicomControls()->presets();
+        QVERIFY(presets->count() >= 2);
+        presets->activated(presets->count() - 1);
+        QVERIFY(std::abs(doc->window().width - doc->windowPresets().last().width) < 1e-9);
+    }
+
+    void badFileShowsErrorAndViewerStaysUsable() {
+        QSignalSpy failed(window_.get(), &MainWindow::openFailed);
+        window_->openPath(fixture("bad/truncated.png"));
+        QVERIFY(failed.wait(10000));
+        const QString message = failed.takeFirst().at(0).toString();
+        QVERIFY2(message.contains("truncated.png") && message.contains("truncated"), qPrintable(message));
+        QCOMPARE(window_->documentCount(), 0);
+        const auto boxes = window_->findChildren<QMessageBox*>();
+        QCOMPARE(boxes.size(), 1);
+        QVERIFY(boxes.first()->isVisible());
+        QVERIFY(boxes.first()->text().contains("truncated.png"));
+        boxes.first()->accept();
+        QVERIFY(openAndWait(fixture("raster/ihc.png")));
+        QCOMPARE(window_->documentCount(), 1);
+    }
+
+    void recentFilesAndTabs() {
+        window_->recentFiles()->clear();
+        QVERIFY(openAndWait(fixture("raster/ihc.png")));
+        QVERIFY(openAndWait(fixture("slides/generic.tif")));
+        QCOMPARE(window_->documentCount(), 2);
+        const QStringList recent = window_->recentFiles()->files();
+        QCOMPARE(recent.size(), 2);
+        QCOMPARE(recent.first(), QFileInfo(fixture("slides/generic.tif")).absoluteFilePath());
+        // Reopening moves to the front without duplicating.
+        QVERIFY(openAndWait(fixture("raster/ihc.png")));
+        QCOMPARE(window_->recentFiles()->files().size(), 2);
+        QCOMPARE(window_->recentFiles()->files().first(), QFileInfo(fixture("raster/ihc.png")).absoluteFilePath());
+        window_->tabs()->tabCloseRequested(0);
+        QCOMPARE(window_->documentCount(), 2);
+    }
+
+    void dropOpensFiles() {
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(fixture("raster/ihc.jpg"))});
+        QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(window_.get(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        QApplication::sendEvent(window_.get(), &drop);
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(window_->currentView()->document()->displayName(), QString("ihc.jpg"));
+    }
+};
+
+QTEST_MAIN(ViewerTest)
+#include "viewer_test.moc"
