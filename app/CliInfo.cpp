@@ -20,7 +20,8 @@ int runInfo(const std::string& path, bool asJson, std::ostream& out) {
     if (info.mppY) j["mpp_y"] = *info.mppY;
     if (info.objectivePower) j["objective_power"] = *info.objectivePower;
     for (const Level& l : info.levels)
-        j["levels"].push_back({{"width", l.width}, {"height", l.height}, {"downsample", l.downsample}});
+        j["levels"].push_back(
+            {{"width", l.width}, {"height", l.height}, {"downsample", l.downsample}});
     for (const Window& w : info.windows)
         j["windows"].push_back({{"name", w.name}, {"centre", w.centre}, {"width", w.width}});
     j["associated_images"] = info.associatedImages;
@@ -30,9 +31,10 @@ int runInfo(const std::string& path, bool asJson, std::ostream& out) {
         return 0;
     }
     out << info.path << "\n  format: " << info.format << "\n  size: " << info.width() << " x "
-        << info.height() << (info.sliceCount > 1 ? " x " + std::to_string(info.sliceCount) + " slices" : "")
-        << "\n";
-    if (info.mppX) out << "  pixel size: " << *info.mppX << " x " << info.mppY.value_or(*info.mppX) << " µm\n";
+        << info.height()
+        << (info.sliceCount > 1 ? " x " + std::to_string(info.sliceCount) + " slices" : "") << "\n";
+    if (info.mppX)
+        out << "  pixel size: " << *info.mppX << " x " << info.mppY.value_or(*info.mppX) << " µm\n";
     if (info.objectivePower) out << "  objective power: " << *info.objectivePower << "x\n";
     for (std::size_t i = 0; i < info.levels.size(); ++i)
         out << "  level " << i << ": " << info.levels[i].width << " x " << info.levels[i].height

@@ -17,14 +17,18 @@ int main(int argc, char** argv) {
     QApplication::setApplicationVersion("0.1.0");
 
     QCommandLineParser parser;
-    parser.setApplicationDescription("Lucida: see what a neural network looked at in medical images.");
+    parser.setApplicationDescription(
+        "Lucida: see what a neural network looked at in medical images.");
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument("files", "Images, slides or DICOM folders to open.", "[files...]");
-    QCommandLineOption cacheOption("cache-mb", "Tile cache budget in MiB (default: saved setting or 512).", "MiB");
-    QCommandLineOption shotOption("screenshot", "Save a screenshot to FILE once loaded, then quit.", "FILE");
+    QCommandLineOption cacheOption(
+        "cache-mb", "Tile cache budget in MiB (default: saved setting or 512).", "MiB");
+    QCommandLineOption shotOption("screenshot", "Save a screenshot to FILE once loaded, then quit.",
+                                  "FILE");
     QCommandLineOption sizeOption("window-size", "Window size, e.g. 1600x1000.", "WxH");
-    QCommandLineOption magOption("magnification", "Start at this magnification (slides with objective power).", "X");
+    QCommandLineOption magOption("magnification",
+                                 "Start at this magnification (slides with objective power).", "X");
     parser.addOptions({cacheOption, shotOption, sizeOption, magOption});
     parser.process(app);
 
@@ -43,7 +47,9 @@ int main(int argc, char** argv) {
     if (parser.isSet(magOption)) {
         const double mag = parser.value(magOption).toDouble();
         QObject::connect(&window, &lucida::ui::MainWindow::documentOpened, &window,
-                         [mag](lucida::ui::SlideView* v) { QTimer::singleShot(50, v, [v, mag] { v->setMagnification(mag); }); });
+                         [mag](lucida::ui::SlideView* v) {
+                             QTimer::singleShot(50, v, [v, mag] { v->setMagnification(mag); });
+                         });
     }
     if (parser.isSet(shotOption)) {
         const QString file = parser.value(shotOption);
@@ -52,7 +58,9 @@ int main(int argc, char** argv) {
         QObject::connect(poll, &QTimer::timeout, &window, [&window, file, poll, &waited] {
             waited += 100;
             auto* view = window.currentView();
-            const bool ready = !window.isOpening() && (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
+            const bool ready =
+                !window.isOpening() &&
+                (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
             if (ready || waited > 60000) {
                 poll->stop();
                 window.grab().save(file);

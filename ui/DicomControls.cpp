@@ -42,7 +42,8 @@ DicomControls::DicomControls(QWidget* parent) : QWidget(parent) {
     form->addRow(tr("Window preset"), presets_);
     form->addRow(tr("Level (centre)"), centre_);
     form->addRow(tr("Width"), width_);
-    auto* hint = new QLabel(tr("Right-drag on the image: horizontal = width, vertical = level"), windowRow_);
+    auto* hint =
+        new QLabel(tr("Right-drag on the image: horizontal = width, vertical = level"), windowRow_);
     hint->setWordWrap(true);
     hint->setStyleSheet("color: gray");
     form->addRow(hint);
@@ -55,7 +56,8 @@ DicomControls::DicomControls(QWidget* parent) : QWidget(parent) {
     connect(presets_, &QComboBox::activated, this, [this](int index) {
         if (!document_) return;
         const QVariantList w = presets_->itemData(index).toList();
-        if (w.size() == 2) document_->setWindow(w[0].toDouble(), w[1].toDouble(), presets_->itemText(index));
+        if (w.size() == 2)
+            document_->setWindow(w[0].toDouble(), w[1].toDouble(), presets_->itemText(index));
     });
     connect(centre_, &QDoubleSpinBox::valueChanged, this, [this](double c) {
         if (document_) document_->setWindow(c, document_->window().width);
@@ -71,8 +73,10 @@ void DicomControls::setDocument(ImageDocument* document) {
     connections_.clear();
     document_ = document;
     if (document_) {
-        connections_ << connect(document_, &ImageDocument::sliceChanged, this, &DicomControls::syncFromDocument);
-        connections_ << connect(document_, &ImageDocument::windowChanged, this, &DicomControls::syncFromDocument);
+        connections_ << connect(document_, &ImageDocument::sliceChanged, this,
+                                &DicomControls::syncFromDocument);
+        connections_ << connect(document_, &ImageDocument::windowChanged, this,
+                                &DicomControls::syncFromDocument);
     }
     syncFromDocument();
 }
@@ -86,10 +90,14 @@ void DicomControls::syncFromDocument() {
     const QSignalBlocker b1(slider_), b2(presets_), b3(centre_), b4(width_);
     slider_->setRange(0, document_->info().sliceCount - 1);
     slider_->setValue(document_->slice());
-    sliceLabel_->setText(QStringLiteral("%1 / %2").arg(document_->slice() + 1).arg(document_->info().sliceCount));
+    sliceLabel_->setText(
+        QStringLiteral("%1 / %2").arg(document_->slice() + 1).arg(document_->info().sliceCount));
     presets_->clear();
     for (const Window& w : document_->windowPresets())
-        presets_->addItem(QStringLiteral("%1 (%2 / %3)").arg(QString::fromStdString(w.name)).arg(w.centre).arg(w.width),
+        presets_->addItem(QStringLiteral("%1 (%2 / %3)")
+                              .arg(QString::fromStdString(w.name))
+                              .arg(w.centre)
+                              .arg(w.width),
                           QVariantList{w.centre, w.width});
     centre_->setValue(document_->window().centre);
     width_->setValue(document_->window().width);

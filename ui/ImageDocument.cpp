@@ -9,8 +9,10 @@ namespace lucida::ui {
 ImageDocument::ImageDocument(std::shared_ptr<const ImageSource> source, QObject* parent)
     : QObject(parent), source_(std::move(source)) {
     const auto windows = source_->windowsForSlice(0);
-    if (!windows.empty()) window_ = windows.front();
-    else window_ = {"Full range", 32767.5, 65535.0};
+    if (!windows.empty())
+        window_ = windows.front();
+    else
+        window_ = {"Full range", 32767.5, 65535.0};
 }
 
 QString ImageDocument::displayName() const {

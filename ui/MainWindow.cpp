@@ -9,7 +9,6 @@
 #include "tiles/TileGrid.h"
 
 #include <QAction>
-#include <cmath>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -27,6 +26,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
+#include <cmath>
 
 namespace lucida::ui {
 
@@ -35,13 +35,15 @@ constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
 
 QString fileFilter() {
     QStringList patterns;
-    for (const std::string& e : imageFileExtensions()) patterns << QStringLiteral("*.%1").arg(QString::fromStdString(e));
+    for (const std::string& e : imageFileExtensions())
+        patterns << QStringLiteral("*.%1").arg(QString::fromStdString(e));
     return QObject::tr("Images (%1);;All files (*)").arg(patterns.join(' '));
 }
 
 // Lengths in the unit a pathologist (µm) or radiologist (mm) reads.
 QString formatLength(double micrometres, LengthUnit unit) {
-    if (unit == LengthUnit::Millimetre) return QStringLiteral("%1 mm").arg(micrometres / 1000.0, 0, 'f', 2);
+    if (unit == LengthUnit::Millimetre)
+        return QStringLiteral("%1 mm").arg(micrometres / 1000.0, 0, 'f', 2);
     return QStringLiteral("%1 µm").arg(micrometres, 0, 'f', 1);
 }
 }  // namespace
@@ -53,9 +55,10 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     resize(1280, 800);
 
     centre_ = new QStackedWidget(this);
-    auto* welcome = new QLabel(tr("<h2>Lucida</h2><p>Open a whole slide, a photo or a DICOM series:<br>"
-                                  "File ▸ Open (Ctrl+O), drop a file here, or pick a recent file.</p>"),
-                               centre_);
+    auto* welcome =
+        new QLabel(tr("<h2>Lucida</h2><p>Open a whole slide, a photo or a DICOM series:<br>"
+                      "File ▸ Open (Ctrl+O), drop a file here, or pick a recent file.</p>"),
+                   centre_);
     welcome->setAlignment(Qt::AlignCenter);
     tabs_ = new QTabWidget(centre_);
     tabs_->setTabsClosable(true);
@@ -102,51 +105,68 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* open = file->addAction(QIcon::fromTheme("document-open"), tr("&Open…"), this, &MainWindow::chooseFile);
+    QAction* open = file->addAction(QIcon::fromTheme("document-open"), tr("&Open…"), this,
+                                    &MainWindow::chooseFile);
     open->setShortcut(QKeySequence::Open);
-    file->addAction(tr("Open DICOM &Folder…"), QKeySequence("Ctrl+Shift+O"), this, &MainWindow::chooseFolder);
+    file->addAction(tr("Open DICOM &Folder…"), QKeySequence("Ctrl+Shift+O"), this,
+                    &MainWindow::chooseFolder);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     connect(recent_, &RecentFiles::changed, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
     file->addSeparator();
-    file->addAction(tr("&Close Tab"), QKeySequence::Close, this, [this] { closeTab(tabs_->currentIndex()); });
+    file->addAction(tr("&Close Tab"), QKeySequence::Close, this,
+                    [this] { closeTab(tabs_->currentIndex()); });
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(tr("Tile &Cache Size…"), this, &MainWindow::setCacheBudget);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
-    auto onView = [this](auto f) { return [this, f] { if (SlideView* v = currentView()) f(v); }; };
-    QAction* zoomIn = view->addAction(QIcon::fromTheme("zoom-in"), tr("Zoom &In"), this, onView([](SlideView* v) { v->zoomBy(1.25); }));
+    auto onView = [this](auto f) {
+        return [this, f] {
+            if (SlideView* v = currentView()) f(v);
+        };
+    };
+    QAction* zoomIn = view->addAction(QIcon::fromTheme("zoom-in"), tr("Zoom &In"), this,
+                                      onView([](SlideView* v) { v->zoomBy(1.25); }));
     zoomIn->setShortcuts({QKeySequence::ZoomIn, QKeySequence("Ctrl+=")});
-    QAction* zoomOut = view->addAction(QIcon::fromTheme("zoom-out"), tr("Zoom &Out"), this, onView([](SlideView* v) { v->zoomBy(0.8); }));
+    QAction* zoomOut = view->addAction(QIcon::fromTheme("zoom-out"), tr("Zoom &Out"), this,
+                                       onView([](SlideView* v) { v->zoomBy(0.8); }));
     zoomOut->setShortcuts(QKeySequence::ZoomOut);
-    QAction* fit = view->addAction(QIcon::fromTheme("zoom-fit-best"), tr("&Fit to Window"), this, onView([](SlideView* v) { v->fitToWindow(); }));
+    QAction* fit = view->addAction(QIcon::fromTheme("zoom-fit-best"), tr("&Fit to Window"), this,
+                                   onView([](SlideView* v) { v->fitToWindow(); }));
     fit->setShortcuts({QKeySequence("Ctrl+0"), QKeySequence("F")});
-    QAction* actual = view->addAction(QIcon::fromTheme("zoom-original"), tr("&Actual Pixels (1:1)"), this, onView([](SlideView* v) { v->showActualPixels(); }));
+    QAction* actual = view->addAction(QIcon::fromTheme("zoom-original"), tr("&Actual Pixels (1:1)"),
+                                      this, onView([](SlideView* v) { v->showActualPixels(); }));
     actual->setShortcut(QKeySequence("Ctrl+1"));
-    QAction* rotate = view->addAction(QIcon::fromTheme("object-rotate-right"), tr("&Rotate 90° Clockwise"), this, onView([](SlideView* v) { v->rotateClockwise(); }));
+    QAction* rotate =
+        view->addAction(QIcon::fromTheme("object-rotate-right"), tr("&Rotate 90° Clockwise"), this,
+                        onView([](SlideView* v) { v->rotateClockwise(); }));
     rotate->setShortcut(QKeySequence("R"));
     QMenu* mag = view->addMenu(tr("&Magnification"));
     int key = 1;
     for (double m : kMagnifications) {
-        QAction* a = mag->addAction(QStringLiteral("%1×").arg(m), this, onView([m](SlideView* v) { v->setMagnification(m); }));
+        QAction* a = mag->addAction(QStringLiteral("%1×").arg(m), this,
+                                    onView([m](SlideView* v) { v->setMagnification(m); }));
         a->setShortcut(QKeySequence(QStringLiteral("Alt+%1").arg(key++)));
     }
     view->addSeparator();
-    for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
-    QAction* full = view->addAction(tr("F&ull Screen"), this, [this] { isFullScreen() ? showNormal() : showFullScreen(); });
+    for (QDockWidget* dock : findChildren<QDockWidget*>())
+        view->addAction(dock->toggleViewAction());
+    QAction* full = view->addAction(tr("F&ull Screen"), this,
+                                    [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Lucida"), this, [this] {
         QStringList formats;
         for (const std::string& f : imageFormatNames()) formats << QString::fromStdString(f);
-        QMessageBox::about(this, tr("About Lucida"),
-                           tr("<b>Lucida</b> shows what a neural network looked at in medical images.<p>"
-                              "Formats: %1.<p>Mouse: drag to pan, wheel to zoom at the cursor, "
-                              "Ctrl+wheel for slices, right-drag for window/level.")
-                               .arg(formats.join(", ")));
+        QMessageBox::about(
+            this, tr("About Lucida"),
+            tr("<b>Lucida</b> shows what a neural network looked at in medical images.<p>"
+               "Formats: %1.<p>Mouse: drag to pan, wheel to zoom at the cursor, "
+               "Ctrl+wheel for slices, right-drag for window/level.")
+                .arg(formats.join(", ")));
     });
 
     QToolBar* bar = addToolBar(tr("View"));
@@ -159,7 +179,8 @@ void MainWindow::buildActions() {
     magnification_->setToolTip(tr("Magnification (objective-equivalent)"));
     for (double m : kMagnifications) magnification_->addItem(QStringLiteral("%1×").arg(m), m);
     connect(magnification_, &QComboBox::activated, this, [this](int i) {
-        if (SlideView* v = currentView()) v->setMagnification(magnification_->itemData(i).toDouble());
+        if (SlideView* v = currentView())
+            v->setMagnification(magnification_->itemData(i).toDouble());
     });
     bar->addWidget(magnification_);
 }
@@ -169,8 +190,9 @@ void MainWindow::rebuildRecentMenu() {
     const QStringList files = recent_->files();
     for (int i = 0; i < files.size(); ++i) {
         const QString path = files[i];
-        QAction* a = recentMenu_->addAction(QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()),
-                                            this, [this, path] { openPath(path); });
+        QAction* a = recentMenu_->addAction(
+            QStringLiteral("&%1 %2").arg(i + 1).arg(QFileInfo(path).fileName()), this,
+            [this, path] { openPath(path); });
         a->setToolTip(path);
         a->setStatusTip(path);
     }
@@ -183,7 +205,8 @@ void MainWindow::rebuildRecentMenu() {
 
 void MainWindow::chooseFile() {
     QSettings settings;
-    const QStringList paths = QFileDialog::getOpenFileNames(this, tr("Open Image"), settings.value("lastDir").toString(), fileFilter());
+    const QStringList paths = QFileDialog::getOpenFileNames(
+        this, tr("Open Image"), settings.value("lastDir").toString(), fileFilter());
     if (paths.isEmpty()) return;
     settings.setValue("lastDir", QFileInfo(paths.first()).absolutePath());
     for (const QString& p : paths) openPath(p);
@@ -191,7 +214,8 @@ void MainWindow::chooseFile() {
 
 void MainWindow::chooseFolder() {
     QSettings settings;
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open DICOM Series Folder"), settings.value("lastDir").toString());
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open DICOM Series Folder"),
+                                                          settings.value("lastDir").toString());
     if (dir.isEmpty()) return;
     settings.setValue("lastDir", dir);
     openPath(dir);
@@ -200,7 +224,9 @@ void MainWindow::chooseFolder() {
 void MainWindow::setCacheBudget() {
     bool ok = false;
     const int current = static_cast<int>(tiles_->cache().budget() >> 20);
-    const int mib = QInputDialog::getInt(this, tr("Tile Cache Size"), tr("Memory for decoded tiles (MiB):"), current, 64, 65536, 64, &ok);
+    const int mib =
+        QInputDialog::getInt(this, tr("Tile Cache Size"), tr("Memory for decoded tiles (MiB):"),
+                             current, 64, 65536, 64, &ok);
     if (!ok) return;
     tiles_->cache().setBudget(std::size_t(mib) << 20);
     QSettings().setValue("cache/budgetMiB", mib);
@@ -229,7 +255,8 @@ void MainWindow::showOpened(const OpenResult& result) {
     auto* document = new ImageDocument(result.source);
     auto* view = new SlideView(document, tiles_);
     document->setParent(view);
-    connect(view, &SlideView::tileError, this, [this](const QString& m) { showError(tr("Cannot read image data"), m); });
+    connect(view, &SlideView::tileError, this,
+            [this](const QString& m) { showError(tr("Cannot read image data"), m); });
     const int index = tabs_->addTab(view, document->displayName());
     tabs_->setTabToolTip(index, document->path());
     tabs_->setCurrentIndex(index);
@@ -245,7 +272,9 @@ void MainWindow::showError(const QString& title, const QString& message) {
     box->open();
 }
 
-SlideView* MainWindow::currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }
+SlideView* MainWindow::currentView() const {
+    return qobject_cast<SlideView*>(tabs_->currentWidget());
+}
 
 int MainWindow::documentCount() const { return tabs_->count(); }
 
@@ -268,24 +297,28 @@ void MainWindow::currentTabChanged() {
     overview_->setView(view);
     properties_->setDocument(view ? view->document() : nullptr);
     dicomControls_->setDocument(view ? view->document() : nullptr);
-    const bool dicomish = view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
+    const bool dicomish =
+        view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
     dicomDock_->setVisible(dicomish);
     magnification_->setEnabled(view && view->document()->info().objectivePower.has_value());
     setWindowTitle(view ? tr("%1 — Lucida").arg(view->document()->displayName()) : tr("Lucida"));
     if (view) {
         viewConnections_ << connect(view, &SlideView::viewChanged, this, &MainWindow::updateStatus);
-        viewConnections_ << connect(view, &SlideView::cursorMoved, this, [this, view](QPointF p, bool inside) {
-            if (!inside) {
-                positionLabel_->clear();
-                return;
-            }
-            const ImageInfo& info = view->document()->info();
-            QString text = tr("x %1, y %2 px").arg(qint64(p.x())).arg(qint64(p.y()));
-            if (info.mppX)
-                text += QStringLiteral("  |  %1, %2").arg(formatLength(p.x() * *info.mppX, info.displayUnit),
-                                                          formatLength(p.y() * info.mppY.value_or(*info.mppX), info.displayUnit));
-            positionLabel_->setText(text);
-        });
+        viewConnections_ << connect(
+            view, &SlideView::cursorMoved, this, [this, view](QPointF p, bool inside) {
+                if (!inside) {
+                    positionLabel_->clear();
+                    return;
+                }
+                const ImageInfo& info = view->document()->info();
+                QString text = tr("x %1, y %2 px").arg(qint64(p.x())).arg(qint64(p.y()));
+                if (info.mppX)
+                    text += QStringLiteral("  |  %1, %2")
+                                .arg(formatLength(p.x() * *info.mppX, info.displayUnit),
+                                     formatLength(p.y() * info.mppY.value_or(*info.mppX),
+                                                  info.displayUnit));
+                positionLabel_->setText(text);
+            });
     }
     updateStatus();
 }
@@ -302,10 +335,13 @@ void MainWindow::updateStatus() {
             if (std::abs(magnification_->itemData(i).toDouble() - *mag) < 0.01 * *mag) preset = i;
     magnification_->setCurrentIndex(preset);
     QString text;
-    if (const auto mag = view->magnification()) text = tr("%1×").arg(*mag, 0, 'f', *mag < 10 ? 2 : 1);
-    else text = tr("Zoom %1%").arg(view->viewGeometry().scale * 100, 0, 'f', 0);
+    if (const auto mag = view->magnification())
+        text = tr("%1×").arg(*mag, 0, 'f', *mag < 10 ? 2 : 1);
+    else
+        text = tr("Zoom %1%").arg(view->viewGeometry().scale * 100, 0, 'f', 0);
     const ImageInfo& info = view->document()->info();
-    text += tr("  (level %1)").arg(bestLevelForDownsample(info.levels, 1.0 / view->viewGeometry().scale));
+    text += tr("  (level %1)")
+                .arg(bestLevelForDownsample(info.levels, 1.0 / view->viewGeometry().scale));
     zoomLabel_->setText(text);
 }
 

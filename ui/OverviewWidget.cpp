@@ -15,7 +15,8 @@ constexpr int kThumbnailSide = 512;
 int thumbnailLevel(const ImageInfo& info) {
     int best = 0;
     for (std::size_t i = 0; i < info.levels.size(); ++i)
-        if (std::max(info.levels[i].width, info.levels[i].height) >= kThumbnailSide) best = static_cast<int>(i);
+        if (std::max(info.levels[i].width, info.levels[i].height) >= kThumbnailSide)
+            best = static_cast<int>(i);
     return best;
 }
 }  // namespace
@@ -39,9 +40,12 @@ void OverviewWidget::setView(SlideView* view) {
     raw_.reset();
     thumbnail_ = QImage();
     if (view_) {
-        connections_ << connect(view_, &SlideView::viewChanged, this, qOverload<>(&QWidget::update));
-        connections_ << connect(view_->document(), &ImageDocument::sliceChanged, this, &OverviewWidget::reloadThumbnail);
-        connections_ << connect(view_->document(), &ImageDocument::windowChanged, this, &OverviewWidget::rewindow);
+        connections_ << connect(view_, &SlideView::viewChanged, this,
+                                qOverload<>(&QWidget::update));
+        connections_ << connect(view_->document(), &ImageDocument::sliceChanged, this,
+                                &OverviewWidget::reloadThumbnail);
+        connections_ << connect(view_->document(), &ImageDocument::windowChanged, this,
+                                &OverviewWidget::rewindow);
         reloadThumbnail();
     }
     update();
@@ -55,7 +59,8 @@ void OverviewWidget::reloadThumbnail() {
         const ImageInfo& info = source->info();
         const int level = thumbnailLevel(info);
         const Level& lv = info.level(level);
-        return std::make_shared<const PixelBuffer>(source->readRegion(level, {0, 0, lv.width, lv.height}, slice));
+        return std::make_shared<const PixelBuffer>(
+            source->readRegion(level, {0, 0, lv.width, lv.height}, slice));
     }));
 }
 
@@ -66,15 +71,17 @@ void OverviewWidget::rewindow() {
         GrayLut lut;
         if (raw_->format == PixelFormat::Gray16)
             lut = GrayLut(view_->document()->info().grayMapping, view_->document()->window());
-        thumbnail_ = toDisplayImage(*raw_, lut).scaled(kThumbnailSide, kThumbnailSide, Qt::KeepAspectRatio,
-                                                       Qt::SmoothTransformation);
+        thumbnail_ = toDisplayImage(*raw_, lut)
+                         .scaled(kThumbnailSide, kThumbnailSide, Qt::KeepAspectRatio,
+                                 Qt::SmoothTransformation);
     }
     update();
 }
 
 QRectF OverviewWidget::imageArea() const {
     if (!view_) return {};
-    const double w = double(view_->document()->info().width()), h = double(view_->document()->info().height());
+    const double w = double(view_->document()->info().width()),
+                 h = double(view_->document()->info().height());
     const double s = std::min((width() - 8) / w, (height() - 8) / h);
     return {(width() - w * s) / 2, (height() - h * s) / 2, w * s, h * s};
 }
@@ -97,10 +104,15 @@ void OverviewWidget::paintEvent(QPaintEvent*) {
     if (!view_) return;
     const QRectF area = imageArea();
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-    if (!thumbnail_.isNull()) painter.drawImage(area, thumbnail_);
-    else painter.fillRect(area, QColor(0x2b, 0x2b, 0x2b));
+    if (!thumbnail_.isNull())
+        painter.drawImage(area, thumbnail_);
+    else
+        painter.fillRect(area, QColor(0x2b, 0x2b, 0x2b));
     // The viewport, as the polygon of its four corners (it may be rotated).
-    const QPointF corners[] = {{0, 0}, {double(view_->width()), 0}, {double(view_->width()), double(view_->height())}, {0, double(view_->height())}};
+    const QPointF corners[] = {{0, 0},
+                               {double(view_->width()), 0},
+                               {double(view_->width()), double(view_->height())},
+                               {0, double(view_->height())}};
     QPolygonF poly;
     for (const QPointF& c : corners) poly << imageToWidget(view_->screenToImage(c));
     painter.setRenderHint(QPainter::Antialiasing, true);

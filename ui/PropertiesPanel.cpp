@@ -39,9 +39,13 @@ PropertiesPanel::PropertiesPanel(QWidget* parent) : QWidget(parent) {
         } catch (...) {
         }
         for (const auto& [name, image] : images) {
-            auto* caption = new QLabel(QStringLiteral("<b>%1</b> (%2 × %3)").arg(name).arg(image.width()).arg(image.height()));
+            auto* caption = new QLabel(QStringLiteral("<b>%1</b> (%2 × %3)")
+                                           .arg(name)
+                                           .arg(image.width())
+                                           .arg(image.height()));
             auto* picture = new QLabel;
-            picture->setPixmap(QPixmap::fromImage(image.scaled(240, 240, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
+            picture->setPixmap(QPixmap::fromImage(
+                image.scaled(240, 240, Qt::KeepAspectRatio, Qt::SmoothTransformation)));
             associatedLayout_->addWidget(caption);
             associatedLayout_->addWidget(picture);
         }
@@ -69,16 +73,26 @@ void PropertiesPanel::setDocument(ImageDocument* document) {
     add(summary, tr("Format"), QString::fromStdString(info.format));
     add(summary, tr("Size"), QStringLiteral("%1 × %2 px").arg(info.width()).arg(info.height()));
     if (info.sliceCount > 1) add(summary, tr("Slices"), QString::number(info.sliceCount));
-    add(summary, tr("Pixels"), info.pixelFormat == PixelFormat::Gray16 ? tr("16-bit grey") : tr("8-bit colour"));
+    add(summary, tr("Pixels"),
+        info.pixelFormat == PixelFormat::Gray16 ? tr("16-bit grey") : tr("8-bit colour"));
     if (info.mppX) {
         const bool mm = info.displayUnit == LengthUnit::Millimetre;
         const double f = mm ? 1e-3 : 1.0;
-        add(summary, tr("Pixel size"), QStringLiteral("%1 × %2 %3").arg(*info.mppX * f).arg(info.mppY.value_or(*info.mppX) * f).arg(mm ? "mm" : "µm"));
+        add(summary, tr("Pixel size"),
+            QStringLiteral("%1 × %2 %3")
+                .arg(*info.mppX * f)
+                .arg(info.mppY.value_or(*info.mppX) * f)
+                .arg(mm ? "mm" : "µm"));
     }
-    if (info.objectivePower) add(summary, tr("Objective"), QStringLiteral("%1×").arg(*info.objectivePower));
+    if (info.objectivePower)
+        add(summary, tr("Objective"), QStringLiteral("%1×").arg(*info.objectivePower));
     auto* levels = new QTreeWidgetItem(tree_, {tr("Levels"), QString::number(info.levels.size())});
     for (std::size_t i = 0; i < info.levels.size(); ++i)
-        add(levels, QString::number(i), QStringLiteral("%1 × %2 (downsample %3)").arg(info.levels[i].width).arg(info.levels[i].height).arg(info.levels[i].downsample));
+        add(levels, QString::number(i),
+            QStringLiteral("%1 × %2 (downsample %3)")
+                .arg(info.levels[i].width)
+                .arg(info.levels[i].height)
+                .arg(info.levels[i].downsample));
     // Vendor and DICOM properties, grouped by their prefix ("aperio.", "dicom.", "tiff."...).
     QMap<QString, QTreeWidgetItem*> groups;
     for (const auto& [key, value] : info.properties) {
@@ -96,7 +110,8 @@ void PropertiesPanel::setDocument(ImageDocument* document) {
         QList<QPair<QString, QImage>> images;
         for (const std::string& name : source->info().associatedImages) {
             try {
-                images.append({QString::fromStdString(name), toDisplayImage(source->readAssociatedImage(name), GrayLut())});
+                images.append({QString::fromStdString(name),
+                               toDisplayImage(source->readAssociatedImage(name), GrayLut())});
             } catch (const std::exception&) {
                 // A broken label must not hide the others.
             }

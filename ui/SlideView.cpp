@@ -43,7 +43,8 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
 
     // The coarsest level is the backdrop while finer tiles load: fetch it now and keep it.
     const bool pin = info.sliceCount == 1;
-    for (const TileKey& key : coarsestTiles()) tiles_->loader().fetch(document_->source(), key, pin);
+    for (const TileKey& key : coarsestTiles())
+        tiles_->loader().fetch(document_->source(), key, pin);
 
     connect(tiles_, &TileService::tileArrived, this, [this](quint64 id) {
         if (id == document_->source()->id()) update();
@@ -53,7 +54,10 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
         reportedError_ = true;
         emit tileError(message);
     });
-    connect(document_, &ImageDocument::sliceChanged, this, [this] { update(); emit viewChanged(); });
+    connect(document_, &ImageDocument::sliceChanged, this, [this] {
+        update();
+        emit viewChanged();
+    });
     connect(document_, &ImageDocument::windowChanged, this, [this] {
         grayLut_ = GrayLut(document_->info().grayMapping, document_->window());
         update();
@@ -166,7 +170,8 @@ void SlideView::resizeEvent(QResizeEvent*) {
 
 const QImage* SlideView::displayImage(const TileKey& key, const TilePtr& tile) {
     const bool gray = tile->format == PixelFormat::Gray16;
-    const DisplayKey dk{key, gray ? document_->window().centre : 0.0, gray ? document_->window().width : 0.0};
+    const DisplayKey dk{key, gray ? document_->window().centre : 0.0,
+                        gray ? document_->window().width : 0.0};
     if (const QImage* cached = displayCache_.object(dk)) return cached;
     auto* image = new QImage(toDisplayImage(*tile, grayLut_));
     const int cost = std::max<int>(1, static_cast<int>(image->sizeInBytes() / 1024));
@@ -182,8 +187,12 @@ void SlideView::drawTile(QPainter& painter, const TileKey& key, const QImage& im
     const bool sideways = geometry_.quarterTurns % 2 == 1;
     const double fw = sideways ? height() : width(), fh = sideways ? width() : height();
     const Rect r = tileRect(info, key);
-    auto sx = [&](double levelX) { return std::round((levelX * ds - geometry_.centreX) * geometry_.scale + fw / 2); };
-    auto sy = [&](double levelY) { return std::round((levelY * ds - geometry_.centreY) * geometry_.scale + fh / 2); };
+    auto sx = [&](double levelX) {
+        return std::round((levelX * ds - geometry_.centreX) * geometry_.scale + fw / 2);
+    };
+    auto sy = [&](double levelY) {
+        return std::round((levelY * ds - geometry_.centreY) * geometry_.scale + fh / 2);
+    };
     const QRectF target(QPointF(sx(double(r.x)), sy(double(r.y))),
                         QPointF(sx(double(r.x + r.width)), sy(double(r.y + r.height))));
     painter.drawImage(target, image);
@@ -207,15 +216,18 @@ void SlideView::paintEvent(QPaintEvent*) {
     const bool sideways = geometry_.quarterTurns % 2 == 1;
     painter.translate(width() / 2.0, height() / 2.0);
     painter.rotate(90.0 * geometry_.quarterTurns);
-    painter.translate(-(sideways ? height() : width()) / 2.0, -(sideways ? width() : height()) / 2.0);
+    painter.translate(-(sideways ? height() : width()) / 2.0,
+                      -(sideways ? width() : height()) / 2.0);
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
 
     TileCache& cache = tiles_->cache();
     std::vector<std::pair<TileKey, TilePtr>> present;
     std::vector<TileKey> wanted;
     for (const TileKey& key : plan.visible) {
-        if (TilePtr t = cache.find(key)) present.emplace_back(key, std::move(t));
-        else wanted.push_back(key);
+        if (TilePtr t = cache.find(key))
+            present.emplace_back(key, std::move(t));
+        else
+            wanted.push_back(key);
     }
     fullyLoaded_ = wanted.empty();
     if (!fullyLoaded_) {
@@ -223,9 +235,13 @@ void SlideView::paintEvent(QPaintEvent*) {
         const RectF v = geometry_.visibleImageRect();
         for (int level = static_cast<int>(info.levels.size()) - 1; level > plan.level; --level) {
             const double ds = info.level(level).downsample;
-            for (const TileKey& key : tilesInRect(info, id, slice, level, {v.x / ds, v.y / ds, v.width / ds, v.height / ds}, kTileSize)) {
-                if (TilePtr t = cache.find(key)) drawTile(painter, key, *displayImage(key, t));
-                else if (level == static_cast<int>(info.levels.size()) - 1) wanted.push_back(key);
+            for (const TileKey& key :
+                 tilesInRect(info, id, slice, level,
+                             {v.x / ds, v.y / ds, v.width / ds, v.height / ds}, kTileSize)) {
+                if (TilePtr t = cache.find(key))
+                    drawTile(painter, key, *displayImage(key, t));
+                else if (level == static_cast<int>(info.levels.size()) - 1)
+                    wanted.push_back(key);
             }
         }
     }
@@ -267,16 +283,22 @@ void SlideView::drawScaleBar(QPainter& painter) const {
 
 void SlideView::drawDicomText(QPainter& painter) const {
     const ImageInfo& info = document_->info();
-    auto prop = [&](const char* key) { return QString::fromStdString(info.property(key).value_or("")); };
+    auto prop = [&](const char* key) {
+        return QString::fromStdString(info.property(key).value_or(""));
+    };
     QStringList left, right;
     for (const char* key : {"dicom.PatientName", "dicom.PatientID", "dicom.PatientBirthDate"})
         if (!prop(key).isEmpty()) left << prop(key);
-    for (const char* key : {"dicom.StudyDescription", "dicom.StudyDate", "dicom.SeriesDescription", "dicom.Modality"})
+    for (const char* key :
+         {"dicom.StudyDescription", "dicom.StudyDate", "dicom.SeriesDescription", "dicom.Modality"})
         if (!prop(key).isEmpty()) right << prop(key);
     QStringList bottom;
-    if (info.sliceCount > 1) bottom << tr("Slice %1 / %2").arg(document_->slice() + 1).arg(info.sliceCount);
+    if (info.sliceCount > 1)
+        bottom << tr("Slice %1 / %2").arg(document_->slice() + 1).arg(info.sliceCount);
     if (document_->isGray())
-        bottom << tr("W %1  L %2").arg(document_->window().width, 0, 'f', 0).arg(document_->window().centre, 0, 'f', 0);
+        bottom << tr("W %1  L %2")
+                      .arg(document_->window().width, 0, 'f', 0)
+                      .arg(document_->window().centre, 0, 'f', 0);
     painter.setPen(QColor(240, 240, 160));
     const QRect area = rect().adjusted(10, 8, -10, -8);
     painter.drawText(area, Qt::AlignLeft | Qt::AlignTop, left.join('\n'));
@@ -297,8 +319,10 @@ void SlideView::wheelEvent(QWheelEvent* e) {
 
 void SlideView::mousePressEvent(QMouseEvent* e) {
     lastMouse_ = e->position();
-    if (e->button() == Qt::LeftButton) drag_ = Drag::Pan;
-    else if (e->button() == Qt::RightButton && document_->isGray()) drag_ = Drag::Window;
+    if (e->button() == Qt::LeftButton)
+        drag_ = Drag::Pan;
+    else if (e->button() == Qt::RightButton && document_->isGray())
+        drag_ = Drag::Window;
     if (drag_ == Drag::Pan) setCursor(Qt::ClosedHandCursor);
 }
 
@@ -314,7 +338,8 @@ void SlideView::mouseMoveEvent(QMouseEvent* e) {
         document_->setWindow(w.centre + d.y() * w.width / 200.0, width);
     }
     const QPointF p = screenToImage(e->position());
-    const bool inside = p.x() >= 0 && p.y() >= 0 && p.x() < document_->info().width() && p.y() < document_->info().height();
+    const bool inside = p.x() >= 0 && p.y() >= 0 && p.x() < document_->info().width() &&
+                        p.y() < document_->info().height();
     emit cursorMoved(p, inside);
 }
 
@@ -330,16 +355,34 @@ void SlideView::mouseDoubleClickEvent(QMouseEvent* e) {
 void SlideView::keyPressEvent(QKeyEvent* e) {
     const double stepX = width() / 8.0, stepY = height() / 8.0;
     switch (e->key()) {
-        case Qt::Key_Left: panByScreen(stepX, 0); break;
-        case Qt::Key_Right: panByScreen(-stepX, 0); break;
-        case Qt::Key_Up: panByScreen(0, stepY); break;
-        case Qt::Key_Down: panByScreen(0, -stepY); break;
+        case Qt::Key_Left:
+            panByScreen(stepX, 0);
+            break;
+        case Qt::Key_Right:
+            panByScreen(-stepX, 0);
+            break;
+        case Qt::Key_Up:
+            panByScreen(0, stepY);
+            break;
+        case Qt::Key_Down:
+            panByScreen(0, -stepY);
+            break;
         case Qt::Key_Plus:
-        case Qt::Key_Equal: zoomBy(kWheelStep); break;
-        case Qt::Key_Minus: zoomBy(1 / kWheelStep); break;
-        case Qt::Key_PageUp: document_->setSlice(document_->slice() - 1); break;
-        case Qt::Key_PageDown: document_->setSlice(document_->slice() + 1); break;
-        default: QWidget::keyPressEvent(e); return;
+        case Qt::Key_Equal:
+            zoomBy(kWheelStep);
+            break;
+        case Qt::Key_Minus:
+            zoomBy(1 / kWheelStep);
+            break;
+        case Qt::Key_PageUp:
+            document_->setSlice(document_->slice() - 1);
+            break;
+        case Qt::Key_PageDown:
+            document_->setSlice(document_->slice() + 1);
+            break;
+        default:
+            QWidget::keyPressEvent(e);
+            return;
     }
     e->accept();
 }

@@ -3,7 +3,6 @@
 #include "ImageDocument.h"
 #include "TileImage.h"
 #include "tiles/TileGrid.h"
-#include "tiles/TileGrid.h"
 #include "tiles/TileLoader.h"
 #include "tiles/ViewGeometry.h"
 

@@ -16,15 +16,16 @@ int windowedGray(double value, const Window& w) {
 
 GrayLut::GrayLut(const GrayMapping& mapping, const Window& window) : table_(65536) {
     for (std::size_t s = 0; s < table_.size(); ++s) {
-        const auto g = static_cast<std::uint32_t>(windowedGray(mapping.toValue(static_cast<std::uint16_t>(s)), window));
+        const auto g = static_cast<std::uint32_t>(
+            windowedGray(mapping.toValue(static_cast<std::uint16_t>(s)), window));
         table_[s] = 0xFF000000u | (g << 16) | (g << 8) | g;
     }
 }
 
 QImage toDisplayImage(const PixelBuffer& tile, const GrayLut& lut) {
     if (tile.format == PixelFormat::Rgba8) {
-        const QImage wrapped(tile.bytes.data(), tile.width, tile.height, static_cast<qsizetype>(tile.stride()),
-                             QImage::Format_RGBA8888);
+        const QImage wrapped(tile.bytes.data(), tile.width, tile.height,
+                             static_cast<qsizetype>(tile.stride()), QImage::Format_RGBA8888);
         return wrapped.convertToFormat(QImage::Format_ARGB32_Premultiplied);
     }
     QImage image(tile.width, tile.height, QImage::Format_ARGB32_Premultiplied);

@@ -20,8 +20,10 @@ TileLoader::Callback TileService::notifier() {
             self.data(),
             [self, id, message] {
                 if (!self) return;
-                if (message.isEmpty()) emit self->tileArrived(id);
-                else emit self->tileFailed(id, message);
+                if (message.isEmpty())
+                    emit self->tileArrived(id);
+                else
+                    emit self->tileFailed(id, message);
             },
             Qt::QueuedConnection);
     };

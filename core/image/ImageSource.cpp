@@ -45,7 +45,8 @@ FileProbe FileProbe::of(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ImageError(path, "cannot open file for reading (permission denied?)");
     probe.head.resize(static_cast<std::size_t>(std::min<std::uintmax_t>(probe.size, 4096)));
-    in.read(reinterpret_cast<char*>(probe.head.data()), static_cast<std::streamsize>(probe.head.size()));
+    in.read(reinterpret_cast<char*>(probe.head.data()),
+            static_cast<std::streamsize>(probe.head.size()));
     probe.head.resize(static_cast<std::size_t>(in.gcount()));
     return probe;
 }

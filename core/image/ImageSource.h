@@ -56,7 +56,7 @@ struct ImageInfo {
     LengthUnit displayUnit = LengthUnit::Micrometre;
     std::vector<std::pair<std::string, std::string>> properties;  // in the file's order
     std::vector<std::string> associatedImages;                    // label, macro, thumbnail…
-    GrayMapping grayMapping;                                       // Gray16 only
+    GrayMapping grayMapping;                                      // Gray16 only
     std::vector<Window> windows;  // Gray16 only: from the file first, then computed
 
     const Level& level(int i) const { return levels.at(static_cast<std::size_t>(i)); }

@@ -89,9 +89,11 @@ OpenSlideSource::OpenSlideSource(const std::string& path) : impl_(std::make_uniq
                 throw ImageError(path, "level " + std::to_string(i) + " has invalid dimensions");
             info.levels.push_back({w, h, ds});
         }
-        if (static_cast<double>(info.width()) * static_cast<double>(info.height()) > kMaxSlidePixels)
-            throw ImageError(path, "header declares absurd dimensions " + std::to_string(info.width()) +
-                                       " x " + std::to_string(info.height()));
+        if (static_cast<double>(info.width()) * static_cast<double>(info.height()) >
+            kMaxSlidePixels)
+            throw ImageError(path, "header declares absurd dimensions " +
+                                       std::to_string(info.width()) + " x " +
+                                       std::to_string(info.height()));
         info.mppX = numberProperty(impl_->osr, OPENSLIDE_PROPERTY_NAME_MPP_X);
         info.mppY = numberProperty(impl_->osr, OPENSLIDE_PROPERTY_NAME_MPP_Y);
         info.objectivePower = numberProperty(impl_->osr, OPENSLIDE_PROPERTY_NAME_OBJECTIVE_POWER);
@@ -105,7 +107,8 @@ OpenSlideSource::OpenSlideSource(const std::string& path) : impl_(std::make_uniq
 
         const Level& coarsest = info.levels.back();
         if (coarsest.width * coarsest.height <= kOpenCheckMaxPixels)
-            readRegion(static_cast<int>(info.levels.size()) - 1, {0, 0, coarsest.width, coarsest.height}, 0);
+            readRegion(static_cast<int>(info.levels.size()) - 1,
+                       {0, 0, coarsest.width, coarsest.height}, 0);
     } catch (...) {
         openslide_close(impl_->osr);
         throw;
@@ -122,13 +125,15 @@ PixelBuffer OpenSlideSource::readRegion(int level, const Rect& rect, int slice) 
         throw ImageError(info.path, "no level " + std::to_string(level));
     if (slice != 0) throw ImageError(info.path, "no slice " + std::to_string(slice));
     impl_->throwIfError();
-    PixelBuffer out(static_cast<int>(rect.width), static_cast<int>(rect.height), PixelFormat::Rgba8);
+    PixelBuffer out(static_cast<int>(rect.width), static_cast<int>(rect.height),
+                    PixelFormat::Rgba8);
     if (out.empty()) return out;
     // OpenSlide takes the top-left corner in level-0 coordinates and the size in level pixels.
     const double ds = info.levels[static_cast<std::size_t>(level)].downsample;
     const auto x0 = static_cast<std::int64_t>(std::llround(static_cast<double>(rect.x) * ds));
     const auto y0 = static_cast<std::int64_t>(std::llround(static_cast<double>(rect.y) * ds));
-    std::vector<std::uint32_t> argb(static_cast<std::size_t>(rect.width) * static_cast<std::size_t>(rect.height));
+    std::vector<std::uint32_t> argb(static_cast<std::size_t>(rect.width) *
+                                    static_cast<std::size_t>(rect.height));
     openslide_read_region(impl_->osr, argb.data(), x0, y0, level, rect.width, rect.height);
     impl_->throwIfError();
     argbToRgba(argb.data(), out.bytes.data(), argb.size());
@@ -137,7 +142,8 @@ PixelBuffer OpenSlideSource::readRegion(int level, const Rect& rect, int slice) 
 
 PixelBuffer OpenSlideSource::readAssociatedImage(const std::string& name) const {
     const ImageInfo& info = impl_->info;
-    if (std::find(info.associatedImages.begin(), info.associatedImages.end(), name) == info.associatedImages.end())
+    if (std::find(info.associatedImages.begin(), info.associatedImages.end(), name) ==
+        info.associatedImages.end())
         return ImageSource::readAssociatedImage(name);
     std::int64_t w = 0, h = 0;
     openslide_get_associated_image_dimensions(impl_->osr, name.c_str(), &w, &h);

@@ -34,7 +34,9 @@ struct PixelBuffer {
     const std::uint8_t* row(int y) const {
         return bytes.data() + stride() * static_cast<std::size_t>(y);
     }
-    const std::uint8_t* rgbaAt(int x, int y) const { return row(y) + 4 * static_cast<std::size_t>(x); }
+    const std::uint8_t* rgbaAt(int x, int y) const {
+        return row(y) + 4 * static_cast<std::size_t>(x);
+    }
     std::uint16_t grayAt(int x, int y) const {
         return reinterpret_cast<const std::uint16_t*>(row(y))[x];
     }

@@ -13,7 +13,8 @@ namespace lucida {
 namespace {
 
 std::uint32_t be32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+           p[3];
 }
 std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 std::int32_t le32(const std::uint8_t* p) {
@@ -55,7 +56,8 @@ RasterHeader pngHeader(const FileProbe& p) {
 RasterHeader jpegHeader(const FileProbe& p) {
     // Walk the marker segments to the first start-of-frame (SOF0..SOF15 except DHT/JPG/DAC).
     std::ifstream in(p.path, std::ios::binary);
-    std::vector<std::uint8_t> data(static_cast<std::size_t>(std::min<std::uintmax_t>(p.size, 1 << 20)));
+    std::vector<std::uint8_t> data(
+        static_cast<std::size_t>(std::min<std::uintmax_t>(p.size, 1 << 20)));
     in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(data.size()));
     RasterHeader h = header("JPEG", 0, 0);
     std::size_t i = 2;
@@ -63,9 +65,13 @@ RasterHeader jpegHeader(const FileProbe& p) {
     while (i + 9 < data.size()) {
         if (data[i] != 0xFF) throw ImageError(p.path, "JPEG header is damaged (bad marker)");
         const std::uint8_t marker = data[i + 1];
-        if (marker == 0xFF) { ++i; continue; }
+        if (marker == 0xFF) {
+            ++i;
+            continue;
+        }
         const std::uint16_t length = be16(&data[i + 2]);
-        const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+        const bool sof =
+            marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof) {
             h.height = be16(&data[i + 5]);
             h.width = be16(&data[i + 7]);
@@ -91,8 +97,9 @@ RasterHeader bmpHeader(const FileProbe& p) {
     const std::uint32_t declared = static_cast<std::uint32_t>(le32(&p.head[2]));
     if (declared > p.size) {
         h.truncated = true;
-        h.truncation = "BMP file is shorter than its header declares (truncated: " +
-                       std::to_string(p.size) + " of " + std::to_string(declared) + " bytes)";
+        h.truncation =
+            "BMP file is shorter than its header declares (truncated: " + std::to_string(p.size) +
+            " of " + std::to_string(declared) + " bytes)";
     }
     return h;
 }
@@ -102,7 +109,9 @@ RasterHeader tiffHeader(const FileProbe& p) {
     TIFFSetErrorHandler(nullptr);
     TIFFSetWarningHandler(nullptr);
     std::unique_ptr<TIFF, void (*)(TIFF*)> tif(TIFFOpen(p.path.c_str(), "r"), TIFFClose);
-    if (!tif) throw ImageError(p.path, "TIFF header or first directory is unreadable (corrupt or truncated)");
+    if (!tif)
+        throw ImageError(p.path,
+                         "TIFF header or first directory is unreadable (corrupt or truncated)");
     std::uint32_t w = 0, h = 0;
     TIFFGetField(tif.get(), TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tif.get(), TIFFTAG_IMAGELENGTH, &h);
@@ -111,7 +120,8 @@ RasterHeader tiffHeader(const FileProbe& p) {
     const tstrip_t strips = TIFFNumberOfStrips(tif.get());
     std::uint64_t* offsets = nullptr;
     std::uint64_t* counts = nullptr;
-    if (!TIFFIsTiled(tif.get()) && strips > 0 && TIFFGetField(tif.get(), TIFFTAG_STRIPOFFSETS, &offsets) &&
+    if (!TIFFIsTiled(tif.get()) && strips > 0 &&
+        TIFFGetField(tif.get(), TIFFTAG_STRIPOFFSETS, &offsets) &&
         TIFFGetField(tif.get(), TIFFTAG_STRIPBYTECOUNTS, &counts)) {
         const std::uint64_t end = offsets[strips - 1] + counts[strips - 1];
         if (end > p.size) {

@@ -14,8 +14,8 @@ struct RasterHeader {
     std::string kind;  // "PNG", "JPEG", "BMP", "TIFF", "WebP"…
     std::int64_t width = 0;
     std::int64_t height = 0;
-    bool truncated = false;   // the file visibly ends early (e.g. JPEG without its end marker)
-    std::string truncation;   // why we think so
+    bool truncated = false;  // the file visibly ends early (e.g. JPEG without its end marker)
+    std::string truncation;  // why we think so
 };
 
 // The header of a PNG, JPEG, BMP or TIFF file; nullopt for content that is none of these.

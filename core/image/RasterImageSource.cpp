@@ -65,7 +65,8 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
     } catch (const cv::Exception& e) {
         throw ImageError(path, std::string("decoder failed: ") + e.what());
     }
-    if (image.empty()) throw ImageError(path, header->kind + " data is corrupt or cannot be decoded");
+    if (image.empty())
+        throw ImageError(path, header->kind + " data is corrupt or cannot be decoded");
 
     ImageInfo& info = impl_->info;
     info.path = path;
@@ -74,7 +75,10 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
                        {"raster.width", std::to_string(image.cols)},
                        {"raster.height", std::to_string(image.rows)},
                        {"raster.channels", std::to_string(image.channels())},
-                       {"raster.depth", image.depth() == CV_8U ? "8-bit" : image.depth() == CV_16U ? "16-bit" : image.depth() == CV_16S ? "16-bit signed" : "32-bit float"}};
+                       {"raster.depth", image.depth() == CV_8U    ? "8-bit"
+                                        : image.depth() == CV_16U ? "16-bit"
+                                        : image.depth() == CV_16S ? "16-bit signed"
+                                                                  : "32-bit float"}};
 
     // Normalise to: 8U grey or BGR, or 16U grey (Gray16 with a mapping back to real values).
     if (image.channels() == 4) cv::cvtColor(image, image, cv::COLOR_BGRA2BGR);
@@ -91,7 +95,8 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
             info.grayMapping = {1.0 / scale, lo, ""};
         }
         info.windows.push_back({"Auto (min–max)", (lo + hi) / 2, std::max(hi - lo, 1.0)});
-        info.windows.push_back({"Full range", info.grayMapping.toValue(0) + info.grayMapping.slope * 32767.5,
+        info.windows.push_back({"Full range",
+                                info.grayMapping.toValue(0) + info.grayMapping.slope * 32767.5,
                                 info.grayMapping.slope * 65535.0});
     } else if (image.depth() != CV_8U) {
         image.convertTo(image, CV_8U, 1.0 / 257.0);  // 16-bit colour: the viewer shows 8 bits
@@ -105,9 +110,9 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
     while (std::max(impl_->levels.back().cols, impl_->levels.back().rows) > kSmallestLevelSide) {
         const cv::Mat& prev = impl_->levels.back();
         cv::Mat next;
-        cv::resize(prev, next, cv::Size((prev.cols + 1) / 2, (prev.rows + 1) / 2), 0, 0, cv::INTER_AREA);
-        info.levels.push_back({next.cols, next.rows,
-                               static_cast<double>(image.cols) / next.cols});
+        cv::resize(prev, next, cv::Size((prev.cols + 1) / 2, (prev.rows + 1) / 2), 0, 0,
+                   cv::INTER_AREA);
+        info.levels.push_back({next.cols, next.rows, static_cast<double>(image.cols) / next.cols});
         impl_->levels.push_back(std::move(next));
     }
 }
@@ -121,17 +126,21 @@ PixelBuffer RasterImageSource::readRegion(int level, const Rect& rect, int slice
         throw ImageError(impl_->info.path, "no level " + std::to_string(level));
     if (slice != 0) throw ImageError(impl_->info.path, "no slice " + std::to_string(slice));
     const cv::Mat& src = impl_->levels[static_cast<std::size_t>(level)];
-    PixelBuffer out(static_cast<int>(rect.width), static_cast<int>(rect.height), impl_->info.pixelFormat);
+    PixelBuffer out(static_cast<int>(rect.width), static_cast<int>(rect.height),
+                    impl_->info.pixelFormat);
     const Rect inside = clipRect(rect, src.cols, src.rows);
     if (inside.width == 0) return out;
-    const cv::Mat from = src(cv::Rect(static_cast<int>(inside.x), static_cast<int>(inside.y),
-                                      static_cast<int>(inside.width), static_cast<int>(inside.height)));
+    const cv::Mat from =
+        src(cv::Rect(static_cast<int>(inside.x), static_cast<int>(inside.y),
+                     static_cast<int>(inside.width), static_cast<int>(inside.height)));
     const int type = out.format == PixelFormat::Gray16 ? CV_16UC1 : CV_8UC4;
     cv::Mat whole(out.height, out.width, type, out.bytes.data(), out.stride());
-    cv::Mat to = whole(cv::Rect(static_cast<int>(inside.x - rect.x), static_cast<int>(inside.y - rect.y),
-                                from.cols, from.rows));
-    if (out.format == PixelFormat::Gray16) from.copyTo(to);
-    else cv::cvtColor(from, to, from.channels() == 1 ? cv::COLOR_GRAY2RGBA : cv::COLOR_BGR2RGBA);
+    cv::Mat to = whole(cv::Rect(static_cast<int>(inside.x - rect.x),
+                                static_cast<int>(inside.y - rect.y), from.cols, from.rows));
+    if (out.format == PixelFormat::Gray16)
+        from.copyTo(to);
+    else
+        cv::cvtColor(from, to, from.channels() == 1 ? cv::COLOR_GRAY2RGBA : cv::COLOR_BGR2RGBA);
     return out;
 }
 

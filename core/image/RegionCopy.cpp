@@ -20,8 +20,10 @@ PixelBuffer copyRegion(const PixelBuffer& src, const Rect& rect) {
     if (inside.width == 0) return out;
     const std::size_t bpp = static_cast<std::size_t>(bytesPerPixel(src.format));
     for (std::int64_t y = inside.y; y < inside.y + inside.height; ++y) {
-        const std::uint8_t* from = src.row(static_cast<int>(y)) + bpp * static_cast<std::size_t>(inside.x);
-        std::uint8_t* to = out.row(static_cast<int>(y - rect.y)) + bpp * static_cast<std::size_t>(inside.x - rect.x);
+        const std::uint8_t* from =
+            src.row(static_cast<int>(y)) + bpp * static_cast<std::size_t>(inside.x);
+        std::uint8_t* to = out.row(static_cast<int>(y - rect.y)) +
+                           bpp * static_cast<std::size_t>(inside.x - rect.x);
         std::memcpy(to, from, bpp * static_cast<std::size_t>(inside.width));
     }
     return out;

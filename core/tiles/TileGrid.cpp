@@ -13,8 +13,8 @@ int bestLevelForDownsample(const std::vector<Level>& levels, double downsample) 
     return best;
 }
 
-std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, int slice, int level,
-                                 const RectF& r, int tileSize) {
+std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, int slice,
+                                 int level, const RectF& r, int tileSize) {
     const Level& lv = info.level(level);
     const auto cols = (lv.width + tileSize - 1) / tileSize;
     const auto rows = (lv.height + tileSize - 1) / tileSize;
@@ -27,15 +27,18 @@ std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, 
     if (!(x1 > x0 && y1 > y0)) return keys;
     const auto c0 = static_cast<std::int64_t>(std::floor(x0 / tileSize));
     const auto r0 = static_cast<std::int64_t>(std::floor(y0 / tileSize));
-    const auto c1 = std::min<std::int64_t>(cols - 1, static_cast<std::int64_t>(std::ceil(x1 / tileSize)) - 1);
-    const auto r1 = std::min<std::int64_t>(rows - 1, static_cast<std::int64_t>(std::ceil(y1 / tileSize)) - 1);
+    const auto c1 =
+        std::min<std::int64_t>(cols - 1, static_cast<std::int64_t>(std::ceil(x1 / tileSize)) - 1);
+    const auto r1 =
+        std::min<std::int64_t>(rows - 1, static_cast<std::int64_t>(std::ceil(y1 / tileSize)) - 1);
     for (auto row = r0; row <= r1; ++row)
-        for (auto col = c0; col <= c1; ++col) keys.push_back({sourceId, level, slice, col, row, tileSize});
+        for (auto col = c0; col <= c1; ++col)
+            keys.push_back({sourceId, level, slice, col, row, tileSize});
     return keys;
 }
 
-TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice, const ViewGeometry& view,
-                   int tileSize, int prefetchRing) {
+TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice,
+                   const ViewGeometry& view, int tileSize, int prefetchRing) {
     TilePlan plan;
     plan.level = bestLevelForDownsample(info.levels, 1.0 / view.scale);
     const double ds = info.level(plan.level).downsample;
@@ -51,7 +54,8 @@ TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice, con
     std::sort(plan.visible.begin(), plan.visible.end(), byDistance);
     if (prefetchRing > 0) {
         const double m = static_cast<double>(prefetchRing) * tileSize;
-        const RectF grown{levelRect.x - m, levelRect.y - m, levelRect.width + 2 * m, levelRect.height + 2 * m};
+        const RectF grown{levelRect.x - m, levelRect.y - m, levelRect.width + 2 * m,
+                          levelRect.height + 2 * m};
         for (const TileKey& k : tilesInRect(info, sourceId, slice, plan.level, grown, tileSize))
             if (std::find(plan.visible.begin(), plan.visible.end(), k) == plan.visible.end())
                 plan.prefetch.push_back(k);

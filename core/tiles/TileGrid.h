@@ -20,12 +20,12 @@ struct TilePlan {
     std::vector<TileKey> prefetch;
 };
 
-TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice, const ViewGeometry& view,
-                   int tileSize = 256, int prefetchRing = 1);
+TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice,
+                   const ViewGeometry& view, int tileSize = 256, int prefetchRing = 1);
 
 // All tiles of one level covering `levelRect` (in that level's pixels), centre-out ordering is left
 // to the caller.
-std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, int slice, int level,
-                                 const RectF& levelRect, int tileSize);
+std::vector<TileKey> tilesInRect(const ImageInfo& info, std::uint64_t sourceId, int slice,
+                                 int level, const RectF& levelRect, int tileSize);
 
 }  // namespace lucida

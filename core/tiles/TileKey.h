@@ -23,7 +23,9 @@ struct TileKey {
 struct TileKeyHash {
     std::size_t operator()(const TileKey& k) const noexcept {
         std::size_t h = std::hash<std::uint64_t>{}(k.sourceId);
-        auto mix = [&h](std::uint64_t v) { h ^= std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+        auto mix = [&h](std::uint64_t v) {
+            h ^= std::hash<std::uint64_t>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+        };
         mix(static_cast<std::uint64_t>(k.level));
         mix(static_cast<std::uint64_t>(k.slice));
         mix(static_cast<std::uint64_t>(k.col));

@@ -55,7 +55,8 @@ std::size_t TileLoader::request(ClientId client, std::shared_ptr<const ImageSour
             job.waiters.erase(std::remove_if(job.waiters.begin(), job.waiters.end(),
                                              [&](const auto& w) {
                                                  return w.first == client &&
-                                                        std::find(keys.begin(), keys.end(), job.key) == keys.end();
+                                                        std::find(keys.begin(), keys.end(),
+                                                                  job.key) == keys.end();
                                              }),
                               job.waiters.end());
             if (job.waiters.size() != before && job.waiters.empty() && !job.fetched) {
@@ -76,13 +77,15 @@ std::size_t TileLoader::request(ClientId client, std::shared_ptr<const ImageSour
                                                  [&](const auto& w) { return w.first == client; });
                 if (!already) job.waiters.emplace_back(client, onDone);
             };
-            if (auto q = std::find_if(queued_.begin(), queued_.end(), sameKey); q != queued_.end()) {
+            if (auto q = std::find_if(queued_.begin(), queued_.end(), sameKey);
+                q != queued_.end()) {
                 (*q)->stamp = stamp;
                 (*q)->priority = i;
                 addWaiter(**q);
                 continue;
             }
-            if (auto r = std::find_if(running_.begin(), running_.end(), sameKey); r != running_.end()) {
+            if (auto r = std::find_if(running_.begin(), running_.end(), sameKey);
+                r != running_.end()) {
                 addWaiter(**r);
                 ++stats_.coalesced;
                 continue;
@@ -102,8 +105,8 @@ std::size_t TileLoader::request(ClientId client, std::shared_ptr<const ImageSour
 
 void TileLoader::cancel(ClientId client) { request(client, nullptr, {}, nullptr); }
 
-std::shared_future<TilePtr> TileLoader::fetch(std::shared_ptr<const ImageSource> source, const TileKey& key,
-                                              bool pin) {
+std::shared_future<TilePtr> TileLoader::fetch(std::shared_ptr<const ImageSource> source,
+                                              const TileKey& key, bool pin) {
     if (TilePtr cached = cache_.find(key)) {
         if (pin) cache_.insert(key, cached, true);
         std::promise<TilePtr> ready;
@@ -194,8 +197,10 @@ void TileLoader::workerLoop() {
                 failed_[job->key] = error;
             }
         }
-        if (error.empty()) job->promise.set_value(tile);
-        else job->promise.set_exception(std::make_exception_ptr(std::runtime_error(error)));
+        if (error.empty())
+            job->promise.set_value(tile);
+        else
+            job->promise.set_exception(std::make_exception_ptr(std::runtime_error(error)));
         for (auto& [client, callback] : waiters)
             if (callback) callback(job->key, tile, error);
     }

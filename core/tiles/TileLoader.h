@@ -28,7 +28,8 @@ class TileLoader {
 public:
     using ClientId = std::uint64_t;
     // tile is null when error is set (the reason, naming the file).
-    using Callback = std::function<void(const TileKey& key, const TilePtr& tile, const std::string& error)>;
+    using Callback =
+        std::function<void(const TileKey& key, const TilePtr& tile, const std::string& error)>;
 
     struct Stats {
         std::uint64_t decoded = 0;

@@ -9,21 +9,27 @@ namespace {
 // Rotate (x, y) by q quarter turns clockwise on screen (y points down).
 PointF rotate(PointF p, int q) {
     switch (((q % 4) + 4) % 4) {
-        case 1: return {-p.y, p.x};
-        case 2: return {-p.x, -p.y};
-        case 3: return {p.y, -p.x};
-        default: return p;
+        case 1:
+            return {-p.y, p.x};
+        case 2:
+            return {-p.x, -p.y};
+        case 3:
+            return {p.y, -p.x};
+        default:
+            return p;
     }
 }
 }  // namespace
 
 PointF ViewGeometry::toScreen(PointF image) const {
-    const PointF d = rotate({(image.x - centreX) * scale, (image.y - centreY) * scale}, quarterTurns);
+    const PointF d =
+        rotate({(image.x - centreX) * scale, (image.y - centreY) * scale}, quarterTurns);
     return {d.x + viewWidth / 2.0, d.y + viewHeight / 2.0};
 }
 
 PointF ViewGeometry::toImage(PointF screen) const {
-    const PointF d = rotate({screen.x - viewWidth / 2.0, screen.y - viewHeight / 2.0}, -quarterTurns);
+    const PointF d =
+        rotate({screen.x - viewWidth / 2.0, screen.y - viewHeight / 2.0}, -quarterTurns);
     return {centreX + d.x / scale, centreY + d.y / scale};
 }
 

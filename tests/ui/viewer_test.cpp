@@ -49,7 +49,8 @@ private:
 };
 
 int maxChannelDiff(QRgb a, QRgb b) {
-    return std::max({std::abs(qRed(a) - qRed(b)), std::abs(qGreen(a) - qGreen(b)), std::abs(qBlue(a) - qBlue(b))});
+    return std::max({std::abs(qRed(a) - qRed(b)), std::abs(qGreen(a) - qGreen(b)),
+                     std::abs(qBlue(a) - qBlue(b))});
 }
 
 }  // namespace
@@ -105,7 +106,8 @@ private slots:
     void actualPixelsMatchLibvips() {
         SlideView* view = openAndWait(fixture("slides/generic.tif"));
         QVERIFY(view);
-        const QImage ref = QImage(fixture("slides/refs/generic_L0_1000_700_512_384.png")).convertToFormat(QImage::Format_RGB32);
+        const QImage ref = QImage(fixture("slides/refs/generic_L0_1000_700_512_384.png"))
+                               .convertToFormat(QImage::Format_RGB32);
         QVERIFY(!ref.isNull());
         view->showActualPixels();
         // Put image point (1000, 700) at screen (0, 0).
@@ -113,10 +115,12 @@ private slots:
         QVERIFY(waitLoaded(view));
         QCOMPARE(view->displayedLevel(), 0);
         const QImage shot = view->grab().toImage().convertToFormat(QImage::Format_RGB32);
-        const int w = std::min(ref.width(), shot.width() - 40), h = std::min(ref.height(), shot.height() - 60);
+        const int w = std::min(ref.width(), shot.width() - 40),
+                  h = std::min(ref.height(), shot.height() - 60);
         int worst = 0;
         for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) worst = std::max(worst, maxChannelDiff(shot.pixel(x, y), ref.pixel(x, y)));
+            for (int x = 0; x < w; ++x)
+                worst = std::max(worst, maxChannelDiff(shot.pixel(x, y), ref.pixel(x, y)));
         QVERIFY2(worst <= 2, qPrintable(QStringLiteral("max channel difference %1").arg(worst)));
     }
 
@@ -126,8 +130,8 @@ private slots:
         const QPointF cursor(150, 120);
         const QPointF before = view->screenToImage(cursor);
         const double scale = view->viewGeometry().scale;
-        QWheelEvent wheel(cursor, view->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
-                          Qt::NoScrollPhase, false);
+        QWheelEvent wheel(cursor, view->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton,
+                          Qt::NoModifier, Qt::NoScrollPhase, false);
         QApplication::sendEvent(view, &wheel);
         QCOMPARE(view->viewGeometry().scale, scale * 1.25);
         const QPointF after = view->screenToImage(cursor);
@@ -143,8 +147,8 @@ private slots:
         view->setScale(0.5);
         const double cx = view->viewGeometry().centreX, cy = view->viewGeometry().centreY;
         QTest::mousePress(view, Qt::LeftButton, {}, QPoint(300, 300));
-        QMouseEvent move(QEvent::MouseMove, QPointF(350, 320), view->mapToGlobal(QPointF(350, 320)), Qt::NoButton,
-                         Qt::LeftButton, Qt::NoModifier);
+        QMouseEvent move(QEvent::MouseMove, QPointF(350, 320), view->mapToGlobal(QPointF(350, 320)),
+                         Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(view, &move);
         QTest::mouseRelease(view, Qt::LeftButton, {}, QPoint(350, 320));
         QCOMPARE(view->viewGeometry().centreX, cx - 50 / 0.5);
@@ -157,9 +161,11 @@ private slots:
         SlideView* view = openAndWait(fixture("slides/generic.tif"));
         QVERIFY(view);
         view->setScale(0.2);
-        const QPointF centre = view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
+        const QPointF centre =
+            view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
         view->rotateClockwise();
-        const QPointF still = view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
+        const QPointF still =
+            view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
         QVERIFY(std::abs(still.x() - centre.x()) < 1e-6);
         // After a clockwise quarter turn the image's top-left corner is at the top-right.
         const QPointF corner = view->imageToScreen(QPointF(0, 0));
@@ -187,11 +193,13 @@ private slots:
         for (int y = 0; y < early.height(); y += 10)
             for (int x = 0; x < early.width(); x += 10) painted += early.pixel(x, y) != background;
         const int samples = ((early.height() + 9) / 10) * ((early.width() + 9) / 10);
-        QVERIFY2(painted > samples * 9 / 10, qPrintable(QStringLiteral("%1 of %2 painted").arg(painted).arg(samples)));
+        QVERIFY2(painted > samples * 9 / 10,
+                 qPrintable(QStringLiteral("%1 of %2 painted").arg(painted).arg(samples)));
         QVERIFY(waitLoaded(&view, 30000));
         QCOMPARE(view.displayedLevel(), 0);
         // Neighbours of the view were prefetched.
-        const TilePlan plan = planTiles(source->info(), source->id(), 0, view.viewGeometry(), SlideView::kTileSize, 1);
+        const TilePlan plan = planTiles(source->info(), source->id(), 0, view.viewGeometry(),
+                                        SlideView::kTileSize, 1);
         QVERIFY(!plan.prefetch.empty());
         QTRY_VERIFY_WITH_TIMEOUT(tiles_->cache().contains(plan.prefetch.front()), 20000);
     }
@@ -203,7 +211,8 @@ private slots:
         OverviewWidget* overview = window_->overview();
         QTRY_VERIFY_WITH_TIMEOUT(overview->hasThumbnail(), 10000);
         const QRectF area = overview->imageArea();
-        const QPoint click = (area.topLeft() + QPointF(area.width() * 0.25, area.height() * 0.75)).toPoint();
+        const QPoint click =
+            (area.topLeft() + QPointF(area.width() * 0.25, area.height() * 0.75)).toPoint();
         QTest::mouseClick(overview, Qt::LeftButton, {}, click);
         const QPointF expected = overview->widgetToImage(click);
         QVERIFY(std::abs(view->viewGeometry().centreX - expected.x()) < 1e-6);
@@ -254,16 +263,17 @@ private slots:
         QVERIFY(std::abs(shownGray() - expectedGray(3)) <= 8);
 
         // Ctrl+wheel steps through slices.
-        QWheelEvent wheel(QPointF(50, 50), view->mapToGlobal(QPointF(50, 50)), QPoint(), QPoint(0, -120), Qt::NoButton,
-                          Qt::ControlModifier, Qt::NoScrollPhase, false);
+        QWheelEvent wheel(QPointF(50, 50), view->mapToGlobal(QPointF(50, 50)), QPoint(),
+                          QPoint(0, -120), Qt::NoButton, Qt::ControlModifier, Qt::NoScrollPhase,
+                          false);
         QApplication::sendEvent(view, &wheel);
         QCOMPARE(doc->slice(), 4);
 
         // Right-drag to the right widens the window; the screen follows.
         const double width = doc->window().width;
         QTest::mousePress(view, Qt::RightButton, {}, QPoint(100, 100));
-        QMouseEvent move(QEvent::MouseMove, QPointF(180, 100), view->mapToGlobal(QPointF(180, 100)), Qt::NoButton,
-                         Qt::RightButton, Qt::NoModifier);
+        QMouseEvent move(QEvent::MouseMove, QPointF(180, 100), view->mapToGlobal(QPointF(180, 100)),
+                         Qt::NoButton, Qt::RightButton, Qt::NoModifier);
         QApplication::sendEvent(view, &move);
         QTest::mouseRelease(view, Qt::RightButton, {}, QPoint(180, 100));
         QVERIFY(doc->window().width > width * 1.3);
@@ -282,7 +292,8 @@ private slots:
         window_->openPath(fixture("bad/truncated.png"));
         QVERIFY(failed.wait(10000));
         const QString message = failed.takeFirst().at(0).toString();
-        QVERIFY2(message.contains("truncated.png") && message.contains("truncated"), qPrintable(message));
+        QVERIFY2(message.contains("truncated.png") && message.contains("truncated"),
+                 qPrintable(message));
         QCOMPARE(window_->documentCount(), 0);
         const auto boxes = window_->findChildren<QMessageBox*>();
         QCOMPARE(boxes.size(), 1);
@@ -304,7 +315,8 @@ private slots:
         // Reopening moves to the front without duplicating.
         QVERIFY(openAndWait(fixture("raster/ihc.png")));
         QCOMPARE(window_->recentFiles()->files().size(), 2);
-        QCOMPARE(window_->recentFiles()->files().first(), QFileInfo(fixture("raster/ihc.png")).absoluteFilePath());
+        QCOMPARE(window_->recentFiles()->files().first(),
+                 QFileInfo(fixture("raster/ihc.png")).absoluteFilePath());
         window_->tabs()->tabCloseRequested(0);
         QCOMPARE(window_->documentCount(), 2);
     }
@@ -312,7 +324,8 @@ private slots:
     void dropOpensFiles() {
         QMimeData mime;
         mime.setUrls({QUrl::fromLocalFile(fixture("raster/ihc.jpg"))});
-        QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, &mime, Qt::LeftButton,
+                              Qt::NoModifier);
         QApplication::sendEvent(window_.get(), &enter);
         QVERIFY(enter.isAccepted());
         QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
