@@ -1,0 +1,71 @@
+#pragma once
+
+#include "model/FloatTensor.h"
+#include "model/ModelSpec.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace at {
+class Tensor;
+}
+
+namespace lucida {
+
+struct LayerInfo {
+    std::string name;  // dotted module path, e.g. "layer4" or "layer4.1.conv2"
+    std::string kind;  // module type, e.g. "Conv2d", "Sequential", "BasicBlock"
+    std::vector<std::int64_t> outputShape;  // for one input of the model's size
+};
+
+// The part of a model the CAM code talks to (LibTorch types, declared only). Implemented for
+// TorchScript modules (graph split at the target layer) and native torchvision ResNets.
+class ModelBackend {
+public:
+    virtual ~ModelBackend() = default;
+    virtual at::Tensor forward(const at::Tensor& input) = 0;  // logits [N, K]
+    // The input up to the target layer's output, without autograd.
+    virtual at::Tensor head(const at::Tensor& input, const std::string& layer) = 0;
+    // From the target layer's output to the logits; autograd flows from the logits to `activation`
+    // only (parameters are frozen). `input` is passed for graphs that still read it.
+    virtual at::Tensor tail(const at::Tensor& input, const at::Tensor& activation, const std::string& layer) = 0;
+    virtual std::vector<LayerInfo> layers() = 0;
+    // Weights of the final linear layer [K, C] when the model ends in global-average-pool + linear
+    // (what CAM needs); an undefined tensor otherwise.
+    virtual at::Tensor linearHeadWeights() = 0;
+};
+
+// A classifier Lucida can run and explain: TorchScript (traced or scripted) with a JSON sidecar,
+// or a torchvision ResNet state_dict (.pth). Runs on CUDA when LibTorch has it, else on the CPU
+// with one intra-op thread per core.
+class Model {
+public:
+    // Throws ModelError naming the file: not a model, unknown architecture, head/sidecar mismatch,
+    // fails on the declared input shape, non-finite outputs.
+    static std::unique_ptr<Model> open(const std::string& path);
+    ~Model();
+
+    const std::string& path() const;
+    const ModelSpec& spec() const;
+    std::string device() const;  // "cpu" or "cuda:0"
+    std::vector<LayerInfo> layers() const;
+    std::string defaultTargetLayer() const;  // the spec's, else the last convolutional block
+
+    // Logits [N, K] for a normalised batch [N, 3, H, W].
+    FloatTensor logits(const FloatTensor& batch) const;
+    // Probabilities per class, from logits, following spec().output.
+    std::vector<std::vector<float>> probabilities(const FloatTensor& logits) const;
+
+    ModelBackend& backend() const;
+
+private:
+    Model();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Sets LibTorch's intra-op threads to the number of cores (Debian's build starts with one).
+void configureTorchThreads();
+
+}  // namespace lucida
