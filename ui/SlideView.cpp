@@ -8,17 +8,23 @@
 #include <QNativeGestureEvent>
 #include <QPainter>
 #include <QPinchGesture>
+#include <QTimer>
 #include <QWheelEvent>
 
+#include <algorithm>
 #include <cmath>
 
 namespace lucida::ui {
 
 namespace {
-// Screen-side images of tiles ready to draw; a few screens' worth, apart from the byte-budgeted
-// decoded-tile cache.
-constexpr int kDisplayCacheKiB = 96 * 1024;
+// Screen-side images of tiles ready to draw, apart from the byte-budgeted decoded-tile cache (so
+// outside its budget): two screens' worth of tiles, enough to pan and to show the backdrop without
+// converting a tile twice, and no more, since each is a second copy of a decoded tile.
+constexpr int kDisplayScreens = 2;
+constexpr int kMinDisplayCacheKiB = 16 * 1024;
 constexpr double kWheelStep = 1.25;
+// Repaints while tiles stream in, at most this often (ms), except the one that completes the view.
+constexpr int kLoadingFrameMs = 40;
 }  // namespace
 
 size_t qHash(const DisplayKey& k, size_t seed) noexcept {
@@ -30,7 +36,8 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
       document_(document),
       tiles_(tiles),
       client_(tiles->loader().newClient()),
-      displayCache_(kDisplayCacheKiB) {
+      displayCache_(kMinDisplayCacheKiB),
+      loadingRepaint_(new QTimer(this)) {
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(true);
     setAttribute(Qt::WA_OpaquePaintEvent);
@@ -46,8 +53,10 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
     for (const TileKey& key : coarsestTiles())
         tiles_->loader().fetch(document_->source(), key, pin);
 
+    loadingRepaint_->setSingleShot(true);
+    connect(loadingRepaint_, &QTimer::timeout, this, qOverload<>(&QWidget::update));
     connect(tiles_, &TileService::tileArrived, this, [this](quint64 id) {
-        if (id == document_->source()->id()) update();
+        if (id == document_->source()->id()) tileArrived();
     });
     connect(tiles_, &TileService::tileFailed, this, [this](quint64 id, const QString& message) {
         if (id != document_->source()->id() || reportedError_) return;
@@ -66,6 +75,27 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
 }
 
 SlideView::~SlideView() { tiles_->loader().cancel(client_); }
+
+void SlideView::tileArrived() {
+    // Every paint takes the GUI thread's core from the decoders (a 1080p paint is several ms), so
+    // while the view fills in it is repainted at most every kLoadingFrameMs; the tile that
+    // completes it is painted at once. A view already complete waits for no tile: these are
+    // prefetches, and a move has asked for its own paint.
+    if (fullyLoaded_ || !sinceLastPaint_.isValid()) {
+        if (!fullyLoaded_) update();
+        return;
+    }
+    TileCache& cache = tiles_->cache();
+    const bool complete = std::all_of(missing_.begin(), missing_.end(),
+                                      [&](const TileKey& key) { return cache.contains(key); });
+    const qint64 since = sinceLastPaint_.elapsed();
+    if (complete || since >= kLoadingFrameMs) {
+        loadingRepaint_->stop();
+        update();
+    } else if (!loadingRepaint_->isActive()) {
+        loadingRepaint_->start(static_cast<int>(kLoadingFrameMs - since));
+    }
+}
 
 std::vector<TileKey> SlideView::coarsestTiles() const {
     const ImageInfo& info = document_->info();
@@ -160,6 +190,10 @@ void SlideView::setMagnification(double magnification) {
 void SlideView::resizeEvent(QResizeEvent*) {
     geometry_.viewWidth = std::max(width(), 1);
     geometry_.viewHeight = std::max(height(), 1);
+    const int tilesPerScreen = (width() / kTileSize + 2) * (height() / kTileSize + 2);
+    const int tileKiB = kTileSize * kTileSize * 4 / 1024;
+    displayCache_.setMaxCost(
+        std::max(kMinDisplayCacheKiB, kDisplayScreens * tilesPerScreen * tileKiB));
     // Until the user moves the view, it follows the window's size (layouts settle in steps).
     if (fitMode_) {
         fitToWindow();
@@ -195,12 +229,24 @@ void SlideView::drawTile(QPainter& painter, const TileKey& key, const QImage& im
     };
     const QRectF target(QPointF(sx(double(r.x)), sy(double(r.y))),
                         QPointF(sx(double(r.x + r.width)), sy(double(r.y + r.height))));
-    painter.drawImage(target, image);
+    // Only the part on screen: a coarse backdrop tile can be far larger than the view, and the
+    // raster engine's scaled drawing costs in proportion to the whole target, not what is seen.
+    const QRectF shown = target.intersected(QRectF(0, 0, fw, fh));
+    if (shown.isEmpty()) return;
+    if (shown == target) {
+        painter.drawImage(target, image);
+        return;
+    }
+    const double kx = image.width() / target.width(), ky = image.height() / target.height();
+    const QRectF source((shown.x() - target.x()) * kx, (shown.y() - target.y()) * ky,
+                        shown.width() * kx, shown.height() * ky);
+    painter.drawImage(shown, image, source);
 }
 
 void SlideView::paintEvent(QPaintEvent*) {
     QElapsedTimer timer;
     timer.start();
+    sinceLastPaint_.start();
     QPainter painter(this);
     painter.fillRect(rect(), QColor(0x2b, 0x2b, 0x2b));
     geometry_.viewWidth = std::max(width(), 1);
@@ -230,9 +276,14 @@ void SlideView::paintEvent(QPaintEvent*) {
             wanted.push_back(key);
     }
     fullyLoaded_ = wanted.empty();
+    missing_ = wanted;
     if (!fullyLoaded_) {
         // Backdrop: coarser levels, coarsest first, so the finest available shows on top.
+        // Drawn unfiltered: it shows only until the finer tiles arrive, and filtering a whole
+        // screen of upscaled pixels costs ~20 ms a paint (1080p), time taken from the decoding
+        // threads.
         const RectF v = geometry_.visibleImageRect();
+        painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
         for (int level = static_cast<int>(info.levels.size()) - 1; level > plan.level; --level) {
             const double ds = info.level(level).downsample;
             for (const TileKey& key :
@@ -244,12 +295,13 @@ void SlideView::paintEvent(QPaintEvent*) {
                     wanted.push_back(key);
             }
         }
+        painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
     }
     for (const auto& [key, tile] : present) drawTile(painter, key, *displayImage(key, tile));
     painter.restore();
 
-    std::vector<TileKey> request = wanted;
-    request.insert(request.end(), plan.prefetch.begin(), plan.prefetch.end());
+    // Neighbours only once the view is complete: before, they would take cores from its own tiles.
+    const std::vector<TileKey>& request = fullyLoaded_ ? plan.prefetch : wanted;
     tiles_->loader().request(client_, document_->source(), request, tiles_->notifier());
 
     drawScaleBar(painter);

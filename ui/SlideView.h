@@ -12,6 +12,8 @@
 
 #include <optional>
 
+class QTimer;
+
 namespace lucida::ui {
 
 class TileService;
@@ -85,6 +87,7 @@ private:
     void drawScaleBar(QPainter& painter) const;
     void drawDicomText(QPainter& painter) const;
     std::vector<TileKey> coarsestTiles() const;
+    void tileArrived();
 
     ImageDocument* document_;
     TileService* tiles_;
@@ -97,6 +100,11 @@ private:
     GrayLut grayLut_;
     QCache<DisplayKey, QImage> displayCache_;
     bool reportedError_ = false;
+    // While tiles stream in: the visible tiles the last paint lacked, when it began, and the timer
+    // of the next paint, so arrivals do not repaint the whole view once each.
+    std::vector<TileKey> missing_;
+    QElapsedTimer sinceLastPaint_;
+    QTimer* loadingRepaint_;
 
     enum class Drag { None, Pan, Window } drag_ = Drag::None;
     QPointF lastMouse_;

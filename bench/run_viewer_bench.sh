@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every viewer benchmark of docs/PERFORMANCE.md and keeps their JSON.
+# Usage: run_viewer_bench.sh BUILD_DIR SLIDES_DIR [RESULTS_DIR]
+#   BUILD_DIR   a Release build holding bench/viewer_bench
+#   SLIDES_DIR  made by bench/make_bench_slides.sh (bench-40k.tif, bench-100k.tif)
+set -euo pipefail
+build=${1:?usage: run_viewer_bench.sh BUILD_DIR SLIDES_DIR [RESULTS_DIR]}
+slides=${2:?usage: run_viewer_bench.sh BUILD_DIR SLIDES_DIR [RESULTS_DIR]}
+results=${3:-$build/bench-results}
+bench="$build/bench/viewer_bench"
+mkdir -p "$results"
+export QT_QPA_PLATFORM=offscreen
+
+# Warm the OS page cache, so every run reads the files from memory alike.
+cat "$slides/bench-40k.tif" "$slides/bench-100k.tif" >/dev/null
+
+"$bench" --slide "$slides/bench-40k.tif" --mode open --repeats 15 --json "$results/open.json"
+"$bench" --slide "$slides/bench-40k.tif" --mode pan --json "$results/pan.json"
+for mib in 512 256; do
+    "$bench" --slide "$slides/bench-100k.tif" --mode memory --cache-mb "$mib" \
+        --json "$results/memory-$mib.json"
+done
+# The same with glibc's mmap threshold fixed at its default 128 KiB (no dynamic raise), so freed
+# tiles go back to the system instead of staying in malloc's arenas.
+for mib in 512 256; do
+    MALLOC_MMAP_THRESHOLD_=131072 "$bench" --slide "$slides/bench-100k.tif" --mode memory \
+        --cache-mb "$mib" --json "$results/memory-$mib-mmap128k.json"
+done
