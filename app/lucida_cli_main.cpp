@@ -1,22 +1,76 @@
-// lucida-cli: headless entry point. Exit codes: 0 success, 1 bad input (file cannot be opened or
-// read; the message names the file and the reason), 2 bad command line.
+// lucida-cli: headless entry point.
+// Exit codes: 0 success; 1 some input could not be read or explained (each named on stderr with the
+// reason); 2 bad command line; 3 the model cannot be opened or run.
+#include "CliExplain.h"
 #include "CliInfo.h"
 
 #include "image/ImageError.h"
+#include "model/ModelError.h"
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
 #include <iostream>
 
+namespace {
+// A PyTorch archive (TorchScript or torch.save) is a zip file.
+bool looksLikeModel(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[2] = {};
+    in.read(magic, 2);
+    return in && magic[0] == 'P' && magic[1] == 'K';
+}
+}  // namespace
+
 int main(int argc, char** argv) {
-    CLI::App app{"Lucida command line: inspect images (more commands to come)", "lucida-cli"};
+    CLI::App app{"Lucida command line: inspect images and models, explain classifications",
+                 "lucida-cli"};
     app.require_subcommand(1);
 
     std::string infoPath;
     bool infoJson = false;
-    auto* info = app.add_subcommand("info", "Show what Lucida reads from an image or DICOM folder");
-    info->add_option("IMAGE", infoPath, "image file or DICOM series folder")->required();
+    auto* info =
+        app.add_subcommand("info", "Show what Lucida reads from an image, DICOM folder or model");
+    info->add_option("PATH", infoPath, "image file, DICOM series folder, or model (.pt/.pth)")
+        ->required();
     info->add_flag("--json", infoJson, "print JSON");
+
+    std::string layersModel;
+    auto* layers =
+        app.add_subcommand("layers", "List a model's candidate target layers with output shapes");
+    layers->add_option("--model", layersModel, "TorchScript .pt or torchvision ResNet .pth")
+        ->required();
+
+    lucida::cli::ExplainArgs ex;
+    auto* explain =
+        app.add_subcommand("explain", "Explain a model's decision on images with a CAM method");
+    explain
+        ->add_option("--model", ex.model,
+                     "TorchScript .pt or torchvision ResNet .pth (sidecar .json beside it)")
+        ->required();
+    explain
+        ->add_option("--method", ex.method,
+                     "cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam")
+        ->capture_default_str();
+    explain->add_option("--class", ex.classChoice, "auto (predicted), an index or a class name")
+        ->capture_default_str();
+    explain->add_option("--layer", ex.layer,
+                        "target layer (default: the sidecar's, else the last conv block)");
+    explain
+        ->add_option("--norm", ex.norm,
+                     "image: per-image min-max; shared: one scale for all images")
+        ->check(CLI::IsMember({"image", "shared"}))
+        ->capture_default_str();
+    explain->add_option("--colour-map", ex.colourMap, "jet, viridis, turbo, inferno, grey")
+        ->capture_default_str();
+    explain->add_option("--opacity", ex.opacity, "heatmap opacity 0..1")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    explain->add_option("--batch", ex.batchSize, "images per batch")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    explain->add_option("--out", ex.outDir, "output folder")->required();
+    explain->add_option("IMAGE", ex.images, "images (any format Lucida opens)")->required();
 
     try {
         app.parse(argc, argv);
@@ -24,10 +78,26 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     try {
+#ifdef LUCIDA_WITH_TORCH
+        if (*info && looksLikeModel(infoPath)) return lucida::cli::runModelInfo(infoPath, infoJson);
+        if (*layers) return lucida::cli::runLayers(layersModel);
+        if (*explain) return lucida::cli::runExplain(ex);
+#else
+        if (*layers || *explain) {
+            std::cerr << "lucida-cli: built without LibTorch (LUCIDA_WITH_TORCH=OFF)\n";
+            return 2;
+        }
+#endif
         if (*info) return lucida::cli::runInfo(infoPath, infoJson, std::cout);
+    } catch (const lucida::ModelError& e) {
+        std::cerr << "lucida-cli: " << e.what() << "\n";
+        return 3;
     } catch (const lucida::ImageError& e) {
         std::cerr << "lucida-cli: " << e.what() << "\n";
         return 1;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "lucida-cli: " << e.what() << "\n";
+        return 2;
     } catch (const std::exception& e) {
         std::cerr << "lucida-cli: " << e.what() << "\n";
         return 1;

@@ -16,11 +16,13 @@ struct CamContext {
     const at::Tensor& activations;  // A: [B, C, h, w] at the target layer
     const at::Tensor& gradients;    // dS/dA: [B, C, h, w]; undefined for methods that need none
     const at::Tensor& classes;      // [B] class index explained per image
-    const at::Tensor& classSigns;   // [B] +1, or -1 where the negative class of a one-logit model is explained
+    const at::Tensor&
+        classSigns;  // [B] +1, or -1 where the negative class of a one-logit model is explained
     const at::Tensor& linearWeights;  // [K, C] of a GAP + linear head, or undefined
     // Scores S (one per image, the explained class) for a batch of activations at the target layer;
     // for Score-CAM's masked forwards (the input is masked, then run through the whole model).
-    std::function<at::Tensor(const at::Tensor& maskedInput, const at::Tensor& classes)> scoreOfInput;
+    std::function<at::Tensor(const at::Tensor& maskedInput, const at::Tensor& classes)>
+        scoreOfInput;
     const at::Tensor& input;  // [B, 3, H, W] normalised
 };
 

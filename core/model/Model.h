@@ -29,7 +29,8 @@ public:
     virtual at::Tensor head(const at::Tensor& input, const std::string& layer) = 0;
     // From the target layer's output to the logits; autograd flows from the logits to `activation`
     // only (parameters are frozen). `input` is passed for graphs that still read it.
-    virtual at::Tensor tail(const at::Tensor& input, const at::Tensor& activation, const std::string& layer) = 0;
+    virtual at::Tensor tail(const at::Tensor& input, const at::Tensor& activation,
+                            const std::string& layer) = 0;
     virtual std::vector<LayerInfo> layers() = 0;
     // Weights of the final linear layer [K, C] when the model ends in global-average-pool + linear
     // (what CAM needs); an undefined tensor otherwise.

@@ -34,7 +34,9 @@ struct ModelSpec {
     // normalisation assumed").
     std::vector<std::string> notices;
 
-    int classCount() const { return output == OutputKind::SigmoidBinary ? 2 : static_cast<int>(classes.size()); }
+    int classCount() const {
+        return output == OutputKind::SigmoidBinary ? 2 : static_cast<int>(classes.size());
+    }
 };
 
 // The sidecar of a model file: `<stem>.json` beside it. Throws std::runtime_error naming the file

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lucida::cli {
+
+struct ExplainArgs {
+    std::string model;
+    std::string method = "gradcam";
+    std::string classChoice = "auto";  // "auto" or an index or a class name
+    std::string layer;
+    std::string norm = "image";  // "image" (per-image min-max) or "shared" (one scale for all)
+    std::string colourMap = "jet";
+    float opacity = 0.5f;
+    int batchSize = 16;
+    std::vector<std::string> images;
+    std::string outDir;
+};
+
+// `lucida-cli explain`: per image NAME (its file name), NAME.overlay.png, NAME.cam.tiff (raw
+// float32 map at the layer's resolution) and NAME.json. Returns the exit code (0 all done, 1 some
+// inputs failed).
+int runExplain(const ExplainArgs& args);
+
+// `lucida-cli layers --model M`: candidate target layers with output shapes.
+int runLayers(const std::string& model);
+
+// `lucida-cli info MODEL`: what Lucida reads from a model and its sidecar.
+int runModelInfo(const std::string& model, bool json);
+
+}  // namespace lucida::cli

@@ -1,0 +1,222 @@
+#include "model/TorchScriptBackend.h"
+
+#include "model/ModelError.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/script.h>
+
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace lucida {
+
+namespace {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::vector<std::string> splitPath(const std::string& path) {
+    std::vector<std::string> parts;
+    std::stringstream ss(path);
+    for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+    return parts;
+}
+
+// The last prim::CallMethod "forward" on `owner`'s attribute `name` in the graph (the module's
+// call), or nullptr.
+Node* findCall(Graph& graph, Value* owner, const std::string& name) {
+    Node* found = nullptr;
+    std::function<void(torch::jit::Block*)> visit = [&](torch::jit::Block* block) {
+        for (Node* n : block->nodes()) {
+            if (n->kind() == c10::prim::CallMethod && n->s(c10::attr::name) == "forward") {
+                Node* getter = n->input(0)->node();
+                if (getter->kind() == c10::prim::GetAttr && getter->input(0) == owner &&
+                    getter->s(c10::attr::name) == name)
+                    found = n;
+            }
+            for (torch::jit::Block* b : n->blocks()) visit(b);
+        }
+    };
+    visit(graph.block());
+    return found;
+}
+
+// Inlines the calls a module makes to its own methods (torchvision's forward calls
+// self._forward_impl), so the calls on its submodules appear in the graph.
+void inlineSelfCalls(Graph& graph, Value* owner) {
+    for (bool again = true; again;) {
+        again = false;
+        std::function<Node*(torch::jit::Block*)> find = [&](torch::jit::Block* block) -> Node* {
+            for (Node* n : block->nodes()) {
+                if (n->kind() == c10::prim::CallMethod && n->input(0) == owner) return n;
+                for (torch::jit::Block* b : n->blocks())
+                    if (Node* inner = find(b)) return inner;
+            }
+            return nullptr;
+        };
+        if (Node* call = find(graph.block())) {
+            auto type = owner->type()->expect<c10::ClassType>();
+            // false: the method as written, not its optimised (fully inlined) graph
+            torch::jit::inlineCallTo(
+                call, &torch::jit::toGraphFunction(type->getMethod(call->s(c10::attr::name))),
+                false);
+            again = true;
+        }
+    }
+}
+
+// Inlines calls down the dotted path until the node calling the last component; returns it.
+Node* resolveLayerCall(Graph& graph, const std::string& layer, const std::string& path) {
+    Value* owner = graph.inputs().at(0);
+    const auto parts = splitPath(layer);
+    if (parts.empty()) throw ModelError(path, "empty layer name");
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        inlineSelfCalls(graph, owner);
+        Node* call = findCall(graph, owner, parts[i]);
+        if (!call)
+            throw ModelError(path, "layer '" + layer + "' is not called in the model's forward");
+        if (i + 1 == parts.size()) return call;
+        Value* module = call->input(0);
+        auto type = module->type()->expect<c10::ClassType>();
+        torch::jit::Function& method = type->getMethod("forward");
+        torch::jit::inlineCallTo(call, &torch::jit::toGraphFunction(method), false);
+        owner = module;
+    }
+    return nullptr;
+}
+
+class TorchScriptBackend final : public ModelBackend {
+public:
+    TorchScriptBackend(const std::string& path, const std::string& device) : path_(path) {
+        // TorchScript inlines a method's graph in place once it runs; the layer surgery needs the
+        // calls on submodules as they were written, so keep them (and a pristine forward).
+        torch::jit::getInlineEverythingMode() = false;
+        try {
+            module_ = torch::jit::load(path, torch::Device(device));
+        } catch (const c10::Error& e) {
+            throw ModelError(path,
+                             std::string("not a TorchScript model: ") + e.what_without_backtrace());
+        }
+        module_.eval();
+        for (at::Tensor p : module_.parameters()) p.set_requires_grad(false);
+        forwardGraph_ = module_.get_method("forward").graph()->copy();
+    }
+
+    at::Tensor forward(const at::Tensor& input) override {
+        torch::NoGradGuard noGrad;
+        return asTensor(module_.forward({input}), "forward");
+    }
+
+    at::Tensor head(const at::Tensor& input, const std::string& layer) override {
+        torch::NoGradGuard noGrad;
+        return asTensor((*functions(layer).head)({module_._ivalue(), input}), "layer " + layer);
+    }
+
+    at::Tensor tail(const at::Tensor& input, const at::Tensor& activation,
+                    const std::string& layer) override {
+        return asTensor((*functions(layer).tail)({module_._ivalue(), input, activation}),
+                        "forward");
+    }
+
+    std::vector<LayerInfo> layers() override { return layers_; }
+    void setLayers(std::vector<LayerInfo> layers) { layers_ = std::move(layers); }
+
+    at::Tensor linearHeadWeights() override {
+        // The last Linear module whose input follows a global pooling: found by name "fc" or the
+        // last child with a 2-D weight.
+        at::Tensor weight;
+        for (const auto& m : module_.named_modules()) {
+            if (m.value.hasattr("weight")) {
+                const c10::IValue w = m.value.attr("weight");
+                if (w.isTensor() && w.toTensor().dim() == 2) weight = w.toTensor().detach();
+            }
+        }
+        return weight;
+    }
+
+    torch::jit::Module& module() { return module_; }
+
+private:
+    struct Functions {
+        std::unique_ptr<torch::jit::GraphFunction> head;
+        std::unique_ptr<torch::jit::GraphFunction> tail;
+    };
+
+    at::Tensor asTensor(const c10::IValue& v, const std::string& what) const {
+        if (v.isTensor()) return v.toTensor();
+        if (v.isTuple() && !v.toTupleRef().elements().empty() &&
+            v.toTupleRef().elements()[0].isTensor())
+            return v.toTupleRef().elements()[0].toTensor();
+        throw ModelError(path_, what + " does not return a tensor");
+    }
+
+    Functions& functions(const std::string& layer) {
+        std::lock_guard lock(mutex_);
+        if (auto it = functions_.find(layer); it != functions_.end()) return it->second;
+        const std::shared_ptr<Graph>& forward = forwardGraph_;
+
+        auto headGraph = forward->copy();
+        Node* headCall = resolveLayerCall(*headGraph, layer, path_);
+        Value* activation = headCall->output();
+        headGraph->eraseOutput(0);
+        headGraph->registerOutput(activation);
+        torch::jit::Inline(*headGraph);
+        torch::jit::EliminateDeadCode(headGraph);
+
+        auto tailGraph = forward->copy();
+        Node* tailCall = resolveLayerCall(*tailGraph, layer, path_);
+        Value* input = tailGraph->addInput("activation");
+        input->setType(tailCall->output()->type());
+        tailCall->output()->replaceAllUsesWith(input);
+        tailCall->destroy();
+        torch::jit::Inline(*tailGraph);
+        torch::jit::EliminateDeadCode(tailGraph);
+
+        Functions f;
+        f.head = std::make_unique<torch::jit::GraphFunction>("lucida_head", headGraph, nullptr);
+        f.tail = std::make_unique<torch::jit::GraphFunction>("lucida_tail", tailGraph, nullptr);
+        return functions_.emplace(layer, std::move(f)).first->second;
+    }
+
+    std::string path_;
+    torch::jit::Module module_;
+    std::shared_ptr<Graph> forwardGraph_;
+    std::mutex mutex_;
+    std::map<std::string, Functions> functions_;
+    std::vector<LayerInfo> layers_;
+};
+
+}  // namespace
+
+std::unique_ptr<ModelBackend> makeTorchScriptBackend(const std::string& path,
+                                                     const std::string& device) {
+    return std::make_unique<TorchScriptBackend>(path, device);
+}
+
+// Candidate layers of a TorchScript module: modules at depth 1 and 2 (the blocks a user picks),
+// with their output shapes from one forward of a zero image.
+std::vector<LayerInfo> torchScriptLayers(ModelBackend& backend, const at::Tensor& probe) {
+    auto& ts = static_cast<TorchScriptBackend&>(backend);
+    std::vector<LayerInfo> layers;
+    for (const auto& m : ts.module().named_modules()) {
+        if (m.name.empty()) continue;
+        const auto depth = std::count(m.name.begin(), m.name.end(), '.') + 1;
+        if (depth > 2) continue;
+        LayerInfo info{
+            m.name, m.value.type()->name() ? m.value.type()->name()->name() : "Module", {}};
+        try {
+            info.outputShape = backend.head(probe, m.name).sizes().vec();
+        } catch (const std::exception&) {
+            continue;  // not called by forward (or called in a way we cannot cut): not a candidate
+        }
+        layers.push_back(std::move(info));
+    }
+    ts.setLayers(layers);
+    return layers;
+}
+
+}  // namespace lucida
