@@ -5,9 +5,6 @@
 //   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max)
 //   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step
 // See docs/PERFORMANCE.md for the targets and the results.
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include "ImageDocument.h"
 #include "SlideView.h"
 #include "TileService.h"
@@ -33,6 +30,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+#ifdef __GLIBC__  // defined by the headers above
+#include <malloc.h>
+#endif
 
 using namespace lucida;
 using lucida::ui::ImageDocument;
