@@ -7,6 +7,8 @@ cd "$root"
 bash packaging/install-deps.sh
 export QT_QPA_PLATFORM=offscreen
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Hits across clones in different folders (CI clones afresh each time).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 jobs=$(nproc)
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$jobs"
