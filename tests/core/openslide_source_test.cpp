@@ -30,23 +30,7 @@ QImage loadRef(const QString& file) {
     return ref.isNull() ? ref : ref.convertToFormat(QImage::Format_RGBA8888);
 }
 
-// Largest per-channel difference of px against an RGB reference; -1 when the sizes differ,
-// 1000 when a pixel is not opaque.
-int maxDifference(const PixelBuffer& px, const QImage& ref) {
-    if (px.format != PixelFormat::Rgba8 || px.width != ref.width() || px.height != ref.height())
-        return -1;
-    int worst = 0;
-    for (int y = 0; y < px.height; ++y) {
-        const uchar* r = ref.constScanLine(y);
-        for (int x = 0; x < px.width; ++x) {
-            const std::uint8_t* p = px.rgbaAt(x, y);
-            if (p[3] != 255) return 1000;
-            for (int c = 0; c < 3; ++c)
-                worst = std::max(worst, std::abs(int(p[c]) - int(r[4 * x + c])));
-        }
-    }
-    return worst;
-}
+using fixtures::maxDifference;
 
 bool allZero(const PixelBuffer& px, int x0, int y0, int x1, int y1) {
     for (int y = y0; y < y1; ++y)

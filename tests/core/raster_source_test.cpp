@@ -23,23 +23,7 @@ QImage loadRef(const std::string& name, QImage::Format format) {
     return ref.isNull() ? ref : ref.convertToFormat(format);
 }
 
-// Largest per-channel difference of px (Rgba8) against an RGB reference placed at (0, 0);
-// -1 when the sizes differ, 1000 when a pixel is not opaque.
-int maxDifference(const PixelBuffer& px, const QImage& ref) {
-    if (px.format != PixelFormat::Rgba8 || px.width != ref.width() || px.height != ref.height())
-        return -1;
-    int worst = 0;
-    for (int y = 0; y < px.height; ++y) {
-        const uchar* r = ref.constScanLine(y);
-        for (int x = 0; x < px.width; ++x) {
-            const std::uint8_t* p = px.rgbaAt(x, y);
-            if (p[3] != 255) return 1000;
-            for (int c = 0; c < 3; ++c)
-                worst = std::max(worst, std::abs(int(p[c]) - int(r[4 * x + c])));
-        }
-    }
-    return worst;
-}
+using fixtures::maxDifference;
 
 }  // namespace
 
