@@ -1,8 +1,14 @@
 // lucida-cli: headless entry point.
 // Exit codes: 0 success; 1 some input could not be read or explained (each named on stderr with the
-// reason); 2 bad command line; 3 the model cannot be opened or run.
+// reason), or training was cancelled; 2 bad command line; 3 the model cannot be opened or run.
 #include "CliExplain.h"
 #include "CliInfo.h"
+#include "CliMakeDemo.h"
+#ifdef LUCIDA_WITH_TORCH
+#include "CliAnalyse.h"
+#include "CliEvaluate.h"
+#include "CliTrain.h"
+#endif
 
 #include "image/ImageError.h"
 #include "model/ModelError.h"
@@ -72,6 +78,20 @@ int main(int argc, char** argv) {
     explain->add_option("--out", ex.outDir, "output folder")->required();
     explain->add_option("IMAGE", ex.images, "images (any format Lucida opens)")->required();
 
+    // --- make-demo: synthetic H&E patches and slide (CliMakeDemo.cpp; no LibTorch needed) ---
+    lucida::cli::MakeDemoArgs makeDemoArgs;
+    auto* makeDemo = lucida::cli::addMakeDemoCommand(app, makeDemoArgs);
+    // --- end make-demo ---
+
+#ifdef LUCIDA_WITH_TORCH
+    lucida::TrainOptions trainOptions;
+    auto* train = lucida::cli::addTrainCommand(app, trainOptions);
+    lucida::cli::AnalyseArgs analyseArgs;
+    auto* analyse = lucida::cli::addAnalyseCommand(app, analyseArgs);
+    lucida::cli::EvaluateArgs evaluateArgs;
+    auto* evaluate = lucida::cli::addEvaluateCommand(app, evaluateArgs);
+#endif
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -82,6 +102,9 @@ int main(int argc, char** argv) {
         if (*info && looksLikeModel(infoPath)) return lucida::cli::runModelInfo(infoPath, infoJson);
         if (*layers) return lucida::cli::runLayers(layersModel);
         if (*explain) return lucida::cli::runExplain(ex);
+        if (*train) return lucida::cli::runTrain(trainOptions);
+        if (*analyse) return lucida::cli::runAnalyse(analyseArgs);
+        if (*evaluate) return lucida::cli::runEvaluate(evaluateArgs);
 #else
         if (*layers || *explain) {
             std::cerr << "lucida-cli: built without LibTorch (LUCIDA_WITH_TORCH=OFF)\n";
@@ -89,6 +112,7 @@ int main(int argc, char** argv) {
         }
 #endif
         if (*info) return lucida::cli::runInfo(infoPath, infoJson, std::cout);
+        if (*makeDemo) return lucida::cli::runMakeDemo(makeDemoArgs, std::cerr);
     } catch (const lucida::ModelError& e) {
         std::cerr << "lucida-cli: " << e.what() << "\n";
         return 3;

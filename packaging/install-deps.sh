@@ -4,13 +4,14 @@
 set -euo pipefail
 packages=(
     build-essential cmake ninja-build ccache pkg-config git
-    qt6-base-dev qt6-base-dev-tools libgl-dev libxkbcommon-dev
+    qt6-base-dev qt6-base-dev-tools qt6-charts-dev libgl-dev libxkbcommon-dev
     libopencv-dev libopenslide-dev libdcmtk-dev libtiff-dev nlohmann-json3-dev libcli11-dev libtorch-dev
     # tests: fixture makers (libvips, libtiff tools, Debian's python3 with numpy and Pillow),
     # a virtual display for screenshots
     libvips-tools libtiff-tools python3-numpy python3-pil xvfb xauth fonts-dejavu-core
-    # Python references for the model and CAM tests (Debian's torch 1.13 / torchvision 0.14)
-    python3-torch python3-torchvision
+    # Python references for the model and CAM tests (Debian's torch 1.13 / torchvision 0.14) and
+    # for the training metrics (scikit-learn 1.2)
+    python3-torch python3-torchvision python3-sklearn
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,7 @@
 #include "cam/CamMaps.h"
 
+#include <algorithm>
+#include <cmath>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -53,6 +55,34 @@ ColourMap colourMapFromName(const std::string& name) {
     if (name == "grey" || name == "gray") return ColourMap::Grey;
     throw std::invalid_argument("unknown colour map '" + name +
                                 "' (jet, viridis, turbo, inferno, grey)");
+}
+
+PixelBuffer colouriseMap(const FloatTensor& map, ColourMap colours) {
+    const int h = static_cast<int>(map.size(0)), w = static_cast<int>(map.size(1));
+    cv::Mat grey(h, w, CV_8U);
+    for (int i = 0; i < h * w; ++i) {
+        const float v = map.data[static_cast<std::size_t>(i)];
+        grey.data[i] =
+            std::isnan(v) ? 0
+                          : static_cast<std::uint8_t>(std::lround(255 * std::clamp(v, 0.0f, 1.0f)));
+    }
+    cv::Mat heat;
+    if (colours == ColourMap::Grey)
+        cv::cvtColor(grey, heat, cv::COLOR_GRAY2BGR);
+    else
+        cv::applyColorMap(grey, heat,
+                          colours == ColourMap::Jet       ? cv::COLORMAP_JET
+                          : colours == ColourMap::Viridis ? cv::COLORMAP_VIRIDIS
+                          : colours == ColourMap::Turbo   ? cv::COLORMAP_TURBO
+                                                          : cv::COLORMAP_INFERNO);
+    PixelBuffer out(w, h, PixelFormat::Rgba8);
+    for (int i = 0; i < h * w; ++i) {
+        const auto& c = heat.at<cv::Vec3b>(i / w, i % w);
+        const bool empty = std::isnan(map.data[static_cast<std::size_t>(i)]);
+        std::uint8_t* p = out.bytes.data() + 4 * static_cast<std::size_t>(i);
+        p[0] = c[2], p[1] = c[1], p[2] = c[0], p[3] = empty ? 0 : 255;
+    }
+    return out;
 }
 
 PixelBuffer overlayHeatmap(const PixelBuffer& rgba, const FloatTensor& map, ColourMap colours,

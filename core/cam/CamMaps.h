@@ -29,6 +29,10 @@ FloatTensor upsample(const FloatTensor& map, int width, int height);
 enum class ColourMap { Jet, Viridis, Turbo, Inferno, Grey };
 ColourMap colourMapFromName(const std::string& name);  // throws std::invalid_argument
 
+// A normalised map ([0, 1]; NaN: nothing there) as colours: Rgba8 of the map's size, NaN cells
+// transparent.
+PixelBuffer colouriseMap(const FloatTensor& normalisedMap, ColourMap colours);
+
 // The image with a normalised map ([0, 1], any size: resized to the image) blended on top;
 // `opacity` 0..1, values below `threshold` left uncoloured. Result: Rgba8 of the image's size.
 PixelBuffer overlayHeatmap(const PixelBuffer& rgba, const FloatTensor& normalisedMap,

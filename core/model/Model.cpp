@@ -1,8 +1,8 @@
 #include "model/Model.h"
 
 #include "model/ModelError.h"
+#include "model/StateDictModel.h"
 #include "model/TorchScriptBackend.h"
-#include "model/TorchvisionResNet.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
@@ -117,7 +117,7 @@ std::unique_ptr<Model> Model::open(const std::string& path) {
         m.spec.architecture = "torchscript";
         m.backend = makeTorchScriptBackend(path, m.device);
     } else {
-        m.backend = makeTorchvisionResNet(path, m.spec);
+        m.backend = makeStateDictBackend(path, m.spec);
     }
 
     // One forward on the declared input shape: the model must run and give finite logits.

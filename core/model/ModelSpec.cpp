@@ -79,8 +79,14 @@ void writeModelSpec(const ModelSpec& spec, const std::string& path) {
     j["architecture"] = spec.architecture;
     j["classes"] = spec.classes;
     j["input_size"] = {spec.inputHeight, spec.inputWidth};
-    j["mean"] = spec.mean;
-    j["std"] = spec.std;
+    // Floats as the decimals they were written as (0.485, not 0.48500001430511475).
+    const auto decimals = [](const std::array<float, 3>& v) {
+        std::vector<double> out;
+        for (float f : v) out.push_back(std::stod(std::to_string(f)));
+        return out;
+    };
+    j["mean"] = decimals(spec.mean);
+    j["std"] = decimals(spec.std);
     if (spec.micronsPerPixel) j["microns_per_pixel"] = *spec.micronsPerPixel;
     if (spec.magnification) j["magnification"] = *spec.magnification;
     j["target_layer"] = spec.targetLayer;

@@ -532,6 +532,12 @@ Py PickleReader::call(const Py& callable, const Py& args) {
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
         return rebuildTensor(toTuple(args, "a tensor record"));
     }
+    // LibTorch's pickler (torch::pickle_save) tags typed containers: restore_type_tag(obj, type).
+    if (name == "torch.jit._pickle.restore_type_tag") {
+        const auto& items = toTuple(args, "a type tag");
+        if (items.empty()) throw FormatError("malformed type tag");
+        return items[0];
+    }
     if (name == "torch._utils._rebuild_parameter" ||
         name == "torch._utils._rebuild_parameter_with_state") {
         const auto& items = toTuple(args, "a parameter record");

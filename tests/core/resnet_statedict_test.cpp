@@ -3,8 +3,8 @@
 // $LUCIDA_REFERENCE_DIR/statedict.
 
 #include "model/ModelError.h"
+#include "model/StateDictModel.h"
 #include "model/StateDictReader.h"
-#include "model/TorchvisionResNet.h"
 
 #include <torch/torch.h>
 
@@ -87,7 +87,7 @@ private:
     }
 
     std::unique_ptr<lucida::ModelBackend> open(const QString& name, ModelSpec& spec) const {
-        return lucida::makeTorchvisionResNet(file(name).toStdString(), spec);
+        return lucida::makeStateDictBackend(file(name).toStdString(), spec);
     }
 
 private slots:
@@ -174,7 +174,7 @@ private slots:
         ModelSpec spec;
         auto model = open("resnet18.pth", spec);
         expectModelError([&] { model->head(input_, "layer5"); }, file("resnet18.pth"),
-                         "valid layers: layer1, layer2, layer3, layer4, layer1.0");
+                         "valid layers: layer1, layer1.0, layer1.1, layer2,");
     }
 
     void legacyFormat() {
@@ -197,11 +197,11 @@ private slots:
         for (auto& b : bytes) b = static_cast<char>(rng());
         writeBytes(path, bytes);
         ModelSpec spec;
-        expectModelError([&] { lucida::makeTorchvisionResNet(path.toStdString(), spec); }, path,
+        expectModelError([&] { lucida::makeStateDictBackend(path.toStdString(), spec); }, path,
                          "not a PyTorch file");
         bytes[0] = '\x80';  // looks like a pickle, is not one
         writeBytes(path, bytes);
-        expectModelError([&] { lucida::makeTorchvisionResNet(path.toStdString(), spec); }, path,
+        expectModelError([&] { lucida::makeStateDictBackend(path.toStdString(), spec); }, path,
                          "not a PyTorch file");
     }
 
@@ -214,7 +214,7 @@ private slots:
             const QString path = tmp.filePath(name);
             writeBytes(path, std::vector<char>(all.begin(), all.begin() + all.size() / 2));
             ModelSpec spec;
-            expectModelError([&] { lucida::makeTorchvisionResNet(path.toStdString(), spec); }, path,
+            expectModelError([&] { lucida::makeStateDictBackend(path.toStdString(), spec); }, path,
                              "truncated");
         }
     }

@@ -14,4 +14,5 @@ export OMP_NUM_THREADS=$(nproc)
 /usr/bin/python3 "$here/make_cam_reference.py" "$out" "$ihc" --fast
 /usr/bin/python3 "$here/make_resnet_pth.py" "$out"
 /usr/bin/python3 "$here/make_bad_models.py" "$out"
+/usr/bin/python3 "$here/make_train_step_reference.py" "$out"
 echo "$sum" > "$out/.stamp"

@@ -1,0 +1,105 @@
+#include "CliAnalyse.h"
+
+#include "analysis/AnalysisOutputs.h"
+#include "analysis/SlideAnalysis.h"
+#include "image/ImageSource.h"
+#include "model/Model.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace lucida::cli {
+namespace {
+std::atomic<bool> interrupted{false};
+void onInterrupt(int) { interrupted = true; }  // internal linkage: one per command
+}  // namespace
+
+CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
+    auto* cmd = app.add_subcommand(
+        "analyse", "Run a model and a CAM method over every tissue patch of a slide");
+    cmd->add_option("SLIDE", a.slide, "whole slide or large image")->required();
+    cmd->add_option("--model", a.model, "TorchScript .pt or state_dict .pth with its sidecar")
+        ->required();
+    cmd->add_option("--method", a.method,
+                    "cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam")
+        ->capture_default_str();
+    cmd->add_option("--class", a.classChoice,
+                    "class to explain: auto (a binary model's positive class, else the last), an "
+                    "index or a name")
+        ->capture_default_str();
+    cmd->add_option("--layer", a.layer, "target layer (default: the sidecar's or the last block)");
+    cmd->add_option("--overlap", a.overlap, "overlap of neighbouring patches, 0..0.75")
+        ->check(CLI::Range(0.0, 0.75))
+        ->capture_default_str();
+    cmd->add_option("--min-tissue", a.minTissue, "least tissue share of an analysed patch")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd->add_flag("--no-tissue", a.noTissue, "analyse every patch, tissue or not");
+    cmd->add_option("--batch", a.batchSize, "patches per batch")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--out", a.outDir, "output folder")->required();
+    cmd->add_option("--results", a.resultsDir,
+                    "where per-patch results are kept for reuse and resume (default: --out)");
+    return cmd;
+}
+
+int runAnalyse(const AnalyseArgs& args) {
+    auto source = openImage(args.slide);
+    auto model = Model::open(args.model);
+    for (const auto& notice : model->spec().notices) std::cerr << "note: " << notice << "\n";
+    AnalysisSettings settings;
+    settings.method = args.method;
+    settings.layer = args.layer;
+    settings.overlap = args.overlap;
+    settings.minTissue = args.minTissue;
+    settings.detectTissue = !args.noTissue;
+    settings.batchSize = args.batchSize;
+    if (args.classChoice != "auto") {
+        const auto& classes = model->spec().classes;
+        const auto it = std::find(classes.begin(), classes.end(), args.classChoice);
+        if (it != classes.end()) {
+            settings.classIndex = static_cast<int>(it - classes.begin());
+        } else {
+            try {
+                settings.classIndex = std::stoi(args.classChoice);
+            } catch (const std::exception&) {
+                throw std::invalid_argument("--class " + args.classChoice +
+                                            ": not a class of the model nor an index");
+            }
+        }
+    }
+    const std::string results = args.resultsDir.empty() ? args.outDir : args.resultsDir;
+    interrupted = false;
+    std::signal(SIGINT, onInterrupt);
+    AnalysisCallbacks callbacks;
+    callbacks.cancelled = [] { return interrupted.load(); };
+    callbacks.onProgress = [](const AnalysisProgress& p) {
+        char line[160];
+        const long left = static_cast<long>(p.secondsLeft + 0.5);
+        std::snprintf(line, sizeof line, "\rpatches %zu/%zu  %.1f patches/s  ETA %ldm%02lds   ",
+                      p.done, p.total, p.patchesPerSecond, left / 60, left % 60);
+        std::cerr << line << std::flush;
+    };
+    const SlideAnalysis analysis = analyseSlide(*source, *model, settings, results, callbacks);
+    std::signal(SIGINT, SIG_DFL);
+    std::cerr << "\n";
+    if (analysis.reused)
+        std::cerr << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";
+    const std::string stem = std::filesystem::path(args.slide).filename().string();
+    const std::string json = writeAnalysisOutputs(analysis, source->info(), args.outDir, stem);
+    std::cerr << "summary: " << json << "\n";
+    if (!analysis.complete()) {
+        std::cerr << "cancelled after " << analysis.doneCount() << " of "
+                  << analysis.outcomes.size() << " patches; run again to resume\n";
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace lucida::cli

@@ -1,0 +1,166 @@
+#include "CliTrain.h"
+
+#include "train/Trainer.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace lucida::cli {
+namespace {
+
+std::atomic<bool> interrupted{false};
+void onInterrupt(int) { interrupted = true; }  // internal linkage: one per command
+
+std::string duration(double seconds) {
+    const long s = static_cast<long>(seconds + 0.5);
+    char text[32];
+    if (s >= 3600)
+        std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, s / 60 % 60);
+    else
+        std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
+    return text;
+}
+
+}  // namespace
+
+CLI::App* addTrainCommand(CLI::App& app, TrainOptions& o) {
+    auto* cmd = app.add_subcommand(
+        "train", "Train or fine-tune a classifier on a folder with one sub-folder per class");
+    cmd->add_option("DATA", o.dataDir, "image folder, one sub-folder per class")->required();
+    cmd->add_option("--out", o.outDir, "output folder (model, sidecar, report, curves, checkpoint)")
+        ->required();
+    cmd->add_option("--name", o.modelName, "file name stem of the outputs")->capture_default_str();
+    cmd->add_option("--validation", o.validationDir,
+                    "separate validation folder with the same class sub-folders");
+    cmd->add_option("--validation-fraction", o.validationFraction,
+                    "share of each class held out for validation when splitting")
+        ->check(CLI::Range(0.0, 0.9))
+        ->capture_default_str();
+    cmd->add_option("--model", o.architecture,
+                    "resnet18, resnet34, resnet50, smallcnn, or file (fine-tune --base)")
+        ->check(CLI::IsMember({"resnet18", "resnet34", "resnet50", "smallcnn", "file"}))
+        ->capture_default_str();
+    cmd->add_option("--base", o.baseModel,
+                    "model to fine-tune (Lucida-trained .pth or TorchScript .pt); implies "
+                    "--model file")
+        ->each([&o](const std::string&) { o.architecture = "file"; });
+    cmd->add_option("--init", o.initWeights,
+                    "torchvision ResNet .pth to start from (its fc is replaced)");
+    cmd->add_option("--input-size", o.inputSize, "model input, pixels square")
+        ->check(CLI::Range(16, 1024))
+        ->capture_default_str();
+    cmd->add_option("--binary", o.binaryOutput,
+                    "two classes: sigmoid (one logit, BCEWithLogits) or softmax (cross-entropy)")
+        ->check(CLI::IsMember({"sigmoid", "softmax"}))
+        ->capture_default_str();
+    cmd->add_option("--freeze-epochs", o.freezeBackboneEpochs,
+                    "train only the new head for the first N epochs")
+        ->capture_default_str();
+    cmd->add_option("--epochs", o.epochs)->check(CLI::Range(1, 10000))->capture_default_str();
+    cmd->add_option("--batch", o.batchSize)->check(CLI::Range(1, 4096))->capture_default_str();
+    cmd->add_option("--optimizer", o.optimizer)
+        ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
+        ->capture_default_str();
+    cmd->add_option("--lr", o.learningRate, "learning rate")->capture_default_str();
+    cmd->add_option("--weight-decay", o.weightDecay)->capture_default_str();
+    cmd->add_option("--schedule", o.schedule, "cosine, step or none")
+        ->check(CLI::IsMember({"cosine", "step", "none"}))
+        ->capture_default_str();
+    cmd->add_option("--step-epochs", o.stepEpochs, "step schedule: epochs per step")
+        ->capture_default_str();
+    cmd->add_option("--step-gamma", o.stepGamma, "step schedule: lr factor per step")
+        ->capture_default_str();
+    auto& a = o.augmentation;
+    cmd->add_flag(
+        "--flip", [&a](std::int64_t) { a.horizontalFlip = a.verticalFlip = true; },
+        "random horizontal and vertical flips");
+    cmd->add_flag("--rotate90", a.rotate90, "random 90 degree rotations");
+    cmd->add_option("--crop-scale", a.cropScaleMin,
+                    "random resized crop: smallest area share (1: off)")
+        ->check(CLI::Range(0.05, 1.0));
+    cmd->add_option("--colour-jitter", a.brightness,
+                    "brightness/contrast/saturation jitter factor (hue a fifth of it); 0: off")
+        ->each([&a](const std::string&) {
+            a.contrast = a.saturation = a.brightness;
+            a.hue = a.brightness / 5;
+        });
+    cmd->add_option("--he-jitter", a.heSigma,
+                    "H&E stain jitter: scale sigma (bias a tenth of it); 0: off")
+        ->each([&a](const std::string&) { a.heBias = a.heSigma / 10; });
+    cmd->add_flag("--class-weights", o.classWeights, "weight the loss by inverse class frequency");
+    cmd->add_option("--early-stop", o.earlyStoppingPatience,
+                    "stop after N epochs without a better validation loss (0: off)")
+        ->capture_default_str();
+    cmd->add_option("--seed", o.seed)->capture_default_str();
+    cmd->add_option("--threads", o.loaderThreads, "decoding threads (0: one per core)")
+        ->capture_default_str();
+    cmd->add_option("--resume", o.resumeFrom, "checkpoint (.checkpoint.pt) to continue from");
+    cmd->add_option("--layer", o.targetLayer, "CAM target layer written to the sidecar");
+    cmd->add_option("--mpp", o.micronsPerPixel,
+                    "microns per pixel of the training images (written to the sidecar)");
+    cmd->add_option("--magnification", o.magnification, "objective magnification of the images");
+    return cmd;
+}
+
+int runTrain(const TrainOptions& options) {
+    Trainer trainer(options);
+    interrupted = false;
+    std::signal(SIGINT, onInterrupt);
+    std::atomic<bool> done{false};
+    // A signal handler may only set a flag; this thread turns it into a cancel.
+    std::thread watcher([&] {
+        while (!done) {
+            if (interrupted.exchange(false)) {
+                std::cerr << "\ncancelling after this batch…\n";
+                trainer.cancel();
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+    TrainCallbacks callbacks;
+    callbacks.onMessage = [](const std::string& text) { std::cerr << text << "\n"; };
+    callbacks.onBatch = [](const BatchProgress& p) {
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "\repoch %d/%d  batch %d/%d  loss %.4f  %.1f images/s  ETA %s   ", p.epoch,
+                      p.epochs, p.batch, p.batches, p.loss, p.imagesPerSecond,
+                      duration(p.secondsLeft).c_str());
+        std::cerr << line << std::flush;
+    };
+    callbacks.onEpoch = [](const EpochRecord& r) {
+        char line[300];
+        std::snprintf(line, sizeof line,
+                      "\repoch %d: train loss %.4f acc %.3f | val loss %.4f acc %.3f F1 %.3f "
+                      "AUC %.3f | lr %.2g | %.1f images/s | %s%s\n",
+                      r.epoch, r.trainLoss, r.trainAccuracy, r.validationLoss, r.validationAccuracy,
+                      r.metrics.macroF1, r.metrics.rocAuc, r.learningRate, r.imagesPerSecond,
+                      duration(r.seconds).c_str(), r.best ? "  *best" : "");
+        std::cerr << line;
+    };
+    TrainResult result;
+    try {
+        result = trainer.run(callbacks);
+    } catch (...) {
+        done = true;
+        watcher.join();
+        std::signal(SIGINT, SIG_DFL);
+        throw;
+    }
+    done = true;
+    watcher.join();
+    std::signal(SIGINT, SIG_DFL);
+    if (result.bestEpoch)
+        std::cerr << "model: " << result.modelPath << " (epoch " << result.bestEpoch
+                  << ")\nsidecar: " << result.sidecarPath << "\n";
+    std::cerr << "report: " << result.reportPath << "\ncurves: " << result.curvesPath
+              << "\ncheckpoint: " << result.checkpointPath << "\n";
+    return result.outcome == TrainOutcome::Cancelled ? 1 : 0;
+}
+
+}  // namespace lucida::cli

@@ -1,0 +1,245 @@
+#include "analysis/AnalysisOutputs.h"
+
+#include "cam/CamMaps.h"
+#include "image/PyramidTiffWriter.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+
+namespace lucida {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+void writeFloatPyramid(const std::string& path, const FloatRaster& raster,
+                       std::optional<double> slideMpp) {
+    PyramidTiffOptions options;
+    options.tileSize = 256;
+    if (slideMpp) options.micronsPerPixel = *slideMpp * raster.cellSize;
+    options.aperioDescription = false;
+    options.description = "Lucida analysis raster";
+    PyramidTiffWriter writer(path, raster.width, raster.height, PyramidSampleType::Float32,
+                             options);
+    // Unanalysed cells are 0 in the file (viewers show NaN inconsistently); the JSON says which
+    // patches were analysed.
+    std::vector<float> rows(raster.values.size());
+    std::transform(raster.values.begin(), raster.values.end(), rows.begin(),
+                   [](float v) { return std::isnan(v) ? 0.0f : v; });
+    writer.appendRows({rows.data(), raster.width, raster.height, raster.width * sizeof(float)});
+    writer.finish();
+}
+
+// The same raster as 8-bit colours (jet; glass white) for OpenSlide and plain viewers, which do
+// not read float TIFFs.
+void writeHeatPyramid(const std::string& path, const FloatRaster& raster,
+                      std::optional<double> slideMpp) {
+    FloatTensor map({raster.height, raster.width});
+    map.data = raster.values;
+    const PixelBuffer colours = colouriseMap(map, ColourMap::Jet);
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(raster.width) * raster.height * 3);
+    for (std::size_t i = 0; i < rgb.size() / 3; ++i) {
+        const std::uint8_t* p = colours.bytes.data() + 4 * i;
+        for (int c = 0; c < 3; ++c) rgb[3 * i + c] = p[3] ? p[c] : 255;
+    }
+    PyramidTiffOptions options;
+    options.compression = PyramidCompression::Deflate;
+    if (slideMpp) options.micronsPerPixel = *slideMpp * raster.cellSize;
+    options.description = "Lucida analysis heatmap (jet)";
+    PyramidTiffWriter writer(path, raster.width, raster.height, PyramidSampleType::Rgb8, options);
+    writer.appendRows(
+        {rgb.data(), raster.width, raster.height, static_cast<std::size_t>(raster.width) * 3});
+    writer.finish();
+}
+
+}  // namespace
+
+FloatRaster probabilityRaster(const SlideAnalysis& a, int classIndex) {
+    FloatRaster r;
+    r.width = a.grid.columns;
+    r.height = a.grid.rows;
+    r.cellSize = a.grid.stride;
+    r.values.assign(static_cast<std::size_t>(r.width) * r.height, kNaN);
+    for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+        const auto& o = a.outcomes[i];
+        if (!o.done) continue;
+        const auto& p = a.grid.patches[i];
+        r.values[static_cast<std::size_t>(p.row) * r.width + p.column] =
+            o.probabilities.at(classIndex);
+    }
+    return r;
+}
+
+FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, float* scaleLow,
+                      float* scaleHigh) {
+    FloatRaster r;
+    if (a.camWidth <= 0 || a.camHeight <= 0 || a.grid.patches.empty()) return r;
+    r.cellSize = a.grid.patchSize / a.camWidth;
+    const double cellY = a.grid.patchSize / a.camHeight;
+    const double extentX = (a.grid.columns - 1) * a.grid.stride + a.grid.patchSize;
+    const double extentY = (a.grid.rows - 1) * a.grid.stride + a.grid.patchSize;
+    r.width = static_cast<int>(std::ceil(extentX / r.cellSize - 1e-9));
+    r.height = static_cast<int>(std::ceil(extentY / cellY - 1e-9));
+
+    float low = std::numeric_limits<float>::max(), high = std::numeric_limits<float>::lowest();
+    for (const auto& o : a.outcomes) {
+        if (!o.done) continue;
+        for (float v : o.cam) low = std::min(low, v), high = std::max(high, v);
+    }
+    if (low > high) low = 0, high = 1;
+    if (scaleLow) *scaleLow = low;
+    if (scaleHigh) *scaleHigh = high;
+
+    // Raised-sine weights, never zero, so a cell covered by one patch keeps that patch's value.
+    auto weight = [](int i, int n) { return 0.05 + std::sin(M_PI * (i + 0.5) / n); };
+    std::vector<double> sum(static_cast<std::size_t>(r.width) * r.height, 0.0),
+        weights(sum.size(), 0.0);
+    for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+        const auto& o = a.outcomes[i];
+        if (!o.done) continue;
+        const auto& p = a.grid.patches[i];
+        const int ox = static_cast<int>(std::lround(p.column * a.grid.stride / r.cellSize));
+        const int oy = static_cast<int>(std::lround(p.row * a.grid.stride / cellY));
+        float pl = low, ph = high;
+        if (normalisation == CamNormalisation::Patch) {
+            const auto [mn, mx] = std::minmax_element(o.cam.begin(), o.cam.end());
+            pl = *mn, ph = *mx;
+        }
+        const float range = ph - pl;
+        for (int y = 0; y < a.camHeight; ++y) {
+            const int ry = oy + y;
+            if (ry < 0 || ry >= r.height) continue;
+            for (int x = 0; x < a.camWidth; ++x) {
+                const int rx = ox + x;
+                if (rx < 0 || rx >= r.width) continue;
+                const float raw = o.cam[static_cast<std::size_t>(y) * a.camWidth + x];
+                const double v = range > 0 ? (raw - pl) / range : 0.0;
+                const double w = weight(x, a.camWidth) * weight(y, a.camHeight);
+                const std::size_t k = static_cast<std::size_t>(ry) * r.width + rx;
+                sum[k] += w * v;
+                weights[k] += w;
+            }
+        }
+    }
+    r.values.resize(sum.size());
+    for (std::size_t k = 0; k < sum.size(); ++k)
+        r.values[k] = weights[k] > 0 ? static_cast<float>(sum[k] / weights[k]) : kNaN;
+    return r;
+}
+
+AnalysisSummary summarise(const SlideAnalysis& a, int topK, double threshold, std::size_t regions) {
+    AnalysisSummary s;
+    s.threshold = threshold;
+    s.histogram.assign(20, 0);
+    std::vector<std::pair<float, std::size_t>> scored;
+    for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+        if (!a.outcomes[i].done) continue;
+        const float p = a.outcomes[i].probabilities.at(a.explainedClass);
+        scored.push_back({p, i});
+        s.histogram[std::clamp(static_cast<int>(p * 20), 0, 19)]++;
+        if (p >= threshold) s.shareAbove += 1;
+    }
+    s.patches = scored.size();
+    if (scored.empty()) return s;
+    s.shareAbove /= static_cast<double>(scored.size());
+    std::sort(scored.begin(), scored.end(), [](const auto& l, const auto& r) {
+        return l.first > r.first || (l.first == r.first && l.second < r.second);
+    });
+    s.topK = std::min<int>(topK, static_cast<int>(scored.size()));
+    for (int i = 0; i < s.topK; ++i) s.topMean += scored[i].first;
+    s.topMean /= s.topK;
+    for (const auto& [p, i] : scored) {
+        if (s.topRegions.size() >= regions) break;
+        const auto& patch = a.grid.patches[i];
+        const bool overlaps =
+            std::any_of(s.topRegions.begin(), s.topRegions.end(), [&](const auto& r) {
+                return std::abs(r.x - patch.x) < patch.size && std::abs(r.y - patch.y) < patch.size;
+            });
+        if (!overlaps) s.topRegions.push_back({patch.x, patch.y, patch.size, p});
+    }
+    return s;
+}
+
+namespace {
+// "x.cam.tiff" -> "x.cam.heat.tiff"
+std::string heatPath(const std::string& path) {
+    return path.substr(0, path.size() - 5) + ".heat.tiff";
+}
+}  // namespace
+
+std::string writeAnalysisOutputs(const SlideAnalysis& a, const ImageInfo& slide,
+                                 const std::string& outDir, const std::string& stem) {
+    namespace fs = std::filesystem;
+    fs::create_directories(outDir);
+    const auto probabilityPath = (fs::path(outDir) / (stem + ".probability.tiff")).string();
+    const auto camPath = (fs::path(outDir) / (stem + ".cam.tiff")).string();
+    const auto jsonPath = (fs::path(outDir) / (stem + ".analysis.json")).string();
+
+    const FloatRaster probability = probabilityRaster(a, a.explainedClass);
+    float low = 0, high = 0;
+    const FloatRaster cam = stitchCam(a, CamNormalisation::Slide, &low, &high);
+    writeFloatPyramid(probabilityPath, probability, slide.mppX);
+    writeHeatPyramid(heatPath(probabilityPath), probability, slide.mppX);
+    if (cam.width > 0) {
+        writeFloatPyramid(camPath, cam, slide.mppX);
+        writeHeatPyramid(heatPath(camPath), cam, slide.mppX);
+    }
+
+    const AnalysisSummary s = summarise(a);
+    nlohmann::json regions = nlohmann::json::array();
+    for (const auto& r : s.topRegions)
+        regions.push_back(
+            {{"x", r.x}, {"y", r.y}, {"size", r.size}, {"probability", r.probability}});
+    nlohmann::json j = {
+        {"slide", a.slidePath},
+        {"model", a.modelPath},
+        {"key", a.key},
+        {"results", a.resultsDir},
+        {"method", a.settings.method},
+        {"classes", a.classes},
+        {"explained_class", a.explainedClass},
+        {"explained_class_name", a.classes.at(a.explainedClass)},
+        {"layer", a.layer},
+        {"grid",
+         {{"patch_size", a.grid.patchSize},
+          {"stride", a.grid.stride},
+          {"columns", a.grid.columns},
+          {"rows", a.grid.rows},
+          {"downsample", a.grid.downsample},
+          {"tissue_patches", a.grid.patches.size()},
+          {"overlap", a.settings.overlap}}},
+        {"analysed_patches", a.doneCount()},
+        {"complete", a.complete()},
+        {"probability_map",
+         {{"file", fs::path(probabilityPath).filename().string()},
+          {"heat_file", fs::path(heatPath(probabilityPath)).filename().string()},
+          {"cell_size", probability.cellSize},
+          {"width", probability.width},
+          {"height", probability.height}}},
+        {"cam_map",
+         {{"file", cam.width > 0 ? fs::path(camPath).filename().string() : ""},
+          {"heat_file", cam.width > 0 ? fs::path(heatPath(camPath)).filename().string() : ""},
+          {"cell_size", cam.cellSize},
+          {"width", cam.width},
+          {"height", cam.height},
+          {"normalisation", "slide"},
+          {"raw_low", low},
+          {"raw_high", high}}},
+        {"summary",
+         {{"top_k", s.topK},
+          {"top_k_mean", s.topMean},
+          {"threshold", s.threshold},
+          {"share_above_threshold", s.shareAbove},
+          {"histogram", s.histogram},
+          {"top_regions", regions}}}};
+    std::ofstream(jsonPath + ".tmp") << j.dump(2) << "\n";
+    fs::rename(jsonPath + ".tmp", jsonPath);
+    return jsonPath;
+}
+
+}  // namespace lucida

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "analysis/SlideAnalysis.h"
+
+#include <string>
+#include <vector>
+
+namespace lucida {
+
+// A single-channel float raster laid over the slide: pixel (x, y) covers level-0 pixels
+// [x * cellSize, (x + 1) * cellSize) (and the same in y).
+struct FloatRaster {
+    int width = 0, height = 0;
+    double cellSize = 1;
+    std::vector<float> values;  // row-major; NaN where nothing was analysed
+    float at(int x, int y) const { return values[static_cast<std::size_t>(y) * width + x]; }
+};
+
+// One value per patch stride: the probability of `classIndex` (the patch's own cell; with
+// overlap, the cell of the patch starting there).
+FloatRaster probabilityRaster(const SlideAnalysis& analysis, int classIndex);
+
+enum class CamNormalisation {
+    Slide,  // one min-max scale over all patches: heat means the same everywhere (default)
+    Patch,  // each patch's own min-max
+};
+
+// The CAM maps stitched into one raster of cam cells (patch side / cam width level-0 pixels each),
+// normalised to [0, 1]. Overlapping patches are blended with weights that fall off towards each
+// patch's border (a raised sine), so there are no seams; without overlap every cell is its one
+// patch's value. `scaleLow/High` receive the raw range used (Slide normalisation).
+FloatRaster stitchCam(const SlideAnalysis& analysis, CamNormalisation normalisation,
+                      float* scaleLow = nullptr, float* scaleHigh = nullptr);
+
+// Slide-level figures of the explained class.
+struct AnalysisSummary {
+    std::size_t patches = 0;  // analysed
+    double topMean = 0;       // mean probability of the top-k patches
+    int topK = 0;
+    double shareAbove = 0;  // share of patches with probability >= threshold
+    double threshold = 0.5;
+    std::vector<int> histogram;  // 20 bins over [0, 1]
+    struct Region {
+        double x = 0, y = 0, size = 0;  // level-0 square of the patch
+        double probability = 0;
+    };
+    std::vector<Region> topRegions;  // most suspicious patches, highest first, not overlapping
+};
+AnalysisSummary summarise(const SlideAnalysis& analysis, int topK = 10, double threshold = 0.5,
+                          std::size_t regions = 10);
+
+// Writes "<stem>.probability.tiff", "<stem>.cam.tiff" (pyramidal float32 TIFFs with the slide's
+// µm/px scaled to their cell size) and "<stem>.analysis.json" (settings, grid, summary, raster
+// geometry) into `outDir`, atomically, plus "<stem>.probability.heat.tiff" and
+// "<stem>.cam.heat.tiff": the same as 8-bit jet colours (glass white), which OpenSlide and the
+// viewer open. Returns the JSON's path.
+std::string writeAnalysisOutputs(const SlideAnalysis& analysis, const ImageInfo& slide,
+                                 const std::string& outDir, const std::string& stem);
+
+}  // namespace lucida

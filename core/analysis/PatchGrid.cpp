@@ -1,0 +1,111 @@
+#include "analysis/PatchGrid.h"
+
+#include "tiles/TileGrid.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <tuple>
+
+namespace lucida {
+
+namespace {
+
+std::string number(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+}
+
+bool positive(const std::optional<double>& v) { return v && std::isfinite(*v) && *v > 0; }
+
+// Level-0 pixels per model-input pixel. µm/px is exact where both sides have it; objective power
+// is the scanner's nominal label, so it is only the fallback.
+double modelDownsample(const ImageInfo& info, const PatchGridOptions& o) {
+    const bool slideMpp = positive(info.mppX), slidePower = positive(info.objectivePower);
+    const bool modelMpp = positive(o.micronsPerPixel), modelMag = positive(o.magnification);
+    if (modelMpp && slideMpp) return *o.micronsPerPixel / *info.mppX;
+    if (modelMag && slidePower) return *info.objectivePower / *o.magnification;
+    if (!modelMpp && !modelMag) return 1;
+    const std::string wants = modelMpp ? number(*o.micronsPerPixel) + " µm per pixel"
+                                       : number(*o.magnification) + "x magnification";
+    throw std::invalid_argument(
+        info.path + ": the slide has no resolution (no " +
+        (modelMpp ? std::string("µm per pixel") : std::string("objective power")) +
+        " in the file), but the model works at " + wants +
+        "; use a slide that records its resolution, or a model without a fixed scale");
+}
+
+// Patches needed so the last one reaches the edge: 1 + ceil((extent - size) / stride).
+int countAlong(double extent, double size, double stride) {
+    if (extent <= 0) return 0;
+    if (extent <= size) return 1;
+    // A hair of tolerance, so an exact fit does not add a patch for rounding error.
+    return 1 + static_cast<int>(std::ceil((extent - size) / stride - 1e-9));
+}
+
+}  // namespace
+
+PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
+                        const TissueMask* tissue) {
+    if (options.inputSize <= 0)
+        throw std::invalid_argument("model input size must be positive, not " +
+                                    std::to_string(options.inputSize));
+    if (!(options.overlap >= 0 && options.overlap <= 0.75))
+        throw std::invalid_argument("patch overlap must be between 0 and 0.75, not " +
+                                    number(options.overlap));
+    PatchGrid grid;
+    grid.downsample = modelDownsample(info, options);
+    grid.patchSize = options.inputSize * grid.downsample;
+    grid.stride = grid.patchSize * (1 - options.overlap);
+    grid.columns = countAlong(double(info.width()), grid.patchSize, grid.stride);
+    grid.rows = countAlong(double(info.height()), grid.patchSize, grid.stride);
+    // The same level for every patch: the viewer and the heatmap then read one pyramid level.
+    const int level =
+        info.levels.empty() ? 0 : bestLevelForDownsample(info.levels, grid.downsample);
+    for (int r = 0; r < grid.rows; ++r)
+        for (int c = 0; c < grid.columns; ++c) {
+            Patch p{c, r, c * grid.stride, r * grid.stride, grid.patchSize, level};
+            if (tissue && tissue->coverage(p.x, p.y, p.size, p.size) < options.minTissue) continue;
+            grid.patches.push_back(p);
+        }
+    return grid;
+}
+
+std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, double w, double h) {
+    std::vector<Patch> out;
+    if (!(w > 0 && h > 0) || grid.patches.empty() || !(grid.stride > 0)) return out;
+    // Rows and columns whose square can overlap the view: origin k*stride in (start - size, end),
+    // one wider each way against rounding; the exact test below decides.
+    auto range = [&](double start, double extent, int count) {
+        const double first = std::floor((start - grid.patchSize) / grid.stride);
+        const double last = std::ceil((start + extent) / grid.stride);
+        return std::pair{int(std::clamp(first, 0.0, double(count))),
+                         int(std::clamp(last, -1.0, double(count - 1)))};
+    };
+    const auto [c0, c1] = range(x, w, grid.columns);
+    const auto [r0, r1] = range(y, h, grid.rows);
+    auto key = [](const Patch& p) { return std::tuple{p.row, p.column}; };
+    for (int r = r0; r <= r1; ++r) {
+        // grid.patches is row-major: jump to (r, c0) and read on to (r, c1).
+        auto it = std::lower_bound(
+            grid.patches.begin(), grid.patches.end(), std::tuple{r, c0},
+            [&](const Patch& p, const std::tuple<int, int>& k) { return key(p) < k; });
+        for (; it != grid.patches.end() && it->row == r && it->column <= c1; ++it) {
+            if (it->x < x + w && it->x + it->size > x && it->y < y + h && it->y + it->size > y)
+                out.push_back(*it);
+        }
+    }
+    const double cx = x + w / 2, cy = y + h / 2;
+    auto distance = [&](const Patch& p) {
+        const double dx = p.x + p.size / 2 - cx, dy = p.y + p.size / 2 - cy;
+        return dx * dx + dy * dy;
+    };
+    std::sort(out.begin(), out.end(), [&](const Patch& a, const Patch& b) {
+        return std::tuple{distance(a), a.row, a.column} < std::tuple{distance(b), b.row, b.column};
+    });
+    return out;
+}
+
+}  // namespace lucida

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "analysis/TissueMask.h"
+#include "image/ImageSource.h"
+
+#include <optional>
+#include <vector>
+
+namespace lucida {
+
+// One patch the model sees: a square of `size` level-0 pixels read from `level` and resized to the
+// model input; (column, row) index it in the grid.
+struct Patch {
+    int column = 0, row = 0;
+    double x = 0, y = 0;  // level-0 top-left
+    double size = 0;      // level-0 side
+    int level = 0;        // level to read: the coarsest with downsample <= needed (never upsampled)
+};
+
+// How a slide is cut into model inputs.
+struct PatchGridOptions {
+    int inputSize = 224;  // model input side, pixels
+    // The model's intended scale: µm per pixel (preferred) or objective magnification; neither: the
+    // image's own pixels (level 0).
+    std::optional<double> micronsPerPixel;
+    std::optional<double> magnification;
+    double overlap = 0;       // 0 .. 0.75: stride = size * (1 - overlap)
+    double minTissue = 0.25;  // patches with less tissue are skipped (when a mask is given)
+};
+
+struct PatchGrid {
+    double patchSize = 0;  // level-0 pixels per patch side
+    double stride = 0;     // level-0 pixels between patch origins
+    int columns = 0, rows = 0;
+    double downsample = 1;       // level-0 pixels per model-input pixel
+    std::vector<Patch> patches;  // row-major, tissue patches only when a mask was given
+};
+
+// Plans the patches covering the slide at the model's scale. Throws std::invalid_argument when
+// the model asks for µm/px but the slide has none (the message says so and what to do).
+PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
+                        const TissueMask* tissue = nullptr);
+
+// Patches whose square intersects the level-0 rectangle `view`, ordered from the view's centre
+// outwards (the viewer asks for what is on screen first).
+std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, double w, double h);
+
+}  // namespace lucida

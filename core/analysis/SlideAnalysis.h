@@ -1,0 +1,90 @@
+#pragma once
+
+#include "analysis/PatchGrid.h"
+#include "analysis/TissueMask.h"
+#include "image/ImageSource.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lucida {
+
+class Model;
+
+// What a whole-slide analysis runs; together with the model file it forms the results' key.
+struct AnalysisSettings {
+    std::string method = "gradcam";
+    // The class explained in every patch (one class for the whole slide, so heat means the same
+    // everywhere). nullopt: the positive class of a binary model, else the last class.
+    std::optional<int> classIndex;
+    std::string layer;   // empty: the model's default target layer
+    double overlap = 0;  // between neighbouring patches, 0 .. 0.75
+    double minTissue = 0.25;
+    bool detectTissue = true;
+    int batchSize = 16;
+    int decodeThreads = 0;  // 0: one per core
+};
+
+// One patch's result: the model's class probabilities and the raw CAM of the explained class at
+// the target layer's resolution (camHeight x camWidth, row-major).
+struct PatchOutcome {
+    bool done = false;
+    std::vector<float> probabilities;
+    std::vector<float> cam;
+};
+
+struct SlideAnalysis {
+    std::string slidePath, modelPath, key, resultsDir;
+    AnalysisSettings settings;
+    PatchGrid grid;
+    TissueMask tissue;  // empty when tissue detection was off
+    std::vector<std::string> classes;
+    int explainedClass = 0;
+    std::string layer;
+    int camWidth = 0, camHeight = 0;
+    std::vector<PatchOutcome> outcomes;  // parallel to grid.patches
+    std::size_t reused = 0;              // outcomes read back from an earlier run
+
+    std::size_t doneCount() const;
+    bool complete() const { return doneCount() == outcomes.size(); }
+};
+
+struct AnalysisProgress {
+    std::size_t done = 0, total = 0;
+    double patchesPerSecond = 0;
+    double secondsLeft = 0;
+};
+
+struct AnalysisCallbacks {
+    std::function<void(const AnalysisProgress&)> onProgress;  // after every batch
+    std::function<bool()> cancelled;                          // polled between batches
+    // After every batch (after onProgress), with the outcomes so far, on the analysing thread: a
+    // caller may copy or stitch them there (e.g. a viewer's partial heatmap).
+    std::function<void(const SlideAnalysis&)> onBatch;
+};
+
+// The key of an analysis: the model file (path, size, modification time), method, class, layer
+// and patch settings, as 16 hex digits.
+std::string analysisKey(const std::string& modelPath, const AnalysisSettings& settings,
+                        const PatchGridOptions& grid, int explainedClass);
+
+// Where results of a slide are kept by default: "<slide>.lucida/" beside the slide.
+std::string defaultResultsRoot(const std::string& slidePath);
+
+// Analyses every tissue patch of `source` with `model`: tissue detection on a thumbnail, patches
+// at the model's scale, decoding on a thread pool overlapped with batched inference + CAM on the
+// calling thread. Outcomes are appended to "<resultsRoot>/<key>/patches.bin" as they come, so an
+// interrupted run resumes and a repeated one reuses them. Returns what is done (complete unless
+// cancelled). Throws ImageError/ModelError/std::runtime_error naming the file and reason.
+SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
+                           const AnalysisSettings& settings, const std::string& resultsRoot,
+                           const AnalysisCallbacks& callbacks = {});
+
+// A stored analysis without running anything (nullopt when there is none for the key).
+std::optional<SlideAnalysis> loadSlideAnalysis(const ImageSource& source, const Model& model,
+                                               const AnalysisSettings& settings,
+                                               const std::string& resultsRoot);
+
+}  // namespace lucida

@@ -1,0 +1,278 @@
+// What native networks share: construction by name, recognition and loading of state_dicts,
+// saving in torch.save's format, and the explanation backend.
+#include "model/NativeNetwork.h"
+
+#include "model/ModelError.h"
+#include "model/StateDictModel.h"
+
+#include <torch/cuda.h>
+#include <torch/nn.h>
+#include <torch/serialize.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace lucida {
+
+// Defined beside their modules.
+std::shared_ptr<NativeNetwork> makeResNetNetwork(const std::string& architecture,
+                                                 std::int64_t outputs);
+std::string recogniseResNet(const StateDict& state, std::string& detail);
+std::shared_ptr<NativeNetwork> makeSmallCnnNetwork(std::int64_t outputs);
+
+namespace {
+
+std::string shapeText(at::IntArrayRef shape) {
+    std::ostringstream out;
+    out << shape;
+    return out.str();
+}
+
+std::string listText(const std::vector<std::string>& names, std::size_t shown = 3) {
+    std::string text;
+    for (std::size_t i = 0; i < names.size() && i < shown; ++i) {
+        text += (i ? ", " : "") + names[i];
+    }
+    if (names.size() > shown) text += " (" + std::to_string(names.size()) + " in all)";
+    return text;
+}
+
+bool isHeadKey(const std::string& name) { return name.rfind("fc.", 0) == 0; }
+
+// Fills or checks the classes against a head of `outputs` logits.
+void reconcileSpec(const std::string& path, ModelSpec& spec, std::int64_t outputs) {
+    if (spec.classes.empty() && outputs == 1) spec.output = OutputKind::SigmoidBinary;
+    if (spec.output == OutputKind::SigmoidBinary) {
+        if (outputs != 1) {
+            throw ModelError(path, "head has " + std::to_string(outputs) +
+                                       " outputs but a sigmoid (binary) model needs 1");
+        }
+        if (spec.classes.empty()) {
+            spec.classes = {"negative", "positive"};
+            spec.notices.push_back("no class names: one output read as \"positive\" (sigmoid)");
+        } else if (spec.classes.size() != 2) {
+            throw ModelError(path,
+                             "a sigmoid (binary) model needs 2 class names, the sidecar "
+                             "lists " +
+                                 std::to_string(spec.classes.size()));
+        }
+        return;
+    }
+    if (spec.classes.empty()) {
+        for (std::int64_t k = 0; k < outputs; ++k)
+            spec.classes.push_back("class " + std::to_string(k));
+        spec.notices.push_back("no class names: \"class 0\" … \"class " +
+                               std::to_string(outputs - 1) + "\" shown");
+    } else if (static_cast<std::int64_t>(spec.classes.size()) != outputs) {
+        throw ModelError(path, "head has " + std::to_string(outputs) +
+                                   " outputs but the sidecar lists " +
+                                   std::to_string(spec.classes.size()) + " classes");
+    }
+}
+
+class NativeBackend final : public ModelBackend {
+public:
+    NativeBackend(std::string path, std::shared_ptr<NativeNetwork> net, torch::Device device,
+                  int height, int width)
+        : path_(std::move(path)),
+          net_(std::move(net)),
+          device_(device),
+          height_(height),
+          width_(width) {
+        for (const auto& layer : net_->targetLayers()) steps_[layer.name] = layer.step;
+    }
+
+    at::Tensor forward(const at::Tensor& input) override {
+        return net_->run(input.to(device_), 0, net_->stepCount());
+    }
+
+    at::Tensor head(const at::Tensor& input, const std::string& layer) override {
+        const std::size_t step = stepOf(layer);
+        torch::NoGradGuard noGrad;
+        return net_->run(input.to(device_), 0, step + 1);
+    }
+
+    at::Tensor tail(const at::Tensor& /*input*/, const at::Tensor& activation,
+                    const std::string& layer) override {
+        const std::size_t step = stepOf(layer);
+        torch::AutoGradMode gradEnabled(true);
+        return net_->run(activation, step + 1, net_->stepCount());
+    }
+
+    std::vector<LayerInfo> layers() override {
+        if (!layers_.empty()) return layers_;
+        torch::NoGradGuard noGrad;
+        // One pass, keeping each step's output.
+        std::vector<at::Tensor> outputs;
+        auto x = torch::zeros({1, 3, height_, width_}, device_);
+        for (std::size_t step = 0; step + 1 < net_->stepCount(); ++step) {
+            x = net_->run(x, step, step + 1);
+            outputs.push_back(x);
+        }
+        for (const auto& layer : net_->targetLayers())
+            layers_.push_back({layer.name, layer.kind, outputs.at(layer.step).sizes().vec()});
+        return layers_;
+    }
+
+    at::Tensor linearHeadWeights() override { return net_->headWeight().detach(); }
+
+private:
+    std::size_t stepOf(const std::string& layer) const {
+        auto it = steps_.find(layer);
+        if (it != steps_.end()) return it->second;
+        std::string list;
+        for (const auto& l : net_->targetLayers()) list += (list.empty() ? "" : ", ") + l.name;
+        throw ModelError(path_, "unknown layer '" + layer + "' for " + net_->architecture() +
+                                    "; valid layers: " + list);
+    }
+
+    std::string path_;
+    std::shared_ptr<NativeNetwork> net_;
+    torch::Device device_;
+    int height_;
+    int width_;
+    std::map<std::string, std::size_t> steps_;  // layer name -> step whose output it is
+    std::vector<LayerInfo> layers_;
+};
+
+}  // namespace
+
+std::vector<std::string> nativeArchitectures() {
+    return {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "smallcnn"};
+}
+
+std::shared_ptr<NativeNetwork> makeNativeNetwork(const std::string& architecture,
+                                                 std::int64_t outputs) {
+    if (architecture == "smallcnn") return makeSmallCnnNetwork(outputs);
+    if (auto net = makeResNetNetwork(architecture, outputs)) return net;
+    std::string names;
+    for (const auto& name : nativeArchitectures()) names += (names.empty() ? "" : ", ") + name;
+    throw std::invalid_argument("unknown architecture '" + architecture + "' (Lucida builds " +
+                                names + ")");
+}
+
+std::string recogniseArchitecture(const std::string& path, const StateDict& state) {
+    std::string detail;
+    std::string resnet = recogniseResNet(state, detail);
+    if (!resnet.empty()) return resnet;
+    if (!detail.empty()) throw ModelError(path, "unknown architecture: " + detail);
+    const bool smallCnn = std::any_of(state.begin(), state.end(), [](const auto& item) {
+        return item.first.rfind("block1.0.", 0) == 0;
+    });
+    if (smallCnn) return "smallcnn";
+    throw ModelError(path,
+                     "unknown architecture: neither a torchvision ResNet (layer1…layer4 keys) "
+                     "nor Lucida's small CNN (block1…block4 keys)");
+}
+
+std::int64_t headOutputs(const std::string& path, const StateDict& state) {
+    auto fc = std::find_if(state.begin(), state.end(),
+                           [](const auto& item) { return item.first == "fc.weight"; });
+    if (fc == state.end() || fc->second.dim() != 2) {
+        throw ModelError(path, "unknown architecture: no fc.weight [classes, features]");
+    }
+    return fc->second.size(0);
+}
+
+void loadNativeState(const std::string& path, NativeNetwork& net, const StateDict& state,
+                     bool skipHead) {
+    std::map<std::string, at::Tensor> targets;
+    for (const auto& item : net.module().named_parameters())
+        targets.emplace(item.key(), item.value());
+    for (const auto& item : net.module().named_buffers()) targets.emplace(item.key(), item.value());
+    const std::string arch = net.architecture();
+
+    std::vector<std::string> unexpected;
+    std::set<std::string> seen;
+    torch::NoGradGuard noGrad;
+    for (const auto& [name, tensor] : state) {
+        if (skipHead && isHeadKey(name)) continue;
+        auto it = targets.find(name);
+        if (it == targets.end()) {
+            unexpected.push_back(name);
+            continue;
+        }
+        if (it->second.sizes() != tensor.sizes()) {
+            throw ModelError(path, "unknown architecture: " + name + " has shape " +
+                                       shapeText(tensor.sizes()) + " but " + arch + " expects " +
+                                       shapeText(it->second.sizes()));
+        }
+        it->second.copy_(tensor);
+        seen.insert(name);
+    }
+    if (!unexpected.empty()) {
+        throw ModelError(
+            path, "unknown architecture: keys " + listText(unexpected) + " are not in " + arch);
+    }
+    std::vector<std::string> missing;
+    for (const auto& [name, tensor] : targets) {
+        const bool optional =
+            (name.size() > 19 && name.compare(name.size() - 19, 19, "num_batches_tracked") == 0) ||
+            (skipHead && isHeadKey(name));
+        if (!seen.count(name) && !optional) missing.push_back(name);
+    }
+    if (!missing.empty()) {
+        throw ModelError(path, "unknown architecture: " + arch + " needs " + listText(missing) +
+                                   ", missing from the file");
+    }
+}
+
+void saveNativeState(NativeNetwork& net, const std::string& path) {
+    // A plain dict name -> tensor, pickled as torch.save does (zip: data.pkl + data/N).
+    c10::Dict<std::string, at::Tensor> dict;
+    for (const auto& item : net.module().named_parameters())
+        dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+    for (const auto& item : net.module().named_buffers())
+        dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+    const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+    const std::string temporary = path + ".tmp";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            std::error_code ec;
+            std::filesystem::remove(temporary, ec);
+            throw ModelError(path, "cannot write the model file (disk full or no permission?)");
+        }
+    }
+    std::error_code ec;
+    std::filesystem::rename(temporary, path, ec);
+    if (ec) throw ModelError(path, "cannot replace the model file: " + ec.message());
+}
+
+std::unique_ptr<ModelBackend> makeNativeBackend(std::string path,
+                                                std::shared_ptr<NativeNetwork> net,
+                                                const std::string& device, int inputHeight,
+                                                int inputWidth) {
+    const torch::Device dev(device);
+    for (auto& parameter : net->module().parameters()) parameter.requires_grad_(false);
+    net->module().eval();
+    net->module().to(dev);
+    return std::make_unique<NativeBackend>(std::move(path), std::move(net), dev, inputHeight,
+                                           inputWidth);
+}
+
+std::unique_ptr<ModelBackend> makeStateDictBackend(const std::string& path, ModelSpec& spec) {
+    StateDict state = readStateDict(path);
+    // nn.DataParallel saves its wrapped model's keys under "module.".
+    const bool wrapped = std::all_of(state.begin(), state.end(), [](const auto& item) {
+        return item.first.rfind("module.", 0) == 0;
+    });
+    if (wrapped) {
+        for (auto& item : state) item.first.erase(0, 7);
+    }
+    const std::string arch = recogniseArchitecture(path, state);
+    const std::int64_t outputs = headOutputs(path, state);
+    reconcileSpec(path, spec, outputs);
+    auto net = makeNativeNetwork(arch, outputs);
+    loadNativeState(path, *net, state);
+    spec.architecture = arch;
+    const std::string device = torch::cuda::is_available() ? "cuda:0" : "cpu";
+    return makeNativeBackend(path, std::move(net), device, spec.inputHeight, spec.inputWidth);
+}
+
+}  // namespace lucida

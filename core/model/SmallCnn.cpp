@@ -1,0 +1,82 @@
+// Lucida's small CNN for small datasets (MRI slices, skin photos, demo patches): four
+// conv-BN-ReLU blocks (16, 32, 64, 128 channels), 2x2 max pooling between them, global average
+// pooling and one linear layer.
+// The last block keeps 1/8 of the input resolution, a finer CAM grid than a ResNet's 1/32.
+// tests/reference/small_cnn.py is the same network in PyTorch.
+#include "model/NativeNetwork.h"
+
+#include <torch/nn.h>
+
+namespace lucida {
+namespace {
+
+namespace nn = torch::nn;
+
+constexpr std::int64_t kChannels[] = {3, 16, 32, 64, 128};
+constexpr std::size_t kBlocks = 4;
+
+struct SmallCnnImpl : nn::Module {
+    explicit SmallCnnImpl(std::int64_t outputs) {
+        for (std::size_t i = 0; i < kBlocks; ++i) {
+            blocks.push_back(register_module(
+                "block" + std::to_string(i + 1),
+                nn::Sequential(nn::Conv2d(nn::Conv2dOptions(kChannels[i], kChannels[i + 1], 3)
+                                              .padding(1)
+                                              .bias(false)),
+                               nn::BatchNorm2d(kChannels[i + 1]), nn::ReLU())));
+        }
+        fc = register_module("fc", nn::Linear(kChannels[kBlocks], outputs));
+    }
+
+    // Step i < 4 runs block i+1 (pooling its input first from the second block on); step 4 pools
+    // globally and applies fc.
+    torch::Tensor run(torch::Tensor x, std::size_t first, std::size_t last) {
+        for (std::size_t step = first; step < last; ++step) {
+            if (step < kBlocks) {
+                if (step > 0) x = torch::max_pool2d(x, 2);
+                x = blocks[step]->forward(x);
+            } else {
+                x = fc(torch::flatten(torch::adaptive_avg_pool2d(x, {1, 1}), 1));
+            }
+        }
+        return x;
+    }
+
+    std::vector<nn::Sequential> blocks;
+    nn::Linear fc{nullptr};
+};
+TORCH_MODULE(SmallCnn);
+
+class SmallCnnNetwork final : public NativeNetwork {
+public:
+    explicit SmallCnnNetwork(std::int64_t outputs) : net_(outputs) {}
+
+    std::string architecture() const override { return "smallcnn"; }
+    torch::nn::Module& module() override { return *net_; }
+    std::size_t stepCount() const override { return kBlocks + 1; }
+    at::Tensor run(const at::Tensor& x, std::size_t first, std::size_t last) override {
+        return net_->run(x, first, last);
+    }
+    std::vector<Layer> targetLayers() const override {
+        std::vector<Layer> layers;
+        for (std::size_t i = 0; i < kBlocks; ++i)
+            layers.push_back({"block" + std::to_string(i + 1), "Sequential", i});
+        return layers;
+    }
+    std::string lastBlock() const override { return "block4"; }
+    at::Tensor headWeight() override { return net_->fc->weight; }
+    void resetHead(std::int64_t outputs) override {
+        net_->fc = net_->replace_module("fc", nn::Linear(kChannels[kBlocks], outputs));
+    }
+
+private:
+    SmallCnn net_;
+};
+
+}  // namespace
+
+std::shared_ptr<NativeNetwork> makeSmallCnnNetwork(std::int64_t outputs) {
+    return std::make_shared<SmallCnnNetwork>(outputs);
+}
+
+}  // namespace lucida

@@ -1,0 +1,248 @@
+// Whole-slide analysis on a real-texture slide (the ihc.png fixture as an Aperio pyramid): stored
+// per-patch results against the engine run on each patch alone, stitching, resume and reuse, and
+// the outputs read back by independent readers (libtiff for floats, OpenSlide for the heatmaps).
+
+#include "analysis/AnalysisOutputs.h"
+#include "analysis/SlideAnalysis.h"
+#include "cam/Explainer.h"
+#include "fixtures/Fixtures.h"
+#include "image/ImageSource.h"
+#include "model/Model.h"
+#include "model/Preprocess.h"
+
+#include <tiffio.h>
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+namespace {
+
+QString referenceDir() { return QString::fromLocal8Bit(qgetenv("LUCIDA_REFERENCE_DIR")); }
+
+// The reference small CNN (binary, input 128) declared for 0.998 µm/px: patches of 256 level-0
+// pixels on the 0.499 µm/px slide, read from the pyramid's level at downsample 2.
+QString prepareModel(const QTemporaryDir& dir) {
+    const QString model = dir.filePath("cnn.pt");
+    QFile::copy(referenceDir() + "/smallcnn.traced.pt", model);
+    QFile sidecar(dir.filePath("cnn.json"));
+    sidecar.open(QIODevice::WriteOnly);
+    sidecar.write(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
+                      "input_size": [128, 128], "microns_per_pixel": 0.998})");
+    return model;
+}
+
+std::vector<float> readFloatTiff(const QString& path, int& width, int& height) {
+    TIFF* tif = TIFFOpen(path.toLocal8Bit().constData(), "r");
+    if (!tif) return {};
+    std::uint32_t w = 0, h = 0, tw = 0, th = 0;
+    std::uint16_t format = 0;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+    TIFFGetField(tif, TIFFTAG_SAMPLEFORMAT, &format);
+    std::vector<float> values(static_cast<std::size_t>(w) * h);
+    std::vector<float> tile(static_cast<std::size_t>(tw) * th);
+    for (std::uint32_t y = 0; y < h; y += th)
+        for (std::uint32_t x = 0; x < w; x += tw) {
+            TIFFReadTile(tif, tile.data(), x, y, 0, 0);
+            for (std::uint32_t j = 0; j < th && y + j < h; ++j)
+                for (std::uint32_t i = 0; i < tw && x + i < w; ++i)
+                    values[(y + j) * w + x + i] = tile[j * tw + i];
+        }
+    TIFFClose(tif);
+    width = static_cast<int>(w);
+    height = static_cast<int>(h);
+    return format == SAMPLEFORMAT_IEEEFP ? values : std::vector<float>{};
+}
+
+}  // namespace
+
+class SlideAnalysisTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase() {
+        slide_ = lucida::openImage(fixtures::path("slides/aperio.svs"));
+        model_ = lucida::Model::open(prepareModel(dir_).toStdString());
+    }
+
+    // Every stored outcome is what the engine gives for that patch read on its own.
+    void outcomesMatchTheEngine() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 8;
+        const auto a =
+            lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString());
+        QVERIFY(a.complete());
+        QCOMPARE(a.grid.patchSize, 256.0);
+        QCOMPARE(a.grid.columns, 12);  // ceil(3000 / 256)
+        QCOMPARE(a.grid.rows, 8);
+        QVERIFY(a.grid.patches.size() > 10);
+        QCOMPARE(a.explainedClass, 1);
+
+        lucida::ExplainOptions options;
+        options.classIndex = 1;
+        options.layer = a.layer;
+        double worstP = 0, worstMap = 0;
+        for (std::size_t i = 0; i < a.grid.patches.size(); i += 5) {
+            const auto& p = a.grid.patches[i];
+            // The level the grid chose (level 1, downsample 2: no resizing needed).
+            const double ds = slide_->info().level(p.level).downsample;
+            QCOMPARE(ds, 2.0);
+            lucida::PixelBuffer pixels =
+                slide_->readRegion(p.level, {static_cast<std::int64_t>(p.x / ds),
+                                             static_cast<std::int64_t>(p.y / ds), 128, 128});
+            for (std::size_t k = 0; k + 3 < pixels.bytes.size(); k += 4)
+                if (pixels.bytes[k + 3] == 0)
+                    pixels.bytes[k] = pixels.bytes[k + 1] = pixels.bytes[k + 2] =
+                        pixels.bytes[k + 3] = 255;
+            const auto e =
+                lucida::explain(*model_, lucida::preprocess(pixels, model_->spec()), options)[0];
+            const auto& o = a.outcomes[i];
+            worstP = std::max(worstP, double(std::abs(e.probabilities[1] - o.probabilities[1])));
+            float peak = 0;
+            for (float v : e.map.data) peak = std::max(peak, std::abs(v));
+            for (std::size_t k = 0; k < e.map.data.size(); ++k)
+                worstMap = std::max(
+                    worstMap, double(std::abs(e.map.data[k] - o.cam[k]) / std::max(peak, 1e-6f)));
+        }
+        qInfo("max probability difference %.3g, map difference %.3g of the map max", worstP,
+              worstMap);
+        QVERIFY(worstP <= 1e-5);
+        QVERIFY(worstMap <= 1e-4);
+
+        // Stitched without overlap: each cell is its patch's value on the slide-wide scale.
+        float low = 0, high = 0;
+        const auto cam = lucida::stitchCam(a, lucida::CamNormalisation::Slide, &low, &high);
+        QCOMPARE(cam.cellSize, 256.0 / a.camWidth);
+        const auto& p = a.grid.patches[a.grid.patches.size() / 2];
+        const auto& o = a.outcomes[a.grid.patches.size() / 2];
+        for (int y = 0; y < a.camHeight; ++y)
+            for (int x = 0; x < a.camWidth; ++x) {
+                const float expected = (o.cam[y * a.camWidth + x] - low) / (high - low);
+                QVERIFY(std::abs(cam.at(p.column * a.camWidth + x, p.row * a.camHeight + y) -
+                                 expected) < 1e-5);
+            }
+        const auto probability = lucida::probabilityRaster(a, 1);
+        QCOMPARE(probability.at(p.column, p.row), o.probabilities[1]);
+
+        // Overlap 0.5: no seams — where patches overlap the blend lies between their values,
+        // and the map stays continuous (no jump bigger than any one patch has inside itself).
+        settings.overlap = 0.5;
+        const auto overlapped =
+            lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString());
+        QCOMPARE(overlapped.grid.stride, 128.0);
+        const auto blended = lucida::stitchCam(overlapped, lucida::CamNormalisation::Slide);
+        for (float v : blended.values) QVERIFY(std::isnan(v) || (v >= -1e-6 && v <= 1 + 1e-6));
+    }
+
+    // A second run reuses everything; an interrupted run resumes where it stopped.
+    void reuseAndResume() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 4;
+        int batches = 0;
+        lucida::AnalysisCallbacks stopEarly;
+        stopEarly.cancelled = [&] { return batches >= 2; };
+        stopEarly.onProgress = [&](const lucida::AnalysisProgress&) { ++batches; };
+        const auto partial = lucida::analyseSlide(*slide_, *model_, settings,
+                                                  results.path().toStdString(), stopEarly);
+        QCOMPARE(partial.doneCount(), std::size_t(8));
+        QVERIFY(!partial.complete());
+
+        // A torn record at the end (a kill mid-write) is dropped, not misread.
+        QFile store(QString::fromStdString(partial.resultsDir) + "/patches.bin");
+        QVERIFY(store.open(QIODevice::Append));
+        store.write("\x05\x00\x00\x00garbage", 11);
+        store.close();
+
+        std::size_t firstDone = 0;
+        lucida::AnalysisCallbacks watch;
+        watch.onProgress = [&](const lucida::AnalysisProgress& p) {
+            if (!firstDone) firstDone = p.done;
+        };
+        const auto resumed =
+            lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(), watch);
+        QCOMPARE(resumed.reused, std::size_t(8));
+        QCOMPARE(firstDone, std::size_t(12));  // 8 reused + the first new batch of 4
+        QVERIFY(resumed.complete());
+        for (std::size_t i = 0; i < 8; ++i)
+            QCOMPARE(resumed.outcomes[i].probabilities, partial.outcomes[i].probabilities);
+
+        // Everything cached: no inference at all, the stored results come back.
+        int progressCalls = 0;
+        lucida::AnalysisCallbacks count;
+        count.onProgress = [&](const lucida::AnalysisProgress& p) {
+            ++progressCalls;
+            QCOMPARE(p.done, p.total);
+        };
+        const auto again =
+            lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(), count);
+        QCOMPARE(again.reused, again.outcomes.size());
+        QCOMPARE(progressCalls, 1);
+        const auto loaded =
+            lucida::loadSlideAnalysis(*slide_, *model_, settings, results.path().toStdString());
+        QVERIFY(loaded.has_value());
+        QVERIFY(loaded->complete());
+
+        // Another class is another key: nothing reused.
+        settings.classIndex = 0;
+        QVERIFY(
+            !lucida::loadSlideAnalysis(*slide_, *model_, settings, results.path().toStdString()));
+    }
+
+    // The files: float pyramids hold the rasters exactly; the heat pyramids open in OpenSlide.
+    void outputs() {
+        QTemporaryDir out;
+        lucida::AnalysisSettings settings;
+        const auto a = lucida::analyseSlide(*slide_, *model_, settings, out.path().toStdString());
+        const auto json =
+            lucida::writeAnalysisOutputs(a, slide_->info(), out.path().toStdString(), "aperio.svs");
+        QFile f(QString::fromStdString(json));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const auto j = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(j["analysed_patches"].toInt(), static_cast<int>(a.outcomes.size()));
+        const auto summary = j["summary"].toObject();
+        QCOMPARE(summary["histogram"].toArray().size(), 20);
+        int histogramTotal = 0;
+        for (const auto& v : summary["histogram"].toArray()) histogramTotal += v.toInt();
+        QCOMPARE(histogramTotal, static_cast<int>(a.outcomes.size()));
+        const auto regions = summary["top_regions"].toArray();
+        QVERIFY(!regions.isEmpty());
+        double best = 0;
+        for (const auto& o : a.outcomes) best = std::max(best, double(o.probabilities[1]));
+        QCOMPARE(regions[0].toObject()["probability"].toDouble(), best);
+
+        int w = 0, h = 0;
+        const auto values = readFloatTiff(out.filePath("aperio.svs.probability.tiff"), w, h);
+        const auto raster = lucida::probabilityRaster(a, 1);
+        QCOMPARE(w, raster.width);
+        QCOMPARE(h, raster.height);
+        for (std::size_t i = 0; i < values.size(); ++i)
+            QCOMPARE(values[i], std::isnan(raster.values[i]) ? 0.0f : raster.values[i]);
+
+        const auto heat = lucida::openImage(out.filePath("aperio.svs.cam.heat.tiff").toStdString());
+        QVERIFY2(heat->info().format.find("OpenSlide") != std::string::npos,
+                 heat->info().format.c_str());
+        const auto cam = lucida::stitchCam(a, lucida::CamNormalisation::Slide);
+        QCOMPARE(heat->info().width(), static_cast<std::int64_t>(cam.width));
+        QVERIFY(heat->info().mppX.has_value());
+        QVERIFY(std::abs(*heat->info().mppX - 0.499 * cam.cellSize) < 1e-3);
+    }
+
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<lucida::ImageSource> slide_;
+    std::unique_ptr<lucida::Model> model_;
+};
+
+QTEST_GUILESS_MAIN(SlideAnalysisTest)
+#include "slide_analysis_test.moc"
