@@ -1,5 +1,7 @@
-// lucida: the viewer. Opens the files named on the command line; `--screenshot FILE` saves the
-// window once every visible tile is painted, then quits (for docs and smoke tests).
+// lucida: the viewer. Opens the files named on the command line; `--model MODEL` opens a model
+// for whole-slide analysis and `--analyse` runs it on every file at once; `--screenshot FILE`
+// saves the window once every visible tile is painted (and the analysis is done), then quits (for
+// docs and smoke tests).
 #include "MainWindow.h"
 #include "OverviewWidget.h"
 #include "SlideView.h"
@@ -38,7 +40,11 @@ int main(int argc, char** argv) {
     QCommandLineOption sizeOption("window-size", "Window size, e.g. 1600x1000.", "WxH");
     QCommandLineOption magOption("magnification",
                                  "Start at this magnification (slides with objective power).", "X");
-    parser.addOptions({cacheOption, shotOption, sizeOption, magOption});
+    QCommandLineOption modelOption(
+        "model", "Open MODEL for whole-slide analysis (TorchScript .pt or ResNet .pth).", "MODEL");
+    QCommandLineOption analyseOption("analyse",
+                                     "Analyse every opened slide with the --model at once.");
+    parser.addOptions({cacheOption, shotOption, sizeOption, magOption, modelOption, analyseOption});
     parser.process(app);
 
     QSettings settings;
@@ -51,6 +57,10 @@ int main(int argc, char** argv) {
         if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
     }
     window.show();
+    if (parser.isSet(modelOption)) {
+        window.setAnalyseOnOpen(parser.isSet(analyseOption));
+        window.openModel(parser.value(modelOption));
+    }
     for (const QString& file : parser.positionalArguments()) window.openPath(file);
 
     if (parser.isSet(magOption)) {
@@ -68,7 +78,7 @@ int main(int argc, char** argv) {
             waited += 100;
             auto* view = window.currentView();
             const bool ready =
-                !window.isOpening() &&
+                !window.isOpening() && !window.isAnalysisBusy() &&
                 (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
             if (ready || waited > 60000) {
                 poll->stop();

@@ -6,12 +6,20 @@
 #include "RecentFiles.h"
 #include "SlideView.h"
 #include "TileService.h"
+#ifdef LUCIDA_WITH_TORCH
+#include "AnalysisController.h"
+#include "AnalysisPanel.h"
+#include "HeatmapOverlay.h"
+#include "TrainingWizard.h"
+#include "model/Model.h"
+#endif
 #include "tiles/TileGrid.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QFileDialog>
@@ -26,12 +34,15 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
+
+#include <algorithm>
 #include <cmath>
 
 namespace lucida::ui {
 
 namespace {
 constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
+constexpr int kRecentModels = 8;
 
 QString fileFilter() {
     QStringList patterns;
@@ -87,6 +98,27 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     propertiesDock->setObjectName("propertiesDock");
     propertiesDock->setWidget(properties_);
     addDockWidget(Qt::RightDockWidgetArea, propertiesDock);
+
+#ifdef LUCIDA_WITH_TORCH
+    analysisPanel_ = new AnalysisPanel(this);
+    analysisDock_ = new QDockWidget(tr("Analysis"), this);
+    analysisDock_->setObjectName("analysisDock");
+    analysisDock_->setWidget(analysisPanel_);
+    addDockWidget(Qt::RightDockWidgetArea, analysisDock_);
+    tabifyDockWidget(propertiesDock, analysisDock_);
+    analysisDock_->raise();
+    connect(analysisPanel_, &AnalysisPanel::openModelRequested, this, &MainWindow::chooseModel);
+    connect(analysisPanel_, &AnalysisPanel::modelChosen, this, &MainWindow::openModel);
+    connect(analysisPanel_, &AnalysisPanel::analyseRequested, this, &MainWindow::analyseCurrent);
+    connect(analysisPanel_, &AnalysisPanel::displayChanged, this,
+            &MainWindow::applyAnalysisDisplay);
+    connect(analysisPanel_, &AnalysisPanel::regionActivated, this, &MainWindow::showRegion);
+    if (const QString last = QSettings().value("analysis/lastModel").toString(); !last.isEmpty())
+        analysisPanel_->setModelState(last, nullptr);  // opened when an analysis asks for it
+    // The panel is tall: most of the column is its (until a saved layout says otherwise).
+    resizeDocks({overviewDock, analysisDock_}, {200, 700}, Qt::Vertical);
+    resizeDocks({analysisDock_}, {analysisPanel_->minimumWidth()}, Qt::Horizontal);
+#endif
 
     positionLabel_ = new QLabel(this);
     zoomLabel_ = new QLabel(this);
@@ -156,6 +188,15 @@ void MainWindow::buildActions() {
     QAction* full = view->addAction(tr("F&ull Screen"), this,
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
+
+#ifdef LUCIDA_WITH_TORCH
+    buildAnalysisActions();
+    QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+    QAction* train = tools->addAction(tr("&Train a Model…"), QKeySequence("Ctrl+Shift+T"), this,
+                                      &MainWindow::openTrainingWizard);
+    train->setObjectName("trainModelAction");
+    train->setStatusTip(tr("Train a classifier on a folder of images, one sub-folder per class"));
+#endif
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Lucida"), this, [this] {
@@ -232,6 +273,200 @@ void MainWindow::setCacheBudget() {
     QSettings().setValue("cache/budgetMiB", mib);
 }
 
+void MainWindow::openTrainingWizard() {
+#ifdef LUCIDA_WITH_TORCH
+    if (!trainingWizard_) {
+        trainingWizard_ = new TrainingWizard(this);
+        trainingWizard_->setAttribute(Qt::WA_DeleteOnClose);
+        connect(trainingWizard_, &TrainingWizard::modelTrained, this, [this](const QString& path) {
+            statusBar()->showMessage(tr("Trained model: %1").arg(QDir::toNativeSeparators(path)));
+        });
+    }
+    trainingWizard_->show();
+    trainingWizard_->raise();
+    trainingWizard_->activateWindow();
+#endif
+}
+
+// ---- Whole-slide analysis ---------------------------------------------------------------------
+
+#ifdef LUCIDA_WITH_TORCH
+
+void MainWindow::buildAnalysisActions() {
+    QMenu* menu = menuBar()->addMenu(tr("&Analysis"));
+    QAction* open =
+        menu->addAction(tr("Open &Model…"), QKeySequence("Ctrl+M"), this, &MainWindow::chooseModel);
+    open->setObjectName("openModelAction");
+    QAction* analyse = menu->addAction(tr("&Analyse Slide"), QKeySequence("Ctrl+Shift+A"), this,
+                                       &MainWindow::analyseCurrent);
+    analyse->setObjectName("analyseSlideAction");
+    analyse->setStatusTip(tr("Run the model over every tissue patch of the slide"));
+    menu->addSeparator();
+    heatmapAction_ = menu->addAction(tr("Show &Heatmap"));
+    heatmapAction_->setObjectName("showHeatmapAction");
+    heatmapAction_->setShortcut(QKeySequence("H"));
+    heatmapAction_->setCheckable(true);
+    heatmapAction_->setChecked(true);
+    outlineAction_ = menu->addAction(tr("Show &Tissue Outline"));
+    outlineAction_->setObjectName("showTissueOutlineAction");
+    outlineAction_->setShortcut(QKeySequence("T"));
+    outlineAction_->setCheckable(true);
+    connect(heatmapAction_, &QAction::toggled, this, &MainWindow::applyAnalysisDisplay);
+    connect(outlineAction_, &QAction::toggled, this, &MainWindow::applyAnalysisDisplay);
+    menu->addSeparator();
+    menu->addAction(analysisDock_->toggleViewAction());
+}
+
+AnalysisController* MainWindow::analysisController(const SlideView* view) const {
+    return AnalysisController::of(view);
+}
+
+QList<AnalysisController*> MainWindow::analysisControllers() const {
+    QList<AnalysisController*> controllers;
+    for (int i = 0; i < tabs_->count(); ++i)
+        if (auto* c = analysisController(qobject_cast<SlideView*>(tabs_->widget(i))))
+            controllers << c;
+    return controllers;
+}
+
+bool MainWindow::isAnalysisBusy() const {
+    if (modelLoading_) return true;
+    const auto controllers = analysisControllers();
+    return std::any_of(controllers.begin(), controllers.end(),
+                       [](const AnalysisController* c) { return c->isBusy(); });
+}
+
+void MainWindow::attachAnalysis(SlideView* view) {
+    auto* controller = new AnalysisController(view);
+    controller->setMethod(analysisPanel_->method());
+    controller->setNormalisation(analysisPanel_->normalisation());
+    analysisPanel_->applyDisplay(controller->overlay());
+    controller->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
+    controller->overlay()->setOutlineVisible(outlineAction_->isChecked());
+    connect(controller, &AnalysisController::failed, this, [this, view](const QString& message) {
+        showError(tr("Cannot analyse %1").arg(view->document()->displayName()), message);
+    });
+    if (model_) {
+        controller->setModel(model_);
+        if (analyseOnOpen_) controller->start();
+    }
+}
+
+void MainWindow::applyAnalysisDisplay() {
+    for (AnalysisController* c : analysisControllers()) {
+        analysisPanel_->applyDisplay(c->overlay());
+        c->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
+        c->overlay()->setOutlineVisible(outlineAction_->isChecked());
+        c->setNormalisation(analysisPanel_->normalisation());
+    }
+}
+
+void MainWindow::chooseModel() {
+    QSettings settings;
+    const QString start = settings.value("analysis/lastModel").toString();
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open Model"), start.isEmpty() ? settings.value("lastDir").toString() : start,
+        tr("Models (*.pt *.pth *.ts *.torchscript);;All files (*)"));
+    if (path.isEmpty()) {
+        analysePending_ = false;
+        return;
+    }
+    openModel(path);
+}
+
+void MainWindow::openModel(const QString& path) {
+    const int request = ++modelRequest_;
+    modelLoading_ = true;
+    modelPath_ = path;
+    analysisPanel_->setModelState(path, nullptr);
+    statusBar()->showMessage(tr("Opening model %1…").arg(path));
+    auto* watcher = new QFutureWatcher<ModelLoad>(this);
+    connect(watcher, &QFutureWatcher<ModelLoad>::finished, this, [this, watcher, request] {
+        watcher->deleteLater();
+        if (request != modelRequest_) return;  // another model was asked for since
+        modelLoading_ = false;
+        const ModelLoad load = watcher->result();
+        statusBar()->clearMessage();
+        if (!load.model) {
+            analysePending_ = false;
+            analysisPanel_->setModelState(load.path, nullptr, load.error);
+            showError(tr("Cannot open model"), load.error);
+            emit modelFailed(load.error);
+            return;
+        }
+        model_ = load.model;
+        QSettings settings;
+        settings.setValue("analysis/lastModel", load.path);
+        QStringList recent = settings.value("analysis/recentModels").toStringList();
+        recent.removeAll(load.path);
+        recent.prepend(load.path);
+        while (recent.size() > kRecentModels) recent.removeLast();
+        settings.setValue("analysis/recentModels", recent);
+        for (AnalysisController* c : analysisControllers()) c->setModel(model_);
+        analysisPanel_->setRecentModels(recent);
+        analysisPanel_->setModelState(load.path, model_.get());
+        emit modelOpened(load.path);
+        if (analyseOnOpen_) {
+            for (AnalysisController* c : analysisControllers()) c->start();
+        } else if (analysePending_) {
+            analysePending_ = false;
+            analyseCurrent();
+        }
+    });
+    watcher->setFuture(AnalysisController::openModelAsync(path));
+}
+
+void MainWindow::analyseCurrent() {
+    SlideView* view = currentView();
+    if (!view) {
+        statusBar()->showMessage(tr("Open a slide to analyse it."), 5000);
+        return;
+    }
+    analysisDock_->show();
+    analysisDock_->raise();
+    if (!model_) {
+        analysePending_ = true;
+        if (modelLoading_) return;
+        const QString path = analysisPanel_->selectedModelPath();
+        if (!path.isEmpty() && QFileInfo::exists(path))
+            openModel(path);
+        else
+            chooseModel();
+        return;
+    }
+    if (AnalysisController* c = analysisController(view)) c->start();
+}
+
+void MainWindow::showRegion(const QRectF& region) {
+    SlideView* view = currentView();
+    if (!view || region.isEmpty()) return;
+    // The region with about as much again around it on each side.
+    const double scale =
+        std::min(view->width(), view->height()) / (3.0 * std::max(region.width(), region.height()));
+    view->setScale(scale);
+    view->setCentre(region.center().x(), region.center().y());
+}
+
+#else  // no LibTorch: no models to run
+
+void MainWindow::buildAnalysisActions() {}
+AnalysisController* MainWindow::analysisController(const SlideView*) const { return nullptr; }
+QList<AnalysisController*> MainWindow::analysisControllers() const { return {}; }
+bool MainWindow::isAnalysisBusy() const { return false; }
+void MainWindow::attachAnalysis(SlideView*) {}
+void MainWindow::applyAnalysisDisplay() {}
+void MainWindow::chooseModel() {}
+void MainWindow::analyseCurrent() {}
+void MainWindow::showRegion(const QRectF&) {}
+void MainWindow::openModel(const QString& path) {
+    const QString message =
+        tr("%1: this build of Lucida has no LibTorch, so it cannot run models.").arg(path);
+    showError(tr("Cannot open model"), message);
+    emit modelFailed(message);
+}
+
+#endif
+
 void MainWindow::openPath(const QString& path) {
     ++pendingOpens_;
     statusBar()->showMessage(tr("Opening %1…").arg(path));
@@ -257,6 +492,7 @@ void MainWindow::showOpened(const OpenResult& result) {
     document->setParent(view);
     connect(view, &SlideView::tileError, this,
             [this](const QString& m) { showError(tr("Cannot read image data"), m); });
+    attachAnalysis(view);
     const int index = tabs_->addTab(view, document->displayName());
     tabs_->setTabToolTip(index, document->path());
     tabs_->setCurrentIndex(index);
@@ -297,6 +533,9 @@ void MainWindow::currentTabChanged() {
     overview_->setView(view);
     properties_->setDocument(view ? view->document() : nullptr);
     dicomControls_->setDocument(view ? view->document() : nullptr);
+#ifdef LUCIDA_WITH_TORCH
+    analysisPanel_->setController(analysisController(view));
+#endif
     const bool dicomish =
         view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
     dicomDock_->setVisible(dicomish);
@@ -356,6 +595,12 @@ void MainWindow::dropEvent(QDropEvent* e) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
+#ifdef LUCIDA_WITH_TORCH
+    if (trainingWizard_ && !trainingWizard_->stopTrainingForQuit()) {
+        e->ignore();
+        return;
+    }
+#endif
     QSettings settings;
     settings.setValue("window/geometry", saveGeometry());
     settings.setValue("window/state", saveState());

@@ -6,12 +6,19 @@
 #include <QMainWindow>
 #include <QPointer>
 
+#include <memory>
+
 class QTabWidget;
 class QLabel;
 class QMenu;
 class QComboBox;
 class QDockWidget;
 class QStackedWidget;
+class QAction;
+
+namespace lucida {
+class Model;
+}
 
 namespace lucida::ui {
 
@@ -21,6 +28,9 @@ class OverviewWidget;
 class PropertiesPanel;
 class DicomControls;
 class RecentFiles;
+class TrainingWizard;
+class AnalysisPanel;
+class AnalysisController;
 
 // The viewer window: one tab per opened image, with the overview, properties and slice/window
 // docks following the current tab. Opening is asynchronous; failures are shown as dialogs that
@@ -42,9 +52,21 @@ public:
     QString lastError() const { return lastError_; }
     bool isOpening() const { return pendingOpens_ > 0; }
 
+    // Whole-slide analysis (builds with LibTorch; elsewhere openModel reports that it cannot).
+    void openModel(const QString& path);  // asynchronous; see modelOpened / modelFailed
+    void analyseCurrent();                // the current document; opens the model first if needed
+    void setAnalyseOnOpen(bool analyse) { analyseOnOpen_ = analyse; }  // every document, at once
+    QString modelPath() const { return modelPath_; }
+    bool hasModel() const { return bool(model_); }
+    bool isAnalysisBusy() const;  // a model opening or an analysis running
+    AnalysisPanel* analysisPanel() const { return analysisPanel_; }
+    AnalysisController* analysisController(const SlideView* view) const;
+
 signals:
     void documentOpened(SlideView* view);
     void openFailed(const QString& message);
+    void modelOpened(const QString& path);
+    void modelFailed(const QString& message);
 
 protected:
     void dragEnterEvent(QDragEnterEvent*) override;
@@ -62,6 +84,13 @@ private:
     void chooseFile();
     void chooseFolder();
     void setCacheBudget();
+    void openTrainingWizard();  // Tools ▸ Train a Model (builds with LibTorch only)
+    void buildAnalysisActions();
+    void attachAnalysis(SlideView* view);
+    void chooseModel();
+    void applyAnalysisDisplay();
+    void showRegion(const QRectF& region);
+    QList<AnalysisController*> analysisControllers() const;
 
     TileService* tiles_;
     QStackedWidget* centre_;
@@ -78,6 +107,17 @@ private:
     QString lastError_;
     int pendingOpens_ = 0;
     QList<QMetaObject::Connection> viewConnections_;
+    QPointer<TrainingWizard> trainingWizard_;
+    AnalysisPanel* analysisPanel_ = nullptr;
+    QDockWidget* analysisDock_ = nullptr;
+    QAction* heatmapAction_ = nullptr;
+    QAction* outlineAction_ = nullptr;
+    std::shared_ptr<const Model> model_;
+    QString modelPath_;
+    int modelRequest_ = 0;  // the latest openModel; older loads are dropped
+    bool modelLoading_ = false;
+    bool analysePending_ = false;  // analyse the current document once the model is there
+    bool analyseOnOpen_ = false;
 };
 
 }  // namespace lucida::ui

@@ -9,6 +9,7 @@
 #include <QPainter>
 #include <QPinchGesture>
 #include <QTimer>
+#include <QTransform>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -113,6 +114,11 @@ QPointF SlideView::imageToScreen(QPointF p) const {
 QPointF SlideView::screenToImage(QPointF p) const {
     const PointF s = geometry_.toImage({p.x(), p.y()});
     return {s.x, s.y};
+}
+
+void SlideView::setOverlay(SlideOverlay* overlay) {
+    overlay_ = overlay;
+    update();
 }
 
 double SlideView::minScale() const {
@@ -298,6 +304,15 @@ void SlideView::paintEvent(QPaintEvent*) {
         painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
     }
     for (const auto& [key, tile] : present) drawTile(painter, key, *displayImage(key, tile));
+    if (overlay_) {
+        // Level-0 point p is at (p - centre) * scale + frame / 2 in the unrotated frame.
+        const double fw = sideways ? height() : width(), fh = sideways ? width() : height();
+        const double s = geometry_.scale;
+        const QTransform toFrame(s, 0, 0, s, fw / 2 - geometry_.centreX * s,
+                                 fh / 2 - geometry_.centreY * s);
+        const RectF v = geometry_.visibleImageRect();
+        overlay_->paint(painter, toFrame, QRectF(v.x, v.y, v.width, v.height));
+    }
     painter.restore();
 
     // Neighbours only once the view is complete: before, they would take cores from its own tiles.

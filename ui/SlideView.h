@@ -13,10 +13,23 @@
 #include <optional>
 
 class QTimer;
+class QPainter;
+class QTransform;
 
 namespace lucida::ui {
 
 class TileService;
+
+// Something drawn over the image (a heatmap, outlines) in level-0 coordinates: `imageToPainter`
+// maps level-0 pixels to the painter's current coordinates (rotation included by the painter) and
+// `visible` is the level-0 rectangle on screen. Painted on the GUI thread at every paint: keep it
+// to drawing what is prepared.
+class SlideOverlay {
+public:
+    virtual ~SlideOverlay() = default;
+    virtual void paint(QPainter& painter, const QTransform& imageToPainter,
+                       const QRectF& visible) = 0;
+};
 
 // Tiles drawn on screen and a tile-display key: the tile, plus the grey window it was drawn with.
 struct DisplayKey {
@@ -62,6 +75,10 @@ public:
     QPointF imageToScreen(QPointF image) const;
     QPointF screenToImage(QPointF screen) const;
 
+    // Drawn on top of the tiles (not owned; null: none). The overlay asks for repaints itself.
+    void setOverlay(SlideOverlay* overlay);
+    SlideOverlay* overlay() const { return overlay_; }
+
 signals:
     void viewChanged();
     void cursorMoved(QPointF imagePosition, bool insideImage);
@@ -105,6 +122,7 @@ private:
     std::vector<TileKey> missing_;
     QElapsedTimer sinceLastPaint_;
     QTimer* loadingRepaint_;
+    SlideOverlay* overlay_ = nullptr;
 
     enum class Drag { None, Pan, Window } drag_ = Drag::None;
     QPointF lastMouse_;

@@ -584,6 +584,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         record.learningRate = lr;
         record.backboneFrozen = frozen;
         record.imagesPerSecond = static_cast<double>(seen) / std::max(trainSeconds, 1e-9);
+        record.loaderWaitSeconds = static_cast<double>(trainLoader.waitMicroseconds()) * 1e-6;
         net->setMode(false, false);
         std::vector<std::vector<float>> probabilities;
         std::vector<int> labels;

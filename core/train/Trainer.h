@@ -20,6 +20,8 @@ struct EpochRecord {
     double learningRate = 0;
     double seconds = 0;
     double imagesPerSecond = 0;  // training images per second of this epoch
+    // Seconds the model waited for the input pipeline this epoch (decoding keeps ahead: ~0).
+    double loaderWaitSeconds = 0;
     bool backboneFrozen = false;
     bool best = false;  // best validation loss so far (the checkpoint kept as the model)
     ClassificationMetrics metrics;  // on the validation set

@@ -63,6 +63,7 @@ json recordToJson(const EpochRecord& r) {
             {"learning_rate", r.learningRate},
             {"seconds", r.seconds},
             {"images_per_second", r.imagesPerSecond},
+            {"loader_wait_seconds", r.loaderWaitSeconds},
             {"backbone_frozen", r.backboneFrozen},
             {"best", r.best},
             {"metrics", metricsToJson(r.metrics)}};
@@ -113,6 +114,7 @@ std::vector<EpochRecord> historyFromJson(const std::string& text) {
         r.learningRate = j.at("learning_rate").get<double>();
         r.seconds = j.at("seconds").get<double>();
         r.imagesPerSecond = j.at("images_per_second").get<double>();
+        r.loaderWaitSeconds = j.value("loader_wait_seconds", 0.0);
         r.backboneFrozen = j.at("backbone_frozen").get<bool>();
         r.best = j.at("best").get<bool>();
         r.metrics = metricsFromJson(j.at("metrics"));

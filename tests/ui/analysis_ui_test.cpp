@@ -1,0 +1,498 @@
+// Whole-slide analysis in the viewer, driven through the real main window on the Aperio fixture
+// (real ihc texture, 0.499 µm/px) with the reference small CNN: partial heatmaps while it runs,
+// the overlay against the stored analysis stitched by the core, the progress, the heatmap really
+// on screen (and gone with H), regions that centre the view, a class change that drops the overlay
+// at once and restarts, cancelling, and a new window that shows the stored heatmap without running
+// the model. With LUCIDA_SCREENSHOT_DIR set, saves screenshot-heatmap.png there.
+#include "AnalysisController.h"
+#include "AnalysisPanel.h"
+#include "HeatmapOverlay.h"
+#include "MainWindow.h"
+#include "SlideView.h"
+#include "TileService.h"
+#include "analysis/AnalysisOutputs.h"
+#include "analysis/SlideAnalysis.h"
+#include "cam/CamMaps.h"
+#include "fixtures/Fixtures.h"
+#include "model/Model.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QLabel>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+using namespace lucida;
+using namespace lucida::ui;
+
+namespace {
+
+QString referenceDir() { return QString::fromLocal8Bit(qgetenv("LUCIDA_REFERENCE_DIR")); }
+
+int channelDiff(QRgb a, QRgb b) {
+    return std::max({std::abs(qRed(a) - qRed(b)), std::abs(qGreen(a) - qGreen(b)),
+                     std::abs(qBlue(a) - qBlue(b))});
+}
+
+bool sameFloat(float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+// What colouriseMap gives for one value (alpha 0 for NaN).
+QRgb colourOf(float value, ColourMap colours) {
+    FloatTensor one({1, 1});
+    one.data[0] = value;
+    const PixelBuffer p = colouriseMap(one, colours);
+    const std::uint8_t* c = p.rgbaAt(0, 0);
+    return c[3] ? qRgba(c[0], c[1], c[2], 255) : 0;
+}
+
+constexpr int kRunTimeoutMs = 240000;
+
+}  // namespace
+
+class AnalysisUiTest : public QObject {
+    Q_OBJECT
+private:
+    std::unique_ptr<QTemporaryDir> tmp_;
+    QString slidePath_, modelPath_;
+    std::unique_ptr<TileService> tiles_;
+    std::unique_ptr<MainWindow> window_;
+    std::unique_ptr<Model> model_;  // the test's own, to read the stored analysis
+    std::shared_ptr<const ImageSource> source_;
+    std::size_t totalPatches_ = 0;
+
+    std::unique_ptr<MainWindow> makeWindow() {
+        auto window = std::make_unique<MainWindow>(tiles_.get());
+        window->resize(1500, 950);
+        window->show();
+        if (!QTest::qWaitForWindowExposed(window.get())) return nullptr;
+        return window;
+    }
+
+    static bool openModel(MainWindow* window, const QString& path) {
+        QSignalSpy opened(window, &MainWindow::modelOpened);
+        window->openModel(path);
+        return opened.wait(60000);
+    }
+
+    static SlideView* openSlide(MainWindow* window, const QString& path) {
+        QSignalSpy opened(window, &MainWindow::documentOpened);
+        window->openPath(path);
+        if (!opened.wait(20000)) return nullptr;
+        return opened.takeFirst().at(0).value<SlideView*>();
+    }
+
+    static bool waitLoaded(SlideView* view, int ms = 20000) {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < ms) {
+            view->repaint();
+            if (view->isFullyLoaded()) return true;
+            QTest::qWait(10);
+        }
+        return false;
+    }
+
+    // The analysis stored for `classIndex`, read back by the core without running anything.
+    std::optional<SlideAnalysis> stored(const AnalysisController* c, int classIndex,
+                                        const std::string& method = "gradcam") const {
+        AnalysisSettings settings;
+        settings.method = method;
+        settings.classIndex = classIndex;
+        return loadSlideAnalysis(*source_, *model_, settings, c->resultsRoot().toStdString());
+    }
+
+    AnalysisController* current() const {
+        return AnalysisController::of(window_ ? window_->currentView() : nullptr);
+    }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName("LucidaTest");
+        QCoreApplication::setApplicationName("analysis_ui_test");
+        QSettings().clear();
+        qRegisterMetaType<SlideView*>("SlideView*");
+        QVERIFY2(QFile::exists(referenceDir() + "/smallcnn.traced.pt"),
+                 "reference model missing (LUCIDA_REFERENCE_DIR)");
+        tmp_ = std::make_unique<QTemporaryDir>();
+        QVERIFY(tmp_->isValid());
+        // A copy of the slide, so the stored results ("<slide>.lucida") start empty and stay here.
+        slidePath_ = tmp_->filePath("aperio.svs");
+        QVERIFY(
+            QFile::copy(QString::fromStdString(fixtures::path("slides/aperio.svs")), slidePath_));
+        // The reference small CNN (binary, input 128) declared for 0.998 µm/px: patches of 256
+        // level-0 pixels on the 0.499 µm/px slide.
+        modelPath_ = tmp_->filePath("cnn.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath_));
+        QFile sidecar(tmp_->filePath("cnn.json"));
+        QVERIFY(sidecar.open(QIODevice::WriteOnly));
+        sidecar.write(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
+                          "input_size": [128, 128], "microns_per_pixel": 0.998})");
+        sidecar.close();
+        model_ = Model::open(modelPath_.toStdString());
+        source_ = openImage(slidePath_.toStdString());
+        tiles_ = std::make_unique<TileService>(std::size_t{256} << 20, 2);
+    }
+
+    void cleanupTestCase() {
+        window_.reset();
+        tiles_.reset();
+    }
+
+    // Analyse Slide: partial heatmaps while it runs, then the complete one, equal to the stored
+    // analysis stitched by the core and coloured by colouriseMap, cell by cell.
+    void analysesWithPartialHeatmaps() {
+        window_ = makeWindow();
+        QVERIFY(window_);
+        QVERIFY(openModel(window_.get(), modelPath_));
+        SlideView* view = openSlide(window_.get(), slidePath_);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        QCOMPARE(window_->analysisPanel()->controller(), c);
+        QCOMPARE(window_->analysisPanel()->classCombo()->count(), 2);
+        QCOMPARE(window_->analysisPanel()->classCombo()->currentText(), QString("malignant"));
+        QCOMPARE(c->resultsRoot(), slidePath_ + ".lucida");
+        // Cool cells are left out by default; here every cell is compared, so none is.
+        QCOMPARE(c->overlay()->threshold(), 0.2);
+        window_->analysisPanel()->thresholdSlider()->setValue(0);
+        QCOMPARE(c->overlay()->threshold(), 0.0);
+        c->setBatchSize(4);
+        c->setPartialIntervalMs(0);  // a heatmap after every batch, so the test sees partial ones
+
+        int partialShown = 0;
+        const auto watch = connect(c, &AnalysisController::resultsChanged, this, [&] {
+            if (c->results() && !c->results()->complete && !c->overlay()->isEmpty()) ++partialShown;
+        });
+        QAction* analyse = window_->findChild<QAction*>("analyseSlideAction");
+        QVERIFY(analyse);
+        QCOMPARE(analyse->shortcut(), QKeySequence("Ctrl+Shift+A"));
+        analyse->trigger();
+        QCOMPARE(c->state(), AnalysisController::State::Running);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() != AnalysisController::State::Running, kRunTimeoutMs);
+        disconnect(watch);
+        QCOMPARE(c->state(), AnalysisController::State::Complete);
+        qInfo("%d partial heatmaps shown before the complete one", partialShown);
+        QVERIFY(partialShown >= 2);
+
+        const auto a = stored(c, 1);
+        QVERIFY(a && a->complete());
+        totalPatches_ = a->outcomes.size();
+        QVERIFY(totalPatches_ > 10);
+        QCOMPARE(c->progress().total, totalPatches_);
+        QCOMPARE(c->progress().done, totalPatches_);
+        QCOMPARE(c->progress().inferred, totalPatches_);
+        QCOMPARE(c->progress().reused, std::size_t{0});
+        QProgressBar* bar = window_->analysisPanel()->progressBar();
+        QCOMPARE(bar->maximum(), int(totalPatches_));
+        QCOMPARE(bar->value(), bar->maximum());
+
+        // The CAM layer: the core's slide-wide stitching, each cell coloured as colouriseMap does.
+        float low = 0, high = 0;
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, &low, &high);
+        HeatmapOverlay* overlay = c->overlay();
+        QCOMPARE(overlay->layer(), HeatmapOverlay::Layer::Cam);
+        QCOMPARE(overlay->threshold(), 0.0);
+        const auto shown = overlay->shownRaster();
+        QVERIFY(shown);
+        QCOMPARE(shown->width, cam.width);
+        QCOMPARE(shown->height, cam.height);
+        QCOMPARE(shown->cellSize, cam.cellSize);
+        const QImage image = overlay->image();
+        QCOMPARE(image.size(), QSize(cam.width, cam.height));
+        int mismatches = 0, coloured = 0;
+        for (int y = 0; y < cam.height; ++y)
+            for (int x = 0; x < cam.width; ++x) {
+                mismatches += !sameFloat(shown->at(x, y), cam.at(x, y));
+                mismatches += image.pixel(x, y) != colourOf(cam.at(x, y), ColourMap::Jet);
+                coloured += !std::isnan(cam.at(x, y));
+            }
+        QCOMPARE(mismatches, 0);
+        QVERIFY(coloured > 0);
+        QCOMPARE(c->results()->camLow, low);
+        QCOMPARE(c->results()->camHigh, high);
+        QVERIFY(window_->analysisPanel()->colourBar()->rawRangeText().contains(
+            QString::number(high, 'g', 4)));
+
+        // The summary is the core's.
+        const AnalysisSummary summary = summarise(*a);
+        QVERIFY(window_->analysisPanel()->scoreLabel()->text().contains(
+            QString::number(summary.topMean, 'f', 3)));
+        QCOMPARE(window_->analysisPanel()->histogram()->bins(), summary.histogram);
+        QCOMPARE(window_->analysisPanel()->regionList()->count(), int(summary.topRegions.size()));
+
+        // The probability layer, in viridis, with a threshold: cells below it are transparent.
+        AnalysisPanel* panel = window_->analysisPanel();
+        panel->layerCombo()->setCurrentIndex(1);
+        panel->colourMapCombo()->setCurrentText("viridis");
+        panel->thresholdSlider()->setValue(40);
+        QCOMPARE(overlay->layer(), HeatmapOverlay::Layer::Probability);
+        const FloatRaster probability = probabilityRaster(*a, 1);
+        const QImage probabilityImage = overlay->image();
+        QCOMPARE(probabilityImage.size(), QSize(probability.width, probability.height));
+        for (int y = 0; y < probability.height; ++y)
+            for (int x = 0; x < probability.width; ++x) {
+                const float v = probability.at(x, y);
+                const QRgb expected = v < 0.4f ? 0 : colourOf(v, ColourMap::Viridis);
+                mismatches += probabilityImage.pixel(x, y) != expected;
+            }
+        QCOMPARE(mismatches, 0);
+        panel->layerCombo()->setCurrentIndex(0);
+        panel->colourMapCombo()->setCurrentText("jet");
+        panel->thresholdSlider()->setValue(0);
+        QCOMPARE(QSettings().value("analysis/colourMap").toString(), QString("jet"));
+    }
+
+    // The heatmap is really on screen: zoomed on the hottest cell, the window's pixel there is the
+    // slide blended with the cell's colour; H hides it (the slide alone), H again brings it back.
+    void heatmapIsPaintedAndHTogglesIt() {
+        AnalysisController* c = current();
+        QVERIFY(c && c->overlay()->shownRaster());
+        SlideView* view = c->view();
+        const FloatRaster& cam = *c->overlay()->shownRaster();
+        // The hottest cell inside the slide (the last patches reach past its edge, where the
+        // heatmap is clipped).
+        const ImageInfo& info = view->document()->info();
+        int best = -1;
+        for (int i = 0; i < int(cam.values.size()); ++i) {
+            const double x = (i % cam.width + 1) * cam.cellSize,
+                         y = (i / cam.width + 1) * cam.cellSize;
+            if (x > double(info.width()) || y > double(info.height())) continue;
+            if (!std::isnan(cam.values[i]) && (best < 0 || cam.values[i] > cam.values[best]))
+                best = i;
+        }
+        QVERIFY(best >= 0);
+        const QPointF centre((best % cam.width + 0.5) * cam.cellSize,
+                             (best / cam.width + 0.5) * cam.cellSize);
+        window_->analysisPanel()->opacitySlider()->setValue(60);
+        view->setScale(4.0);  // a cell is 30+ screen pixels: no blending with its neighbours
+        view->setCentre(centre.x(), centre.y());
+        QVERIFY(waitLoaded(view));
+        const QPoint at = view->mapTo(window_.get(), view->imageToScreen(centre).toPoint());
+
+        const int paintsBefore = c->overlay()->heatmapPaints();
+        const QRgb withHeat = window_->grab().toImage().pixel(at);
+        QVERIFY(c->overlay()->heatmapPaints() > paintsBefore);
+        QAction* heatmap = window_->findChild<QAction*>("showHeatmapAction");
+        QVERIFY(heatmap && heatmap->isChecked());
+        QCOMPARE(heatmap->shortcut(), QKeySequence("H"));
+        heatmap->trigger();
+        QVERIFY(!c->overlay()->heatmapVisible());
+        const QRgb slideOnly = window_->grab().toImage().pixel(at);
+        const QRgb colour = colourOf(cam.values[best], ColourMap::Jet);
+        const QRgb blend = qRgb(int(0.4 * qRed(slideOnly) + 0.6 * qRed(colour) + 0.5),
+                                int(0.4 * qGreen(slideOnly) + 0.6 * qGreen(colour) + 0.5),
+                                int(0.4 * qBlue(slideOnly) + 0.6 * qBlue(colour) + 0.5));
+        qInfo("slide %06x, heat colour %06x, on screen %06x, expected %06x", slideOnly & 0xffffff,
+              colour & 0xffffff, withHeat & 0xffffff, blend & 0xffffff);
+        QVERIFY(channelDiff(withHeat, slideOnly) >= 30);
+        QVERIFY(channelDiff(withHeat, blend) <= 6);
+        heatmap->trigger();
+        QVERIFY(c->overlay()->heatmapVisible());
+        QVERIFY(channelDiff(window_->grab().toImage().pixel(at), withHeat) <= 1);
+        // The key itself, typed on the slide.
+        window_->activateWindow();
+        if (QTest::qWaitForWindowActive(window_.get())) {
+            view->setFocus();
+            QTest::keyClick(view, Qt::Key_H);
+            QVERIFY(!c->overlay()->heatmapVisible());
+            QTest::keyClick(view, Qt::Key_H);
+            QVERIFY(c->overlay()->heatmapVisible());
+        } else {
+            qInfo("the window is not active here: the H key itself is not typed");
+        }
+
+        // T: the tissue outline.
+        QAction* outline = window_->findChild<QAction*>("showTissueOutlineAction");
+        QVERIFY(outline && !outline->isChecked());
+        QCOMPARE(outline->shortcut(), QKeySequence("T"));
+        QVERIFY(!c->overlay()->outlines().empty());
+        outline->trigger();
+        QVERIFY(c->overlay()->outlineVisible());
+
+        // What the heatmap adds to a paint of a full view at 1:1 (informative: the CPU is shared).
+        view->setScale(1.0);
+        QVERIFY(waitLoaded(view));
+        auto paintMs = [view] {
+            double total = 0;
+            for (int i = 0; i < 40; ++i) {
+                view->repaint();
+                total += view->lastPaintMilliseconds();
+            }
+            return total / 40;
+        };
+        const double withHeatMs = paintMs();
+        heatmap->trigger();
+        const double withoutMs = paintMs();
+        heatmap->trigger();
+        qInfo("paint of a %dx%d view at 1:1: %.2f ms with the heatmap, %.2f ms without",
+              view->width(), view->height(), withHeatMs, withoutMs);
+
+        // The screenshot for the docs: the whole slide with its heatmap (cool cells left out) and
+        // the tissue outline, the Analysis dock with the summary in view.
+        window_->analysisPanel()->opacitySlider()->setValue(55);
+        window_->analysisPanel()->thresholdSlider()->setValue(30);
+        window_->resize(1600, 1000);
+        auto* overviewDock = window_->findChild<QDockWidget*>("overviewDock");
+        auto* analysisDock = window_->findChild<QDockWidget*>("analysisDock");
+        QVERIFY(overviewDock && analysisDock && analysisDock->isVisible());
+        window_->resizeDocks({overviewDock, analysisDock}, {150, 850}, Qt::Vertical);
+        QTest::qWait(50);
+        view->fitToWindow();
+        QVERIFY(waitLoaded(view));
+        const QImage shot = window_->grab().toImage();
+        const QString dir = QString::fromLocal8Bit(qgetenv("LUCIDA_SCREENSHOT_DIR"));
+        if (!dir.isEmpty()) QVERIFY(shot.save(QDir(dir).filePath("screenshot-heatmap.png")));
+        window_->analysisPanel()->thresholdSlider()->setValue(0);
+        outline->trigger();
+        QVERIFY(!c->overlay()->outlineVisible());
+    }
+
+    // Clicking a top region centres the view on it.
+    void regionClickCentresTheView() {
+        AnalysisController* c = current();
+        QVERIFY(c);
+        QListWidget* list = window_->analysisPanel()->regionList();
+        QVERIFY(list->count() > 0);
+        QListWidgetItem* item = list->item(0);
+        const QRectF region = item->data(Qt::UserRole).toRectF();
+        const QRect visual = list->visualItemRect(item);
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, {}, visual.center());
+        const QPointF centre =
+            c->view()->screenToImage(QPointF(c->view()->width() / 2.0, c->view()->height() / 2.0));
+        QVERIFY(std::abs(centre.x() - region.center().x()) < 1);
+        QVERIFY(std::abs(centre.y() - region.center().y()) < 1);
+        QVERIFY(c->view()->viewGeometry().scale * region.width() > c->view()->height() / 4.0);
+    }
+
+    // Another class: the old heatmap is gone at once (not painted any more) and the analysis
+    // runs again for the new class; back to the first class, it comes from the store.
+    void classChangeDropsTheOverlayAndRestarts() {
+        AnalysisController* c = current();
+        QVERIFY(c && !c->overlay()->isEmpty());
+        SlideView* view = c->view();
+        view->fitToWindow();
+        QComboBox* classes = window_->analysisPanel()->classCombo();
+        classes->setCurrentIndex(0);
+        QVERIFY(c->overlay()->isEmpty());
+        QVERIFY(!c->results());
+        QCOMPARE(c->state(), AnalysisController::State::Running);
+        QCOMPARE(c->effectiveClassIndex(), 0);
+        const int paints = c->overlay()->heatmapPaints();
+        view->repaint();
+        QCOMPARE(c->overlay()->heatmapPaints(), paints);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() != AnalysisController::State::Running, kRunTimeoutMs);
+        QCOMPARE(c->state(), AnalysisController::State::Complete);
+        QCOMPARE(c->progress().inferred, totalPatches_);
+        const auto a = stored(c, 0);
+        QVERIFY(a && a->complete());
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide);
+        const auto shown = c->overlay()->shownRaster();
+        QVERIFY(shown && shown->values.size() == cam.values.size());
+        for (std::size_t i = 0; i < cam.values.size(); ++i)
+            QVERIFY(sameFloat(shown->values[i], cam.values[i]));
+
+        classes->setCurrentIndex(1);
+        QVERIFY(c->overlay()->isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().inferred, std::size_t{0});
+        QCOMPARE(c->progress().reused, totalPatches_);
+    }
+
+    // A new window on the same slide: the heatmap comes from the store, the model runs on nothing.
+    void reopenedSlideShowsTheStoredHeatmap() {
+        window_.reset();
+        window_ = makeWindow();
+        QVERIFY(window_);
+        QVERIFY(openModel(window_.get(), modelPath_));
+        SlideView* view = openSlide(window_.get(), slidePath_);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c && c->overlay()->isEmpty());
+        QCOMPARE(c->effectiveClassIndex(), 1);
+        QTest::mouseClick(window_->analysisPanel()->analyseButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().reused, totalPatches_);
+        QCOMPARE(c->progress().total, totalPatches_);
+        QCOMPARE(c->progress().inferred, std::size_t{0});
+        QCOMPARE(window_->analysisPanel()->progressBar()->value(), int(totalPatches_));
+        QVERIFY(window_->analysisPanel()->progressLabel()->text().contains("stored"));
+        const auto a = stored(c, 1);
+        QVERIFY(a);
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide);
+        const auto shown = c->overlay()->shownRaster();
+        QVERIFY(shown && shown->values.size() == cam.values.size());
+        for (std::size_t i = 0; i < cam.values.size(); ++i)
+            QVERIFY(sameFloat(shown->values[i], cam.values[i]));
+
+        // Per-patch min-max is the core's too.
+        window_->analysisPanel()->normalisationCombo()->setCurrentIndex(1);
+        const FloatRaster perPatch = stitchCam(*a, CamNormalisation::Patch);
+        QTRY_VERIFY(c->results() && c->results()->normalisation == CamNormalisation::Patch);
+        QCOMPARE(c->overlay()->shownRaster()->values.size(), perPatch.values.size());
+        for (std::size_t i = 0; i < perPatch.values.size(); ++i)
+            QVERIFY(sameFloat(c->overlay()->shownRaster()->values[i], perPatch.values[i]));
+        window_->analysisPanel()->normalisationCombo()->setCurrentIndex(0);
+    }
+
+    // Cancel stops the run; what was done stays shown, and the next start resumes it.
+    void cancelStopsAndTheNextRunResumes() {
+        AnalysisController* c = current();
+        QVERIFY(c);
+        c->setBatchSize(2);
+        window_->analysisPanel()->methodCombo()->setCurrentText("xgradcam");
+        QCOMPARE(c->method(), QString("xgradcam"));
+        QCOMPARE(c->state(), AnalysisController::State::Running);  // it was wanted: restarted
+        QTRY_VERIFY_WITH_TIMEOUT(c->progress().done > 0, 60000);
+        window_->analysisPanel()->cancelButton()->click();
+        QVERIFY(c->state() == AnalysisController::State::Cancelled ||
+                c->state() == AnalysisController::State::Complete);
+        QTRY_VERIFY_WITH_TIMEOUT(!c->isBusy(), 60000);
+        const std::size_t done = c->progress().done;
+        qInfo("cancelled at %zu of %zu", done, c->progress().total);
+        QVERIFY(!c->overlay()->isEmpty());
+        QTest::mouseClick(window_->analysisPanel()->analyseButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, kRunTimeoutMs);
+        QCOMPARE(c->progress().reused, done);
+        QCOMPARE(c->progress().reused + c->progress().inferred, totalPatches_);
+        window_->analysisPanel()->methodCombo()->setCurrentText("gradcam");
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+    }
+
+    // Another model: once it is open, the old heatmap goes and the analysis runs with the new one
+    // (another file: nothing stored for it).
+    void changingTheModelDropsTheOverlayAndRestarts() {
+        AnalysisController* c = current();
+        QVERIFY(c && !c->overlay()->isEmpty());
+        const QString other = tmp_->filePath("cnn2.pt");
+        QVERIFY(QFile::copy(modelPath_, other));
+        QVERIFY(QFile::copy(tmp_->filePath("cnn.json"), tmp_->filePath("cnn2.json")));
+        const auto before = c->model();
+        QSignalSpy opened(window_.get(), &MainWindow::modelOpened);
+        window_->openModel(other);
+        QVERIFY(opened.wait(60000));
+        QVERIFY(c->model() && c->model() != before);
+        QVERIFY(c->overlay()->isEmpty());
+        QCOMPARE(c->state(), AnalysisController::State::Running);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, kRunTimeoutMs);
+        QCOMPARE(c->progress().inferred, totalPatches_);
+        QVERIFY(!c->overlay()->isEmpty());
+        QCOMPARE(window_->analysisPanel()->modelCombo()->currentData().toString(), other);
+        QCOMPARE(QSettings().value("analysis/lastModel").toString(), other);
+    }
+};
+
+QTEST_MAIN(AnalysisUiTest)
+#include "analysis_ui_test.moc"

@@ -1,0 +1,373 @@
+#include "AnalysisController.h"
+
+#include "HeatmapOverlay.h"
+#include "ImageDocument.h"
+#include "SlideView.h"
+#include "model/Model.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QStandardPaths>
+#include <QThread>
+#include <QtConcurrent>
+
+#include <chrono>
+#include <exception>
+
+namespace lucida::ui {
+
+// One run, shared with its thread: what to analyse, and the flags the GUI thread sets.
+struct AnalysisController::Run {
+    quint64 generation = 0;
+    std::shared_ptr<const ImageSource> source;
+    std::shared_ptr<const Model> model;
+    AnalysisSettings settings;
+    std::string resultsRoot;
+    int partialIntervalMs = 1000;
+    std::atomic<bool> cancelled{false};
+    std::atomic<int> normalisation{0};
+    // The overlay's colours now, so heatmaps come colourised (the GUI thread only draws them).
+    std::atomic<int> colours{0};
+    std::atomic<double> threshold{0};
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+
+CamNormalisation normalisationOf(int value) {
+    return value == 1 ? CamNormalisation::Patch : CamNormalisation::Slide;
+}
+
+// Heatmaps (stitched and colourised), summary and outlines of what is done, for the GUI (called on
+// the analysing thread or a pool thread, never the GUI's: a large slide takes a while).
+std::shared_ptr<const AnalysisResults> makeResults(const SlideAnalysis& a,
+                                                   CamNormalisation normalisation,
+                                                   ColourMap colours, double threshold) {
+    auto r = std::make_shared<AnalysisResults>();
+    r->normalisation = normalisation;
+    r->cam = std::make_shared<FloatRaster>(stitchCam(a, normalisation, &r->camLow, &r->camHigh));
+    r->probability = std::make_shared<FloatRaster>(probabilityRaster(a, a.explainedClass));
+    r->camImage = {colouriseRaster(*r->cam, colours, threshold), colours, threshold};
+    r->probabilityImage = {colouriseRaster(*r->probability, colours, threshold), colours,
+                           threshold};
+    r->summary = summarise(a);
+    for (const auto& outline : a.tissue.outlines) {
+        QPolygonF polygon;
+        polygon.reserve(static_cast<qsizetype>(outline.size()));
+        for (const auto& [x, y] : outline) polygon << QPointF(x, y);
+        r->outlines.push_back(std::move(polygon));
+    }
+    r->done = a.doneCount();
+    r->total = a.outcomes.size();
+    r->complete = r->done == r->total;
+    return r;
+}
+
+}  // namespace
+
+AnalysisController::AnalysisController(SlideView* view)
+    : QObject(view), view_(view), overlay_(new HeatmapOverlay(this)) {
+    setObjectName("analysisController");
+    const ImageInfo& info = view->document()->info();
+    overlay_->setImageSize(QSizeF(double(info.width()), double(info.height())));
+    connect(overlay_, &HeatmapOverlay::changed, view, qOverload<>(&QWidget::update));
+    connect(overlay_, &HeatmapOverlay::changed, this, [this] {
+        if (!run_) return;
+        run_->colours = int(overlay_->colourMap());
+        run_->threshold = overlay_->threshold();
+    });
+    view->setOverlay(overlay_);
+}
+
+AnalysisController::~AnalysisController() {
+    if (view_->overlay() == overlay_) view_->setOverlay(nullptr);
+    if (thread_) {
+        if (run_) run_->cancelled = true;
+        thread_->wait();  // the run stops at its next batch
+        delete thread_;
+    }
+}
+
+AnalysisController* AnalysisController::of(const SlideView* view) {
+    return view ? view->findChild<AnalysisController*>(QString(), Qt::FindDirectChildrenOnly)
+                : nullptr;
+}
+
+QFuture<ModelLoad> AnalysisController::openModelAsync(const QString& path) {
+    return QtConcurrent::run([path] {
+        ModelLoad load;
+        load.path = path;
+        try {
+            load.model = std::shared_ptr<const Model>(Model::open(path.toStdString()));
+        } catch (const std::exception& e) {
+            load.error = QString::fromStdString(e.what());
+        }
+        return load;
+    });
+}
+
+int AnalysisController::effectiveClassIndex() const {
+    if (!model_) return -1;
+    const int count = model_->spec().classCount();
+    return classIndex_ >= 0 && classIndex_ < count ? classIndex_ : count - 1;
+}
+
+QString AnalysisController::resultsRoot() const {
+    if (!resultsRoot_.isEmpty()) return resultsRoot_;
+    const QString slide = view_->document()->path();
+    const QString beside = QString::fromStdString(defaultResultsRoot(slide.toStdString()));
+    const QFileInfo besideInfo(beside);
+    if (besideInfo.exists() ? besideInfo.isWritable()
+                            : QFileInfo(besideInfo.absolutePath()).isWritable())
+        return beside;
+    // A read-only slide folder: the user's cache, one folder per slide path.
+    const QByteArray hash =
+        QCryptographicHash::hash(slide.toUtf8(), QCryptographicHash::Sha1).toHex().left(12);
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
+        .filePath(QStringLiteral("analyses/%1-%2.lucida")
+                      .arg(QFileInfo(slide).fileName(), QString::fromLatin1(hash)));
+}
+
+void AnalysisController::setModel(std::shared_ptr<const Model> model) {
+    if (model == model_) return;
+    model_ = std::move(model);
+    if (model_ && classIndex_ >= model_->spec().classCount()) classIndex_ = -1;
+    stopRun(true);
+    if (wanted_ && model_)
+        launch();
+    else
+        setState(State::Idle);
+}
+
+void AnalysisController::setMethod(const QString& method) {
+    if (method == method_) return;
+    method_ = method;
+    stopRun(true);
+    if (wanted_ && model_)
+        launch();
+    else
+        setState(State::Idle);
+}
+
+void AnalysisController::setClassIndex(int index) {
+    if (index == classIndex_) return;
+    const int before = effectiveClassIndex();
+    classIndex_ = index;
+    if (model_ && effectiveClassIndex() == before) return;  // the same class, named differently
+    stopRun(true);
+    if (wanted_ && model_)
+        launch();
+    else
+        setState(State::Idle);
+}
+
+void AnalysisController::setNormalisation(CamNormalisation normalisation) {
+    if (normalisation == normalisation_) return;
+    normalisation_ = normalisation;
+    if (run_) run_->normalisation = normalisation == CamNormalisation::Patch ? 1 : 0;
+    if (!isRunning() && analysis_) restitch();  // a running analysis sends the next one so
+}
+
+void AnalysisController::restitch() {
+    auto* watcher = new QFutureWatcher<std::shared_ptr<const AnalysisResults>>(this);
+    const quint64 generation = generation_;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, generation] {
+        applyResults(generation, watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(
+        QtConcurrent::run([analysis = analysis_, n = normalisation_,
+                           colours = overlay_->colourMap(), threshold = overlay_->threshold()] {
+            return makeResults(*analysis, n, colours, threshold);
+        }));
+}
+
+bool AnalysisController::isBusy() const { return state_ == State::Running || thread_; }
+
+void AnalysisController::start() {
+    if (!model_) {
+        emit failed(tr("Open a model first (Analysis ▸ Open Model…)."));
+        return;
+    }
+    wanted_ = true;
+    if (state_ == State::Running) return;
+    launch();
+}
+
+void AnalysisController::cancel() {
+    wanted_ = false;
+    restartPending_ = false;
+    if (state_ != State::Running) return;
+    // The run stops at its next batch; its last (partial) results still arrive and stay shown.
+    if (run_) run_->cancelled = true;
+    if (!thread_) ++generation_;
+    setState(State::Cancelled);
+}
+
+void AnalysisController::stopRun(bool dropResults) {
+    ++generation_;  // what the old run still sends is ignored
+    if (run_) run_->cancelled = true;
+    restartPending_ = false;
+    if (dropResults) {
+        results_.reset();
+        analysis_.reset();
+        overlay_->clear();
+        progress_ = {};
+        error_.clear();
+        emit resultsChanged();
+        emit progressChanged();
+    }
+}
+
+void AnalysisController::launch() {
+    ++generation_;
+    error_.clear();
+    progress_ = {};
+    emit progressChanged();
+    setState(State::Running);
+    if (thread_) {  // a cancelled run is finishing its batch: start once it has
+        restartPending_ = true;
+        return;
+    }
+    auto run = std::make_shared<Run>();
+    run->generation = generation_;
+    run->source = view_->document()->source();
+    run->model = model_;
+    run->settings.method = method_.toStdString();
+    if (classIndex_ >= 0) run->settings.classIndex = classIndex_;
+    run->settings.batchSize = batchSize_;
+    run->resultsRoot = resultsRoot().toStdString();
+    run->partialIntervalMs = partialIntervalMs_;
+    run->normalisation = normalisation_ == CamNormalisation::Patch ? 1 : 0;
+    run->colours = int(overlay_->colourMap());
+    run->threshold = overlay_->threshold();
+    run_ = run;
+
+    // The thread only reads `run` and posts to this object, which waits for it before it goes.
+    thread_ = QThread::create([run, self = this] {
+        const quint64 generation = run->generation;
+        auto post = [self](auto function) {
+            QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
+        };
+        auto postResults = [&](const SlideAnalysis& a) {
+            auto results =
+                makeResults(a, normalisationOf(run->normalisation),
+                            static_cast<ColourMap>(run->colours.load()), run->threshold.load());
+            post([self, generation, results] { self->applyResults(generation, results); });
+        };
+        auto postProgress = [&](AnalysisProgressInfo p) {
+            post([self, generation, p] { self->applyProgress(generation, p); });
+        };
+        auto finish = [&](State state, QString message, std::shared_ptr<const SlideAnalysis> a) {
+            post([self, generation, state, message, a] {
+                self->runFinished(generation, state, message, a);
+            });
+        };
+        try {
+            // What is stored shows at once; a complete store needs no model run at all.
+            if (auto stored =
+                    loadSlideAnalysis(*run->source, *run->model, run->settings, run->resultsRoot)) {
+                postResults(*stored);
+                const std::size_t done = stored->doneCount();
+                postProgress({done, stored->outcomes.size(), stored->reused, 0, 0, 0});
+                if (stored->complete()) {
+                    finish(State::Complete, {},
+                           std::make_shared<const SlideAnalysis>(std::move(*stored)));
+                    return;
+                }
+            }
+            if (run->cancelled) {
+                finish(State::Cancelled, {}, nullptr);
+                return;
+            }
+            AnalysisProgress last;
+            Clock::time_point lastProgress{}, lastPartial{};
+            AnalysisCallbacks callbacks;
+            callbacks.cancelled = [&] { return run->cancelled.load(); };
+            callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
+            callbacks.onBatch = [&](const SlideAnalysis& a) {
+                const auto now = Clock::now();
+                if (now - lastProgress >= kProgressInterval || last.done == last.total) {
+                    lastProgress = now;
+                    postProgress({last.done, last.total, a.reused, last.done - a.reused,
+                                  last.patchesPerSecond, last.secondsLeft});
+                }
+                // Partial heatmaps about once a second (the complete one follows the run).
+                if (last.done < last.total &&
+                    now - lastPartial >= std::chrono::milliseconds(run->partialIntervalMs)) {
+                    lastPartial = now;
+                    postResults(a);
+                }
+            };
+            auto analysis = std::make_shared<const SlideAnalysis>(analyseSlide(
+                *run->source, *run->model, run->settings, run->resultsRoot, callbacks));
+            const std::size_t done = analysis->doneCount();
+            postProgress({done, analysis->outcomes.size(), analysis->reused,
+                          done - analysis->reused, last.patchesPerSecond, 0});
+            postResults(*analysis);
+            finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
+        } catch (const std::exception& e) {
+            finish(State::Failed, QString::fromStdString(e.what()), nullptr);
+        } catch (...) {
+            finish(State::Failed, AnalysisController::tr("The analysis failed."), nullptr);
+        }
+    });
+    thread_->setObjectName("slideAnalysis");
+    connect(thread_, &QThread::finished, this,
+            [this, thread = thread_] { threadFinished(thread); });
+    thread_->start(QThread::LowPriority);
+}
+
+void AnalysisController::threadFinished(QThread* thread) {
+    thread->deleteLater();
+    if (thread == thread_) thread_ = nullptr;
+    if (restartPending_) {
+        restartPending_ = false;
+        if (wanted_ && model_) launch();
+    }
+}
+
+void AnalysisController::applyResults(quint64 generation,
+                                      std::shared_ptr<const AnalysisResults> results) {
+    if (generation != generation_ || !results) return;
+    results_ = std::move(results);
+    overlay_->setRasters(results_->cam, results_->probability, results_->camImage,
+                         results_->probabilityImage);
+    if (overlay_->outlines().size() != results_->outlines.size())
+        overlay_->setOutlines(results_->outlines);
+    emit resultsChanged();
+}
+
+void AnalysisController::applyProgress(quint64 generation, AnalysisProgressInfo progress) {
+    if (generation != generation_) return;
+    progress_ = progress;
+    emit progressChanged();
+}
+
+void AnalysisController::runFinished(quint64 generation, State state, QString message,
+                                     std::shared_ptr<const SlideAnalysis> analysis) {
+    if (generation != generation_) return;
+    if (analysis) analysis_ = std::move(analysis);
+    if (state == State::Failed) {
+        wanted_ = false;
+        error_ = message;
+        setState(state);
+        emit failed(message);
+        return;
+    }
+    if (state == State::Complete) progress_.secondsLeft = 0;
+    setState(state);
+    emit progressChanged();
+}
+
+void AnalysisController::setState(State state) {
+    if (state == state_) return;
+    state_ = state;
+    emit stateChanged();
+}
+
+}  // namespace lucida::ui

@@ -1,0 +1,141 @@
+#pragma once
+
+#include "HeatmapOverlay.h"
+#include "analysis/AnalysisOutputs.h"
+#include "analysis/SlideAnalysis.h"
+
+#include <QFuture>
+#include <QObject>
+#include <QPolygonF>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QThread;
+
+namespace lucida {
+class Model;
+}
+
+namespace lucida::ui {
+
+class SlideView;
+
+// A model opened off the GUI thread: the model, or the error naming the file.
+struct ModelLoad {
+    QString path;
+    std::shared_ptr<const Model> model;
+    QString error;
+};
+
+// What an analysis has given so far, prepared on the analysing thread for the GUI.
+struct AnalysisResults {
+    std::shared_ptr<const FloatRaster> cam, probability;
+    ColouredRaster camImage, probabilityImage;  // colourised there too, with the overlay's colours
+    CamNormalisation normalisation = CamNormalisation::Slide;
+    float camLow = 0, camHigh = 1;  // raw CAM range of the slide-wide scale
+    AnalysisSummary summary;
+    std::vector<QPolygonF> outlines;  // tissue, level-0
+    std::size_t done = 0, total = 0;
+    bool complete = false;
+};
+
+struct AnalysisProgressInfo {
+    std::size_t done = 0, total = 0;
+    std::size_t reused = 0;    // read back from an earlier run
+    std::size_t inferred = 0;  // run through the model in this run
+    double patchesPerSecond = 0;
+    double secondsLeft = 0;
+};
+
+// The whole-slide analysis of one document (a child of its SlideView, whose overlay it installs).
+// The model is shared, opened off the GUI thread (openModelAsync). start() first shows what is
+// stored (loadSlideAnalysis), then runs analyseSlide on a thread of its own for the rest; partial
+// heatmaps arrive about once a second, stitched on that thread. Changing model, method or class
+// cancels the run at once and drops the heatmap; a run the user asked for then restarts with the
+// new settings (after the old one has stopped at its next batch, so two never write one store).
+class AnalysisController : public QObject {
+    Q_OBJECT
+public:
+    enum class State { Idle, Running, Complete, Cancelled, Failed };
+
+    explicit AnalysisController(SlideView* view);
+    ~AnalysisController() override;  // cancels and waits for the current batch
+
+    static AnalysisController* of(const SlideView* view);
+    static QFuture<ModelLoad> openModelAsync(const QString& path);
+
+    SlideView* view() const { return view_; }
+    HeatmapOverlay* overlay() const { return overlay_; }
+
+    void setModel(std::shared_ptr<const Model> model);
+    const std::shared_ptr<const Model>& model() const { return model_; }
+    void setMethod(const QString& method);
+    QString method() const { return method_; }
+    // The class explained; -1: the model's default (positive / last class).
+    void setClassIndex(int index);
+    int classIndex() const { return classIndex_; }
+    int effectiveClassIndex() const;  // -1 without a model
+    void setNormalisation(CamNormalisation normalisation);
+    CamNormalisation normalisation() const { return normalisation_; }
+    // Where results are kept; default: beside the slide, or the cache folder when that is
+    // read-only.
+    void setResultsRoot(const QString& root) { resultsRoot_ = root; }
+    QString resultsRoot() const;
+    void setBatchSize(int batchSize) { batchSize_ = batchSize; }
+    void setPartialIntervalMs(int ms) { partialIntervalMs_ = ms; }  // default 1000
+
+    void start();   // stored results at once, then the rest; needs a model
+    void cancel();  // stops after the current batch; what is done stays shown
+    bool isRunning() const { return state_ == State::Running; }
+    bool isBusy() const;  // running, or a stopping thread still about
+    State state() const { return state_; }
+    QString error() const { return error_; }
+    const AnalysisProgressInfo& progress() const { return progress_; }
+    // The latest results (null before any).
+    const std::shared_ptr<const AnalysisResults>& results() const { return results_; }
+
+signals:
+    void stateChanged();
+    void progressChanged();
+    void resultsChanged();  // also when dropped (results() null)
+    void failed(const QString& message);
+
+private:
+    struct Run;
+    void launch();
+    void stopRun(bool dropResults);
+    void applyResults(quint64 generation, std::shared_ptr<const AnalysisResults> results);
+    void applyProgress(quint64 generation, AnalysisProgressInfo progress);
+    void runFinished(quint64 generation, State state, QString message,
+                     std::shared_ptr<const SlideAnalysis> analysis);
+    void threadFinished(QThread* thread);
+    void setState(State state);
+    void restitch();
+
+    SlideView* view_;
+    HeatmapOverlay* overlay_;
+    std::shared_ptr<const Model> model_;
+    QString method_ = "gradcam";
+    int classIndex_ = -1;
+    CamNormalisation normalisation_ = CamNormalisation::Slide;
+    QString resultsRoot_;
+    int batchSize_ = 16;
+    int partialIntervalMs_ = 1000;
+
+    State state_ = State::Idle;
+    bool wanted_ = false;          // the user asked for an analysis with the current settings
+    bool restartPending_ = false;  // start once the stopping thread is gone
+    quint64 generation_ = 0;       // of the current run; older messages are ignored
+    QThread* thread_ = nullptr;
+    std::shared_ptr<Run> run_;
+    QString error_;
+    AnalysisProgressInfo progress_;
+    std::shared_ptr<const AnalysisResults> results_;
+    std::shared_ptr<const SlideAnalysis> analysis_;  // the last finished one, for restitching
+};
+
+}  // namespace lucida::ui

@@ -1,0 +1,562 @@
+#include "AnalysisPanel.h"
+
+#include "AnalysisController.h"
+#include "cam/CamMethod.h"
+#include "model/Model.h"
+
+#include <QComboBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPainter>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QScrollBar>
+#include <QSettings>
+#include <QSlider>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+
+namespace lucida::ui {
+
+namespace {
+
+const char* const kColourMapNames[] = {"jet", "viridis", "turbo", "inferno", "grey"};
+
+QString durationText(double seconds) {
+    const auto s = static_cast<qint64>(std::llround(std::max(0.0, seconds)));
+    if (s >= 3600)
+        return QStringLiteral("%1:%2:%3")
+            .arg(s / 3600)
+            .arg((s / 60) % 60, 2, 10, QChar('0'))
+            .arg(s % 60, 2, 10, QChar('0'));
+    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
+}
+
+QSlider* percentSlider(int value, QWidget* parent) {
+    auto* slider = new QSlider(Qt::Horizontal, parent);
+    slider->setRange(0, 100);
+    slider->setPageStep(10);
+    slider->setValue(std::clamp(value, 0, 100));
+    return slider;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+ColourBar::ColourBar(QWidget* parent) : QWidget(parent) {
+    setColourMap(ColourMap::Jet);
+    setMinimumHeight(sizeHint().height());
+}
+
+void ColourBar::setColourMap(ColourMap colours) {
+    FloatTensor ramp({1, 256});
+    for (int i = 0; i < 256; ++i) ramp.data[static_cast<std::size_t>(i)] = i / 255.0f;
+    const PixelBuffer rgba = colouriseMap(ramp, colours);
+    bar_ = QImage(256, 1, QImage::Format_RGB32);
+    for (int i = 0; i < 256; ++i) {
+        const std::uint8_t* p = rgba.rgbaAt(i, 0);
+        bar_.setPixel(i, 0, qRgb(p[0], p[1], p[2]));
+    }
+    update();
+}
+
+void ColourBar::setScale(const QString& title, bool showRaw, float rawLow, float rawHigh) {
+    title_ = title;
+    showRaw_ = showRaw;
+    rawLow_ = rawLow;
+    rawHigh_ = rawHigh;
+    update();
+}
+
+void ColourBar::setThreshold(double threshold) {
+    threshold_ = threshold;
+    update();
+}
+
+QString ColourBar::rawRangeText() const {
+    if (!showRaw_) return {};
+    return tr("raw CAM %1 … %2").arg(rawLow_, 0, 'g', 4).arg(rawHigh_, 0, 'g', 4);
+}
+
+QSize ColourBar::sizeHint() const {
+    const int line = fontMetrics().height();
+    return {220, 3 * line + 22};
+}
+
+void ColourBar::paintEvent(QPaintEvent*) {
+    QPainter painter(this);
+    const QFontMetrics fm = fontMetrics();
+    const int line = fm.height();
+    const int margin = fm.horizontalAdvance("0.00") / 2 + 2;
+    painter.setPen(palette().color(QPalette::WindowText));
+    painter.drawText(QRect(0, 0, width(), line), Qt::AlignLeft | Qt::AlignVCenter, title_);
+    const QRectF bar(margin, line + 2, width() - 2 * margin, 14);
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+    painter.drawImage(bar, bar_);
+    if (threshold_ > 0) {  // below the threshold nothing is drawn on the slide
+        painter.fillRect(QRectF(bar.left(), bar.top(), bar.width() * threshold_, bar.height()),
+                         QColor(128, 128, 128, 200));
+    }
+    painter.setPen(palette().color(QPalette::Mid));
+    painter.drawRect(bar.adjusted(-0.5, -0.5, 0.5, 0.5));
+    painter.setPen(palette().color(QPalette::WindowText));
+    for (int i = 0; i <= 4; ++i) {
+        const double v = i / 4.0;
+        const double x = bar.left() + v * bar.width();
+        painter.drawLine(QPointF(x, bar.bottom()), QPointF(x, bar.bottom() + 3));
+        const QString label = QString::number(v, 'g', 3);
+        const int w = fm.horizontalAdvance(label);
+        painter.drawText(QRectF(x - w / 2.0 - 1, bar.bottom() + 3, w + 2, line), Qt::AlignCenter,
+                         label);
+    }
+    if (showRaw_)
+        painter.drawText(QRect(0, int(bar.bottom()) + 3 + line, width(), line),
+                         Qt::AlignLeft | Qt::AlignVCenter, rawRangeText());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+AnalysisHistogram::AnalysisHistogram(QWidget* parent) : QWidget(parent) { setMinimumHeight(80); }
+
+void AnalysisHistogram::setBins(std::vector<int> bins) {
+    bins_ = std::move(bins);
+    update();
+}
+
+QSize AnalysisHistogram::sizeHint() const { return {220, 96}; }
+
+void AnalysisHistogram::paintEvent(QPaintEvent*) {
+    QPainter painter(this);
+    const QFontMetrics fm = fontMetrics();
+    const int line = fm.height();
+    const QRectF plot(4, 4, width() - 8, height() - line - 10);
+    painter.fillRect(plot, palette().color(QPalette::Base));
+    const int peak = bins_.empty() ? 0 : *std::max_element(bins_.begin(), bins_.end());
+    if (peak > 0) {
+        const double w = plot.width() / double(bins_.size());
+        for (std::size_t i = 0; i < bins_.size(); ++i) {
+            const double h = plot.height() * bins_[i] / double(peak);
+            const double centre = (i + 0.5) / double(bins_.size());
+            const QColor colour = centre >= 0.5 ? QColor(214, 64, 52) : QColor(70, 120, 200);
+            painter.fillRect(QRectF(plot.left() + i * w + 0.5, plot.bottom() - h, w - 1, h),
+                             colour);
+        }
+        painter.setPen(palette().color(QPalette::WindowText));
+        painter.drawText(plot.adjusted(2, 1, -2, 0), Qt::AlignRight | Qt::AlignTop,
+                         tr("max %1").arg(peak));
+    }
+    painter.setPen(QPen(palette().color(QPalette::WindowText), 1, Qt::DashLine));
+    const double half = plot.left() + plot.width() / 2;
+    painter.drawLine(QPointF(half, plot.top()), QPointF(half, plot.bottom()));
+    painter.setPen(palette().color(QPalette::WindowText));
+    painter.drawLine(plot.bottomLeft(), plot.bottomRight());
+    const QRectF axis(plot.left(), plot.bottom() + 2, plot.width(), line);
+    painter.drawText(axis, Qt::AlignLeft | Qt::AlignTop, "0");
+    painter.drawText(axis, Qt::AlignHCenter | Qt::AlignTop, "0.5");
+    painter.drawText(axis, Qt::AlignRight | Qt::AlignTop, "1");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
+    QSettings settings;
+    auto* content = new QWidget;
+    auto* layout = new QVBoxLayout(content);
+
+    // Model, method, class.
+    auto* modelBox = new QGroupBox(tr("Model"), content);
+    auto* modelForm = new QFormLayout(modelBox);
+    modelCombo_ = new QComboBox(modelBox);
+    modelCombo_->setObjectName("modelCombo");
+    modelCombo_->setPlaceholderText(tr("No model"));
+    modelCombo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    modelCombo_->setMinimumContentsLength(10);
+    openModelButton_ = new QToolButton(modelBox);
+    openModelButton_->setText(tr("Open Model…"));
+    openModelButton_->setToolTip(tr("Open a TorchScript or ResNet model (Ctrl+M)"));
+    auto* modelRow = new QHBoxLayout;
+    modelRow->addWidget(modelCombo_, 1);
+    modelRow->addWidget(openModelButton_);
+    modelForm->addRow(modelRow);
+    modelLabel_ = new QLabel(tr("No model opened."), modelBox);
+    modelLabel_->setWordWrap(true);
+    modelForm->addRow(modelLabel_);
+    methodCombo_ = new QComboBox(modelBox);
+    methodCombo_->setObjectName("methodCombo");
+    for (const std::string& m : camMethodNames()) methodCombo_->addItem(QString::fromStdString(m));
+    methodCombo_->setCurrentText(settings.value("analysis/method", "gradcam").toString());
+    modelForm->addRow(tr("Method:"), methodCombo_);
+    classCombo_ = new QComboBox(modelBox);
+    classCombo_->setObjectName("classCombo");
+    classCombo_->setToolTip(tr("The class explained in every patch"));
+    modelForm->addRow(tr("Class:"), classCombo_);
+    layout->addWidget(modelBox);
+
+    // Run.
+    auto* runBox = new QGroupBox(tr("Run"), content);
+    auto* runLayout = new QVBoxLayout(runBox);
+    auto* buttons = new QHBoxLayout;
+    analyseButton_ = new QPushButton(tr("Analyse Slide"), runBox);
+    analyseButton_->setObjectName("analyseButton");
+    analyseButton_->setToolTip(tr("Run the model over every tissue patch (Ctrl+Shift+A)"));
+    cancelButton_ = new QPushButton(tr("Cancel"), runBox);
+    cancelButton_->setObjectName("cancelAnalysisButton");
+    buttons->addWidget(analyseButton_, 1);
+    buttons->addWidget(cancelButton_);
+    runLayout->addLayout(buttons);
+    progressBar_ = new QProgressBar(runBox);
+    progressBar_->setObjectName("analysisProgress");
+    progressBar_->setRange(0, 1);
+    progressBar_->setValue(0);
+    progressBar_->setFormat(tr("%v / %m patches"));
+    runLayout->addWidget(progressBar_);
+    progressLabel_ = new QLabel(runBox);
+    progressLabel_->setWordWrap(true);
+    runLayout->addWidget(progressLabel_);
+    layout->addWidget(runBox);
+
+    // Display.
+    auto* displayBox = new QGroupBox(tr("Heatmap"), content);
+    auto* displayForm = new QFormLayout(displayBox);
+    layerCombo_ = new QComboBox(displayBox);
+    layerCombo_->addItem(tr("CAM"), int(HeatmapOverlay::Layer::Cam));
+    layerCombo_->addItem(tr("Probability"), int(HeatmapOverlay::Layer::Probability));
+    layerCombo_->setCurrentIndex(settings.value("analysis/layer", 0).toInt() == 1 ? 1 : 0);
+    displayForm->addRow(tr("Show:"), layerCombo_);
+    normalisationCombo_ = new QComboBox(displayBox);
+    normalisationCombo_->addItem(tr("slide-wide"), int(CamNormalisation::Slide));
+    normalisationCombo_->addItem(tr("per-patch min–max"), int(CamNormalisation::Patch));
+    normalisationCombo_->setToolTip(
+        tr("slide-wide: one scale for all patches, so heat means the same everywhere"));
+    normalisationCombo_->setCurrentIndex(
+        settings.value("analysis/normalisation", 0).toInt() == 1 ? 1 : 0);
+    displayForm->addRow(tr("CAM scale:"), normalisationCombo_);
+    colourMapCombo_ = new QComboBox(displayBox);
+    for (const char* name : kColourMapNames) colourMapCombo_->addItem(QString::fromLatin1(name));
+    colourMapCombo_->setCurrentText(settings.value("analysis/colourMap", "jet").toString());
+    if (colourMapCombo_->currentIndex() < 0) colourMapCombo_->setCurrentIndex(0);
+    displayForm->addRow(tr("Colours:"), colourMapCombo_);
+    auto sliderRow = [&](QSlider* slider, QLabel*& value) {
+        auto* row = new QHBoxLayout;
+        value = new QLabel(displayBox);
+        value->setMinimumWidth(value->fontMetrics().horizontalAdvance("100 %"));
+        value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        row->addWidget(slider, 1);
+        row->addWidget(value);
+        return row;
+    };
+    opacitySlider_ = percentSlider(
+        static_cast<int>(std::lround(settings.value("analysis/opacity", 0.5).toDouble() * 100)),
+        displayBox);
+    opacitySlider_->setObjectName("opacitySlider");
+    displayForm->addRow(tr("Opacity:"), sliderRow(opacitySlider_, opacityValue_));
+    thresholdSlider_ = percentSlider(
+        static_cast<int>(std::lround(settings.value("analysis/threshold", 0.2).toDouble() * 100)),
+        displayBox);
+    thresholdSlider_->setObjectName("thresholdSlider");
+    thresholdSlider_->setToolTip(tr("Values below are not drawn"));
+    displayForm->addRow(tr("Threshold:"), sliderRow(thresholdSlider_, thresholdValue_));
+    colourBar_ = new ColourBar(displayBox);
+    displayForm->addRow(colourBar_);
+    layout->addWidget(displayBox);
+
+    // Summary.
+    auto* summaryBox = new QGroupBox(tr("Summary"), content);
+    auto* summaryLayout = new QVBoxLayout(summaryBox);
+    scoreLabel_ = new QLabel(summaryBox);
+    scoreLabel_->setToolTip(tr("Mean probability of the 10 most suspicious patches"));
+    shareLabel_ = new QLabel(summaryBox);
+    histogram_ = new AnalysisHistogram(summaryBox);
+    histogram_->setToolTip(tr("Patch probabilities of the explained class"));
+    summaryLayout->addWidget(scoreLabel_);
+    summaryLayout->addWidget(shareLabel_);
+    summaryLayout->addWidget(histogram_);
+    summaryLayout->addWidget(new QLabel(tr("Top regions (click to go there):"), summaryBox));
+    regionList_ = new QListWidget(summaryBox);
+    regionList_->setObjectName("regionList");
+    regionList_->setMinimumHeight(90);
+    summaryLayout->addWidget(regionList_, 1);
+    layout->addWidget(summaryBox, 1);
+
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setMinimumWidth(content->minimumSizeHint().width() +
+                    scroll->verticalScrollBar()->sizeHint().width() + 4);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(content);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
+
+    connect(openModelButton_, &QToolButton::clicked, this, &AnalysisPanel::openModelRequested);
+    connect(modelCombo_, &QComboBox::activated, this, [this](int index) {
+        const QString path = modelCombo_->itemData(index).toString();
+        if (!path.isEmpty() && path != modelPath_) emit modelChosen(path);
+    });
+    connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        QSettings().setValue("analysis/method", method());
+        if (controller_) controller_->setMethod(method());
+    });
+    connect(classCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
+        if (controller_ && index >= 0) controller_->setClassIndex(index);
+    });
+    for (QComboBox* combo : {layerCombo_, normalisationCombo_, colourMapCombo_})
+        connect(combo, &QComboBox::currentIndexChanged, this, &AnalysisPanel::displayEdited);
+    for (QSlider* slider : {opacitySlider_, thresholdSlider_})
+        connect(slider, &QSlider::valueChanged, this, &AnalysisPanel::displayEdited);
+    connect(analyseButton_, &QPushButton::clicked, this, &AnalysisPanel::analyseRequested);
+    connect(cancelButton_, &QPushButton::clicked, this, [this] {
+        if (controller_) controller_->cancel();
+    });
+    auto activate = [this](QListWidgetItem* item) {
+        if (item) emit regionActivated(item->data(Qt::UserRole).toRectF());
+    };
+    connect(regionList_, &QListWidget::itemClicked, this, activate);
+    connect(regionList_, &QListWidget::itemActivated, this, activate);
+
+    opacityValue_->setText(QStringLiteral("%1 %").arg(opacitySlider_->value()));
+    thresholdValue_->setText(QString::number(threshold(), 'f', 2));
+    setRecentModels(settings.value("analysis/recentModels").toStringList());
+    updateState();
+    updateProgress();
+    updateResults();
+}
+
+QString AnalysisPanel::method() const { return methodCombo_->currentText(); }
+
+CamNormalisation AnalysisPanel::normalisation() const {
+    return normalisationCombo_->currentIndex() == 1 ? CamNormalisation::Patch
+                                                    : CamNormalisation::Slide;
+}
+
+HeatmapOverlay::Layer AnalysisPanel::layer() const {
+    return layerCombo_->currentIndex() == 1 ? HeatmapOverlay::Layer::Probability
+                                            : HeatmapOverlay::Layer::Cam;
+}
+
+ColourMap AnalysisPanel::colourMap() const {
+    return colourMapFromName(colourMapCombo_->currentText().toStdString());
+}
+
+double AnalysisPanel::opacity() const { return opacitySlider_->value() / 100.0; }
+double AnalysisPanel::threshold() const { return thresholdSlider_->value() / 100.0; }
+
+void AnalysisPanel::applyDisplay(HeatmapOverlay* overlay) const {
+    overlay->setLayer(layer());
+    overlay->setColourMap(colourMap());
+    overlay->setOpacity(opacity());
+    overlay->setThreshold(threshold());
+}
+
+void AnalysisPanel::displayEdited() {
+    QSettings settings;
+    settings.setValue("analysis/layer", layerCombo_->currentIndex());
+    settings.setValue("analysis/normalisation", normalisationCombo_->currentIndex());
+    settings.setValue("analysis/colourMap", colourMapCombo_->currentText());
+    settings.setValue("analysis/opacity", opacity());
+    settings.setValue("analysis/threshold", threshold());
+    opacityValue_->setText(QStringLiteral("%1 %").arg(opacitySlider_->value()));
+    thresholdValue_->setText(QString::number(threshold(), 'f', 2));
+    normalisationCombo_->setEnabled(layer() == HeatmapOverlay::Layer::Cam);
+    updateLegend();
+    emit displayChanged();
+}
+
+void AnalysisPanel::setController(AnalysisController* controller) {
+    for (const auto& c : connections_) disconnect(c);
+    connections_.clear();
+    controller_ = controller;
+    if (controller_) {
+        {
+            const QSignalBlocker block(methodCombo_);
+            methodCombo_->setCurrentText(controller_->method());
+        }
+        connections_ << connect(controller_, &AnalysisController::stateChanged, this,
+                                &AnalysisPanel::updateState);
+        connections_ << connect(controller_, &AnalysisController::progressChanged, this,
+                                &AnalysisPanel::updateProgress);
+        connections_ << connect(controller_, &AnalysisController::resultsChanged, this,
+                                &AnalysisPanel::updateResults);
+    }
+    updateClasses();
+    updateState();
+    updateProgress();
+    updateResults();
+}
+
+void AnalysisPanel::setRecentModels(const QStringList& paths) {
+    recentModels_ = paths;
+    const QSignalBlocker block(modelCombo_);
+    modelCombo_->clear();
+    QStringList all = paths;
+    if (!modelPath_.isEmpty() && !all.contains(modelPath_)) all.prepend(modelPath_);
+    for (const QString& path : all) {
+        modelCombo_->addItem(QFileInfo(path).fileName(), path);
+        modelCombo_->setItemData(modelCombo_->count() - 1, path, Qt::ToolTipRole);
+    }
+    modelCombo_->setCurrentIndex(modelPath_.isEmpty() ? (all.isEmpty() ? -1 : 0)
+                                                      : all.indexOf(modelPath_));
+}
+
+QString AnalysisPanel::selectedModelPath() const {
+    return modelCombo_->currentIndex() >= 0 ? modelCombo_->currentData().toString() : QString();
+}
+
+void AnalysisPanel::setModelState(const QString& path, const Model* model, const QString& error) {
+    modelPath_ = path;
+    model_ = model;
+    setRecentModels(recentModels_);
+    const QString name = QFileInfo(path).fileName();
+    if (!error.isEmpty()) {
+        modelLabel_->setText(tr("<span style='color:#c0392b'>Cannot open %1:<br>%2</span>")
+                                 .arg(name.toHtmlEscaped(), error.toHtmlEscaped()));
+    } else if (!model) {
+        modelLabel_->setText(path.isEmpty() ? tr("No model opened.")
+                                            : tr("Opening %1…").arg(name.toHtmlEscaped()));
+    } else {
+        const ModelSpec& spec = model->spec();
+        QString scale;
+        if (spec.micronsPerPixel)
+            scale = tr(", %1 µm/px").arg(*spec.micronsPerPixel, 0, 'g', 3);
+        else if (spec.magnification)
+            scale = tr(", %1×").arg(*spec.magnification, 0, 'g', 3);
+        modelLabel_->setText(tr("%1 classes, runs on %2\ninput %3 × %4 px%5")
+                                 .arg(spec.classCount())
+                                 .arg(QString::fromStdString(model->device()))
+                                 .arg(spec.inputWidth)
+                                 .arg(spec.inputHeight)
+                                 .arg(scale));
+    }
+    modelLabel_->setToolTip(path);
+    updateClasses();
+    updateState();
+}
+
+void AnalysisPanel::updateClasses() {
+    const QSignalBlocker block(classCombo_);
+    classCombo_->clear();
+    const Model* model = controller_ && controller_->model() ? controller_->model().get() : model_;
+    if (!model) return;
+    const ModelSpec& spec = model->spec();
+    for (int k = 0; k < spec.classCount(); ++k)
+        classCombo_->addItem(k < int(spec.classes.size()) ? QString::fromStdString(spec.classes[k])
+                                                          : tr("class %1").arg(k));
+    int current = spec.classCount() - 1;  // the positive (last) class
+    if (controller_ && controller_->effectiveClassIndex() >= 0)
+        current = controller_->effectiveClassIndex();
+    classCombo_->setCurrentIndex(current);
+}
+
+void AnalysisPanel::updateState() {
+    const bool running = controller_ && controller_->isRunning();
+    analyseButton_->setEnabled(controller_ && !running &&
+                               (model_ || !modelPath_.isEmpty() || !recentModels_.isEmpty()));
+    cancelButton_->setEnabled(running);
+    updateProgress();
+}
+
+void AnalysisPanel::updateProgress() {
+    if (!controller_) {
+        progressBar_->setRange(0, 1);
+        progressBar_->setValue(0);
+        progressLabel_->setText(tr("Open a slide to analyse it."));
+        return;
+    }
+    const AnalysisProgressInfo& p = controller_->progress();
+    progressBar_->setRange(0, int(std::max<std::size_t>(p.total, 1)));
+    progressBar_->setValue(int(p.done));
+    using State = AnalysisController::State;
+    QString text;
+    switch (controller_->state()) {
+        case State::Idle:
+            text = controller_->model() ? tr("Ready.") : tr("Open a model to analyse the slide.");
+            break;
+        case State::Running:
+            if (p.total == 0)
+                text = tr("Finding tissue…");
+            else if (p.patchesPerSecond > 0)
+                text = tr("%1 patches/s, %2 left")
+                           .arg(p.patchesPerSecond, 0, 'f', p.patchesPerSecond < 10 ? 1 : 0)
+                           .arg(durationText(p.secondsLeft));
+            else
+                text = tr("%1 of %2 patches from stored results, running the rest…")
+                           .arg(p.reused)
+                           .arg(p.total);
+            break;
+        case State::Complete:
+            text = p.inferred == 0 ? tr("Done: %1 patches, all from stored results.").arg(p.total)
+                                   : tr("Done: %1 patches (%2 stored, %3 run now).")
+                                         .arg(p.total)
+                                         .arg(p.reused)
+                                         .arg(p.inferred);
+            break;
+        case State::Cancelled:
+            text = tr("Cancelled at %1 of %2 patches.").arg(p.done).arg(p.total);
+            break;
+        case State::Failed:
+            text = tr("<span style='color:#c0392b'>%1</span>")
+                       .arg(controller_->error().toHtmlEscaped());
+            break;
+    }
+    progressLabel_->setText(text);
+}
+
+void AnalysisPanel::updateResults() {
+    regionList_->clear();
+    const auto results = controller_ ? controller_->results() : nullptr;
+    if (!results || results->summary.patches == 0) {
+        scoreLabel_->setText(tr("Slide score: —"));
+        shareLabel_->setText(tr("Patches ≥ 0.5: —"));
+        histogram_->setBins({});
+        updateLegend();
+        return;
+    }
+    const AnalysisSummary& s = results->summary;
+    scoreLabel_->setText(
+        tr("Slide score (top-%1 mean): <b>%2</b>").arg(s.topK).arg(s.topMean, 0, 'f', 3));
+    shareLabel_->setText(tr("Patches ≥ %1: %2 % of %3%4")
+                             .arg(s.threshold)
+                             .arg(100.0 * s.shareAbove, 0, 'f', 1)
+                             .arg(s.patches)
+                             .arg(results->complete ? QString() : tr(" (so far)")));
+    histogram_->setBins(s.histogram);
+    int rank = 1;
+    for (const auto& r : s.topRegions) {
+        auto* item = new QListWidgetItem(tr("%1.  p = %2   at x %3, y %4")
+                                             .arg(rank++)
+                                             .arg(r.probability, 0, 'f', 3)
+                                             .arg(qint64(r.x))
+                                             .arg(qint64(r.y)),
+                                         regionList_);
+        item->setData(Qt::UserRole, QRectF(r.x, r.y, r.size, r.size));
+    }
+    updateLegend();
+}
+
+void AnalysisPanel::updateLegend() {
+    colourBar_->setColourMap(colourMap());
+    colourBar_->setThreshold(threshold());
+    const auto results = controller_ ? controller_->results() : nullptr;
+    if (layer() == HeatmapOverlay::Layer::Probability) {
+        QString name = classCombo_->currentText();
+        colourBar_->setScale(name.isEmpty() ? tr("Probability") : tr("Probability of %1").arg(name),
+                             false, 0, 1);
+    } else if (normalisation() == CamNormalisation::Patch) {
+        colourBar_->setScale(tr("CAM, each patch min–max"), false, 0, 1);
+    } else {
+        colourBar_->setScale(tr("CAM, slide-wide scale"), bool(results),
+                             results ? results->camLow : 0, results ? results->camHigh : 1);
+    }
+}
+
+}  // namespace lucida::ui

@@ -1,0 +1,173 @@
+#include "HeatmapOverlay.h"
+
+#include <QPainter>
+#include <QTransform>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lucida::ui {
+
+namespace {
+// Cells drawn beyond the visible ones on each side: bilinear filtering clamps at the edge of the
+// part drawn, which must lie off screen.
+constexpr int kMarginCells = 2;
+}  // namespace
+
+QImage colouriseRaster(const FloatRaster& r, ColourMap colours, double threshold) {
+    if (r.width <= 0 || r.height <= 0) return {};
+    // The core's colours (the same as lucida-cli's heatmaps), cells below the threshold as holes.
+    FloatTensor map({r.height, r.width});
+    const auto low = static_cast<float>(threshold);
+    std::transform(r.values.begin(), r.values.end(), map.data.begin(), [low](float v) {
+        return v < low ? std::numeric_limits<float>::quiet_NaN() : v;
+    });
+    const PixelBuffer rgba = colouriseMap(map, colours);
+    QImage image(r.width, r.height, QImage::Format_ARGB32_Premultiplied);
+    for (int y = 0; y < r.height; ++y) {
+        auto* line = reinterpret_cast<QRgb*>(image.scanLine(y));
+        for (int x = 0; x < r.width; ++x) {
+            const std::uint8_t* p = rgba.rgbaAt(x, y);
+            line[x] = p[3] ? qRgba(p[0], p[1], p[2], 255) : 0;  // opaque or empty: premultiplied
+        }
+    }
+    return image;
+}
+
+HeatmapOverlay::HeatmapOverlay(QObject* parent) : QObject(parent) {}
+
+void HeatmapOverlay::setRasters(std::shared_ptr<const FloatRaster> cam,
+                                std::shared_ptr<const FloatRaster> probability,
+                                ColouredRaster camImage, ColouredRaster probabilityImage) {
+    cam_ = std::move(cam);
+    probability_ = std::move(probability);
+    invalidate();
+    auto adopt = [this](Layer layer, ColouredRaster& coloured) {
+        const auto r = raster(layer);
+        if (r && !coloured.image.isNull() && coloured.colours == colours_ &&
+            coloured.threshold == threshold_ && coloured.image.size() == QSize(r->width, r->height))
+            images_[index(layer)] = std::move(coloured.image);
+    };
+    adopt(Layer::Cam, camImage);
+    adopt(Layer::Probability, probabilityImage);
+}
+
+void HeatmapOverlay::clear() { setRasters(nullptr, nullptr); }
+
+std::shared_ptr<const FloatRaster> HeatmapOverlay::raster(Layer layer) const {
+    return layer == Layer::Cam ? cam_ : probability_;
+}
+
+bool HeatmapOverlay::isEmpty() const {
+    const auto r = shownRaster();
+    return !r || r->width <= 0 || r->height <= 0;
+}
+
+void HeatmapOverlay::setImageSize(QSizeF size) {
+    imageSize_ = size;
+    emit changed();
+}
+
+void HeatmapOverlay::setLayer(Layer layer) {
+    if (layer == layer_) return;
+    layer_ = layer;
+    emit changed();
+}
+
+void HeatmapOverlay::setColourMap(ColourMap colours) {
+    if (colours == colours_) return;
+    colours_ = colours;
+    invalidate();
+}
+
+void HeatmapOverlay::setOpacity(double opacity) {
+    opacity = std::clamp(opacity, 0.0, 1.0);
+    if (opacity == opacity_) return;
+    opacity_ = opacity;
+    emit changed();
+}
+
+void HeatmapOverlay::setThreshold(double threshold) {
+    threshold = std::clamp(threshold, 0.0, 1.0);
+    if (threshold == threshold_) return;
+    threshold_ = threshold;
+    invalidate();
+}
+
+void HeatmapOverlay::setHeatmapVisible(bool visible) {
+    if (visible == heatmapVisible_) return;
+    heatmapVisible_ = visible;
+    emit changed();
+}
+
+void HeatmapOverlay::setOutlines(std::vector<QPolygonF> outlines) {
+    outlines_ = std::move(outlines);
+    outlineBounds_.clear();
+    for (const QPolygonF& polygon : outlines_) outlineBounds_.push_back(polygon.boundingRect());
+    emit changed();
+}
+
+void HeatmapOverlay::setOutlineVisible(bool visible) {
+    if (visible == outlineVisible_) return;
+    outlineVisible_ = visible;
+    emit changed();
+}
+
+void HeatmapOverlay::invalidate() {
+    images_[0] = images_[1] = QImage();
+    emit changed();
+}
+
+const QImage& HeatmapOverlay::image() {
+    QImage& image = images_[index(layer_)];
+    if (image.isNull())
+        if (const auto r = shownRaster()) image = colouriseRaster(*r, colours_, threshold_);
+    return image;
+}
+
+void HeatmapOverlay::paint(QPainter& painter, const QTransform& imageToPainter,
+                           const QRectF& visible) {
+    const bool heat = heatmapVisible_ && !isEmpty() && opacity_ > 0;
+    const bool outline = outlineVisible_ && !outlines_.empty();
+    if (!heat && !outline) return;
+    painter.save();
+    painter.setTransform(imageToPainter, true);
+    if (heat) {
+        painter.save();
+        const QImage& colours = image();
+        const double cell = shownRaster()->cellSize;
+        QRectF area = visible;
+        if (!imageSize_.isEmpty()) {
+            painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
+            area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
+        }
+        // Only the cells on screen (and a margin): scaled drawing costs by what it is given.
+        const int x0 = std::max(0, int(std::floor(area.left() / cell)) - kMarginCells);
+        const int y0 = std::max(0, int(std::floor(area.top() / cell)) - kMarginCells);
+        const int x1 =
+            std::min(colours.width(), int(std::ceil(area.right() / cell)) + kMarginCells);
+        const int y1 =
+            std::min(colours.height(), int(std::ceil(area.bottom() / cell)) + kMarginCells);
+        if (!colours.isNull() && x1 > x0 && y1 > y0) {
+            painter.setOpacity(opacity_);
+            painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+            painter.drawImage(QRectF(x0 * cell, y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell),
+                              colours, QRectF(x0, y0, x1 - x0, y1 - y0));
+            ++heatmapPaints_;
+        }
+        painter.restore();
+    }
+    if (outline) {
+        QPen pen(QColor(40, 230, 120), 2);
+        pen.setCosmetic(true);  // two screen pixels at any zoom
+        painter.setPen(pen);
+        painter.setBrush(Qt::NoBrush);
+        painter.setRenderHint(QPainter::Antialiasing, true);
+        for (std::size_t i = 0; i < outlines_.size(); ++i)
+            if (outlineBounds_[i].intersects(visible)) painter.drawPolygon(outlines_[i]);
+    }
+    painter.restore();
+}
+
+}  // namespace lucida::ui

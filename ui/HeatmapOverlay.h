@@ -1,0 +1,100 @@
+#pragma once
+
+#include "SlideView.h"
+#include "analysis/AnalysisOutputs.h"
+#include "cam/CamMaps.h"
+
+#include <QImage>
+#include <QObject>
+#include <QPolygonF>
+#include <QRectF>
+
+#include <memory>
+#include <vector>
+
+namespace lucida::ui {
+
+// A raster's cells as colours (ARGB32 premultiplied, one pixel per cell): colouriseMap's colours,
+// cells without a value or below `threshold` transparent. Safe on any thread.
+QImage colouriseRaster(const FloatRaster& raster, ColourMap colours, double threshold);
+
+// A raster colourised ahead (on a worker thread), with what it was colourised with.
+struct ColouredRaster {
+    QImage image;
+    ColourMap colours = ColourMap::Jet;
+    double threshold = 0;
+};
+
+// A whole-slide heatmap over a SlideView: the CAM raster or the probability raster of an analysis,
+// colourised once into a QImage (one pixel per raster cell, cells below the threshold and cells
+// without a value transparent) and drawn as one smoothly (bilinearly) scaled image, so no cell or
+// tile edges show at any zoom; plus the tissue outlines as polylines. Painting only draws the
+// prepared image: colourising happens when the data or the colours change.
+class HeatmapOverlay : public QObject, public SlideOverlay {
+    Q_OBJECT
+public:
+    enum class Layer { Cam, Probability };
+
+    explicit HeatmapOverlay(QObject* parent = nullptr);
+
+    // New rasters (either may be null or empty); values in [0, 1], NaN where nothing was analysed.
+    // Images colourised ahead are used when they match the colours and threshold at the time;
+    // otherwise the shown layer is colourised when first painted.
+    void setRasters(std::shared_ptr<const FloatRaster> cam,
+                    std::shared_ptr<const FloatRaster> probability, ColouredRaster camImage = {},
+                    ColouredRaster probabilityImage = {});
+    void clear();          // no heatmap (outlines stay)
+    bool isEmpty() const;  // nothing to draw for the layer shown
+    std::shared_ptr<const FloatRaster> raster(Layer layer) const;
+    std::shared_ptr<const FloatRaster> shownRaster() const { return raster(layer_); }
+
+    // Level-0 size of the image: the heatmap is clipped to it.
+    void setImageSize(QSizeF size);
+
+    void setLayer(Layer layer);
+    Layer layer() const { return layer_; }
+    void setColourMap(ColourMap colours);
+    ColourMap colourMap() const { return colours_; }
+    void setOpacity(double opacity);  // 0..1
+    double opacity() const { return opacity_; }
+    void setThreshold(double threshold);  // 0..1: cells below are transparent
+    double threshold() const { return threshold_; }
+    void setHeatmapVisible(bool visible);
+    bool heatmapVisible() const { return heatmapVisible_; }
+
+    // Tissue outlines in level-0 coordinates.
+    void setOutlines(std::vector<QPolygonF> outlines);
+    const std::vector<QPolygonF>& outlines() const { return outlines_; }
+    void setOutlineVisible(bool visible);
+    bool outlineVisible() const { return outlineVisible_; }
+
+    // The shown layer colourised (ARGB32 premultiplied, one pixel per cell); null when empty.
+    const QImage& image();
+    // How many paints drew the heatmap (tests: is it really painted?).
+    int heatmapPaints() const { return heatmapPaints_; }
+
+    void paint(QPainter& painter, const QTransform& imageToPainter, const QRectF& visible) override;
+
+signals:
+    void changed();  // the view should repaint
+
+private:
+    void invalidate();
+    int index(Layer layer) const { return layer == Layer::Cam ? 0 : 1; }
+
+    std::shared_ptr<const FloatRaster> cam_, probability_;
+    QSizeF imageSize_;
+    Layer layer_ = Layer::Cam;
+    ColourMap colours_ = ColourMap::Jet;
+    double opacity_ = 0.5;
+    double threshold_ = 0;
+    bool heatmapVisible_ = true;
+    std::vector<QPolygonF> outlines_;
+    std::vector<QRectF> outlineBounds_;
+    bool outlineVisible_ = false;
+    QImage images_[2];  // per layer; null: to be made
+
+    int heatmapPaints_ = 0;
+};
+
+}  // namespace lucida::ui

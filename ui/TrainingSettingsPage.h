@@ -1,0 +1,71 @@
+#pragma once
+
+#include "train/TrainOptions.h"
+
+#include <QWizardPage>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+
+namespace lucida::ui {
+
+// Page 3: how to train (epochs, batch, optimiser, schedule, augmentations, class weights, early
+// stopping, seed) and where the model goes; optionally a checkpoint to resume from.
+class TrainingSettingsPage : public QWizardPage {
+    Q_OBJECT
+public:
+    explicit TrainingSettingsPage(QWidget* parent = nullptr);
+
+    bool isComplete() const override;
+    bool validatePage() override;
+
+    QSpinBox* epochsBox() const { return epochs_; }
+    QSpinBox* batchBox() const { return batch_; }
+    QSpinBox* seedBox() const { return seed_; }
+    QLineEdit* outputFolderEdit() const { return outDir_; }
+    QLineEdit* modelNameEdit() const { return modelName_; }
+    void setResumeFrom(const QString& checkpoint);
+    QString errorText() const;
+
+    void apply(TrainOptions& options) const;
+    void saveSettings() const;
+
+private:
+    void updateState();
+
+    QSpinBox* epochs_;
+    QSpinBox* batch_;
+    QComboBox* optimizer_;
+    QDoubleSpinBox* learningRate_;
+    QDoubleSpinBox* weightDecay_;
+    QComboBox* schedule_;
+    QSpinBox* stepEpochs_;
+    QDoubleSpinBox* stepGamma_;
+    QCheckBox* hflip_;
+    QCheckBox* vflip_;
+    QCheckBox* rotate_;
+    QCheckBox* colour_;
+    QDoubleSpinBox* brightness_;
+    QDoubleSpinBox* contrast_;
+    QDoubleSpinBox* saturation_;
+    QDoubleSpinBox* hue_;
+    QCheckBox* stain_;
+    QDoubleSpinBox* stainSigma_;
+    QDoubleSpinBox* stainBias_;
+    QCheckBox* crop_;
+    QDoubleSpinBox* cropMin_;
+    QCheckBox* classWeights_;
+    QSpinBox* patience_;
+    QSpinBox* seed_;
+    QLineEdit* outDir_;
+    QLineEdit* modelName_;
+    QLineEdit* resume_;
+    QLabel* note_;
+    QLabel* error_;
+};
+
+}  // namespace lucida::ui
