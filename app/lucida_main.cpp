@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
             const bool ready =
                 !window.isOpening() && !window.isAnalysisBusy() &&
                 (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
-            if (ready || waited > 60000) {
+            if (ready || waited > 300000) {  // an analysis may take minutes
                 poll->stop();
                 window.grab().save(file);
                 QApplication::quit();

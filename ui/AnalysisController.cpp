@@ -13,8 +13,12 @@
 #include <QThread>
 #include <QtConcurrent>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <exception>
+#include <mutex>
+#include <optional>
 
 namespace lucida::ui {
 
@@ -31,11 +35,38 @@ struct AnalysisController::Run {
     // The overlay's colours now, so heatmaps come colourised (the GUI thread only draws them).
     std::atomic<int> colours{0};
     std::atomic<double> threshold{0};
+    // The level-0 rectangle on screen, set by the GUI thread as the user pans: the analysis does
+    // what is in view first.
+    std::mutex focusMutex;
+    std::optional<std::array<double, 4>> focus;
+
+    void setFocus(const std::array<double, 4>& rect) {
+        std::lock_guard lock(focusMutex);
+        focus = rect;
+    }
+    std::optional<std::array<double, 4>> currentFocus() {
+        std::lock_guard lock(focusMutex);
+        return focus;
+    }
 };
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The level-0 bounding box of what the view shows (any rotation).
+std::array<double, 4> visibleRect(const SlideView& view) {
+    const QPointF corners[] = {view.screenToImage(QPointF(0, 0)),
+                               view.screenToImage(QPointF(view.width(), 0)),
+                               view.screenToImage(QPointF(0, view.height())),
+                               view.screenToImage(QPointF(view.width(), view.height()))};
+    double x0 = corners[0].x(), x1 = x0, y0 = corners[0].y(), y1 = y0;
+    for (const auto& c : corners) {
+        x0 = std::min(x0, c.x()), x1 = std::max(x1, c.x());
+        y0 = std::min(y0, c.y()), y1 = std::max(y1, c.y());
+    }
+    return {x0, y0, x1 - x0, y1 - y0};
+}
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
 CamNormalisation normalisationOf(int value) {
@@ -75,6 +106,10 @@ AnalysisController::AnalysisController(SlideView* view)
     const ImageInfo& info = view->document()->info();
     overlay_->setImageSize(QSizeF(double(info.width()), double(info.height())));
     connect(overlay_, &HeatmapOverlay::changed, view, qOverload<>(&QWidget::update));
+    // Panning and zooming steer a running analysis to what is on screen.
+    connect(view, &SlideView::viewChanged, this, [this] {
+        if (run_) run_->setFocus(visibleRect(*view_));
+    });
     connect(overlay_, &HeatmapOverlay::changed, this, [this] {
         if (!run_) return;
         run_->colours = int(overlay_->colourMap());
@@ -245,6 +280,7 @@ void AnalysisController::launch() {
     run->normalisation = normalisation_ == CamNormalisation::Patch ? 1 : 0;
     run->colours = int(overlay_->colourMap());
     run->threshold = overlay_->threshold();
+    run->setFocus(visibleRect(*view_));
     run_ = run;
 
     // The thread only reads `run` and posts to this object, which waits for it before it goes.
@@ -288,6 +324,7 @@ void AnalysisController::launch() {
             Clock::time_point lastProgress{}, lastPartial{};
             AnalysisCallbacks callbacks;
             callbacks.cancelled = [&] { return run->cancelled.load(); };
+            callbacks.focus = [&] { return run->currentFocus(); };
             callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
             callbacks.onBatch = [&](const SlideAnalysis& a) {
                 const auto now = Clock::now();

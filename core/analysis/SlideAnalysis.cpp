@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace lucida {
 namespace {
@@ -196,6 +197,22 @@ void writeSettings(const SlideAnalysis& a) {
     fs::rename(path + ".tmp", path);
 }
 
+// Orders todo[from..] for a view: patches intersecting it first, each group by distance of the
+// patch centre from the view centre (ties by grid order).
+void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGrid& grid,
+                const std::array<double, 4>& view) {
+    const double cx = view[0] + view[2] / 2, cy = view[1] + view[3] / 2;
+    auto key = [&](std::size_t i) {
+        const Patch& p = grid.patches[i];
+        const bool inView = p.x < view[0] + view[2] && p.x + p.size > view[0] &&
+                            p.y < view[1] + view[3] && p.y + p.size > view[1];
+        const double dx = p.x + p.size / 2 - cx, dy = p.y + p.size / 2 - cy;
+        return std::make_tuple(!inView, dx * dx + dy * dy, i);
+    };
+    std::sort(todo.begin() + static_cast<std::ptrdiff_t>(from), todo.end(),
+              [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+}
+
 }  // namespace
 
 std::size_t SlideAnalysis::doneCount() const {
@@ -250,7 +267,11 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         return a;
     }
 
-    // Decoders fill a bounded queue in patch order; this thread batches and runs the model, so
+    std::optional<std::array<double, 4>> focused =
+        callbacks.focus ? callbacks.focus() : std::nullopt;
+    if (focused) prioritise(todo, 0, a.grid, *focused);
+
+    // Decoders fill a bounded queue in todo order; this thread batches and runs the model, so
     // decoding the next batch overlaps inference on this one.
     struct Decoded {
         std::size_t index;
@@ -311,6 +332,14 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     try {
         while (nextToConsume < todo.size()) {
             if (callbacks.cancelled && callbacks.cancelled()) break;
+            if (callbacks.focus) {
+                const auto view = callbacks.focus();
+                if (view && view != focused) {
+                    focused = view;
+                    std::lock_guard lock(mutex);
+                    prioritise(todo, nextToDecode, a.grid, *view);
+                }
+            }
             std::vector<Decoded> batch;
             {
                 std::unique_lock lock(mutex);

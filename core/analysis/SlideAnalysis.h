@@ -4,6 +4,7 @@
 #include "analysis/TissueMask.h"
 #include "image/ImageSource.h"
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <string>
@@ -63,6 +64,10 @@ struct AnalysisCallbacks {
     // After every batch (after onProgress), with the outcomes so far, on the analysing thread: a
     // caller may copy or stitch them there (e.g. a viewer's partial heatmap).
     std::function<void(const SlideAnalysis&)> onBatch;
+    // The level-0 rectangle on screen {x, y, width, height}, polled between batches. Patches not
+    // yet decoded are reordered whenever it moves: those in view first, nearest its centre first,
+    // then the rest outwards from it, so heat appears where the user looks.
+    std::function<std::optional<std::array<double, 4>>()> focus;
 };
 
 // The key of an analysis: the model file (path, size, modification time), method, class, layer

@@ -199,6 +199,48 @@ private slots:
             !lucida::loadSlideAnalysis(*slide_, *model_, settings, results.path().toStdString()));
     }
 
+    // The analysis does what is on screen first, and follows the view when it moves.
+    void followsTheView() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 4;
+        std::array<double, 4> view{2300, 1500, 700, 500};  // bottom-right corner
+        std::vector<std::vector<std::size_t>> batches;
+        std::size_t seen = 0;
+        lucida::AnalysisCallbacks callbacks;
+        callbacks.focus = [&] { return std::optional<std::array<double, 4>>(view); };
+        callbacks.onBatch = [&](const lucida::SlideAnalysis& a) {
+            std::vector<std::size_t> now;
+            for (std::size_t i = 0; i < a.outcomes.size(); ++i)
+                if (a.outcomes[i].done) now.push_back(i);
+            std::vector<std::size_t> added;
+            std::set_difference(now.begin(), now.end(), batchesFlat_.begin(), batchesFlat_.end(),
+                                std::back_inserter(added));
+            batchesFlat_ = now;
+            batches.push_back(added);
+            if (++seen == 3) view = {0, 0, 600, 400};  // the user pans to the top left
+        };
+        batchesFlat_.clear();
+        const auto a = lucida::analyseSlide(*slide_, *model_, settings,
+                                            results.path().toStdString(), callbacks);
+        QVERIFY(a.complete());
+        auto inView = [&](std::size_t i, const std::array<double, 4>& v) {
+            const auto& p = a.grid.patches[i];
+            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.size > v[1];
+        };
+        // The first batch lies in the first view; soon after the pan, batches lie in the new one
+        // (the batches already decoded ahead — at most 3 — finish first).
+        for (std::size_t i : batches[0]) QVERIFY(inView(i, {2300, 1500, 700, 500}));
+        bool followed = false;
+        for (std::size_t b = 3; b < std::min<std::size_t>(batches.size(), 8); ++b) {
+            bool all = !batches[b].empty();
+            for (std::size_t i : batches[b]) all = all && inView(i, {0, 0, 600, 400});
+            followed = followed || all;
+        }
+        QVERIFY(followed);
+    }
+
     // The files: float pyramids hold the rasters exactly; the heat pyramids open in OpenSlide.
     void outputs() {
         QTemporaryDir out;
@@ -239,6 +281,7 @@ private slots:
     }
 
 private:
+    std::vector<std::size_t> batchesFlat_;
     QTemporaryDir dir_;
     std::unique_ptr<lucida::ImageSource> slide_;
     std::unique_ptr<lucida::Model> model_;
