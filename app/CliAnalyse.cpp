@@ -1,4 +1,5 @@
 #include "CliAnalyse.h"
+#include "CliInterrupt.h"
 
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
@@ -8,17 +9,11 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
 namespace lucida::cli {
-namespace {
-std::atomic<bool> interrupted{false};
-void onInterrupt(int) { interrupted = true; }  // internal linkage: one per command
-}  // namespace
-
 CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
     auto* cmd = app.add_subcommand(
         "analyse", "Run a model and a CAM method over every tissue patch of a slide");
@@ -75,10 +70,9 @@ int runAnalyse(const AnalyseArgs& args) {
         }
     }
     const std::string results = args.resultsDir.empty() ? args.outDir : args.resultsDir;
-    interrupted = false;
-    std::signal(SIGINT, onInterrupt);
+    InterruptGuard interrupt;
     AnalysisCallbacks callbacks;
-    callbacks.cancelled = [] { return interrupted.load(); };
+    callbacks.cancelled = [&interrupt] { return interrupt.raised(); };
     callbacks.onProgress = [](const AnalysisProgress& p) {
         char line[160];
         const long left = static_cast<long>(p.secondsLeft + 0.5);
@@ -87,7 +81,6 @@ int runAnalyse(const AnalyseArgs& args) {
         std::cerr << line << std::flush;
     };
     const SlideAnalysis analysis = analyseSlide(*source, *model, settings, results, callbacks);
-    std::signal(SIGINT, SIG_DFL);
     std::cerr << "\n";
     if (analysis.reused)
         std::cerr << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";

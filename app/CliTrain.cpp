@@ -1,4 +1,5 @@
 #include "CliTrain.h"
+#include "CliInterrupt.h"
 
 #include "train/Trainer.h"
 
@@ -6,16 +7,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
 
 namespace lucida::cli {
 namespace {
-
-std::atomic<bool> interrupted{false};
-void onInterrupt(int) { interrupted = true; }  // internal linkage: one per command
 
 std::string duration(double seconds) {
     const long s = static_cast<long>(seconds + 0.5);
@@ -110,19 +107,26 @@ CLI::App* addTrainCommand(CLI::App& app, TrainOptions& o) {
 
 int runTrain(const TrainOptions& options) {
     Trainer trainer(options);
-    interrupted = false;
-    std::signal(SIGINT, onInterrupt);
+    InterruptGuard interrupt;
     std::atomic<bool> done{false};
     // A signal handler may only set a flag; this thread turns it into a cancel.
     std::thread watcher([&] {
         while (!done) {
-            if (interrupted.exchange(false)) {
+            if (interrupt.take()) {
                 std::cerr << "\ncancelling after this batch…\n";
                 trainer.cancel();
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     });
+    struct JoinWatcher {
+        std::atomic<bool>& done;
+        std::thread& watcher;
+        ~JoinWatcher() {
+            done = true;
+            watcher.join();
+        }
+    } joinWatcher{done, watcher};
     TrainCallbacks callbacks;
     callbacks.onMessage = [](const std::string& text) { std::cerr << text << "\n"; };
     callbacks.onBatch = [](const BatchProgress& p) {
@@ -143,18 +147,7 @@ int runTrain(const TrainOptions& options) {
                       duration(r.seconds).c_str(), r.best ? "  *best" : "");
         std::cerr << line;
     };
-    TrainResult result;
-    try {
-        result = trainer.run(callbacks);
-    } catch (...) {
-        done = true;
-        watcher.join();
-        std::signal(SIGINT, SIG_DFL);
-        throw;
-    }
-    done = true;
-    watcher.join();
-    std::signal(SIGINT, SIG_DFL);
+    const TrainResult result = trainer.run(callbacks);
     if (result.bestEpoch)
         std::cerr << "model: " << result.modelPath << " (epoch " << result.bestEpoch
                   << ")\nsidecar: " << result.sidecarPath << "\n";

@@ -1,4 +1,5 @@
 #include "AnalysisPanel.h"
+#include "DurationText.h"
 
 #include "AnalysisController.h"
 #include "cam/CamMethod.h"
@@ -29,16 +30,6 @@ namespace lucida::ui {
 namespace {
 
 const char* const kColourMapNames[] = {"jet", "viridis", "turbo", "inferno", "grey"};
-
-QString durationText(double seconds) {
-    const auto s = static_cast<qint64>(std::llround(std::max(0.0, seconds)));
-    if (s >= 3600)
-        return QStringLiteral("%1:%2:%3")
-            .arg(s / 3600)
-            .arg((s / 60) % 60, 2, 10, QChar('0'))
-            .arg(s % 60, 2, 10, QChar('0'));
-    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
-}
 
 QSlider* percentSlider(int value, QWidget* parent) {
     auto* slider = new QSlider(Qt::Horizontal, parent);

@@ -1,4 +1,5 @@
 #include "TrainingRunPage.h"
+#include "DurationText.h"
 
 #include "TrainingCharts.h"
 #include "TrainingDataPage.h"
@@ -40,17 +41,6 @@ enum MetricColumn {
     ColSpeed,
     ColumnCount
 };
-
-QString duration(double seconds) {
-    if (!std::isfinite(seconds) || seconds < 0) return QStringLiteral("–");
-    const qint64 s = std::llround(seconds);
-    if (s >= 3600)
-        return QStringLiteral("%1:%2:%3")
-            .arg(s / 3600)
-            .arg((s / 60) % 60, 2, 10, QChar('0'))
-            .arg(s % 60, 2, 10, QChar('0'));
-    return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
-}
 
 QString number(double v, int decimals = 4) {
     return std::isfinite(v) ? QString::number(v, 'f', decimals) : QStringLiteral("–");
@@ -342,7 +332,7 @@ void TrainingRunPage::showBatch(const BatchProgress& p) {
     if (!paused_)
         speed_->setText(tr("%1 images/s · ETA %2 · loss %3")
                             .arg(p.imagesPerSecond, 0, 'f', 1)
-                            .arg(duration(p.secondsLeft))
+                            .arg(durationText(p.secondsLeft))
                             .arg(number(p.loss)));
 }
 
@@ -373,7 +363,7 @@ void TrainingRunPage::showEpoch(const EpochRecord& r) {
     metrics_->setItem(row, ColLr, cell(QString::number(r.learningRate, 'g', 3)));
     metrics_->setItem(
         row, ColTime,
-        cell(r.seconds < 60 ? tr("%1 s").arg(r.seconds, 0, 'f', 1) : duration(r.seconds)));
+        cell(r.seconds < 60 ? tr("%1 s").arg(r.seconds, 0, 'f', 1) : durationText(r.seconds)));
     metrics_->setItem(row, ColSpeed, cell(QString::number(r.imagesPerSecond, 'f', 1)));
     if (r.best) {
         for (int target : {lastBestRow_, row}) {

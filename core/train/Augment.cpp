@@ -1,4 +1,5 @@
 #include "train/Augment.h"
+#include "train/Random.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -13,19 +14,12 @@ namespace {
 
 // Random numbers from the raw generator output only, so a seed gives the same augmentations with
 // any standard library (the std distributions are implementation-defined).
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
-
 double uniform(std::mt19937_64& rng, double lo, double hi) {
     return lo + (hi - lo) * uniform01(rng);
 }
 
 int uniformBelow(std::mt19937_64& rng, int n) {
-    const std::uint64_t range = static_cast<std::uint64_t>(n);
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return static_cast<int>(x % range);
+    return static_cast<int>(lucida::uniformBelow(rng, static_cast<std::uint64_t>(n)));
 }
 
 bool coin(std::mt19937_64& rng) { return (rng() >> 63) != 0; }

@@ -1,4 +1,5 @@
 #include "train/BatchLoader.h"
+#include "train/Random.h"
 
 #include "image/ImageError.h"
 #include "image/ImageSource.h"
@@ -32,14 +33,6 @@ std::uint64_t mix(std::uint64_t x) {
 
 std::uint64_t epochSeed(std::uint64_t seed, int epoch) {
     return mix(seed + static_cast<std::uint64_t>(static_cast<std::int64_t>(epoch)));
-}
-
-std::size_t uniformBelow(std::mt19937_64& rng, std::size_t n) {
-    const std::uint64_t range = n, limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return static_cast<std::size_t>(x % range);
 }
 
 // One batch of an epoch while its images are being decoded.

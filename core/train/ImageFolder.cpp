@@ -1,4 +1,5 @@
 #include "train/ImageFolder.h"
+#include "train/Random.h"
 
 #include "image/FileError.h"
 #include "image/ImageSource.h"
@@ -118,16 +119,6 @@ ImageFolder scan(const std::string& root, std::vector<std::string> classes) {
             throw std::runtime_error("class folder '" + (fs::path(root) / out.classes[c]).string() +
                                      "' has no readable image");
     return out;
-}
-
-// Uniform in [0, n) from the raw generator output, the same on every standard library
-// (std::uniform_int_distribution is implementation-defined).
-std::size_t uniformBelow(std::mt19937_64& rng, std::size_t n) {
-    const std::uint64_t range = n, limit = UINT64_MAX - UINT64_MAX % range;
-    std::uint64_t x;
-    do x = rng();
-    while (x >= limit);
-    return static_cast<std::size_t>(x % range);
 }
 
 }  // namespace
