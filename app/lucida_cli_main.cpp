@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 
+#ifdef LUCIDA_WITH_TORCH
 namespace {
 // A PyTorch archive (TorchScript or torch.save) is a zip file.
 bool looksLikeModel(const std::string& path) {
@@ -27,6 +28,7 @@ bool looksLikeModel(const std::string& path) {
     return in && magic[0] == 'P' && magic[1] == 'K';
 }
 }  // namespace
+#endif
 
 int main(int argc, char** argv) {
     CLI::App app{"Lucida command line: inspect images and models, explain classifications",

@@ -126,6 +126,44 @@ const QImage& HeatmapOverlay::image() {
     return image;
 }
 
+const QImage& HeatmapOverlay::reduced(const QImage& full, int halvings) {
+    if (halvings == 0) return full;
+    const auto raster = shownRaster();
+    if (!raster) return full;
+    if (mipsKey_ != full.cacheKey()) {
+        mipsKey_ = full.cacheKey();
+        mips_.clear();
+        mipRasters_.clear();
+    }
+    // Values (not colours) are averaged, so a reduced view shows the mean heat in its colour.
+    while (static_cast<int>(mips_.size()) < halvings) {
+        const FloatRaster& from = mipRasters_.empty() ? *raster : mipRasters_.back();
+        if (from.width < 2 || from.height < 2) break;
+        FloatRaster half;
+        half.width = (from.width + 1) / 2;
+        half.height = (from.height + 1) / 2;
+        half.cellSize = from.cellSize * 2;
+        half.values.resize(static_cast<std::size_t>(half.width) * half.height);
+        for (int y = 0; y < half.height; ++y)
+            for (int x = 0; x < half.width; ++x) {
+                double sum = 0;
+                int n = 0;
+                for (int dy = 0; dy < 2; ++dy)
+                    for (int dx = 0; dx < 2; ++dx) {
+                        const int sx = 2 * x + dx, sy = 2 * y + dy;
+                        if (sx >= from.width || sy >= from.height) continue;
+                        const float v = from.at(sx, sy);
+                        if (!std::isnan(v)) sum += v, ++n;
+                    }
+                half.values[static_cast<std::size_t>(y) * half.width + x] =
+                    n ? static_cast<float>(sum / n) : std::numeric_limits<float>::quiet_NaN();
+            }
+        mips_.push_back(colouriseRaster(half, colours_, threshold_));
+        mipRasters_.push_back(std::move(half));
+    }
+    return mips_.empty() ? full : mips_[std::min<std::size_t>(mips_.size(), halvings) - 1];
+}
+
 void HeatmapOverlay::paint(QPainter& painter, const QTransform& imageToPainter,
                            const QRectF& visible) {
     const bool heat = heatmapVisible_ && !isEmpty() && opacity_ > 0;
@@ -152,8 +190,16 @@ void HeatmapOverlay::paint(QPainter& painter, const QTransform& imageToPainter,
         if (!colours.isNull() && x1 > x0 && y1 > y0) {
             painter.setOpacity(opacity_);
             painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+            // Screen pixels per raster cell; below one half, draw a reduced copy.
+            const QTransform& t = painter.transform();
+            const double pixelsPerCell = std::sqrt(std::abs(t.determinant())) * cell;
+            int halvings = 0;
+            while (pixelsPerCell * double(1 << (halvings + 1)) <= 1.0 && halvings < 12) ++halvings;
+            const QImage& shown = reduced(colours, halvings);
+            const double f = double(shown.width()) / colours.width();
+            const double g = double(shown.height()) / colours.height();
             painter.drawImage(QRectF(x0 * cell, y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell),
-                              colours, QRectF(x0, y0, x1 - x0, y1 - y0));
+                              shown, QRectF(x0 * f, y0 * g, (x1 - x0) * f, (y1 - y0) * g));
             ++heatmapPaints_;
         }
         painter.restore();

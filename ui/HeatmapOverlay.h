@@ -93,6 +93,13 @@ private:
     std::vector<QRectF> outlineBounds_;
     bool outlineVisible_ = false;
     QImage images_[2];  // per layer; null: to be made
+    // Halved copies of the layer shown (cell values averaged, then coloured), for zoomed-out
+    // views: a smooth transform samples only a few cells per screen pixel, which aliases into a
+    // plaid of the patch grid; the reduced copy averages them.
+    const QImage& reduced(const QImage& full, int halvings);
+    qint64 mipsKey_ = 0;
+    std::vector<QImage> mips_;
+    std::vector<FloatRaster> mipRasters_;
 
     int heatmapPaints_ = 0;
 };
