@@ -10,6 +10,7 @@
 #include "MainWindow.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewWaits.h"
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
 #include "cam/CamMaps.h"
@@ -94,14 +95,7 @@ private:
     }
 
     static bool waitLoaded(SlideView* view, int ms = 20000) {
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < ms) {
-            view->repaint();
-            if (view->isFullyLoaded()) return true;
-            QTest::qWait(10);
-        }
-        return false;
+        return viewtest::waitLoaded(view, ms);
     }
 
     // The analysis stored for `classIndex`, read back by the core without running anything.

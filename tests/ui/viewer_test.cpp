@@ -7,6 +7,7 @@
 #include "RecentFiles.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewWaits.h"
 #include "fixtures/Fixtures.h"
 #include "image/ImageSource.h"
 
@@ -69,14 +70,7 @@ private:
         return view;
     }
     static bool waitLoaded(SlideView* view, int ms = 20000) {
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < ms) {
-            view->repaint();
-            if (view->isFullyLoaded()) return true;
-            QTest::qWait(10);
-        }
-        return false;
+        return viewtest::waitLoaded(view, ms);
     }
 
 private slots:
