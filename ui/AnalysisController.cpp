@@ -31,6 +31,7 @@ struct AnalysisController::Run {
     std::string resultsRoot;
     int partialIntervalMs = 1000;
     std::atomic<bool> cancelled{false};
+    std::atomic<bool> wholeSlide{true};  // else the view only (live)
     std::atomic<int> normalisation{0};
     // The overlay's colours now, so heatmaps come colourised (the GUI thread only draws them).
     std::atomic<int> colours{0};
@@ -109,6 +110,7 @@ AnalysisController::AnalysisController(SlideView* view)
     // Panning and zooming steer a running analysis to what is on screen.
     connect(view, &SlideView::viewChanged, this, [this] {
         if (run_) run_->setFocus(visibleRect(*view_));
+        resumeLive();
     });
     connect(overlay_, &HeatmapOverlay::changed, this, [this] {
         if (!run_) return;
@@ -172,8 +174,8 @@ void AnalysisController::setModel(std::shared_ptr<const Model> model) {
     model_ = std::move(model);
     if (model_ && classIndex_ >= model_->spec().classCount()) classIndex_ = -1;
     stopRun(true);
-    if (wanted_ && model_)
-        launch();
+    if (model_ && (wanted_ || live_))
+        launch(wanted_);
     else
         setState(State::Idle);
 }
@@ -182,8 +184,8 @@ void AnalysisController::setMethod(const QString& method) {
     if (method == method_) return;
     method_ = method;
     stopRun(true);
-    if (wanted_ && model_)
-        launch();
+    if (model_ && (wanted_ || live_))
+        launch(wanted_);
     else
         setState(State::Idle);
 }
@@ -194,8 +196,8 @@ void AnalysisController::setClassIndex(int index) {
     classIndex_ = index;
     if (model_ && effectiveClassIndex() == before) return;  // the same class, named differently
     stopRun(true);
-    if (wanted_ && model_)
-        launch();
+    if (model_ && (wanted_ || live_))
+        launch(wanted_);
     else
         setState(State::Idle);
 }
@@ -221,7 +223,30 @@ void AnalysisController::restitch() {
         }));
 }
 
-bool AnalysisController::isBusy() const { return state_ == State::Running || thread_; }
+bool AnalysisController::isBusy() const {
+    if (state_ == State::Live) return !progress_.idle;
+    return state_ == State::Running || thread_;
+}
+
+void AnalysisController::setLive(bool live) {
+    if (live == live_) return;
+    live_ = live;
+    if (live_) {
+        resumeLive();
+    } else if (state_ == State::Live) {
+        if (run_) run_->cancelled = true;  // what is done stays shown
+        if (!thread_) ++generation_;
+        setState(State::Idle);
+    }
+}
+
+// A live run for the view, unless one runs, all is done, or the last one failed (a pan does not
+// retry a broken model; changing the settings does).
+void AnalysisController::resumeLive() {
+    if (!live_ || !model_) return;
+    if (state_ != State::Idle && state_ != State::Cancelled) return;
+    launch(false);
+}
 
 void AnalysisController::start() {
     if (!model_) {
@@ -230,13 +255,18 @@ void AnalysisController::start() {
     }
     wanted_ = true;
     if (state_ == State::Running) return;
-    launch();
+    if (state_ == State::Live && run_ && !restartPending_) {
+        run_->wholeSlide = true;  // the live run goes on to every tissue patch
+        setState(State::Running);
+        return;
+    }
+    launch(true);
 }
 
 void AnalysisController::cancel() {
     wanted_ = false;
     restartPending_ = false;
-    if (state_ != State::Running) return;
+    if (state_ != State::Running && state_ != State::Live) return;
     // The run stops at its next batch; its last (partial) results still arrive and stay shown.
     if (run_) run_->cancelled = true;
     if (!thread_) ++generation_;
@@ -258,12 +288,12 @@ void AnalysisController::stopRun(bool dropResults) {
     }
 }
 
-void AnalysisController::launch() {
+void AnalysisController::launch(bool wholeSlide) {
     ++generation_;
     error_.clear();
     progress_ = {};
     emit progressChanged();
-    setState(State::Running);
+    setState(wholeSlide ? State::Running : State::Live);
     if (thread_) {  // a cancelled run is finishing its batch: start once it has
         restartPending_ = true;
         return;
@@ -275,6 +305,7 @@ void AnalysisController::launch() {
     run->settings.method = method_.toStdString();
     if (classIndex_ >= 0) run->settings.classIndex = classIndex_;
     run->settings.batchSize = batchSize_;
+    run->wholeSlide = wholeSlide;
     run->resultsRoot = resultsRoot().toStdString();
     run->partialIntervalMs = partialIntervalMs_;
     run->normalisation = normalisation_ == CamNormalisation::Patch ? 1 : 0;
@@ -309,7 +340,7 @@ void AnalysisController::launch() {
                     loadSlideAnalysis(*run->source, *run->model, run->settings, run->resultsRoot)) {
                 postResults(*stored);
                 const std::size_t done = stored->doneCount();
-                postProgress({done, stored->outcomes.size(), stored->reused, 0, 0, 0});
+                postProgress({done, stored->outcomes.size(), stored->reused, 0, 0, 0, 0, 0, false});
                 if (stored->complete()) {
                     finish(State::Complete, {},
                            std::make_shared<const SlideAnalysis>(std::move(*stored)));
@@ -322,16 +353,32 @@ void AnalysisController::launch() {
             }
             AnalysisProgress last;
             Clock::time_point lastProgress{}, lastPartial{};
+            auto info = [&](const SlideAnalysis& a) {
+                return AnalysisProgressInfo{last.done,
+                                            last.total,
+                                            a.reused,
+                                            last.done - a.reused,
+                                            last.patchesPerSecond,
+                                            last.secondsLeft,
+                                            last.queued,
+                                            last.cancelled,
+                                            last.idle};
+            };
             AnalysisCallbacks callbacks;
             callbacks.cancelled = [&] { return run->cancelled.load(); };
             callbacks.focus = [&] { return run->currentFocus(); };
+            callbacks.wholeSlide = [&] { return run->wholeSlide.load(); };
             callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
+            callbacks.onIdle = [&](const SlideAnalysis& a) {
+                postProgress(info(a));
+                postResults(a);
+                lastPartial = lastProgress = Clock::now();
+            };
             callbacks.onBatch = [&](const SlideAnalysis& a) {
                 const auto now = Clock::now();
                 if (now - lastProgress >= kProgressInterval || last.done == last.total) {
                     lastProgress = now;
-                    postProgress({last.done, last.total, a.reused, last.done - a.reused,
-                                  last.patchesPerSecond, last.secondsLeft});
+                    postProgress(info(a));
                 }
                 // Partial heatmaps about once a second (the complete one follows the run).
                 if (last.done < last.total &&
@@ -344,7 +391,8 @@ void AnalysisController::launch() {
                 *run->source, *run->model, run->settings, run->resultsRoot, callbacks));
             const std::size_t done = analysis->doneCount();
             postProgress({done, analysis->outcomes.size(), analysis->reused,
-                          done - analysis->reused, last.patchesPerSecond, 0});
+                          done - analysis->reused, last.patchesPerSecond, 0, 0, last.cancelled,
+                          false});
             postResults(*analysis);
             finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
         } catch (const std::exception& e) {
@@ -364,7 +412,7 @@ void AnalysisController::threadFinished(QThread* thread) {
     if (thread == thread_) thread_ = nullptr;
     if (restartPending_) {
         restartPending_ = false;
-        if (wanted_ && model_) launch();
+        if (model_ && (wanted_ || live_)) launch(wanted_);
     }
 }
 

@@ -49,18 +49,25 @@ struct AnalysisProgressInfo {
     std::size_t inferred = 0;  // run through the model in this run
     double patchesPerSecond = 0;
     double secondsLeft = 0;
+    std::size_t queued = 0;     // requested, not yet done
+    std::size_t cancelled = 0;  // stale requests dropped in this run (patches that left the view)
+    bool idle = false;          // live: everything in view is done
 };
 
-// The whole-slide analysis of one document (a child of its SlideView, whose overlay it installs).
-// The model is shared, opened off the GUI thread (openModelAsync). start() first shows what is
-// stored (loadSlideAnalysis), then runs analyseSlide on a thread of its own for the rest; partial
-// heatmaps arrive about once a second, stitched on that thread. Changing model, method or class
-// cancels the run at once and drops the heatmap; a run the user asked for then restarts with the
-// new settings (after the old one has stopped at its next batch, so two never write one store).
+// The analysis of one document (a child of its SlideView, whose overlay it installs). The model is
+// shared, opened off the GUI thread (openModelAsync). With a model, the controller is live: it
+// analyses the patches on screen, centre first, as the user pans and zooms, and requests that
+// leave the view are cancelled (counted). start() ("Analyse slide") widens that run to every
+// tissue patch. A run first shows what is stored (loadSlideAnalysis), then runs analyseSlide on a
+// thread of its own for the rest; partial heatmaps arrive about once a second, stitched on that
+// thread. Changing model, method or class cancels the run at once and drops the heatmap; the run
+// then restarts with the new settings (after the old one has stopped at its next batch, so two
+// never write one store). Live and whole-slide runs share the stored results.
 class AnalysisController : public QObject {
     Q_OBJECT
 public:
-    enum class State { Idle, Running, Complete, Cancelled, Failed };
+    // Live: analysing what is in view (or waiting for the view to move); Running: the whole slide.
+    enum class State { Idle, Live, Running, Complete, Cancelled, Failed };
 
     explicit AnalysisController(SlideView* view);
     ~AnalysisController() override;  // cancels and waits for the current batch
@@ -88,10 +95,15 @@ public:
     void setBatchSize(int batchSize) { batchSize_ = batchSize; }
     void setPartialIntervalMs(int ms) { partialIntervalMs_ = ms; }  // default 1000
 
-    void start();   // stored results at once, then the rest; needs a model
+    // Live analysis of the view while a model is set (default on). Off: only start() runs.
+    void setLive(bool live);
+    bool isLive() const { return live_; }
+
+    void start();   // the whole slide: stored results at once, then the rest; needs a model
     void cancel();  // stops after the current batch; what is done stays shown
     bool isRunning() const { return state_ == State::Running; }
-    bool isBusy() const;  // running, or a stopping thread still about
+    // Working: a whole-slide run, a live one with patches queued, or a stopping thread.
+    bool isBusy() const;
     State state() const { return state_; }
     QString error() const { return error_; }
     const AnalysisProgressInfo& progress() const { return progress_; }
@@ -106,7 +118,8 @@ signals:
 
 private:
     struct Run;
-    void launch();
+    void launch(bool wholeSlide);
+    void resumeLive();
     void stopRun(bool dropResults);
     void applyResults(quint64 generation, std::shared_ptr<const AnalysisResults> results);
     void applyProgress(quint64 generation, AnalysisProgressInfo progress);
@@ -127,6 +140,7 @@ private:
     int partialIntervalMs_ = 1000;
 
     State state_ = State::Idle;
+    bool live_ = true;
     bool wanted_ = false;          // the user asked for an analysis with the current settings
     bool restartPending_ = false;  // start once the stopping thread is gone
     quint64 generation_ = 0;       // of the current run; older messages are ignored

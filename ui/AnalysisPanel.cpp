@@ -452,7 +452,8 @@ void AnalysisPanel::updateState() {
     const bool running = controller_ && controller_->isRunning();
     analyseButton_->setEnabled(controller_ && !running &&
                                (model_ || !modelPath_.isEmpty() || !recentModels_.isEmpty()));
-    cancelButton_->setEnabled(running);
+    cancelButton_->setEnabled(
+        running || (controller_ && controller_->state() == AnalysisController::State::Live));
     updateProgress();
 }
 
@@ -471,6 +472,20 @@ void AnalysisPanel::updateProgress() {
     switch (controller_->state()) {
         case State::Idle:
             text = controller_->model() ? tr("Ready.") : tr("Open a model to analyse the slide.");
+            break;
+        case State::Live:
+            if (p.total == 0)
+                text = tr("Live: finding tissue…");
+            else if (p.idle)
+                text = tr("Live: all patches in view done (%1 of %2 in the slide).")
+                           .arg(p.done)
+                           .arg(p.total);
+            else
+                text = tr("Live: %1 patches in view queued, %2 patches/s.")
+                           .arg(p.queued)
+                           .arg(p.patchesPerSecond, 0, 'f', p.patchesPerSecond < 10 ? 1 : 0);
+            if (p.cancelled > 0)
+                text += tr(" %n stale request(s) cancelled.", nullptr, int(p.cancelled));
             break;
         case State::Running:
             if (p.total == 0)

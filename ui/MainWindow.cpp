@@ -301,6 +301,17 @@ void MainWindow::buildAnalysisActions() {
                                        &MainWindow::analyseCurrent);
     analyse->setObjectName("analyseSlideAction");
     analyse->setStatusTip(tr("Run the model over every tissue patch of the slide"));
+    liveAction_ = menu->addAction(tr("&Live Heatmap While Panning"));
+    liveAction_->setObjectName("liveHeatmapAction");
+    liveAction_->setShortcut(QKeySequence("Ctrl+L"));
+    liveAction_->setCheckable(true);
+    liveAction_->setChecked(QSettings().value("analysis/live", true).toBool());
+    liveAction_->setStatusTip(
+        tr("With a model open, analyse the patches on screen as you pan and zoom"));
+    connect(liveAction_, &QAction::toggled, this, [this](bool on) {
+        QSettings().setValue("analysis/live", on);
+        for (AnalysisController* c : analysisControllers()) c->setLive(on);
+    });
     menu->addSeparator();
     heatmapAction_ = menu->addAction(tr("Show &Heatmap"));
     heatmapAction_->setObjectName("showHeatmapAction");
@@ -338,6 +349,7 @@ bool MainWindow::isAnalysisBusy() const {
 
 void MainWindow::attachAnalysis(SlideView* view) {
     auto* controller = new AnalysisController(view);
+    controller->setLive(liveAction_->isChecked());
     controller->setMethod(analysisPanel_->method());
     controller->setNormalisation(analysisPanel_->normalisation());
     analysisPanel_->applyDisplay(controller->overlay());

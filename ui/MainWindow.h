@@ -111,6 +111,7 @@ private:
     AnalysisPanel* analysisPanel_ = nullptr;
     QDockWidget* analysisDock_ = nullptr;
     QAction* heatmapAction_ = nullptr;
+    QAction* liveAction_ = nullptr;
     QAction* outlineAction_ = nullptr;
     std::shared_ptr<const Model> model_;
     QString modelPath_;

@@ -257,22 +257,17 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     writeSettings(a);
     PatchStore store((fs::path(a.resultsDir) / "patches.bin").string());
     a.reused = store.load(a);
-
-    std::vector<std::size_t> todo;
-    for (std::size_t i = 0; i < a.outcomes.size(); ++i)
-        if (!a.outcomes[i].done) todo.push_back(i);
     const std::size_t total = a.outcomes.size();
-    if (todo.empty()) {
-        if (callbacks.onProgress) callbacks.onProgress({total, total, 0, 0});
+    std::size_t doneTotal = a.reused;
+    if (doneTotal == total) {
+        if (callbacks.onProgress) callbacks.onProgress({total, total, 0, 0, 0, 0, true, false});
         return a;
     }
 
-    std::optional<std::array<double, 4>> focused =
-        callbacks.focus ? callbacks.focus() : std::nullopt;
-    if (focused) prioritise(todo, 0, a.grid, *focused);
-
-    // Decoders fill a bounded queue in todo order; this thread batches and runs the model, so
-    // decoding the next batch overlaps inference on this one.
+    // `todo` is the request queue: positions before nextToConsume were consumed, those up to
+    // nextToDecode are being decoded or wait decoded in `ready`, the rest are requests not yet
+    // started, which a new view or scope replaces. Decoders fill `ready` in todo order (bounded);
+    // this thread batches and runs the model, so decoding the next batch overlaps inference.
     struct Decoded {
         std::size_t index;
         FloatTensor input;
@@ -282,9 +277,38 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     const std::size_t capacity = static_cast<std::size_t>(batchSize) * 3;
     std::mutex mutex;
     std::condition_variable changed;
+    std::vector<std::size_t> todo;
     std::map<std::size_t, Decoded> ready;  // by position in `todo`
     std::size_t nextToDecode = 0, nextToConsume = 0;
     bool stop = false;
+
+    auto inView = [&](std::size_t i, const std::array<double, 4>& view) {
+        const Patch& p = a.grid.patches[i];
+        return p.x < view[0] + view[2] && p.x + p.size > view[0] && p.y < view[1] + view[3] &&
+               p.y + p.size > view[1];
+    };
+    bool whole = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
+    std::optional<std::array<double, 4>> focused =
+        callbacks.focus ? callbacks.focus() : std::nullopt;
+    std::size_t cancelled = 0;
+    // Replaces the requests not yet started with those of the scope and view now (under `mutex`).
+    std::vector<char> mark(total, 0);
+    auto requeue = [&] {
+        std::fill(mark.begin(), mark.end(), 0);
+        for (std::size_t p = nextToConsume; p < nextToDecode; ++p) mark[todo[p]] = 1;  // started
+        std::vector<std::size_t> dropped(todo.begin() + static_cast<std::ptrdiff_t>(nextToDecode),
+                                         todo.end());
+        todo.resize(nextToDecode);
+        for (std::size_t i = 0; i < total; ++i)
+            if (!a.outcomes[i].done && !mark[i] && (whole || (focused && inView(i, *focused)))) {
+                todo.push_back(i);
+                mark[i] = 2;
+            }
+        if (focused) prioritise(todo, nextToDecode, a.grid, *focused);
+        for (std::size_t i : dropped) cancelled += mark[i] != 2;
+    };
+    requeue();
+
     const int threads = settings.decodeThreads > 0
                             ? settings.decodeThreads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -292,17 +316,18 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     for (int t = 0; t < threads; ++t) {
         decoders.emplace_back([&] {
             for (;;) {
-                std::size_t position;
+                std::size_t position, index;
                 {
                     std::unique_lock lock(mutex);
                     changed.wait(lock, [&] {
                         return stop || (nextToDecode < todo.size() &&
                                         nextToDecode < nextToConsume + capacity);
                     });
-                    if (stop || nextToDecode >= todo.size()) return;
+                    if (stop) return;
                     position = nextToDecode++;
+                    index = todo[position];
                 }
-                Decoded d{todo[position], {}, {}};
+                Decoded d{index, {}, {}};
                 try {
                     d.input = readPatch(source, a.grid.patches[d.index], model.spec());
                 } catch (const std::exception& e) {
@@ -327,59 +352,86 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     explainOptions.method = settings.method;
     explainOptions.classIndex = a.explainedClass;
     explainOptions.layer = a.layer;
-    const auto start = std::chrono::steady_clock::now();
+    using Clock = std::chrono::steady_clock;
+    double busySeconds = 0;  // the rate counts working time only, not waiting for the view
     std::size_t doneNow = 0;
+    bool idle = false;
+    auto progress = [&] {
+        AnalysisProgress p;
+        p.done = doneTotal;
+        p.total = total;
+        p.patchesPerSecond = busySeconds > 0 ? doneNow / busySeconds : 0;
+        p.queued = todo.size() - nextToConsume;
+        p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
+        p.cancelled = cancelled;
+        p.wholeSlide = whole;
+        p.idle = idle;
+        return p;
+    };
     try {
-        while (nextToConsume < todo.size()) {
+        while (doneTotal < total) {
             if (callbacks.cancelled && callbacks.cancelled()) break;
-            if (callbacks.focus) {
-                const auto view = callbacks.focus();
-                if (view && view != focused) {
-                    focused = view;
-                    std::lock_guard lock(mutex);
-                    prioritise(todo, nextToDecode, a.grid, *view);
-                }
+            const bool wholeNow = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
+            const auto view = callbacks.focus ? callbacks.focus() : std::nullopt;
+            if (wholeNow != whole || (view && view != focused)) {
+                whole = wholeNow;
+                if (view) focused = view;
+                std::lock_guard lock(mutex);
+                requeue();
+                changed.notify_all();
             }
+            if (nextToConsume == todo.size()) {  // view scope, all in view done: wait for a move
+                if (!idle) {
+                    idle = true;
+                    if (callbacks.onProgress) callbacks.onProgress(progress());
+                    if (callbacks.onIdle) callbacks.onIdle(a);
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                continue;
+            }
+            idle = false;
+            const auto batchStart = Clock::now();
             std::vector<Decoded> batch;
             {
                 std::unique_lock lock(mutex);
                 const std::size_t end = std::min(todo.size(), nextToConsume + batchSize);
                 for (std::size_t p = nextToConsume; p < end; ++p) {
                     changed.wait(lock, [&] { return ready.count(p) > 0; });
-                    batch.push_back(std::move(ready.at(p)));
+                    Decoded d = std::move(ready.at(p));
                     ready.erase(p);
+                    // Decoded for a view the user has left: dropped before the expensive part.
+                    if (!whole && focused && !inView(d.index, *focused)) {
+                        ++cancelled;
+                        continue;
+                    }
+                    batch.push_back(std::move(d));
                 }
                 nextToConsume = end;
                 changed.notify_all();
             }
             for (const auto& d : batch)
                 if (!d.error.empty()) throw ImageError(a.slidePath, d.error);
-            std::vector<FloatTensor> inputs;
-            for (auto& d : batch) inputs.push_back(std::move(d.input));
-            const auto explanations = explain(model, stackBatch(inputs), explainOptions);
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                const auto& e = explanations[i];
-                auto& o = a.outcomes[batch[i].index];
-                o.probabilities = e.probabilities;
-                o.cam = e.map.data;
-                o.done = true;
-                a.camHeight = static_cast<int>(e.map.size(0));
-                a.camWidth = static_cast<int>(e.map.size(1));
-                store.append(a, batch[i].index);
+            if (!batch.empty()) {
+                std::vector<FloatTensor> inputs;
+                for (auto& d : batch) inputs.push_back(std::move(d.input));
+                const auto explanations = explain(model, stackBatch(inputs), explainOptions);
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    const auto& e = explanations[i];
+                    auto& o = a.outcomes[batch[i].index];
+                    o.probabilities = e.probabilities;
+                    o.cam = e.map.data;
+                    o.done = true;
+                    a.camHeight = static_cast<int>(e.map.size(0));
+                    a.camWidth = static_cast<int>(e.map.size(1));
+                    store.append(a, batch[i].index);
+                }
+                store.flush();
+                doneNow += batch.size();
+                doneTotal += batch.size();
             }
-            store.flush();
-            doneNow += batch.size();
-            if (callbacks.onProgress) {
-                const double elapsed =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                AnalysisProgress p;
-                p.done = a.reused + doneNow;
-                p.total = total;
-                p.patchesPerSecond = doneNow / std::max(elapsed, 1e-9);
-                p.secondsLeft = (todo.size() - doneNow) / std::max(p.patchesPerSecond, 1e-9);
-                callbacks.onProgress(p);
-            }
-            if (callbacks.onBatch) callbacks.onBatch(a);
+            busySeconds += std::chrono::duration<double>(Clock::now() - batchStart).count();
+            if (callbacks.onProgress) callbacks.onProgress(progress());
+            if (!batch.empty() && callbacks.onBatch) callbacks.onBatch(a);
         }
     } catch (...) {
         shutdown();

@@ -53,9 +53,13 @@ struct SlideAnalysis {
 };
 
 struct AnalysisProgress {
-    std::size_t done = 0, total = 0;
-    double patchesPerSecond = 0;
-    double secondsLeft = 0;
+    std::size_t done = 0, total = 0;  // over the whole slide, stored results included
+    double patchesPerSecond = 0;      // of this run, over the time it was working
+    double secondsLeft = 0;           // for what is queued now
+    std::size_t queued = 0;           // patches requested and not yet done
+    std::size_t cancelled = 0;        // stale requests dropped (patches that left the view)
+    bool wholeSlide = true;           // the scope: every tissue patch, or only those in view
+    bool idle = false;                // view scope: everything in view is done
 };
 
 struct AnalysisCallbacks {
@@ -68,6 +72,14 @@ struct AnalysisCallbacks {
     // yet decoded are reordered whenever it moves: those in view first, nearest its centre first,
     // then the rest outwards from it, so heat appears where the user looks.
     std::function<std::optional<std::array<double, 4>>()> focus;
+    // The scope, polled between batches: true (or unset) = every tissue patch; false = only the
+    // patches in the focus rectangle, as the viewer wants while the user looks around. Then
+    // queued patches that leave the view are cancelled (counted in AnalysisProgress::cancelled,
+    // decoded ones dropped before inference), and once all in view are done the analysis waits
+    // for the view to move; it returns when cancelled or when the whole slide is done.
+    std::function<bool()> wholeSlide;
+    // View scope: called once each time everything in view is done (with onProgress before it).
+    std::function<void(const SlideAnalysis&)> onIdle;
 };
 
 // The key of an analysis: the model file (path, size, modification time), method, class, layer
@@ -78,11 +90,12 @@ std::string analysisKey(const std::string& modelPath, const AnalysisSettings& se
 // Where results of a slide are kept by default: "<slide>.lucida/" beside the slide.
 std::string defaultResultsRoot(const std::string& slidePath);
 
-// Analyses every tissue patch of `source` with `model`: tissue detection on a thumbnail, patches
-// at the model's scale, decoding on a thread pool overlapped with batched inference + CAM on the
-// calling thread. Outcomes are appended to "<resultsRoot>/<key>/patches.bin" as they come, so an
-// interrupted run resumes and a repeated one reuses them. Returns what is done (complete unless
-// cancelled). Throws ImageError/ModelError/std::runtime_error naming the file and reason.
+// Analyses every tissue patch of `source` with `model` (or those in view: see
+// AnalysisCallbacks::wholeSlide): tissue detection on a thumbnail, patches at the model's scale,
+// decoding on a thread pool overlapped with batched inference + CAM on the calling thread. Outcomes
+// are appended to "<resultsRoot>/<key>/patches.bin" as they come, so an interrupted run resumes and
+// a repeated one reuses them. Returns what is done (complete unless cancelled). Throws
+// ImageError/ModelError/std::runtime_error naming the file and reason.
 SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                            const AnalysisSettings& settings, const std::string& resultsRoot,
                            const AnalysisCallbacks& callbacks = {});

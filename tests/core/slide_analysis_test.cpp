@@ -199,6 +199,55 @@ private slots:
             !lucida::loadSlideAnalysis(*slide_, *model_, settings, results.path().toStdString()));
     }
 
+    // View scope: only the patches in view are run; requests that leave it are cancelled and
+    // counted (each once, decoded ones too); at idle a pan queues the new view; then the whole
+    // slide when the scope widens.
+    void viewScopeCancelsStaleRequests() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 2;
+        std::array<double, 4> view{2300, 1500, 700, 500};
+        const std::array<double, 4> firstView = view, secondView{0, 0, 600, 400};
+        bool whole = false;
+        int batches = 0, idles = 0;
+        lucida::AnalysisProgress last;
+        lucida::AnalysisCallbacks callbacks;
+        callbacks.focus = [&] { return std::optional<std::array<double, 4>>(view); };
+        callbacks.wholeSlide = [&] { return whole; };
+        callbacks.onProgress = [&](const lucida::AnalysisProgress& p) { last = p; };
+        callbacks.onBatch = [&](const lucida::SlideAnalysis&) {
+            if (++batches == 1) view = secondView;  // the user pans after the first batch
+        };
+        std::size_t cancelledAtIdle = 0, doneAtIdle = 0;
+        callbacks.onIdle = [&](const lucida::SlideAnalysis& a) {
+            ++idles;
+            QVERIFY(last.idle && !last.wholeSlide && last.queued == 0);
+            cancelledAtIdle = last.cancelled;
+            doneAtIdle = a.doneCount();
+            whole = true;  // "Analyse slide"
+        };
+        const auto a = lucida::analyseSlide(*slide_, *model_, settings,
+                                            results.path().toStdString(), callbacks);
+        QVERIFY(a.complete());
+        QCOMPARE(idles, 1);
+        auto inView = [&](std::size_t i, const std::array<double, 4>& v) {
+            const auto& p = a.grid.patches[i];
+            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.size > v[1];
+        };
+        std::size_t inFirst = 0, inSecond = 0;
+        for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+            inFirst += inView(i, firstView);
+            inSecond += inView(i, secondView);
+        }
+        // At idle: the first batch (2 patches of the first view) and all of the second view were
+        // done; every other request of the first view was cancelled.
+        QCOMPARE(doneAtIdle, 2 + inSecond);
+        QCOMPARE(cancelledAtIdle, inFirst - 2);
+        QCOMPARE(last.cancelled, cancelledAtIdle);  // widening cancels nothing
+        QVERIFY(last.wholeSlide && last.done == last.total);
+    }
+
     // The analysis does what is on screen first, and follows the view when it moves.
     void followsTheView() {
         QTemporaryDir results;

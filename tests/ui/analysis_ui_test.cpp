@@ -22,6 +22,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
 #include <QProgressBar>
@@ -117,6 +119,8 @@ private slots:
         QCoreApplication::setOrganizationName("LucidaTest");
         QCoreApplication::setApplicationName("analysis_ui_test");
         QSettings().clear();
+        // These tests drive "Analyse slide"; live analysis of the view is tested on its own.
+        QSettings().setValue("analysis/live", false);
         qRegisterMetaType<SlideView*>("SlideView*");
         QVERIFY2(QFile::exists(referenceDir() + "/smallcnn.traced.pt"),
                  "reference model missing (LUCIDA_REFERENCE_DIR)");
@@ -485,6 +489,101 @@ private slots:
         QVERIFY(!c->overlay()->isEmpty());
         QCOMPARE(window_->analysisPanel()->modelCombo()->currentData().toString(), other);
         QCOMPARE(QSettings().value("analysis/lastModel").toString(), other);
+    }
+
+    // Live: with a model open, what is on screen is analysed as the user looks; a pan cancels
+    // the requests left behind (counted) and nothing outside the two views is run; then "Analyse
+    // slide" widens the same run to the whole slide.
+    void liveHeatmapFollowsTheViewAndCancelsStaleRequests() {
+        window_.reset();
+        window_ = makeWindow();
+        QVERIFY(window_);
+        QAction* live = window_->findChild<QAction*>("liveHeatmapAction");
+        QVERIFY(live && !live->isChecked());
+        live->setChecked(true);
+        QCOMPARE(QSettings().value("analysis/live").toBool(), true);
+
+        // A fresh copy of the slide (nothing stored) and a slow model (ResNet-50 at 224 px,
+        // declared for the slide's own 0.499 µm/px), so requests are still queued when we pan.
+        const QString slide = tmp_->filePath("live.svs");
+        QVERIFY(QFile::copy(slidePath_, slide));
+        const QString modelPath = tmp_->filePath("resnet50.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/resnet50.traced.pt", modelPath));
+        QFile reference(referenceDir() + "/resnet50.traced.json");
+        QVERIFY(reference.open(QIODevice::ReadOnly));
+        QJsonObject sidecar = QJsonDocument::fromJson(reference.readAll()).object();
+        sidecar["microns_per_pixel"] = 0.499;
+        QFile sidecarFile(tmp_->filePath("resnet50.json"));
+        QVERIFY(sidecarFile.open(QIODevice::WriteOnly));
+        sidecarFile.write(QJsonDocument(sidecar).toJson());
+        sidecarFile.close();
+
+        SlideView* view = openSlide(window_.get(), slide);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c && c->isLive());
+        QCOMPARE(c->state(), AnalysisController::State::Idle);  // no model yet
+        c->setBatchSize(2);
+        view->setScale(1.0);
+        view->setCentre(700, 500);  // the top-left part of the 3000 x 2000 slide
+        auto visible = [view] {
+            const QPointF a = view->screenToImage(QPointF(0, 0));
+            const QPointF b = view->screenToImage(QPointF(view->width(), view->height()));
+            return std::array<double, 4>{a.x(), a.y(), b.x() - a.x(), b.y() - a.y()};
+        };
+        const auto first = visible();
+        QVERIFY(openModel(window_.get(), modelPath));
+        QCOMPARE(c->state(), AnalysisController::State::Live);
+        QTRY_VERIFY_WITH_TIMEOUT(c->progress().done > 0, 60000);
+        view->setCentre(2300, 1500);  // the bottom-right part: no patch in both views
+        const auto second = visible();
+        QTRY_VERIFY_WITH_TIMEOUT(c->progress().idle, kRunTimeoutMs);
+        QCOMPARE(c->state(), AnalysisController::State::Live);
+        QVERIFY(!c->isBusy());
+        QVERIFY(c->results() && !c->overlay()->isEmpty());
+
+        const auto model = Model::open(modelPath.toStdString());
+        AnalysisSettings settings;
+        const auto a = loadSlideAnalysis(*openImage(slide.toStdString()), *model, settings,
+                                         c->resultsRoot().toStdString());
+        QVERIFY(a);
+        auto inside = [](const Patch& p, const std::array<double, 4>& v) {
+            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.size > v[1];
+        };
+        std::size_t inFirst = 0, doneFirst = 0, inSecond = 0;
+        for (std::size_t i = 0; i < a->outcomes.size(); ++i) {
+            const Patch& p = a->grid.patches[i];
+            const bool f = inside(p, first), s = inside(p, second);
+            QVERIFY(!(f && s));
+            if (s) {
+                ++inSecond;
+                QVERIFY2(a->outcomes[i].done, "a patch in view was not analysed");
+            } else if (f) {
+                ++inFirst;
+                doneFirst += a->outcomes[i].done;
+            } else {
+                QVERIFY2(!a->outcomes[i].done, "a patch never in view was analysed");
+            }
+        }
+        qInfo("first view %zu patches (%zu done before the pan), second view %zu; %zu cancelled",
+              inFirst, doneFirst, inSecond, c->progress().cancelled);
+        QVERIFY(inFirst > 10 && inSecond > 10);
+        // Every request of the first view was either done or cancelled, once.
+        QCOMPARE(c->progress().cancelled, inFirst - doneFirst);
+        QVERIFY(c->progress().cancelled > 0);
+        QCOMPARE(c->progress().done, doneFirst + inSecond);
+        QVERIFY(window_->analysisPanel()->progressLabel()->text().contains("stale"));
+
+        // Analyse slide: the same run goes on to every tissue patch.
+        QAction* analyse = window_->findChild<QAction*>("analyseSlideAction");
+        analyse->trigger();
+        QCOMPARE(c->state(), AnalysisController::State::Running);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, kRunTimeoutMs);
+        QCOMPARE(c->progress().done, a->outcomes.size());
+        QCOMPARE(c->progress().inferred, a->outcomes.size());
+        live->setChecked(false);
+        QSettings().setValue("analysis/live", false);
     }
 };
 
