@@ -38,6 +38,14 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
     cmd->add_option("--batch", a.batchSize, "patches per batch")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    cmd->add_option("--fit", a.fit,
+                    "auto: the whole image resized to the model input when neither model nor "
+                    "image has a physical scale (photos, MRI), else patches; whole; patches")
+        ->check(CLI::IsMember({"auto", "whole", "patches"}))
+        ->capture_default_str();
+    cmd->add_option("--slice", a.slice, "slice of a DICOM series or multi-frame image (from 1)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     cmd->add_option("--out", a.outDir, "output folder")->required();
     cmd->add_option("--results", a.resultsDir,
                     "where per-patch results are kept for reuse and resume (default: --out)");
@@ -55,6 +63,10 @@ int runAnalyse(const AnalyseArgs& args) {
     settings.minTissue = args.minTissue;
     settings.detectTissue = !args.noTissue;
     settings.batchSize = args.batchSize;
+    settings.fit = args.fit == "whole"     ? ImageFit::WholeImage
+                   : args.fit == "patches" ? ImageFit::Patches
+                                           : ImageFit::Auto;
+    settings.slice = args.slice - 1;
     if (args.classChoice != "auto") {
         const auto& classes = model->spec().classes;
         const auto it = std::find(classes.begin(), classes.end(), args.classChoice);
@@ -84,7 +96,8 @@ int runAnalyse(const AnalyseArgs& args) {
     std::cerr << "\n";
     if (analysis.reused)
         std::cerr << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";
-    const std::string stem = std::filesystem::path(args.slide).filename().string();
+    std::string stem = std::filesystem::path(args.slide).filename().string();
+    if (source->info().sliceCount > 1) stem += ".slice" + std::to_string(args.slice);
     const std::string json = writeAnalysisOutputs(analysis, source->info(), args.outDir, stem);
     std::cerr << "summary: " << json << "\n";
     if (!analysis.complete()) {

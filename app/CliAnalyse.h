@@ -18,6 +18,8 @@ struct AnalyseArgs {
     double minTissue = 0.25;
     bool noTissue = false;
     int batchSize = 16;
+    std::string fit = "auto";  // auto | whole | patches
+    int slice = 1;             // 1-based, of a DICOM series or multi-frame image
     std::string outDir;
     std::string resultsDir;  // where patch results are kept for reuse/resume (default: outDir)
 };

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
             for (std::size_t i; (i = next++) < patches;) {
                 const Patch& p = analysis.grid.patches[i];
                 const double ds = source->info().level(p.level).downsample;
-                const auto side = static_cast<std::int64_t>(std::lround(p.size / ds));
+                const auto side = static_cast<std::int64_t>(std::lround(p.width / ds));
                 const auto px =
                     source->readRegion(p.level, {static_cast<std::int64_t>(p.x / ds),
                                                  static_cast<std::int64_t>(p.y / ds), side, side});

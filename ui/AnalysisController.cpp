@@ -112,6 +112,8 @@ AnalysisController::AnalysisController(SlideView* view)
         if (run_) run_->setFocus(visibleRect(*view_));
         resumeLive();
     });
+    // MRI and other series: the heat follows the slice shown (each slice has its own results).
+    connect(view->document(), &ImageDocument::sliceChanged, this, &AnalysisController::restart);
     connect(overlay_, &HeatmapOverlay::changed, this, [this] {
         if (!run_) return;
         run_->colours = int(overlay_->colourMap());
@@ -180,14 +182,30 @@ void AnalysisController::setModel(std::shared_ptr<const Model> model) {
         setState(State::Idle);
 }
 
-void AnalysisController::setMethod(const QString& method) {
-    if (method == method_) return;
-    method_ = method;
+void AnalysisController::restart() {
     stopRun(true);
     if (model_ && (wanted_ || live_))
         launch(wanted_);
     else
         setState(State::Idle);
+}
+
+void AnalysisController::setMethod(const QString& method) {
+    if (method == method_) return;
+    method_ = method;
+    restart();
+}
+
+void AnalysisController::setFit(ImageFit fit) {
+    if (fit == fit_) return;
+    fit_ = fit;
+    restart();
+}
+
+void AnalysisController::setOverlap(double overlap) {
+    if (overlap == overlap_) return;
+    overlap_ = overlap;
+    restart();
 }
 
 void AnalysisController::setClassIndex(int index) {
@@ -305,6 +323,9 @@ void AnalysisController::launch(bool wholeSlide) {
     run->settings.method = method_.toStdString();
     if (classIndex_ >= 0) run->settings.classIndex = classIndex_;
     run->settings.batchSize = batchSize_;
+    run->settings.fit = fit_;
+    run->settings.overlap = overlap_;
+    run->settings.slice = view_->document()->slice();
     run->wholeSlide = wholeSlide;
     run->resultsRoot = resultsRoot().toStdString();
     run->partialIntervalMs = partialIntervalMs_;

@@ -86,6 +86,12 @@ public:
     void setClassIndex(int index);
     int classIndex() const { return classIndex_; }
     int effectiveClassIndex() const;  // -1 without a model
+    // How the image is cut into model inputs (Auto: the whole image for a photo or MRI model on
+    // a photo or MRI slice, else patches) and the overlap of sliding patches.
+    void setFit(ImageFit fit);
+    ImageFit fit() const { return fit_; }
+    void setOverlap(double overlap);
+    double overlap() const { return overlap_; }
     void setNormalisation(CamNormalisation normalisation);
     CamNormalisation normalisation() const { return normalisation_; }
     // Where results are kept; default: beside the slide, or the cache folder when that is
@@ -128,12 +134,15 @@ private:
     void threadFinished(QThread* thread);
     void setState(State state);
     void restitch();
+    void restart();  // after a change of what is analysed: drop the heat, run the new settings
 
     SlideView* view_;
     HeatmapOverlay* overlay_;
     std::shared_ptr<const Model> model_;
     QString method_ = "gradcam";
     int classIndex_ = -1;
+    ImageFit fit_ = ImageFit::Auto;
+    double overlap_ = 0;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     QString resultsRoot_;
     int batchSize_ = 16;

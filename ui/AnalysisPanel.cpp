@@ -190,6 +190,27 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     classCombo_->setObjectName("classCombo");
     classCombo_->setToolTip(tr("The class explained in every patch"));
     modelForm->addRow(tr("Class:"), classCombo_);
+    fitCombo_ = new QComboBox(modelBox);
+    fitCombo_->setObjectName("fitCombo");
+    fitCombo_->addItem(tr("Automatic"), int(ImageFit::Auto));
+    fitCombo_->addItem(tr("Whole image"), int(ImageFit::WholeImage));
+    fitCombo_->addItem(tr("Sliding patches"), int(ImageFit::Patches));
+    fitCombo_->setToolTip(
+        tr("Automatic: the whole image resized to the model input when neither the model nor the "
+           "image has a physical scale (photos, MRI slices), else patches at the model's scale"));
+    fitCombo_->setCurrentIndex(std::clamp(settings.value("analysis/fit", 0).toInt(), 0, 2));
+    modelForm->addRow(tr("Input:"), fitCombo_);
+    overlapCombo_ = new QComboBox(modelBox);
+    overlapCombo_->setObjectName("overlapCombo");
+    for (int percent : {0, 25, 50})
+        overlapCombo_->addItem(percent == 0 ? tr("none") : QStringLiteral("%1 %").arg(percent),
+                               percent / 100.0);
+    overlapCombo_->setToolTip(
+        tr("Overlapping patches, blended: smoother heat, more patches "
+           "(25 %: 1.8x, 50 %: 4x)"));
+    overlapCombo_->setCurrentIndex(
+        std::max(0, overlapCombo_->findData(settings.value("analysis/overlap", 0.0).toDouble())));
+    modelForm->addRow(tr("Overlap:"), overlapCombo_);
     layout->addWidget(modelBox);
 
     // Run.
@@ -301,6 +322,14 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     connect(classCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
         if (controller_ && index >= 0) controller_->setClassIndex(index);
     });
+    connect(fitCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        QSettings().setValue("analysis/fit", fitCombo_->currentIndex());
+        if (controller_) controller_->setFit(fit());
+    });
+    connect(overlapCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        QSettings().setValue("analysis/overlap", overlap());
+        if (controller_) controller_->setOverlap(overlap());
+    });
     for (QComboBox* combo : {layerCombo_, normalisationCombo_, colourMapCombo_})
         connect(combo, &QComboBox::currentIndexChanged, this, &AnalysisPanel::displayEdited);
     for (QSlider* slider : {opacitySlider_, thresholdSlider_})
@@ -324,6 +353,12 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
 }
 
 QString AnalysisPanel::method() const { return methodCombo_->currentText(); }
+
+ImageFit AnalysisPanel::fit() const {
+    return static_cast<ImageFit>(fitCombo_->currentData().toInt());
+}
+
+double AnalysisPanel::overlap() const { return overlapCombo_->currentData().toDouble(); }
 
 CamNormalisation AnalysisPanel::normalisation() const {
     return normalisationCombo_->currentIndex() == 1 ? CamNormalisation::Patch
@@ -371,6 +406,12 @@ void AnalysisPanel::setController(AnalysisController* controller) {
         {
             const QSignalBlocker block(methodCombo_);
             methodCombo_->setCurrentText(controller_->method());
+        }
+        {
+            const QSignalBlocker blockFit(fitCombo_), blockOverlap(overlapCombo_);
+            fitCombo_->setCurrentIndex(fitCombo_->findData(int(controller_->fit())));
+            overlapCombo_->setCurrentIndex(
+                std::max(0, overlapCombo_->findData(controller_->overlap())));
         }
         connections_ << connect(controller_, &AnalysisController::stateChanged, this,
                                 &AnalysisPanel::updateState);
@@ -544,7 +585,7 @@ void AnalysisPanel::updateResults() {
                                              .arg(qint64(r.x))
                                              .arg(qint64(r.y)),
                                          regionList_);
-        item->setData(Qt::UserRole, QRectF(r.x, r.y, r.size, r.size));
+        item->setData(Qt::UserRole, QRectF(r.x, r.y, r.width, r.height));
     }
     updateLegend();
 }

@@ -84,6 +84,8 @@ public:
     QString selectedModelPath() const;
 
     QString method() const;
+    ImageFit fit() const;
+    double overlap() const;
     CamNormalisation normalisation() const;
     HeatmapOverlay::Layer layer() const;
     ColourMap colourMap() const;
@@ -94,6 +96,8 @@ public:
     QComboBox* modelCombo() const { return modelCombo_; }
     QComboBox* methodCombo() const { return methodCombo_; }
     QComboBox* classCombo() const { return classCombo_; }
+    QComboBox* fitCombo() const { return fitCombo_; }
+    QComboBox* overlapCombo() const { return overlapCombo_; }
     QComboBox* layerCombo() const { return layerCombo_; }
     QComboBox* normalisationCombo() const { return normalisationCombo_; }
     QComboBox* colourMapCombo() const { return colourMapCombo_; }
@@ -135,6 +139,8 @@ private:
     QLabel* modelLabel_;
     QComboBox* methodCombo_;
     QComboBox* classCombo_;
+    QComboBox* fitCombo_ = nullptr;
+    QComboBox* overlapCombo_ = nullptr;
     QComboBox* layerCombo_;
     QComboBox* normalisationCombo_;
     QComboBox* colourMapCombo_;

@@ -351,6 +351,8 @@ void MainWindow::attachAnalysis(SlideView* view) {
     auto* controller = new AnalysisController(view);
     controller->setLive(liveAction_->isChecked());
     controller->setMethod(analysisPanel_->method());
+    controller->setFit(analysisPanel_->fit());
+    controller->setOverlap(analysisPanel_->overlap());
     controller->setNormalisation(analysisPanel_->normalisation());
     analysisPanel_->applyDisplay(controller->overlay());
     controller->overlay()->setHeatmapVisible(heatmapAction_->isChecked());

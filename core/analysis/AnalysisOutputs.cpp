@@ -75,10 +75,47 @@ FloatRaster probabilityRaster(const SlideAnalysis& a, int classIndex) {
     return r;
 }
 
+namespace {
+
+FloatRaster stitchWholeImage(const SlideAnalysis& a, CamNormalisation, float* scaleLow,
+                             float* scaleHigh) {
+    FloatRaster r;
+    const Patch& p = a.grid.patches.front();
+    const auto& o = a.outcomes.front();
+    const double cellX = p.width / a.camWidth, cellY = p.height / a.camHeight;
+    r.cellSize = std::min(cellX, cellY) / 4;
+    r.width = static_cast<int>(std::ceil(p.width / r.cellSize - 1e-9));
+    r.height = static_cast<int>(std::ceil(p.height / r.cellSize - 1e-9));
+    r.values.assign(static_cast<std::size_t>(r.width) * r.height, kNaN);
+    float low = 0, high = 1;
+    if (o.done) {
+        const auto [mn, mx] = std::minmax_element(o.cam.begin(), o.cam.end());
+        low = *mn, high = *mx;  // one image: its own range is the slide-wide one
+    }
+    if (scaleLow) *scaleLow = low;
+    if (scaleHigh) *scaleHigh = high;
+    if (!o.done) return r;
+    const float range = high - low;
+    for (int y = 0; y < r.height; ++y) {
+        const int cy = std::min(a.camHeight - 1, static_cast<int>((y + 0.5) * r.cellSize / cellY));
+        for (int x = 0; x < r.width; ++x) {
+            const int cx =
+                std::min(a.camWidth - 1, static_cast<int>((x + 0.5) * r.cellSize / cellX));
+            const float raw = o.cam[static_cast<std::size_t>(cy) * a.camWidth + cx];
+            r.values[static_cast<std::size_t>(y) * r.width + x] =
+                range > 0 ? (raw - low) / range : 0.0f;
+        }
+    }
+    return r;
+}
+
+}  // namespace
+
 FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, float* scaleLow,
                       float* scaleHigh) {
     FloatRaster r;
     if (a.camWidth <= 0 || a.camHeight <= 0 || a.grid.patches.empty()) return r;
+    if (a.grid.wholeImage) return stitchWholeImage(a, normalisation, scaleLow, scaleHigh);
     r.cellSize = a.grid.patchSize / a.camWidth;
     const double cellY = a.grid.patchSize / a.camHeight;
     const double extentX = (a.grid.columns - 1) * a.grid.stride + a.grid.patchSize;
@@ -158,9 +195,10 @@ AnalysisSummary summarise(const SlideAnalysis& a, int topK, double threshold, st
         const auto& patch = a.grid.patches[i];
         const bool overlaps =
             std::any_of(s.topRegions.begin(), s.topRegions.end(), [&](const auto& r) {
-                return std::abs(r.x - patch.x) < patch.size && std::abs(r.y - patch.y) < patch.size;
+                return std::abs(r.x - patch.x) < patch.width &&
+                       std::abs(r.y - patch.y) < patch.height;
             });
-        if (!overlaps) s.topRegions.push_back({patch.x, patch.y, patch.size, p});
+        if (!overlaps) s.topRegions.push_back({patch.x, patch.y, patch.width, patch.height, p});
     }
     return s;
 }
@@ -193,8 +231,11 @@ std::string writeAnalysisOutputs(const SlideAnalysis& a, const ImageInfo& slide,
     const AnalysisSummary s = summarise(a);
     nlohmann::json regions = nlohmann::json::array();
     for (const auto& r : s.topRegions)
-        regions.push_back(
-            {{"x", r.x}, {"y", r.y}, {"size", r.size}, {"probability", r.probability}});
+        regions.push_back({{"x", r.x},
+                           {"y", r.y},
+                           {"width", r.width},
+                           {"height", r.height},
+                           {"probability", r.probability}});
     nlohmann::json j = {
         {"slide", a.slidePath},
         {"model", a.modelPath},

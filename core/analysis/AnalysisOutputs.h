@@ -28,7 +28,9 @@ enum class CamNormalisation {
 // The CAM maps stitched into one raster of cam cells (patch side / cam width level-0 pixels each),
 // normalised to [0, 1]. Overlapping patches are blended with weights that fall off towards each
 // patch's border (a raised sine), so there are no seams; without overlap every cell is its one
-// patch's value. `scaleLow/High` receive the raw range used (Slide normalisation).
+// patch's value. A whole image (cells not square when its sides differ) is sampled at a quarter
+// of its shorter cell side, each raster pixel the value of the cell under its centre.
+// `scaleLow/High` receive the raw range used (Slide normalisation).
 FloatRaster stitchCam(const SlideAnalysis& analysis, CamNormalisation normalisation,
                       float* scaleLow = nullptr, float* scaleHigh = nullptr);
 
@@ -41,7 +43,7 @@ struct AnalysisSummary {
     double threshold = 0.5;
     std::vector<int> histogram;  // 20 bins over [0, 1]
     struct Region {
-        double x = 0, y = 0, size = 0;  // level-0 square of the patch
+        double x = 0, y = 0, width = 0, height = 0;  // level-0 rectangle of the patch
         double probability = 0;
     };
     std::vector<Region> topRegions;  // most suspicious patches, highest first, not overlapping

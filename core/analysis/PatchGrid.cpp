@@ -56,6 +56,15 @@ PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
         throw std::invalid_argument("patch overlap must be between 0 and 0.75, not " +
                                     number(options.overlap));
     PatchGrid grid;
+    if (options.wholeImage) {
+        const double w = double(info.width()), h = double(info.height());
+        grid.wholeImage = true;
+        grid.columns = grid.rows = 1;
+        grid.patchSize = grid.stride = std::max(w, h);
+        grid.downsample = std::min(w, h) / options.inputSize;
+        grid.patches.push_back({0, 0, 0, 0, w, h, 0});
+        return grid;
+    }
     grid.downsample = modelDownsample(info, options);
     grid.patchSize = options.inputSize * grid.downsample;
     grid.stride = grid.patchSize * (1 - options.overlap);
@@ -66,8 +75,9 @@ PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
         info.levels.empty() ? 0 : bestLevelForDownsample(info.levels, grid.downsample);
     for (int r = 0; r < grid.rows; ++r)
         for (int c = 0; c < grid.columns; ++c) {
-            Patch p{c, r, c * grid.stride, r * grid.stride, grid.patchSize, level};
-            if (tissue && tissue->coverage(p.x, p.y, p.size, p.size) < options.minTissue) continue;
+            Patch p{c, r, c * grid.stride, r * grid.stride, grid.patchSize, grid.patchSize, level};
+            if (tissue && tissue->coverage(p.x, p.y, p.width, p.height) < options.minTissue)
+                continue;
             grid.patches.push_back(p);
         }
     return grid;
@@ -93,13 +103,13 @@ std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, doub
             grid.patches.begin(), grid.patches.end(), std::tuple{r, c0},
             [&](const Patch& p, const std::tuple<int, int>& k) { return key(p) < k; });
         for (; it != grid.patches.end() && it->row == r && it->column <= c1; ++it) {
-            if (it->x < x + w && it->x + it->size > x && it->y < y + h && it->y + it->size > y)
+            if (it->x < x + w && it->x + it->width > x && it->y < y + h && it->y + it->height > y)
                 out.push_back(*it);
         }
     }
     const double cx = x + w / 2, cy = y + h / 2;
     auto distance = [&](const Patch& p) {
-        const double dx = p.x + p.size / 2 - cx, dy = p.y + p.size / 2 - cy;
+        const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
         return dx * dx + dy * dy;
     };
     std::sort(out.begin(), out.end(), [&](const Patch& a, const Patch& b) {

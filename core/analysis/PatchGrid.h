@@ -8,13 +8,14 @@
 
 namespace lucida {
 
-// One patch the model sees: a square of `size` level-0 pixels read from `level` and resized to the
-// model input; (column, row) index it in the grid.
+// One patch the model sees: a rectangle of level-0 pixels read from `level` and resized to the
+// model input (a square on a sliding grid, the whole image in whole-image mode); (column, row)
+// index it in the grid.
 struct Patch {
     int column = 0, row = 0;
-    double x = 0, y = 0;  // level-0 top-left
-    double size = 0;      // level-0 side
-    int level = 0;        // level to read: the coarsest with downsample <= needed (never upsampled)
+    double x = 0, y = 0;           // level-0 top-left
+    double width = 0, height = 0;  // level-0 extent
+    int level = 0;  // level to read: the coarsest with downsample <= needed (never upsampled)
 };
 
 // How a slide is cut into model inputs.
@@ -26,10 +27,14 @@ struct PatchGridOptions {
     std::optional<double> magnification;
     double overlap = 0;       // 0 .. 0.75: stride = size * (1 - overlap)
     double minTissue = 0.25;  // patches with less tissue are skipped (when a mask is given)
+    // One patch: the whole image resized to the input, as a photo or MRI slice model was trained
+    // (scale, overlap and tissue do not apply).
+    bool wholeImage = false;
 };
 
 struct PatchGrid {
-    double patchSize = 0;  // level-0 pixels per patch side
+    bool wholeImage = false;
+    double patchSize = 0;  // level-0 pixels per patch side (whole image: its longer side)
     double stride = 0;     // level-0 pixels between patch origins
     int columns = 0, rows = 0;
     double downsample = 1;       // level-0 pixels per model-input pixel

@@ -44,25 +44,31 @@ int defaultClass(const Model& model, const AnalysisSettings& settings) {
     return count - 1;  // a binary model's positive class
 }
 
-PatchGridOptions gridOptions(const Model& model, const AnalysisSettings& settings) {
+PatchGridOptions gridOptions(const ImageInfo& image, const Model& model,
+                             const AnalysisSettings& settings) {
     PatchGridOptions o;
+    o.wholeImage = usesWholeImage(image, model.spec(), settings.fit);
     o.inputSize = model.spec().inputWidth;
     o.micronsPerPixel = model.spec().micronsPerPixel;
     o.magnification = model.spec().magnification;
     o.overlap = settings.overlap;
-    o.minTissue = settings.detectTissue ? settings.minTissue : 0;
+    o.minTissue = settings.detectTissue && !o.wholeImage ? settings.minTissue : 0;
     return o;
 }
 
-// Patch pixels as the model sees them; beyond the slide's edge is white glass, not black.
-FloatTensor readPatch(const ImageSource& source, const Patch& patch, const ModelSpec& spec) {
+// Patch pixels as the model sees them; beyond the slide's edge is white glass, not black. The whole
+// image is read as `lucida-cli explain` reads it, so both give the same answer.
+FloatTensor readPatch(const ImageSource& source, const PatchGrid& grid, const Patch& patch,
+                      const ModelSpec& spec, int slice) {
+    if (grid.wholeImage)
+        return preprocess(readWholeImage(source, spec.inputWidth, spec.inputHeight, slice), spec);
     const double ds = source.info().level(patch.level).downsample;
     const Rect rect{
         static_cast<std::int64_t>(std::floor(patch.x / ds)),
         static_cast<std::int64_t>(std::floor(patch.y / ds)),
-        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.size / ds))),
-        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.size / ds)))};
-    PixelBuffer pixels = source.readRegion(patch.level, rect);
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.width / ds))),
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.height / ds)))};
+    PixelBuffer pixels = source.readRegion(patch.level, rect, slice);
     if (pixels.format == PixelFormat::Rgba8) {
         for (std::size_t i = 0; i + 3 < pixels.bytes.size(); i += 4) {
             if (pixels.bytes[i + 3] == 0) {
@@ -73,8 +79,9 @@ FloatTensor readPatch(const ImageSource& source, const Patch& patch, const Model
         return preprocess(pixels, spec);
     }
     const auto& info = source.info();
-    const Window* window = info.windows.empty() ? nullptr : &info.windows.front();
-    return preprocess(pixels, spec, window, &info.grayMapping);
+    const auto windows = source.windowsForSlice(slice);  // the first, as training and explain use
+    return preprocess(pixels, spec, windows.empty() ? nullptr : &windows.front(),
+                      &info.grayMapping);
 }
 
 // The append-only record file: header (magic, classes, cam width, cam height), then per patch
@@ -171,12 +178,17 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
     a.classes = model.spec().classes;
     a.explainedClass = defaultClass(model, settings);
     a.layer = settings.layer.empty() ? model.defaultTargetLayer() : settings.layer;
-    const PatchGridOptions options = gridOptions(model, settings);
-    if (settings.detectTissue) a.tissue = detectTissue(source);
-    a.grid = planPatchGrid(source.info(), options, settings.detectTissue ? &a.tissue : nullptr);
+    if (settings.slice < 0 || settings.slice >= source.info().sliceCount)
+        throw std::invalid_argument(source.info().path + ": no slice " +
+                                    std::to_string(settings.slice + 1) + " (the image has " +
+                                    std::to_string(source.info().sliceCount) + ")");
+    const PatchGridOptions options = gridOptions(source.info(), model, settings);
+    const bool tissue = settings.detectTissue && !options.wholeImage;
+    if (tissue) a.tissue = detectTissue(source);
+    a.grid = planPatchGrid(source.info(), options, tissue ? &a.tissue : nullptr);
     AnalysisSettings keyed = settings;
     keyed.layer = a.layer;
-    a.key = analysisKey(model.path(), keyed, options, a.explainedClass);
+    a.key = analysisKey(source.info().path, model.path(), keyed, options, a.explainedClass);
     a.resultsDir = (fs::path(resultsRoot) / a.key).string();
     a.outcomes.resize(a.grid.patches.size());
     return a;
@@ -191,7 +203,9 @@ void writeSettings(const SlideAnalysis& a) {
                         {"layer", a.layer},
                         {"overlap", a.settings.overlap},
                         {"min_tissue", a.settings.minTissue},
-                        {"tissue_detection", a.settings.detectTissue}};
+                        {"tissue_detection", a.settings.detectTissue},
+                        {"whole_image", a.grid.wholeImage},
+                        {"slice", a.settings.slice}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
     std::ofstream(path + ".tmp") << j.dump(2) << "\n";
     fs::rename(path + ".tmp", path);
@@ -204,9 +218,9 @@ void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGri
     const double cx = view[0] + view[2] / 2, cy = view[1] + view[3] / 2;
     auto key = [&](std::size_t i) {
         const Patch& p = grid.patches[i];
-        const bool inView = p.x < view[0] + view[2] && p.x + p.size > view[0] &&
-                            p.y < view[1] + view[3] && p.y + p.size > view[1];
-        const double dx = p.x + p.size / 2 - cx, dy = p.y + p.size / 2 - cy;
+        const bool inView = p.x < view[0] + view[2] && p.x + p.width > view[0] &&
+                            p.y < view[1] + view[3] && p.y + p.height > view[1];
+        const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
         return std::make_tuple(!inView, dx * dx + dy * dy, i);
     };
     std::sort(todo.begin() + static_cast<std::ptrdiff_t>(from), todo.end(),
@@ -220,24 +234,39 @@ std::size_t SlideAnalysis::doneCount() const {
         std::count_if(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.done; }));
 }
 
-std::string analysisKey(const std::string& modelPath, const AnalysisSettings& s,
-                        const PatchGridOptions& g, int explainedClass) {
+std::string analysisKey(const std::string& imagePath, const std::string& modelPath,
+                        const AnalysisSettings& s, const PatchGridOptions& g, int explainedClass) {
     std::error_code ec;
     const auto canonical = fs::weakly_canonical(modelPath, ec).string();
     const auto size = fs::file_size(modelPath, ec);
     const auto mtime = fs::last_write_time(modelPath, ec).time_since_epoch().count();
-    char text[512];
-    std::snprintf(text, sizeof text, "%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d",
-                  canonical.c_str(), static_cast<std::uintmax_t>(size),
-                  static_cast<long long>(mtime), s.method.c_str(), explainedClass, s.layer.c_str(),
-                  g.inputSize, g.micronsPerPixel.value_or(0), g.magnification.value_or(0),
-                  g.overlap, g.minTissue, s.detectTissue ? 1 : 0);
+    const auto imageName = fs::path(imagePath).filename().string();
+    const auto imageSize = fs::is_regular_file(imagePath, ec) ? fs::file_size(imagePath, ec) : 0;
+    const auto imageTime = fs::last_write_time(imagePath, ec).time_since_epoch().count();
+    char text[1024];
+    std::snprintf(
+        text, sizeof text, "%s|%ju|%lld|%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d|%d|%d",
+        canonical.c_str(), static_cast<std::uintmax_t>(size), static_cast<long long>(mtime),
+        imageName.c_str(), static_cast<std::uintmax_t>(imageSize),
+        static_cast<long long>(imageTime), s.method.c_str(), explainedClass, s.layer.c_str(),
+        g.inputSize, g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
+        g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
     return hex;
 }
 
 std::string defaultResultsRoot(const std::string& slidePath) { return slidePath + ".lucida"; }
+
+bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit) {
+    if (fit != ImageFit::Auto) return fit == ImageFit::WholeImage;
+    auto scale = [](const std::optional<double>& v) { return v && *v > 0; };
+    // A microscope slide: objective power, or µm per pixel at microscope scale (DICOM spacing
+    // is in mm: an MRI slice is a single image).
+    const bool slide = scale(image.objectivePower) ||
+                       (scale(image.mppX) && image.displayUnit == LengthUnit::Micrometre);
+    return !scale(spec.micronsPerPixel) && !scale(spec.magnification) && !slide;
+}
 
 std::optional<SlideAnalysis> loadSlideAnalysis(const ImageSource& source, const Model& model,
                                                const AnalysisSettings& settings,
@@ -284,8 +313,8 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
 
     auto inView = [&](std::size_t i, const std::array<double, 4>& view) {
         const Patch& p = a.grid.patches[i];
-        return p.x < view[0] + view[2] && p.x + p.size > view[0] && p.y < view[1] + view[3] &&
-               p.y + p.size > view[1];
+        return p.x < view[0] + view[2] && p.x + p.width > view[0] && p.y < view[1] + view[3] &&
+               p.y + p.height > view[1];
     };
     bool whole = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
     std::optional<std::array<double, 4>> focused =
@@ -329,7 +358,8 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 }
                 Decoded d{index, {}, {}};
                 try {
-                    d.input = readPatch(source, a.grid.patches[d.index], model.spec());
+                    d.input = readPatch(source, a.grid, a.grid.patches[d.index], model.spec(),
+                                        settings.slice);
                 } catch (const std::exception& e) {
                     d.error = e.what();
                 }

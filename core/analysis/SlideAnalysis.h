@@ -3,6 +3,7 @@
 #include "analysis/PatchGrid.h"
 #include "analysis/TissueMask.h"
 #include "image/ImageSource.h"
+#include "model/ModelSpec.h"
 
 #include <array>
 #include <functional>
@@ -14,6 +15,15 @@ namespace lucida {
 
 class Model;
 
+// How an image is cut into model inputs.
+enum class ImageFit {
+    // Whole image when the model has no physical scale and the image is not a microscope slide
+    // (a photo or MRI model meets a photo or MRI slice), else patches at the model's scale.
+    Auto,
+    WholeImage,  // the whole image (slice) resized to the model input
+    Patches,     // sliding patches at the model's scale (the image's pixels when it has none)
+};
+
 // What a whole-slide analysis runs; together with the model file it forms the results' key.
 struct AnalysisSettings {
     std::string method = "gradcam";
@@ -24,9 +34,14 @@ struct AnalysisSettings {
     double overlap = 0;  // between neighbouring patches, 0 .. 0.75
     double minTissue = 0.25;
     bool detectTissue = true;
+    ImageFit fit = ImageFit::Auto;
+    int slice = 0;  // of a DICOM series / multi-frame image
     int batchSize = 16;
     int decodeThreads = 0;  // 0: one per core
 };
+
+// Whether `fit` means the whole image for this image and model.
+bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit);
 
 // One patch's result: the model's class probabilities and the raw CAM of the explained class at
 // the target layer's resolution (camHeight x camWidth, row-major).
@@ -82,10 +97,13 @@ struct AnalysisCallbacks {
     std::function<void(const SlideAnalysis&)> onIdle;
 };
 
-// The key of an analysis: the model file (path, size, modification time), method, class, layer
-// and patch settings, as 16 hex digits.
-std::string analysisKey(const std::string& modelPath, const AnalysisSettings& settings,
-                        const PatchGridOptions& grid, int explainedClass);
+// The key of an analysis: the image file (name, size, modification time: results stay valid when
+// the slide moves with its results folder; several images may share one results folder), the
+// model file (path, size, modification time), method, class, layer, slice and patch settings, as
+// 16 hex digits.
+std::string analysisKey(const std::string& imagePath, const std::string& modelPath,
+                        const AnalysisSettings& settings, const PatchGridOptions& grid,
+                        int explainedClass);
 
 // Where results of a slide are kept by default: "<slide>.lucida/" beside the slide.
 std::string defaultResultsRoot(const std::string& slidePath);

@@ -29,7 +29,7 @@ lesions = json.load(open(f"{work}/demo/slide/demo-slide.json"))["lesions"]
 assert a["complete"], "analysis incomplete"
 regions = a["summary"]["top_regions"][: len(lesions)]
 def inside(r):
-    cx, cy = r["x"] + r["size"] / 2, r["y"] + r["size"] / 2
+    cx, cy = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2
     return any(l["x"] <= cx <= l["x"] + l["width"] and l["y"] <= cy <= l["y"] + l["height"]
                for l in lesions)
 hits = sum(inside(r) for r in regions)

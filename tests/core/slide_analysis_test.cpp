@@ -21,6 +21,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <set>
 
 namespace {
 
@@ -232,8 +233,8 @@ private slots:
         QCOMPARE(idles, 1);
         auto inView = [&](std::size_t i, const std::array<double, 4>& v) {
             const auto& p = a.grid.patches[i];
-            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
-                   p.y + p.size > v[1];
+            return p.x < v[0] + v[2] && p.x + p.width > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.height > v[1];
         };
         std::size_t inFirst = 0, inSecond = 0;
         for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
@@ -275,8 +276,8 @@ private slots:
         QVERIFY(a.complete());
         auto inView = [&](std::size_t i, const std::array<double, 4>& v) {
             const auto& p = a.grid.patches[i];
-            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
-                   p.y + p.size > v[1];
+            return p.x < v[0] + v[2] && p.x + p.width > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.height > v[1];
         };
         // The first batch lies in the first view; soon after the pan, batches lie in the new one
         // (the batches already decoded ahead — at most 3 — finish first).
@@ -288,6 +289,119 @@ private slots:
             followed = followed || all;
         }
         QVERIFY(followed);
+    }
+
+    // Photos and MRI: a model without a physical scale on an image without one sees the whole
+    // image resized to its input, exactly as `lucida-cli explain` feeds it; each slice of a
+    // series is its own analysis. The stitched raster keeps the map's cells (not square on a 4:3
+    // photo) at a quarter of the shorter cell side.
+    void singleImagesAndSlices() {
+        QTemporaryDir dir;
+        const QString modelPath = dir.filePath("photo.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath));
+        QFile sidecar(dir.filePath("photo.json"));
+        QVERIFY(sidecar.open(QIODevice::WriteOnly));
+        sidecar.write(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
+                          "input_size": [128, 128]})");
+        sidecar.close();
+        const auto model = lucida::Model::open(modelPath.toStdString());
+        lucida::AnalysisSettings settings;
+        settings.method = "gradcam";
+        auto engine = [&](const lucida::ImageSource& image, const lucida::SlideAnalysis& a,
+                          int slice) {
+            lucida::ExplainOptions o;
+            o.method = "gradcam";
+            o.classIndex = a.explainedClass;
+            o.layer = a.layer;
+            return lucida::explain(
+                *model,
+                lucida::preprocess(lucida::readWholeImage(image, 128, 128, slice), model->spec()),
+                o)[0];
+        };
+
+        const auto photo = lucida::openImage(fixtures::path("raster/photo_8000x6000.jpg"));
+        QVERIFY(lucida::usesWholeImage(photo->info(), model->spec(), lucida::ImageFit::Auto));
+        QVERIFY(!lucida::usesWholeImage(slide_->info(), model->spec(), lucida::ImageFit::Auto));
+        QVERIFY(!lucida::usesWholeImage(photo->info(), model_->spec(), lucida::ImageFit::Auto));
+        QTemporaryDir results;
+        const auto a = lucida::analyseSlide(*photo, *model, settings, results.path().toStdString());
+        QVERIFY(a.grid.wholeImage && a.complete() && a.tissue.mask.empty());
+        QCOMPARE(a.outcomes.size(), std::size_t{1});
+        QCOMPARE(a.grid.patches[0].width, 8000.0);
+        QCOMPARE(a.grid.patches[0].height, 6000.0);
+        const auto e = engine(*photo, a, 0);
+        QVERIFY(a.outcomes[0].probabilities == e.probabilities);
+        QVERIFY(a.outcomes[0].cam == e.map.data);
+        const int w = a.camWidth, h = a.camHeight;
+        QCOMPARE(w, int(e.map.size(1)));
+
+        float low = 0, high = 0;
+        const auto raster = lucida::stitchCam(a, lucida::CamNormalisation::Slide, &low, &high);
+        const auto [mn, mx] = std::minmax_element(e.map.data.begin(), e.map.data.end());
+        QCOMPARE(low, *mn);
+        QCOMPARE(high, *mx);
+        QCOMPARE(raster.cellSize, std::min(8000.0 / w, 6000.0 / h) / 4);
+        QVERIFY(raster.width * raster.cellSize >= 8000 &&
+                (raster.width - 1) * raster.cellSize < 8000);
+        QVERIFY(raster.height * raster.cellSize >= 6000 &&
+                (raster.height - 1) * raster.cellSize < 6000);
+        // Every map cell covers its own rectangle of the photo: raster pixels whose centres lie
+        // in cell (i, j) hold that cell's value, normalised.
+        int checked = 0;
+        for (int j = 0; j < h; ++j)
+            for (int i = 0; i < w; ++i) {
+                const double x0 = i * 8000.0 / w, x1 = (i + 1) * 8000.0 / w;
+                const double y0 = j * 6000.0 / h, y1 = (j + 1) * 6000.0 / h;
+                const float expected = (e.map.data[j * w + i] - low) / (high - low);
+                for (int y = 0; y < raster.height; ++y) {
+                    const double cy = (y + 0.5) * raster.cellSize;
+                    if (cy < y0 || cy >= y1) continue;
+                    for (int x = 0; x < raster.width; ++x) {
+                        const double cx = (x + 0.5) * raster.cellSize;
+                        if (cx < x0 || cx >= x1) continue;
+                        QCOMPARE(raster.at(x, y), expected);
+                        ++checked;
+                    }
+                }
+            }
+        QVERIFY(checked > w * h * 8);
+        const auto probability = lucida::probabilityRaster(a, a.explainedClass);
+        QCOMPARE(probability.width, 1);
+        QCOMPARE(probability.at(0, 0), e.probabilities[a.explainedClass]);
+
+        // Sliding patches when asked: 128-pixel squares at the photo's own pixels.
+        lucida::AnalysisSettings patches = settings;
+        patches.fit = lucida::ImageFit::Patches;
+        patches.detectTissue = false;
+        const auto plan =
+            lucida::loadSlideAnalysis(*photo, *model, patches, results.path().toStdString());
+        QVERIFY(!plan);  // another key: nothing stored for it
+        const auto grid = lucida::planPatchGrid(photo->info(), {128, {}, {}, 0, 0, false});
+        QCOMPARE(grid.patches.size(), std::size_t{63 * 47});
+
+        // An MRI with 3 frames: each slice its own analysis, each the engine on that slice.
+        const auto mr = lucida::openImage(fixtures::path("dicom/MR_small_3frame.dcm"));
+        QCOMPARE(mr->info().sliceCount, 3);
+        std::vector<std::vector<float>> maps;
+        std::set<std::string> keys;
+        for (int slice = 0; slice < 3; ++slice) {
+            settings.slice = slice;
+            const auto s =
+                lucida::analyseSlide(*mr, *model, settings, results.path().toStdString());
+            QVERIFY(s.grid.wholeImage && s.complete());
+            QCOMPARE(s.reused, std::size_t{0});  // one results folder, many images: no mix-up
+            const auto es = engine(*mr, s, slice);
+            QVERIFY(s.outcomes[0].cam == es.map.data);
+            QVERIFY(s.outcomes[0].probabilities == es.probabilities);
+            maps.push_back(s.outcomes[0].cam);
+            keys.insert(s.key);
+        }
+        QCOMPARE(keys.size(), std::size_t{3});
+        QVERIFY(maps[0] != maps[1] || maps[1] != maps[2]);
+        settings.slice = 3;
+        QVERIFY_THROWS_EXCEPTION(
+            std::invalid_argument,
+            lucida::analyseSlide(*mr, *model, settings, results.path().toStdString()));
     }
 
     // The files: float pyramids hold the rasters exactly; the heat pyramids open in OpenSlide.

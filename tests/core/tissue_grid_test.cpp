@@ -151,7 +151,7 @@ using Cell = std::pair<int, int>;  // row, column
 std::set<Cell> bruteForce(const PatchGrid& g, double x, double y, double w, double h) {
     std::set<Cell> out;
     for (const Patch& p : g.patches)
-        if (p.x < x + w && p.x + p.size > x && p.y < y + h && p.y + p.size > y)
+        if (p.x < x + w && p.x + p.width > x && p.y < y + h && p.y + p.height > y)
             out.insert({p.row, p.column});
     return out;
 }
@@ -167,7 +167,7 @@ void checkView(const PatchGrid& g, double x, double y, double w, double h, bool 
     const double cx = x + w / 2, cy = y + h / 2;
     // Squared, as the ordering's key: mirror-image patches then tie exactly.
     auto d = [&](const Patch& p) {
-        const double dx = p.x + p.size / 2 - cx, dy = p.y + p.size / 2 - cy;
+        const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
         return dx * dx + dy * dy;
     };
     for (std::size_t i = 1; i < got.size(); ++i) {
@@ -182,7 +182,7 @@ void checkView(const PatchGrid& g, double x, double y, double w, double h, bool 
     if (complete && cx >= 0 && cy >= 0 && cx < extentX && cy < extentY) {
         QVERIFY(!got.empty());
         const Patch& f = got.front();
-        QVERIFY(f.x <= cx && cx <= f.x + f.size && f.y <= cy && cy <= f.y + f.size);
+        QVERIFY(f.x <= cx && cx <= f.x + f.width && f.y <= cy && cy <= f.y + f.height);
     }
 }
 
@@ -345,7 +345,7 @@ private slots:
         QCOMPARE(last.row, 34);
         QCOMPARE(last.x, 43 * 224.0);
         QCOMPARE(last.y, 34 * 224.0);
-        QVERIFY(last.x + last.size >= 10000 && last.x - g.stride + last.size < 10000);
+        QVERIFY(last.x + last.width >= 10000 && last.x - g.stride + last.width < 10000);
         const Patch& p = g.patches[45];  // row-major
         QCOMPARE(p.column, 1);
         QCOMPARE(p.row, 1);
@@ -439,11 +439,11 @@ private slots:
         cv::integral(truth(kWidth, kHeight, 1) / 255, integral, CV_64F);
         auto truthCoverage = [&](const Patch& p) {
             const int x0 = int(p.x), y0 = int(p.y);
-            const int x1 = std::min(kWidth, int(p.x + p.size)),
-                      y1 = std::min(kHeight, int(p.y + p.size));
+            const int x1 = std::min(kWidth, int(p.x + p.width)),
+                      y1 = std::min(kHeight, int(p.y + p.height));
             const double s = integral.at<double>(y1, x1) - integral.at<double>(y0, x1) -
                              integral.at<double>(y1, x0) + integral.at<double>(y0, x0);
-            return s / (p.size * p.size);
+            return s / (p.width * p.height);
         };
         std::set<Cell> keptCells;
         for (const Patch& p : kept.patches) keptCells.insert({p.row, p.column});
@@ -451,7 +451,7 @@ private slots:
         for (const Patch& p : all.patches) {
             const double t = truthCoverage(p);
             const bool isKept = keptCells.count({p.row, p.column}) > 0;
-            QCOMPARE(isKept, tissue_.coverage(p.x, p.y, p.size, p.size) >= o.minTissue);
+            QCOMPARE(isKept, tissue_.coverage(p.x, p.y, p.width, p.height) >= o.minTissue);
             if (t >= 0.35) QVERIFY2(isKept, qPrintable(QString("truth %1").arg(t)));
             if (t <= 0.15) QVERIFY2(!isKept, qPrintable(QString("truth %1").arg(t)));
             clear += t >= 0.35 || t <= 0.15;

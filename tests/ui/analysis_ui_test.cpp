@@ -548,8 +548,8 @@ private slots:
                                          c->resultsRoot().toStdString());
         QVERIFY(a);
         auto inside = [](const Patch& p, const std::array<double, 4>& v) {
-            return p.x < v[0] + v[2] && p.x + p.size > v[0] && p.y < v[1] + v[3] &&
-                   p.y + p.size > v[1];
+            return p.x < v[0] + v[2] && p.x + p.width > v[0] && p.y < v[1] + v[3] &&
+                   p.y + p.height > v[1];
         };
         std::size_t inFirst = 0, doneFirst = 0, inSecond = 0;
         for (std::size_t i = 0; i < a->outcomes.size(); ++i) {
@@ -584,6 +584,68 @@ private slots:
         QCOMPARE(c->progress().inferred, a->outcomes.size());
         live->setChecked(false);
         QSettings().setValue("analysis/live", false);
+    }
+
+    // An MRI series with a model for whole images: the heat is the whole slice's, and it follows
+    // the slice shown (the old heat gone at once, each slice stored on its own).
+    void mriHeatFollowsTheSlice() {
+        window_.reset();
+        window_ = makeWindow();
+        QVERIFY(window_);
+        QAction* live = window_->findChild<QAction*>("liveHeatmapAction");
+        live->setChecked(true);
+        const QString series = tmp_->filePath("mr3.dcm");
+        QVERIFY(QFile::copy(QString::fromStdString(fixtures::path("dicom/MR_small_3frame.dcm")),
+                            series));
+        const QString modelPath = tmp_->filePath("mri.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath));
+        QFile sidecar(tmp_->filePath("mri.json"));
+        QVERIFY(sidecar.open(QIODevice::WriteOnly));
+        sidecar.write(R"({"classes": ["normal", "lesion"], "output": "sigmoid",
+                          "input_size": [128, 128]})");
+        sidecar.close();
+        QVERIFY(openModel(window_.get(), modelPath));
+        SlideView* view = openSlide(window_.get(), series);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        QCOMPARE(window_->analysisPanel()->fitCombo()->currentText(), QString("Automatic"));
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().total, std::size_t{1});
+
+        const auto model = Model::open(modelPath.toStdString());
+        const auto source = openImage(series.toStdString());
+        auto storedCam = [&](int slice) {
+            AnalysisSettings settings;
+            settings.slice = slice;
+            const auto a =
+                loadSlideAnalysis(*source, *model, settings, c->resultsRoot().toStdString());
+            return a ? stitchCam(*a, CamNormalisation::Slide) : FloatRaster{};
+        };
+        auto shownEquals = [&](const FloatRaster& cam) {
+            const auto shown = c->overlay()->shownRaster();
+            return shown && !cam.values.empty() && shown->width == cam.width &&
+                   shown->cellSize == cam.cellSize && shown->values == cam.values;
+        };
+        const FloatRaster first = storedCam(0);
+        QVERIFY(first.width > 0);
+        QVERIFY(first.width * first.cellSize >= 64 && (first.width - 1) * first.cellSize < 64);
+        QVERIFY(shownEquals(first));
+
+        view->document()->setSlice(2);
+        QVERIFY(c->overlay()->isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().inferred, std::size_t{1});
+        const FloatRaster third = storedCam(2);
+        QVERIFY(shownEquals(third));
+        QVERIFY(third.values != first.values);
+
+        view->document()->setSlice(0);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().inferred, std::size_t{0});
+        QCOMPARE(c->progress().reused, std::size_t{1});
+        QVERIFY(shownEquals(first));
+        live->setChecked(false);
     }
 };
 
