@@ -83,9 +83,8 @@ std::shared_ptr<const AnalysisResults> makeResults(const SlideAnalysis& a,
     r->normalisation = normalisation;
     r->cam = std::make_shared<FloatRaster>(stitchCam(a, normalisation, &r->camLow, &r->camHigh));
     r->probability = std::make_shared<FloatRaster>(probabilityRaster(a, a.explainedClass));
-    r->camImage = {colouriseRaster(*r->cam, colours, threshold), colours, threshold};
-    r->probabilityImage = {colouriseRaster(*r->probability, colours, threshold), colours,
-                           threshold};
+    r->camImage = colouriseWithReductions(*r->cam, colours, threshold);
+    r->probabilityImage = colouriseWithReductions(*r->probability, colours, threshold);
     r->summary = summarise(a);
     for (const auto& outline : a.tissue.outlines) {
         QPolygonF polygon;

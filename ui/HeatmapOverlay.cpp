@@ -45,9 +45,18 @@ void HeatmapOverlay::setRasters(std::shared_ptr<const FloatRaster> cam,
     invalidate();
     auto adopt = [this](Layer layer, ColouredRaster& coloured) {
         const auto r = raster(layer);
-        if (r && !coloured.image.isNull() && coloured.colours == colours_ &&
-            coloured.threshold == threshold_ && coloured.image.size() == QSize(r->width, r->height))
-            images_[index(layer)] = std::move(coloured.image);
+        const int i = index(layer);
+        reducedRasters_[i].clear();
+        if (!r) return;
+        const bool sameColours = coloured.colours == colours_ && coloured.threshold == threshold_;
+        if (!coloured.image.isNull() && sameColours &&
+            coloured.image.size() == QSize(r->width, r->height))
+            images_[i] = std::move(coloured.image);
+        if (!coloured.reduced.empty() && coloured.reduced.front()->width == (r->width + 1) / 2) {
+            reducedRasters_[i] = std::move(coloured.reduced);
+            if (sameColours && coloured.reducedImages.size() == reducedRasters_[i].size())
+                reducedImages_[i] = std::move(coloured.reducedImages);
+        }
     };
     adopt(Layer::Cam, camImage);
     adopt(Layer::Probability, probabilityImage);
@@ -116,6 +125,8 @@ void HeatmapOverlay::setOutlineVisible(bool visible) {
 
 void HeatmapOverlay::invalidate() {
     images_[0] = images_[1] = QImage();
+    reducedImages_[0].clear();
+    reducedImages_[1].clear();
     emit changed();
 }
 
@@ -130,38 +141,33 @@ const QImage& HeatmapOverlay::reduced(const QImage& full, int halvings) {
     if (halvings == 0) return full;
     const auto raster = shownRaster();
     if (!raster) return full;
-    if (mipsKey_ != full.cacheKey()) {
-        mipsKey_ = full.cacheKey();
-        mips_.clear();
-        mipRasters_.clear();
-    }
-    // Values (not colours) are averaged, so a reduced view shows the mean heat in its colour.
-    while (static_cast<int>(mips_.size()) < halvings) {
-        const FloatRaster& from = mipRasters_.empty() ? *raster : mipRasters_.back();
+    const int i = index(layer_);
+    auto& rasters = reducedRasters_[i];
+    auto& images = reducedImages_[i];
+    while (static_cast<int>(rasters.size()) < halvings) {  // not made ahead: make them here
+        const FloatRaster& from = rasters.empty() ? *raster : *rasters.back();
         if (from.width < 2 || from.height < 2) break;
-        FloatRaster half;
-        half.width = (from.width + 1) / 2;
-        half.height = (from.height + 1) / 2;
-        half.cellSize = from.cellSize * 2;
-        half.values.resize(static_cast<std::size_t>(half.width) * half.height);
-        for (int y = 0; y < half.height; ++y)
-            for (int x = 0; x < half.width; ++x) {
-                double sum = 0;
-                int n = 0;
-                for (int dy = 0; dy < 2; ++dy)
-                    for (int dx = 0; dx < 2; ++dx) {
-                        const int sx = 2 * x + dx, sy = 2 * y + dy;
-                        if (sx >= from.width || sy >= from.height) continue;
-                        const float v = from.at(sx, sy);
-                        if (!std::isnan(v)) sum += v, ++n;
-                    }
-                half.values[static_cast<std::size_t>(y) * half.width + x] =
-                    n ? static_cast<float>(sum / n) : std::numeric_limits<float>::quiet_NaN();
-            }
-        mips_.push_back(colouriseRaster(half, colours_, threshold_));
-        mipRasters_.push_back(std::move(half));
+        rasters.push_back(std::make_shared<const FloatRaster>(halveRaster(from)));
+        ++reductionsMadeInPaint_;
     }
-    return mips_.empty() ? full : mips_[std::min<std::size_t>(mips_.size(), halvings) - 1];
+    const std::size_t k = std::min<std::size_t>(rasters.size(), halvings);
+    if (k == 0) return full;
+    if (images.size() < rasters.size()) images.resize(rasters.size());
+    QImage& image = images[k - 1];
+    if (image.isNull()) image = colouriseRaster(*rasters[k - 1], colours_, threshold_);
+    return image;
+}
+
+ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colours,
+                                       double threshold) {
+    ColouredRaster c{colouriseRaster(raster, colours, threshold), colours, threshold, {}, {}};
+    const FloatRaster* from = &raster;
+    while (from->width >= 2 && from->height >= 2) {
+        c.reduced.push_back(std::make_shared<const FloatRaster>(halveRaster(*from)));
+        from = c.reduced.back().get();
+        c.reducedImages.push_back(colouriseRaster(*from, colours, threshold));
+    }
+    return c;
 }
 
 void HeatmapOverlay::paint(QPainter& painter, const QTransform& imageToPainter,

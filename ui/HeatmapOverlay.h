@@ -18,12 +18,20 @@ namespace lucida::ui {
 // cells without a value or below `threshold` transparent. Safe on any thread.
 QImage colouriseRaster(const FloatRaster& raster, ColourMap colours, double threshold);
 
-// A raster colourised ahead (on a worker thread), with what it was colourised with.
+// A raster colourised ahead (on a worker thread), with what it was colourised with, and its
+// halved copies for zoomed-out views (values averaged by halveRaster, then colourised), made there
+// too so the GUI thread only draws.
 struct ColouredRaster {
     QImage image;
     ColourMap colours = ColourMap::Jet;
     double threshold = 0;
+    std::vector<std::shared_ptr<const FloatRaster>> reduced;  // halved 1, 2, … times
+    std::vector<QImage> reducedImages;                        // parallel to `reduced`
 };
+
+// `raster` colourised with its halved copies down to a cell or two (any thread).
+ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colours,
+                                       double threshold);
 
 // A whole-slide heatmap over a SlideView: the CAM raster or the probability raster of an analysis,
 // colourised once into a QImage (one pixel per raster cell, cells below the threshold and cells
@@ -72,6 +80,8 @@ public:
     const QImage& image();
     // How many paints drew the heatmap (tests: is it really painted?).
     int heatmapPaints() const { return heatmapPaints_; }
+    // How many halved copies painting had to make itself (tests: made ahead, this stays 0).
+    int reductionsMadeInPaint() const { return reductionsMadeInPaint_; }
 
     void paint(QPainter& painter, const QTransform& imageToPainter, const QRectF& visible) override;
 
@@ -93,15 +103,16 @@ private:
     std::vector<QRectF> outlineBounds_;
     bool outlineVisible_ = false;
     QImage images_[2];  // per layer; null: to be made
-    // Halved copies of the layer shown (cell values averaged, then coloured), for zoomed-out
-    // views: a smooth transform samples only a few cells per screen pixel, which aliases into a
-    // plaid of the patch grid; the reduced copy averages them.
+    // Halved copies per layer (cell values averaged, then coloured), for zoomed-out views: a
+    // smooth transform samples only a few cells per screen pixel, which aliases into a plaid of
+    // the patch grid; the reduced copy averages them. Normally made ahead with the rasters;
+    // made here when they were not (then once per raster).
     const QImage& reduced(const QImage& full, int halvings);
-    qint64 mipsKey_ = 0;
-    std::vector<QImage> mips_;
-    std::vector<FloatRaster> mipRasters_;
+    std::vector<std::shared_ptr<const FloatRaster>> reducedRasters_[2];
+    std::vector<QImage> reducedImages_[2];
 
     int heatmapPaints_ = 0;
+    int reductionsMadeInPaint_ = 0;
 };
 
 }  // namespace lucida::ui

@@ -59,6 +59,29 @@ void writeHeatPyramid(const std::string& path, const FloatRaster& raster,
 
 }  // namespace
 
+FloatRaster halveRaster(const FloatRaster& from) {
+    FloatRaster half;
+    half.width = (from.width + 1) / 2;
+    half.height = (from.height + 1) / 2;
+    half.cellSize = from.cellSize * 2;
+    half.values.resize(static_cast<std::size_t>(half.width) * half.height);
+    for (int y = 0; y < half.height; ++y)
+        for (int x = 0; x < half.width; ++x) {
+            double sum = 0;
+            int n = 0;
+            for (int dy = 0; dy < 2; ++dy)
+                for (int dx = 0; dx < 2; ++dx) {
+                    const int sx = 2 * x + dx, sy = 2 * y + dy;
+                    if (sx >= from.width || sy >= from.height) continue;
+                    const float v = from.at(sx, sy);
+                    if (!std::isnan(v)) sum += v, ++n;
+                }
+            half.values[static_cast<std::size_t>(y) * half.width + x] =
+                n ? static_cast<float>(sum / n) : kNaN;
+        }
+    return half;
+}
+
 FloatRaster probabilityRaster(const SlideAnalysis& a, int classIndex) {
     FloatRaster r;
     r.width = a.grid.columns;

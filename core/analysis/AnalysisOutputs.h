@@ -16,6 +16,10 @@ struct FloatRaster {
     float at(int x, int y) const { return values[static_cast<std::size_t>(y) * width + x]; }
 };
 
+// Half the size: each cell the mean of the (up to) four it covers that have a value, NaN where
+// none has. For zoomed-out views, which should show the mean heat of an area.
+FloatRaster halveRaster(const FloatRaster& raster);
+
 // One value per patch stride: the probability of `classIndex` (the patch's own cell; with
 // overlap, the cell of the patch starting there).
 FloatRaster probabilityRaster(const SlideAnalysis& analysis, int classIndex);

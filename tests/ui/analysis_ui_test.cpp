@@ -26,6 +26,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
+#include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
@@ -489,6 +490,38 @@ private slots:
         QVERIFY(!c->overlay()->isEmpty());
         QCOMPARE(window_->analysisPanel()->modelCombo()->currentData().toString(), other);
         QCOMPARE(QSettings().value("analysis/lastModel").toString(), other);
+    }
+
+    // Zoomed far out, a cell is smaller than a screen pixel: the overlay draws halved copies whose
+    // cells are the mean of the cells they cover (a 0/1 checkerboard shows as 0.5, not as an
+    // aliased plaid); the copies come made with the results, so painting makes none.
+    void zoomedOutHeatIsTheMeanAndMadeAhead() {
+        auto board = std::make_shared<FloatRaster>();
+        board->width = board->height = 64;
+        board->cellSize = 1;
+        for (int y = 0; y < 64; ++y)
+            for (int x = 0; x < 64; ++x) board->values.push_back(float((x + y) % 2));
+        auto paint = [](HeatmapOverlay& overlay) {
+            QImage canvas(4, 4, QImage::Format_ARGB32_Premultiplied);
+            canvas.fill(Qt::white);
+            QPainter painter(&canvas);
+            overlay.paint(painter, QTransform::fromScale(1.0 / 16, 1.0 / 16), QRectF(0, 0, 64, 64));
+            return canvas;
+        };
+        const QRgb mean = colourOf(0.5f, ColourMap::Jet);
+        for (const bool ahead : {true, false}) {
+            HeatmapOverlay overlay;
+            overlay.setImageSize(QSizeF(64, 64));
+            overlay.setOpacity(1);
+            overlay.setRasters(
+                board, nullptr,
+                ahead ? colouriseWithReductions(*board, ColourMap::Jet, 0) : ColouredRaster{});
+            const QImage canvas = paint(overlay);
+            QCOMPARE(overlay.heatmapPaints(), 1);
+            QCOMPARE(overlay.reductionsMadeInPaint(), ahead ? 0 : 4);
+            for (int y = 0; y < 4; ++y)
+                for (int x = 0; x < 4; ++x) QVERIFY(channelDiff(canvas.pixel(x, y), mean) <= 2);
+        }
     }
 
     // Live: with a model open, what is on screen is analysed as the user looks; a pan cancels
