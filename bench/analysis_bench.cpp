@@ -1,14 +1,18 @@
-// Whole-slide analysis throughput against the engine alone, in one run: (1) the model + CAM
-// method on batches already in memory (the ceiling), (2) decoding alone (the patch reads and
-// preprocessing analyseSlide does, on its thread pool), (3) analyseSlide end to end on a fresh
-// results folder (decoding overlapped with inference). Prints JSON.
-// Usage: analysis_bench SLIDE MODEL [--method gradcam] [--batch 16] [--limit N]
+// Whole-slide analysis throughput against the engine alone, in one run: decoding alone (the patch
+// reads and preprocessing analyseSlide does, on its thread pool), then rounds of (1) the model +
+// CAM method on real patches of the slide already in memory (the ceiling) and (2) analyseSlide end
+// to end on a fresh results folder (decoding overlapped with inference). Prints JSON.
+// Usage: analysis_bench SLIDE MODEL [--method gradcam] [--batch 16] [--rounds 3]
+#include "analysis/PatchGrid.h"
 #include "analysis/SlideAnalysis.h"
+#include "analysis/TissueMask.h"
 #include "cam/Explainer.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
 #include "model/Preprocess.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,81 +24,128 @@
 using namespace lucida;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+double seconds(Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string list(const std::vector<double>& v) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        char number[32];
+        std::snprintf(number, sizeof number, "%s%.2f", i ? ", " : "", v[i]);
+        s += number;
+    }
+    return s + "]";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: analysis_bench SLIDE MODEL [--method M] [--batch N]\n");
+        std::fprintf(stderr,
+                     "usage: analysis_bench SLIDE MODEL [--method M] [--batch N] [--rounds N]\n");
         return 2;
     }
     const std::string slidePath = argv[1], modelPath = argv[2];
     std::string method = "gradcam";
-    int batch = 16;
+    int batch = 16, rounds = 3;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--method")) method = argv[i + 1];
         if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--rounds")) rounds = std::max(1, std::atoi(argv[i + 1]));
     }
     auto source = openImage(slidePath);
     auto model = Model::open(modelPath);
     const auto& spec = model->spec();
 
-    // (3) end to end, fresh results.
-    const auto results = std::filesystem::temp_directory_path() / "lucida-analysis-bench";
-    std::filesystem::remove_all(results);
-    AnalysisSettings settings;
-    settings.method = method;
-    settings.batchSize = batch;
-    auto t0 = Clock::now();
-    AnalysisProgress last;
-    AnalysisCallbacks callbacks;
-    callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
-    const auto analysis = analyseSlide(*source, *model, settings, results.string(), callbacks);
-    const double endToEnd = std::chrono::duration<double>(Clock::now() - t0).count();
-    const std::size_t patches = analysis.outcomes.size();
-    std::filesystem::remove_all(results);
+    // The patches analyseSlide will run (same tissue detection and plan).
+    PatchGridOptions gridOptions;
+    gridOptions.inputSize = spec.inputWidth;
+    gridOptions.micronsPerPixel = spec.micronsPerPixel;
+    gridOptions.magnification = spec.magnification;
+    const TissueMask tissue = detectTissue(*source);
+    const PatchGrid grid = planPatchGrid(source->info(), gridOptions, &tissue);
+    const std::size_t patches = grid.patches.size();
+    auto readOne = [&](const Patch& p) {
+        const double ds = source->info().level(p.level).downsample;
+        const auto side = static_cast<std::int64_t>(std::lround(p.width / ds));
+        return preprocess(
+            source->readRegion(p.level, {static_cast<std::int64_t>(p.x / ds),
+                                         static_cast<std::int64_t>(p.y / ds), side, side}),
+            spec);
+    };
 
-    // (1) engine alone on in-memory batches of the same shape.
-    FloatTensor input({batch, 3, spec.inputHeight, spec.inputWidth});
-    std::mt19937 rng(1);
-    std::normal_distribution<float> normal;
-    for (float& v : input.data) v = normal(rng);
-    ExplainOptions options;
-    options.method = method;
-    options.classIndex = analysis.explainedClass;
-    explain(*model, input, options);  // warm-up
-    const int rounds = static_cast<int>(std::max<std::size_t>(3, patches / batch / 4));
-    t0 = Clock::now();
-    for (int r = 0; r < rounds; ++r) explain(*model, input, options);
-    const double engineRate =
-        rounds * batch / std::chrono::duration<double>(Clock::now() - t0).count();
-
-    // (2) decoding alone: the same reads, on as many threads as analyseSlide uses.
+    // Decoding alone: the same reads, on as many threads as analyseSlide uses.
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::atomic<std::size_t> next{0};
-    t0 = Clock::now();
+    auto t0 = Clock::now();
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < threads; ++t)
         pool.emplace_back([&] {
-            for (std::size_t i; (i = next++) < patches;) {
-                const Patch& p = analysis.grid.patches[i];
-                const double ds = source->info().level(p.level).downsample;
-                const auto side = static_cast<std::int64_t>(std::lround(p.width / ds));
-                const auto px =
-                    source->readRegion(p.level, {static_cast<std::int64_t>(p.x / ds),
-                                                 static_cast<std::int64_t>(p.y / ds), side, side});
-                preprocess(px, spec);
-            }
+            for (std::size_t i; (i = next++) < patches;) readOne(grid.patches[i]);
         });
     for (auto& t : pool) t.join();
-    const double decodeRate = patches / std::chrono::duration<double>(Clock::now() - t0).count();
+    const double decodeRate = patches / seconds(t0);
 
-    const double rate = patches / endToEnd;
+    // The engine alone runs on real patches of this slide, decoded ahead into memory.
+    std::vector<FloatTensor> batches;
+    for (std::size_t i = 0; i + batch <= std::min<std::size_t>(patches, 8 * batch); i += batch) {
+        std::vector<FloatTensor> inputs;
+        for (int k = 0; k < batch; ++k) inputs.push_back(readOne(grid.patches[i + k]));
+        batches.push_back(stackBatch(inputs));
+    }
+    if (batches.empty()) {
+        std::fprintf(stderr, "fewer tissue patches (%zu) than one batch\n", patches);
+        return 1;
+    }
+    ExplainOptions options;
+    options.method = method;
+    options.classIndex = spec.classCount() - 1;
+    explain(*model, batches.front(), options);  // warm-up
+
+    // Rounds of engine alone, then the analysis end to end: each ratio compares neighbours in
+    // time, so a machine that speeds up or slows down between runs moves both.
+    const auto results = std::filesystem::temp_directory_path() / "lucida-analysis-bench";
+    std::vector<double> engine, pipeline, endToEnd, ratio;
+    for (int r = 0; r < rounds; ++r) {
+        const std::size_t engineBatches = std::max<std::size_t>(4, patches / batch / 2);
+        t0 = Clock::now();
+        for (std::size_t b = 0; b < engineBatches; ++b)
+            explain(*model, batches[b % batches.size()], options);
+        engine.push_back(engineBatches * batch / seconds(t0));
+
+        std::filesystem::remove_all(results);
+        AnalysisSettings settings;
+        settings.method = method;
+        settings.batchSize = batch;
+        AnalysisProgress last;
+        AnalysisCallbacks callbacks;
+        callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
+        t0 = Clock::now();
+        const auto analysis = analyseSlide(*source, *model, settings, results.string(), callbacks);
+        endToEnd.push_back(analysis.outcomes.size() / seconds(t0));
+        pipeline.push_back(last.patchesPerSecond);
+        ratio.push_back(pipeline.back() / engine.back());
+        std::fprintf(stderr, "round %d: engine %.1f, pipeline %.1f patches/s (ratio %.3f)\n", r + 1,
+                     engine.back(), pipeline.back(), ratio.back());
+    }
+    std::filesystem::remove_all(results);
+
     std::printf(
         "{\"slide\": \"%s\", \"model\": \"%s\", \"method\": \"%s\", \"batch\": %d, "
-        "\"patches\": %zu, \"input\": %d, \"analysis_patches_per_second\": %.2f, "
-        "\"engine_patches_per_second\": %.2f, \"decode_patches_per_second\": %.2f, "
-        "\"ratio_to_engine\": %.3f, \"pipeline_patches_per_second\": %.2f, "
-        "\"pipeline_ratio_to_engine\": %.3f, \"seconds\": %.2f}\n",
-        slidePath.c_str(), modelPath.c_str(), method.c_str(), batch, patches, spec.inputWidth, rate,
-        engineRate, decodeRate, rate / engineRate, last.patchesPerSecond,
-        last.patchesPerSecond / engineRate, endToEnd);
+        "\"patches\": %zu, \"input\": %d, \"decode_patches_per_second\": %.2f, "
+        "\"engine_patches_per_second\": %s, \"pipeline_patches_per_second\": %s, "
+        "\"end_to_end_patches_per_second\": %s, \"pipeline_ratio_to_engine\": %s, "
+        "\"median_ratio\": %.3f}\n",
+        slidePath.c_str(), modelPath.c_str(), method.c_str(), batch, patches, spec.inputWidth,
+        decodeRate, list(engine).c_str(), list(pipeline).c_str(), list(endToEnd).c_str(),
+        list(ratio).c_str(), median(ratio));
     return 0;
 }

@@ -383,14 +383,17 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     explainOptions.classIndex = a.explainedClass;
     explainOptions.layer = a.layer;
     using Clock = std::chrono::steady_clock;
-    double busySeconds = 0;  // the rate counts working time only, not waiting for the view
+    const auto started = Clock::now();
+    double idleSeconds = 0;  // the rate counts working time only, not waiting for the view
     std::size_t doneNow = 0;
     bool idle = false;
     auto progress = [&] {
         AnalysisProgress p;
         p.done = doneTotal;
         p.total = total;
-        p.patchesPerSecond = busySeconds > 0 ? doneNow / busySeconds : 0;
+        const double busy =
+            std::chrono::duration<double>(Clock::now() - started).count() - idleSeconds;
+        p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
         p.queued = todo.size() - nextToConsume;
         p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
         p.cancelled = cancelled;
@@ -416,11 +419,12 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                     if (callbacks.onProgress) callbacks.onProgress(progress());
                     if (callbacks.onIdle) callbacks.onIdle(a);
                 }
+                const auto idleFrom = Clock::now();
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                idleSeconds += std::chrono::duration<double>(Clock::now() - idleFrom).count();
                 continue;
             }
             idle = false;
-            const auto batchStart = Clock::now();
             std::vector<Decoded> batch;
             {
                 std::unique_lock lock(mutex);
@@ -459,7 +463,6 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 doneNow += batch.size();
                 doneTotal += batch.size();
             }
-            busySeconds += std::chrono::duration<double>(Clock::now() - batchStart).count();
             if (callbacks.onProgress) callbacks.onProgress(progress());
             if (!batch.empty() && callbacks.onBatch) callbacks.onBatch(a);
         }
