@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <optional>
 
@@ -340,11 +341,35 @@ void AnalysisController::launch(bool wholeSlide) {
         auto post = [self](auto function) {
             QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
         };
+        // Partial heatmaps are stitched on a thread of their own, overlapping the next batches
+        // (one at a time: while one is being made, later batches do not start another). Final
+        // ones are made here, after the partial one in flight, so they arrive last. This thread
+        // waits for the stitching thread before it ends, and the controller for this thread.
+        std::future<void> stitching;
+        auto waitStitching = [&] {
+            if (stitching.valid()) stitching.wait();
+        };
         auto postResults = [&](const SlideAnalysis& a) {
+            waitStitching();
             auto results =
                 makeResults(a, normalisationOf(run->normalisation),
                             static_cast<ColourMap>(run->colours.load()), run->threshold.load());
             post([self, generation, results] { self->applyResults(generation, results); });
+        };
+        auto postPartialResults = [&](const SlideAnalysis& a) {
+            if (stitching.valid() &&
+                stitching.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+                return false;
+            stitching = std::async(
+                std::launch::async,
+                [post, self, generation, copy = std::make_shared<const SlideAnalysis>(a),
+                 n = normalisationOf(run->normalisation),
+                 colours = static_cast<ColourMap>(run->colours.load()),
+                 threshold = run->threshold.load()] {
+                    auto results = makeResults(*copy, n, colours, threshold);
+                    post([self, generation, results] { self->applyResults(generation, results); });
+                });
+            return true;
         };
         auto postProgress = [&](AnalysisProgressInfo p) {
             post([self, generation, p] { self->applyProgress(generation, p); });
@@ -402,10 +427,9 @@ void AnalysisController::launch(bool wholeSlide) {
                 }
                 // Partial heatmaps about once a second (the complete one follows the run).
                 if (last.done < last.total &&
-                    now - lastPartial >= std::chrono::milliseconds(run->partialIntervalMs)) {
+                    now - lastPartial >= std::chrono::milliseconds(run->partialIntervalMs) &&
+                    postPartialResults(a))
                     lastPartial = now;
-                    postResults(a);
-                }
             };
             auto analysis = std::make_shared<const SlideAnalysis>(analyseSlide(
                 *run->source, *run->model, run->settings, run->resultsRoot, callbacks));
@@ -416,10 +440,13 @@ void AnalysisController::launch(bool wholeSlide) {
             postResults(*analysis);
             finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
         } catch (const std::exception& e) {
+            waitStitching();
             finish(State::Failed, QString::fromStdString(e.what()), nullptr);
         } catch (...) {
+            waitStitching();
             finish(State::Failed, AnalysisController::tr("The analysis failed."), nullptr);
         }
+        waitStitching();  // a cancelled run returns without a final stitch
     });
     thread_->setObjectName("slideAnalysis");
     connect(thread_, &QThread::finished, this,
