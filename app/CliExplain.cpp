@@ -1,5 +1,6 @@
 #include "CliExplain.h"
 
+#include "cam/Batching.h"
 #include "cam/CamMaps.h"
 #include "cam/Explainer.h"
 #include "image/ImageSource.h"
@@ -16,6 +17,7 @@
 #include <iomanip>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 namespace lucida::cli {
 
@@ -44,6 +46,25 @@ std::optional<int> parseClass(const std::string& choice, const ModelSpec& spec) 
                                 "'");
 }
 
+// --batch: "auto" (0) or a positive number.
+int parseBatch(const std::string& text) {
+    if (text == "auto") return 0;
+    try {
+        std::size_t used = 0;
+        const int n = std::stoi(text, &used);
+        if (used == text.size() && n > 0) return n;
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument("--batch must be auto or a positive number, not '" + text + "'");
+}
+
+std::string mebibytes(std::int64_t bytes) {
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(bytes < (std::int64_t{10} << 20) ? 1 : 0)
+        << static_cast<double>(bytes) / (1 << 20) << " MiB";
+    return out.str();
+}
+
 struct Loaded {
     std::string path;
     PixelBuffer pixels;
@@ -60,10 +81,27 @@ int runExplain(const ExplainArgs& args) {
     options.method = args.method;
     options.layer = args.layer;
     options.classIndex = parseClass(args.classChoice, model->spec());
+    options.precision = precisionFromName(args.precision);
+    int batchSize = parseBatch(args.batch);
     const ColourMap colours = colourMapFromName(args.colourMap);
     if (args.norm != "image" && args.norm != "shared")
         throw std::invalid_argument("--norm must be image or shared");
     fs::create_directories(args.outDir);
+    if (batchSize == 0) {
+        if (args.images.size() <= 1) {
+            batchSize = 1;  // nothing to batch: no probe
+        } else {
+            const BatchPlan plan = chooseBatchSize(*model, options);
+            batchSize = std::min(plan.batchSize, static_cast<int>(args.images.size()));
+            std::cerr << "lucida-cli: batch " << batchSize << " (auto: "
+                      << (plan.freeBytes > 0
+                              ? std::to_string(plan.batchSize) + " fit in " +
+                                    mebibytes(plan.freeBytes) + " free (" + plan.freeSource +
+                                    ") at " + mebibytes(plan.perImageBytes) + " per image"
+                              : std::string("free memory unknown"))
+                      << ")\n";
+        }
+    }
 
     std::vector<Loaded> loaded;
     std::vector<Explanation> explanations;
@@ -74,7 +112,8 @@ int runExplain(const ExplainArgs& args) {
         if (batch.empty()) return;
         std::vector<FloatTensor> inputs;
         for (const auto& l : batch) inputs.push_back(l.input);
-        auto results = explain(*model, stackBatch(inputs), options);
+        // A batch that runs out of memory is split and batchSize shrinks for the next ones.
+        auto results = explainInBatches(*model, stackBatch(inputs), options, batchSize);
         for (auto& r : results) explanations.push_back(std::move(r));
         for (auto& l : batch) loaded.push_back(std::move(l));
         batch.clear();
@@ -100,7 +139,7 @@ int runExplain(const ExplainArgs& args) {
             ++failures;
             continue;
         }
-        if (static_cast<int>(batch.size()) >= args.batchSize) flush(batch);
+        if (static_cast<int>(batch.size()) >= batchSize) flush(batch);
     }
     flush(batch);
     if (!args.images.empty()) std::cerr << "\n";
@@ -150,6 +189,7 @@ int runExplain(const ExplainArgs& args) {
         j["input_size"] = {model->spec().inputHeight, model->spec().inputWidth};
         j["colour_map"] = args.colourMap;
         j["device"] = model->device();
+        j["precision"] = precisionName(options.precision);
         writeAtomically(stem.string() + ".json", [&](const std::string& p) {
             std::ofstream out(p);
             out << j.dump(2) << "\n";

@@ -14,7 +14,8 @@ struct ExplainArgs {
     std::string norm = "image";  // "image" (per-image min-max) or "shared" (one scale for all)
     std::string colourMap = "jet";
     float opacity = 0.5f;
-    int batchSize = 16;
+    std::string batch = "auto";      // "auto" (chooseBatchSize: what fits free memory) or N
+    std::string precision = "fp32";  // fp32, fp16 (CUDA only), bf16
     std::vector<std::string> images;
     std::string outDir;
 };

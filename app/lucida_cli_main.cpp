@@ -74,8 +74,14 @@ int main(int argc, char** argv) {
     explain->add_option("--opacity", ex.opacity, "heatmap opacity 0..1")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    explain->add_option("--batch", ex.batchSize, "images per batch")
-        ->check(CLI::PositiveNumber)
+    explain
+        ->add_option("--batch", ex.batch,
+                     "images per batch: auto (the largest that fits free memory) or a number")
+        ->capture_default_str();
+    explain
+        ->add_option("--precision", ex.precision,
+                     "fp32, bf16 (CPU or CUDA) or fp16 (CUDA only); maps are float32 either way")
+        ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
         ->capture_default_str();
     explain->add_option("--out", ex.outDir, "output folder")->required();
     explain->add_option("IMAGE", ex.images, "images (any format Lucida opens)")->required();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ public:
     virtual bool needsGradients() const { return true; }
     virtual at::Tensor compute(const CamContext& context) const = 0;
 };
+
+// Score-CAM's masked inputs per forward (memory bounded whatever the channel count).
+inline constexpr std::int64_t kScoreCamChunk = 32;
 
 std::unique_ptr<CamMethod> makeCamMethod(const std::string& name);  // throws std::invalid_argument
 std::vector<std::string> camMethodNames();

@@ -112,7 +112,7 @@ public:
 // so memory stays bounded whatever the channel count.
 class ScoreCam final : public CamMethod {
 public:
-    static constexpr std::int64_t kChunk = 32;
+    static constexpr std::int64_t kChunk = kScoreCamChunk;
     std::string name() const override { return "scorecam"; }
     bool needsGradients() const override { return false; }
     Tensor compute(const CamContext& c) const override {

@@ -4,11 +4,55 @@
 #include "model/Model.h"
 #include "model/ModelError.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 namespace lucida {
 
 namespace {
+
+// Autocast to `precision` on `device` for the model's forward and backward passes, restoring the
+// thread's previous autocast state on exit.
+class AutocastScope {
+public:
+    AutocastScope(Precision precision, const torch::Device& device) {
+        if (precision == Precision::Float32) return;
+        active_ = true;
+        cuda_ = device.is_cuda();
+        const at::ScalarType type = precision == Precision::Float16 ? at::kHalf : at::kBFloat16;
+        if (cuda_) {
+            wasEnabled_ = at::autocast::is_enabled();
+            previousType_ = at::autocast::get_autocast_gpu_dtype();
+            at::autocast::set_autocast_gpu_dtype(type);
+            at::autocast::set_enabled(true);
+        } else {
+            wasEnabled_ = at::autocast::is_cpu_enabled();
+            previousType_ = at::autocast::get_autocast_cpu_dtype();
+            at::autocast::set_autocast_cpu_dtype(type);
+            at::autocast::set_cpu_enabled(true);
+        }
+        at::autocast::increment_nesting();
+    }
+    ~AutocastScope() {
+        if (!active_) return;
+        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+        if (cuda_) {
+            at::autocast::set_enabled(wasEnabled_);
+            at::autocast::set_autocast_gpu_dtype(previousType_);
+        } else {
+            at::autocast::set_cpu_enabled(wasEnabled_);
+            at::autocast::set_autocast_cpu_dtype(previousType_);
+        }
+    }
+    AutocastScope(const AutocastScope&) = delete;
+    AutocastScope& operator=(const AutocastScope&) = delete;
+
+private:
+    bool active_ = false;
+    bool cuda_ = false;
+    bool wasEnabled_ = false;
+    at::ScalarType previousType_ = at::kFloat;
+};
 
 FloatTensor toHost(const at::Tensor& t) {
     const at::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
@@ -18,6 +62,25 @@ FloatTensor toHost(const at::Tensor& t) {
 }
 
 }  // namespace
+
+Precision precisionFromName(const std::string& name) {
+    if (name == "fp32" || name == "float32") return Precision::Float32;
+    if (name == "fp16" || name == "float16") return Precision::Float16;
+    if (name == "bf16" || name == "bfloat16") return Precision::BFloat16;
+    throw std::invalid_argument("unknown precision '" + name + "' (known: fp32, fp16, bf16)");
+}
+
+std::string precisionName(Precision precision) {
+    switch (precision) {
+        case Precision::Float16:
+            return "fp16";
+        case Precision::BFloat16:
+            return "bf16";
+        case Precision::Float32:
+            break;
+    }
+    return "fp32";
+}
 
 std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
                                  const ExplainOptions& options) {
@@ -34,12 +97,23 @@ std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
 
     ModelBackend& backend = model.backend();
     const torch::Device device(model.device());
+    if (options.precision == Precision::Float16 && !device.is_cuda())
+        throw std::invalid_argument(
+            "fp16 needs a CUDA GPU and this model runs on the CPU (LibTorch's CPU kernels do not "
+            "compute in float16): use bf16 or fp32");
     const at::Tensor input =
         torch::from_blob(const_cast<float*>(batch.data.data()), batch.shape, torch::kFloat32)
             .to(device);
     const auto n = input.size(0);
 
-    at::Tensor activations = backend.head(input, layer).detach();
+    // The model runs in options.precision; activations, gradients and logits are taken back to
+    // float32 at once, so the CAM formulas below always work in float32 (or float64).
+    at::Tensor activations;
+    {
+        AutocastScope autocast(options.precision, device);
+        activations = backend.head(input, layer).detach();
+    }
+    activations = activations.to(torch::kFloat32);
     at::Tensor logits;
     at::Tensor gradients;
     // The score S explained per image: the class's logit, or the negated logit for the negative
@@ -63,15 +137,17 @@ std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
     if (method->needsGradients()) {
         torch::AutoGradMode gradMode(true);
         activations.requires_grad_(true);
-        logits = backend.tail(input, activations, layer);
+        AutocastScope autocast(options.precision, device);
+        logits = backend.tail(input, activations, layer).to(torch::kFloat32);
         chooseClasses(logits);
         const at::Tensor score = scoresOf(logits, classes).sum();
-        gradients = torch::autograd::grad({score}, {activations})[0].detach();
+        gradients = torch::autograd::grad({score}, {activations})[0].detach().to(torch::kFloat32);
         activations = activations.detach();
         logits = logits.detach();
     } else {
         torch::NoGradGuard noGrad;
-        logits = backend.tail(input, activations, layer);
+        AutocastScope autocast(options.precision, device);
+        logits = backend.tail(input, activations, layer).to(torch::kFloat32);
         chooseClasses(logits);
     }
     const at::Tensor weights =
@@ -83,7 +159,8 @@ std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
                        weights,
                        [&](const at::Tensor& masked, const at::Tensor& cls) {
                            torch::NoGradGuard noGrad;
-                           return scoresOf(backend.forward(masked), cls);
+                           AutocastScope autocast(options.precision, device);
+                           return scoresOf(backend.forward(masked).to(torch::kFloat32), cls);
                        },
                        input};
     at::Tensor maps;

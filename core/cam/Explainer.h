@@ -10,10 +10,19 @@ namespace lucida {
 
 class Model;
 
+// Arithmetic the model runs in. Float16 and BFloat16 use LibTorch's autocast (convolutions and
+// matrix products in the lower precision, reductions in float32); the CAM formulas, maps, logits
+// and probabilities are float32 whatever the choice. Float16 needs a CUDA device; BFloat16 runs
+// on CUDA and on the CPU.
+enum class Precision { Float32, Float16, BFloat16 };
+Precision precisionFromName(const std::string& name);  // fp32, fp16, bf16; std::invalid_argument
+std::string precisionName(Precision precision);
+
 struct ExplainOptions {
     std::string method = "gradcam";
     std::optional<int> classIndex;  // nullopt: the predicted class
     std::string layer;              // empty: the model's default target layer
+    Precision precision = Precision::Float32;
 };
 
 // One image's explanation: the raw map at the target layer's resolution (not normalised, not
@@ -29,7 +38,8 @@ struct Explanation {
 };
 
 // Runs `options.method` on a normalised batch [N, 3, H, W]. Gradients flow from the class score to
-// the target activation only. Throws ModelError / std::invalid_argument with the reason.
+// the target activation only. Throws ModelError / std::invalid_argument with the reason (e.g.
+// Float16 on a CPU). See Batching.h for batches chosen to fit memory.
 std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
                                  const ExplainOptions& options);
 

@@ -66,4 +66,37 @@ set +e
 code=$?
 set -e
 [[ $code == 2 ]] || fail "unknown method: exit $code, expected 2"
+# --batch auto (the default) with several images: the choice on stderr; --batch 1 gives the same
+# maps. --batch 0 and --precision fp16 (on this CPU-only LibTorch) are refused with exit 2.
+"$cli" explain --model "$ref/resnet18.traced.pt" --out "$out/f" "$fix/raster/ihc.png" \
+    "$fix/raster/ihc.jpg" 2>"$out/err" || fail "auto batch exited $?"
+grep -q "batch [0-9]* (auto: .* per image)" "$out/err" || fail "no auto batch note: $(cat "$out/err")"
+"$cli" explain --model "$ref/resnet18.traced.pt" --batch 1 --out "$out/g" "$fix/raster/ihc.png" \
+    "$fix/raster/ihc.jpg" 2>/dev/null || fail "--batch 1 exited $?"
+/usr/bin/python3 - "$out/f" "$out/g" <<'PY' || fail "maps differ between --batch auto and 1"
+import sys
+import numpy as np
+from PIL import Image
+for n in ["ihc.png", "ihc.jpg"]:
+    a, b = (np.array(Image.open(f"{d}/{n}.cam.tiff"), dtype=np.float32) for d in sys.argv[1:3])
+    assert np.abs(a - b).max() <= 1e-5 * max(1.0, np.abs(b).max()), (n, np.abs(a - b).max())
+PY
+set +e
+"$cli" explain --model "$ref/resnet18.traced.pt" --batch 0 --out "$out/h" "$fix/raster/ihc.png" 2>"$out/err"
+code=$?
+set -e
+[[ $code == 2 ]] || fail "--batch 0: exit $code, expected 2"
+grep -q -- "--batch must be auto or a positive number" "$out/err" || fail "--batch 0 message: $(cat "$out/err")"
+set +e
+"$cli" explain --model "$ref/resnet18.traced.pt" --precision fp16 --out "$out/h" "$fix/raster/ihc.png" 2>"$out/err"
+code=$?
+set -e
+[[ $code == 2 ]] || fail "--precision fp16 on the CPU: exit $code, expected 2"
+grep -q "fp16 needs a CUDA GPU" "$out/err" || fail "fp16 message: $(cat "$out/err")"
+"$cli" explain --model "$ref/smallcnn.traced.pt" --precision bf16 --out "$out/i" "$fix/raster/ihc.png" \
+    2>/dev/null || fail "--precision bf16 exited $?"
+/usr/bin/python3 -c "
+import json,sys; j=json.load(open('$out/i/ihc.png.json'))
+sys.exit(0 if j['precision'] == 'bf16' and abs(sum(j['probabilities']) - 1) < 1e-5 else 1)" \
+    || fail "bf16 JSON: $(cat "$out/i/ihc.png.json")"
 echo "explain_cli_test: all checks passed"
