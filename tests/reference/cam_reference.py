@@ -51,6 +51,12 @@ MODEL_SPECS = {
     "resnet50": dict(seed=50, input_size=[224, 224], target_layer="layer4", output="softmax",
                      classes=["tumour", "stroma", "background"],
                      mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    # ResNet-50 at 64 x 64 (layer4: 2 x 2 cells), with layer2 (512 channels, 8 x 8) as well: Score-CAM
+    # on a ResNet-50 at a price CI can pay (512 forwards of a 64 x 64 image; see make_cam_reference.py).
+    "resnet50_64": dict(seed=51, input_size=[64, 64], target_layer="layer4", output="softmax",
+                        extra_layers=["layer2"],
+                        classes=["tumour", "stroma", "background"],
+                        mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
     # Not ImageNet statistics on purpose, so a test notices a sidecar that is ignored.
     "smallcnn": dict(seed=7, input_size=[128, 128], target_layer="features.3", output="sigmoid",
                      extra_layers=["features.2"],
@@ -85,7 +91,7 @@ def build_model(name):
     if name == "resnet18":
         model = torchvision.models.resnet18(weights=None)
         model.fc = nn.Linear(512, 3)
-    elif name == "resnet50":
+    elif name in ("resnet50", "resnet50_64"):
         model = torchvision.models.resnet50(weights=None)
         model.fc = nn.Linear(2048, 3)
     elif name == "smallcnn":
