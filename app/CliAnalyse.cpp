@@ -35,8 +35,8 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_flag("--no-tissue", a.noTissue, "analyse every patch, tissue or not");
-    cmd->add_option("--batch", a.batchSize, "patches per batch")
-        ->check(CLI::PositiveNumber)
+    cmd->add_option("--batch", a.batch,
+                    "patches per model call: auto (what fits the free memory) or a number")
         ->capture_default_str();
     cmd->add_option("--fit", a.fit,
                     "auto: the whole image resized to the model input when neither model nor "
@@ -53,16 +53,27 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
 }
 
 int runAnalyse(const AnalyseArgs& args) {
+    AnalysisSettings settings;
+    if (args.batch == "auto") {
+        settings.batchSize = 0;
+    } else {
+        try {
+            std::size_t used = 0;
+            settings.batchSize = std::stoi(args.batch, &used);
+            if (used != args.batch.size() || settings.batchSize <= 0) throw std::exception();
+        } catch (const std::exception&) {
+            throw std::invalid_argument("--batch must be auto or a positive number, not '" +
+                                        args.batch + "'");
+        }
+    }
     auto source = openImage(args.slide);
     auto model = Model::open(args.model);
     for (const auto& notice : model->spec().notices) std::cerr << "note: " << notice << "\n";
-    AnalysisSettings settings;
     settings.method = args.method;
     settings.layer = args.layer;
     settings.overlap = args.overlap;
     settings.minTissue = args.minTissue;
     settings.detectTissue = !args.noTissue;
-    settings.batchSize = args.batchSize;
     settings.fit = args.fit == "whole"     ? ImageFit::WholeImage
                    : args.fit == "patches" ? ImageFit::Patches
                                            : ImageFit::Auto;

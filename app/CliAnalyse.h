@@ -17,9 +17,9 @@ struct AnalyseArgs {
     double overlap = 0;
     double minTissue = 0.25;
     bool noTissue = false;
-    int batchSize = 16;
-    std::string fit = "auto";  // auto | whole | patches
-    int slice = 1;             // 1-based, of a DICOM series or multi-frame image
+    std::string batch = "auto";  // "auto" (what fits free memory) or N
+    std::string fit = "auto";    // auto | whole | patches
+    int slice = 1;               // 1-based, of a DICOM series or multi-frame image
     std::string outDir;
     std::string resultsDir;  // where patch results are kept for reuse/resume (default: outDir)
 };

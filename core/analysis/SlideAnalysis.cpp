@@ -1,5 +1,6 @@
 #include "analysis/SlideAnalysis.h"
 
+#include "cam/Batching.h"
 #include "cam/Explainer.h"
 #include "image/ImageError.h"
 #include "model/Model.h"
@@ -302,7 +303,12 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         FloatTensor input;
         std::string error;
     };
-    const int batchSize = std::max(1, settings.batchSize);
+    ExplainOptions explainOptions;
+    explainOptions.method = settings.method;
+    explainOptions.classIndex = a.explainedClass;
+    explainOptions.layer = a.layer;
+    int batchSize = settings.batchSize > 0 ? settings.batchSize
+                                           : chooseBatchSize(model, explainOptions).batchSize;
     const std::size_t capacity = static_cast<std::size_t>(batchSize) * 3;
     std::mutex mutex;
     std::condition_variable changed;
@@ -378,10 +384,6 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         for (auto& t : decoders) t.join();
     };
 
-    ExplainOptions explainOptions;
-    explainOptions.method = settings.method;
-    explainOptions.classIndex = a.explainedClass;
-    explainOptions.layer = a.layer;
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
     double idleSeconds = 0;  // the rate counts working time only, not waiting for the view
@@ -448,7 +450,14 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
             if (!batch.empty()) {
                 std::vector<FloatTensor> inputs;
                 for (auto& d : batch) inputs.push_back(std::move(d.input));
-                const auto explanations = explain(model, stackBatch(inputs), explainOptions);
+                const auto explanations = runInBatches(
+                    static_cast<std::int64_t>(inputs.size()), batchSize,
+                    [&](std::int64_t first, std::int64_t count) {
+                        return explain(
+                            model,
+                            stackBatch({inputs.begin() + first, inputs.begin() + first + count}),
+                            explainOptions);
+                    });
                 for (std::size_t i = 0; i < batch.size(); ++i) {
                     const auto& e = explanations[i];
                     auto& o = a.outcomes[batch[i].index];

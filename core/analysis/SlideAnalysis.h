@@ -36,6 +36,8 @@ struct AnalysisSettings {
     bool detectTissue = true;
     ImageFit fit = ImageFit::Auto;
     int slice = 0;  // of a DICOM series / multi-frame image
+    // Patches per model call; 0: what fits the free memory (chooseBatchSize). A batch that runs
+    // out of memory is split in halves either way (and later batches stay smaller).
     int batchSize = 16;
     int decodeThreads = 0;  // 0: one per core
 };

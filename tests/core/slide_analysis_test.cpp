@@ -386,6 +386,7 @@ private slots:
         std::set<std::string> keys;
         for (int slice = 0; slice < 3; ++slice) {
             settings.slice = slice;
+            settings.batchSize = slice == 2 ? 0 : 16;  // 0: chosen to fit the free memory
             const auto s =
                 lucida::analyseSlide(*mr, *model, settings, results.path().toStdString());
             QVERIFY(s.grid.wholeImage && s.complete());
