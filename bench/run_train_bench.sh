@@ -25,12 +25,18 @@ lucida=$(/usr/bin/python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['h
 print(sum(r['images_per_second'] for r in h[1:]) / len(h[1:]))" "$out/model.report.json")
 python=$(/usr/bin/python3 "$here/train_bench.py" "$data" --model "$model" --input-size "$input" \
     --batch "$batch" --epochs 2)
-/usr/bin/python3 - "$lucida" "$python" "$model" "$input" "$batch" "$results/train-$model-$input.json" <<'PY'
+# Like for like: PyTorch with the allocator settings lucida-cli makes for itself
+# (app/AllocatorTuning.h), given through glibc's environment variables.
+tuned=$(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912 /usr/bin/python3 \
+    "$here/train_bench.py" "$data" --model "$model" --input-size "$input" --batch "$batch" --epochs 2)
+/usr/bin/python3 - "$lucida" "$python" "$model" "$input" "$batch" "$results/train-$model-$input.json" "$tuned" <<'PY'
 import json, os, platform, sys
-lucida, python = float(sys.argv[1]), json.loads(sys.argv[2])
+lucida, python, tuned = float(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[7])
 r = {"model": sys.argv[3], "input": int(sys.argv[4]), "batch": int(sys.argv[5]),
      "lucida_images_per_second": lucida, "python_images_per_second": python["images_per_second"],
      "ratio": lucida / python["images_per_second"], "python": python,
+     "python_same_allocator_images_per_second": tuned["images_per_second"],
+     "ratio_same_allocator": lucida / tuned["images_per_second"],
      "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
      "cores": os.cpu_count()}
 json.dump(r, open(sys.argv[6], "w"), indent=1)
