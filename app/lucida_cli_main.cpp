@@ -1,7 +1,6 @@
 // lucida-cli: headless entry point.
 // Exit codes: 0 success; 1 some input could not be read or explained (each named on stderr with the
 // reason), or training was cancelled; 2 bad command line; 3 the model cannot be opened or run.
-#include "AllocatorTuning.h"
 #include "CliExplain.h"
 #include "CliInfo.h"
 #include "CliMakeDemo.h"
@@ -12,6 +11,7 @@
 #endif
 
 #include "image/ImageError.h"
+#include "model/AllocatorMode.h"
 #include "model/ModelError.h"
 
 #include <CLI/CLI.hpp>
@@ -32,7 +32,7 @@ bool looksLikeModel(const std::string& path) {
 #endif
 
 int main(int argc, char** argv) {
-    lucida::app::tuneAllocatorForTensors();  // training and inference: ~1.6x (PERFORMANCE.md)
+    lucida::useTensorAllocator();  // training and inference: up to 1.6x (PERFORMANCE.md)
     CLI::App app{"Lucida command line: inspect images and models, explain classifications",
                  "lucida-cli"};
     app.require_subcommand(1);

@@ -12,16 +12,13 @@
 #include <QSettings>
 #include <QTimer>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
+#include "model/AllocatorMode.h"
 
 int main(int argc, char** argv) {
-#ifdef __GLIBC__
     // Tiles (256 KiB) freed by the decoder threads go back to the system at once instead of
-    // fragmenting per-thread arenas: resident memory stays near the cache budget (PERFORMANCE.md).
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-#endif
+    // fragmenting per-thread arenas: resident memory stays near the cache budget (PERFORMANCE.md);
+    // analysis and training switch to tensor settings while they run (TensorWork).
+    lucida::useTileAllocator();
     QApplication app(argc, argv);
     QApplication::setOrganizationName("Lucida");
     QApplication::setApplicationName("Lucida");

@@ -10,6 +10,7 @@
 #include "MainWindow.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "model/AllocatorMode.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
@@ -80,6 +81,7 @@ Timing openAndTime(TileService& tiles, const QString& slide, const QString& mode
 }  // namespace
 
 int main(int argc, char** argv) {
+    lucida::useTileAllocator();  // as the viewer does
     QApplication app(argc, argv);
     QCoreApplication::setOrganizationName("LucidaBench");
     QCoreApplication::setApplicationName("first_heat_bench");

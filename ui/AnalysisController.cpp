@@ -3,6 +3,7 @@
 #include "HeatmapOverlay.h"
 #include "ImageDocument.h"
 #include "SlideView.h"
+#include "model/AllocatorMode.h"
 #include "model/Model.h"
 
 #include <QCryptographicHash>
@@ -337,6 +338,7 @@ void AnalysisController::launch(bool wholeSlide) {
 
     // The thread only reads `run` and posts to this object, which waits for it before it goes.
     thread_ = QThread::create([run, self = this] {
+        const TensorWork tensorWork;  // malloc tuned for tensors while this runs
         const quint64 generation = run->generation;
         auto post = [self](auto function) {
             QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);

@@ -1,5 +1,7 @@
 #include "TrainingWorker.h"
 
+#include "model/AllocatorMode.h"
+
 #include <QCoreApplication>
 #include <QThread>
 
@@ -33,6 +35,7 @@ void TrainingWorker::setPaused(bool paused) {
 }
 
 void TrainingWorker::run() {
+    const TensorWork tensorWork;  // malloc tuned for tensors while training runs
     TrainCallbacks callbacks;
     callbacks.onBatch = [this](const BatchProgress& p) {
         // Small models run hundreds of batches a second: the GUI needs a few updates a second.
