@@ -26,7 +26,7 @@ print(sum(r['images_per_second'] for r in h[1:]) / len(h[1:]))" "$out/model.repo
 python=$(/usr/bin/python3 "$here/train_bench.py" "$data" --model "$model" --input-size "$input" \
     --batch "$batch" --epochs 2)
 # Like for like: PyTorch with the allocator settings lucida-cli makes for itself
-# (app/AllocatorTuning.h), given through glibc's environment variables.
+# (core/model/AllocatorMode.h), given through glibc's environment variables.
 tuned=$(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912 /usr/bin/python3 \
     "$here/train_bench.py" "$data" --model "$model" --input-size "$input" --batch "$batch" --epochs 2)
 /usr/bin/python3 - "$lucida" "$python" "$model" "$input" "$batch" "$results/train-$model-$input.json" "$tuned" <<'PY'
