@@ -176,11 +176,7 @@ void AnalysisController::setModel(std::shared_ptr<const Model> model) {
     if (model == model_) return;
     model_ = std::move(model);
     if (model_ && classIndex_ >= model_->spec().classCount()) classIndex_ = -1;
-    stopRun(true);
-    if (model_ && (wanted_ || live_))
-        launch(wanted_);
-    else
-        setState(State::Idle);
+    restart();
 }
 
 void AnalysisController::restart() {
@@ -214,11 +210,7 @@ void AnalysisController::setClassIndex(int index) {
     const int before = effectiveClassIndex();
     classIndex_ = index;
     if (model_ && effectiveClassIndex() == before) return;  // the same class, named differently
-    stopRun(true);
-    if (model_ && (wanted_ || live_))
-        launch(wanted_);
-    else
-        setState(State::Idle);
+    restart();
 }
 
 void AnalysisController::setNormalisation(CamNormalisation normalisation) {

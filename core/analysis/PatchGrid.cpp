@@ -103,8 +103,7 @@ std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, doub
             grid.patches.begin(), grid.patches.end(), std::tuple{r, c0},
             [&](const Patch& p, const std::tuple<int, int>& k) { return key(p) < k; });
         for (; it != grid.patches.end() && it->row == r && it->column <= c1; ++it) {
-            if (it->x < x + w && it->x + it->width > x && it->y < y + h && it->y + it->height > y)
-                out.push_back(*it);
+            if (it->intersects(x, y, w, h)) out.push_back(*it);
         }
     }
     const double cx = x + w / 2, cy = y + h / 2;

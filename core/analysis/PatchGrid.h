@@ -16,6 +16,11 @@ struct Patch {
     double x = 0, y = 0;           // level-0 top-left
     double width = 0, height = 0;  // level-0 extent
     int level = 0;  // level to read: the coarsest with downsample <= needed (never upsampled)
+
+    // Whether the patch overlaps the level-0 rectangle (x, y, w, h).
+    bool intersects(double rx, double ry, double rw, double rh) const {
+        return x < rx + rw && x + width > rx && y < ry + rh && y + height > ry;
+    }
 };
 
 // How a slide is cut into model inputs.

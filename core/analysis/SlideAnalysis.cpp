@@ -219,8 +219,7 @@ void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGri
     const double cx = view[0] + view[2] / 2, cy = view[1] + view[3] / 2;
     auto key = [&](std::size_t i) {
         const Patch& p = grid.patches[i];
-        const bool inView = p.x < view[0] + view[2] && p.x + p.width > view[0] &&
-                            p.y < view[1] + view[3] && p.y + p.height > view[1];
+        const bool inView = p.intersects(view[0], view[1], view[2], view[3]);
         const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
         return std::make_tuple(!inView, dx * dx + dy * dy, i);
     };
@@ -318,9 +317,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     bool stop = false;
 
     auto inView = [&](std::size_t i, const std::array<double, 4>& view) {
-        const Patch& p = a.grid.patches[i];
-        return p.x < view[0] + view[2] && p.x + p.width > view[0] && p.y < view[1] + view[3] &&
-               p.y + p.height > view[1];
+        return a.grid.patches[i].intersects(view[0], view[1], view[2], view[3]);
     };
     bool whole = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
     std::optional<std::array<double, 4>> focused =

@@ -84,6 +84,21 @@ private:
         return window;
     }
 
+    // A reference model copied into the test folder as <name>.pt with the sidecar <name>.json;
+    // returns the model's path (empty when a file could not be written).
+    QString copyModel(const QString& reference, const QString& name, const QJsonObject& sidecar) {
+        const QString path = tmp_->filePath(name + ".pt");
+        QFile json(tmp_->filePath(name + ".json"));
+        if (!QFile::copy(referenceDir() + "/" + reference, path) ||
+            !json.open(QIODevice::WriteOnly) || json.write(QJsonDocument(sidecar).toJson()) < 0)
+            return {};
+        return path;
+    }
+
+    static QJsonObject json(const char* text) {
+        return QJsonDocument::fromJson(QByteArray(text)).object();
+    }
+
     static bool openModel(MainWindow* window, const QString& path) {
         QSignalSpy opened(window, &MainWindow::modelOpened);
         window->openModel(path);
@@ -133,13 +148,10 @@ private slots:
             QFile::copy(QString::fromStdString(fixtures::path("slides/aperio.svs")), slidePath_));
         // The reference small CNN (binary, input 128) declared for 0.998 µm/px: patches of 256
         // level-0 pixels on the 0.499 µm/px slide.
-        modelPath_ = tmp_->filePath("cnn.pt");
-        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath_));
-        QFile sidecar(tmp_->filePath("cnn.json"));
-        QVERIFY(sidecar.open(QIODevice::WriteOnly));
-        sidecar.write(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
-                          "input_size": [128, 128], "microns_per_pixel": 0.998})");
-        sidecar.close();
+        modelPath_ = copyModel("smallcnn.traced.pt", "cnn",
+                               json(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
+                                        "input_size": [128, 128], "microns_per_pixel": 0.998})"));
+        QVERIFY(!modelPath_.isEmpty());
         model_ = Model::open(modelPath_.toStdString());
         source_ = openImage(slidePath_.toStdString());
         tiles_ = std::make_unique<TileService>(std::size_t{256} << 20, 2);
@@ -540,16 +552,12 @@ private slots:
         // declared for the slide's own 0.499 µm/px), so requests are still queued when we pan.
         const QString slide = tmp_->filePath("live.svs");
         QVERIFY(QFile::copy(slidePath_, slide));
-        const QString modelPath = tmp_->filePath("resnet50.pt");
-        QVERIFY(QFile::copy(referenceDir() + "/resnet50.traced.pt", modelPath));
         QFile reference(referenceDir() + "/resnet50.traced.json");
         QVERIFY(reference.open(QIODevice::ReadOnly));
         QJsonObject sidecar = QJsonDocument::fromJson(reference.readAll()).object();
         sidecar["microns_per_pixel"] = 0.499;
-        QFile sidecarFile(tmp_->filePath("resnet50.json"));
-        QVERIFY(sidecarFile.open(QIODevice::WriteOnly));
-        sidecarFile.write(QJsonDocument(sidecar).toJson());
-        sidecarFile.close();
+        const QString modelPath = copyModel("resnet50.traced.pt", "resnet50", sidecar);
+        QVERIFY(!modelPath.isEmpty());
 
         SlideView* view = openSlide(window_.get(), slide);
         QVERIFY(view);
@@ -630,13 +638,11 @@ private slots:
         const QString series = tmp_->filePath("mr3.dcm");
         QVERIFY(QFile::copy(QString::fromStdString(fixtures::path("dicom/MR_small_3frame.dcm")),
                             series));
-        const QString modelPath = tmp_->filePath("mri.pt");
-        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath));
-        QFile sidecar(tmp_->filePath("mri.json"));
-        QVERIFY(sidecar.open(QIODevice::WriteOnly));
-        sidecar.write(R"({"classes": ["normal", "lesion"], "output": "sigmoid",
-                          "input_size": [128, 128]})");
-        sidecar.close();
+        const QString modelPath =
+            copyModel("smallcnn.traced.pt", "mri",
+                      json(R"({"classes": ["normal", "lesion"], "output": "sigmoid",
+                               "input_size": [128, 128]})"));
+        QVERIFY(!modelPath.isEmpty());
         QVERIFY(openModel(window_.get(), modelPath));
         SlideView* view = openSlide(window_.get(), series);
         QVERIFY(view);
