@@ -374,18 +374,6 @@ void AnalysisController::launch(bool wholeSlide) {
             });
         };
         try {
-            // What is stored shows at once; a complete store needs no model run at all.
-            if (auto stored =
-                    loadSlideAnalysis(*run->source, *run->model, run->settings, run->resultsRoot)) {
-                postResults(*stored);
-                const std::size_t done = stored->doneCount();
-                postProgress({done, stored->outcomes.size(), stored->reused, 0, 0, 0, 0, 0, false});
-                if (stored->complete()) {
-                    finish(State::Complete, {},
-                           std::make_shared<const SlideAnalysis>(std::move(*stored)));
-                    return;
-                }
-            }
             if (run->cancelled) {
                 finish(State::Cancelled, {}, nullptr);
                 return;
@@ -404,6 +392,14 @@ void AnalysisController::launch(bool wholeSlide) {
                                             last.idle};
             };
             AnalysisCallbacks callbacks;
+            // What is stored shows at once (a complete store runs no model at all).
+            bool storedShown = false;
+            callbacks.onLoaded = [&](const SlideAnalysis& a) {
+                if (a.reused == 0) return;
+                postResults(a);
+                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false});
+                storedShown = true;
+            };
             callbacks.cancelled = [&] { return run->cancelled.load(); };
             callbacks.focus = [&] { return run->currentFocus(); };
             callbacks.wholeSlide = [&] { return run->wholeSlide.load(); };
@@ -431,7 +427,7 @@ void AnalysisController::launch(bool wholeSlide) {
             postProgress({done, analysis->outcomes.size(), analysis->reused,
                           done - analysis->reused, last.patchesPerSecond, 0, 0, last.cancelled,
                           false});
-            postResults(*analysis);
+            if (!(storedShown && done == analysis->reused)) postResults(*analysis);  // else shown
             finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
         } catch (const std::exception& e) {
             waitStitching();

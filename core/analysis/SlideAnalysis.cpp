@@ -286,6 +286,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     writeSettings(a);
     PatchStore store((fs::path(a.resultsDir) / "patches.bin").string());
     a.reused = store.load(a);
+    if (callbacks.onLoaded) callbacks.onLoaded(a);
     const std::size_t total = a.outcomes.size();
     std::size_t doneTotal = a.reused;
     if (doneTotal == total) {

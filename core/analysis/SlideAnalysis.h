@@ -80,6 +80,9 @@ struct AnalysisProgress {
 };
 
 struct AnalysisCallbacks {
+    // Once, after tissue detection, planning and reading what is stored (`reused` outcomes done),
+    // before any inference: a viewer shows stored results from here, without a second plan.
+    std::function<void(const SlideAnalysis&)> onLoaded;
     std::function<void(const AnalysisProgress&)> onProgress;  // after every batch
     std::function<bool()> cancelled;                          // polled between batches
     // After every batch (after onProgress), with the outcomes so far, on the analysing thread: a

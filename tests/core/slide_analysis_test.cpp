@@ -165,14 +165,22 @@ private slots:
         store.write("\x05\x00\x00\x00garbage", 11);
         store.close();
 
-        std::size_t firstDone = 0;
+        std::size_t firstDone = 0, loadedDone = 0;
+        int loadedCalls = 0;
         lucida::AnalysisCallbacks watch;
+        watch.onLoaded = [&](const lucida::SlideAnalysis& a) {
+            ++loadedCalls;
+            loadedDone = a.doneCount();
+            QCOMPARE(firstDone, std::size_t(0));  // before any batch
+        };
         watch.onProgress = [&](const lucida::AnalysisProgress& p) {
             if (!firstDone) firstDone = p.done;
         };
         const auto resumed =
             lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(), watch);
         QCOMPARE(resumed.reused, std::size_t(8));
+        QCOMPARE(loadedCalls, 1);
+        QCOMPARE(loadedDone, std::size_t(8));  // what is stored, shown before inference
         QCOMPARE(firstDone, std::size_t(12));  // 8 reused + the first new batch of 4
         QVERIFY(resumed.complete());
         for (std::size_t i = 0; i < 8; ++i)
