@@ -103,8 +103,20 @@ int runAnalyse(const AnalyseArgs& args) {
                       p.done, p.total, p.patchesPerSecond, left / 60, left % 60);
         std::cerr << line << std::flush;
     };
+    // Another process writing the same results: say so once, then wait for it (Ctrl-C stops).
+    bool waitShown = false;
+    callbacks.onWaiting = [&waitShown](const SlideAnalysis&, const std::string& message) {
+        if (!waitShown) std::cerr << "waiting: " << message << "\n";
+        waitShown = true;
+    };
+    callbacks.onLoaded = [](const SlideAnalysis& a) {
+        for (const auto& notice : a.notices) std::cerr << "note: " << notice << "\n";
+    };
     const SlideAnalysis analysis = analyseSlide(*source, *model, settings, results, callbacks);
     std::cerr << "\n";
+    if (!analysis.writer.empty())
+        std::cerr << "stopped while " << analysis.writer << " was writing " << analysis.resultsDir
+                  << "\n";
     if (analysis.reused)
         std::cerr << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";
     std::string stem = std::filesystem::path(args.slide).filename().string();

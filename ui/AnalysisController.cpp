@@ -11,6 +11,7 @@
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QStandardPaths>
+#include <QStringList>
 #include <QThread>
 #include <QtConcurrent>
 
@@ -380,6 +381,7 @@ void AnalysisController::launch(bool wholeSlide) {
             }
             AnalysisProgress last;
             Clock::time_point lastProgress{}, lastPartial{};
+            QString notes;  // of this run (AnalysisProgressInfo::note)
             auto info = [&](const SlideAnalysis& a) {
                 return AnalysisProgressInfo{last.done,
                                             last.total,
@@ -389,16 +391,35 @@ void AnalysisController::launch(bool wholeSlide) {
                                             last.secondsLeft,
                                             last.queued,
                                             last.cancelled,
-                                            last.idle};
+                                            last.idle,
+                                            notes};
             };
             AnalysisCallbacks callbacks;
             // What is stored shows at once (a complete store runs no model at all).
             bool storedShown = false;
             callbacks.onLoaded = [&](const SlideAnalysis& a) {
-                if (a.reused == 0) return;
+                QStringList lines;
+                for (const auto& notice : a.notices) lines << QString::fromStdString(notice);
+                notes = lines.join('\n');
+                if (a.reused == 0) {
+                    if (!notes.isEmpty())
+                        postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes});
+                    return;
+                }
                 postResults(a);
-                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false});
+                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false, notes});
                 storedShown = true;
+            };
+            // Another process (a `lucida-cli analyse`, another window) writes these results: show
+            // what it has stored as it grows, say so, and take over when it is done.
+            std::size_t waitingShown = 0;
+            callbacks.onWaiting = [&](const SlideAnalysis& a, const std::string& message) {
+                if (a.reused > waitingShown) {
+                    waitingShown = a.reused;
+                    postResults(a);
+                }
+                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false,
+                              QString::fromStdString(message)});
             };
             callbacks.cancelled = [&] { return run->cancelled.load(); };
             callbacks.focus = [&] { return run->currentFocus(); };
@@ -424,9 +445,12 @@ void AnalysisController::launch(bool wholeSlide) {
             auto analysis = std::make_shared<const SlideAnalysis>(analyseSlide(
                 *run->source, *run->model, run->settings, run->resultsRoot, callbacks));
             const std::size_t done = analysis->doneCount();
+            if (!analysis->writer.empty())
+                notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
+                            .arg(QString::fromStdString(analysis->writer));
             postProgress({done, analysis->outcomes.size(), analysis->reused,
                           done - analysis->reused, last.patchesPerSecond, 0, 0, last.cancelled,
-                          false});
+                          false, notes});
             if (!(storedShown && done == analysis->reused)) postResults(*analysis);  // else shown
             finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
         } catch (const std::exception& e) {

@@ -52,6 +52,9 @@ struct AnalysisProgressInfo {
     std::size_t queued = 0;     // requested, not yet done
     std::size_t cancelled = 0;  // stale requests dropped in this run (patches that left the view)
     bool idle = false;          // live: everything in view is done
+    // What the user should know, one line each: another process writing these results (the run
+    // waits and shows what it has stored), damaged stored records recomputed, scales not mapped.
+    QString note;
 };
 
 // The analysis of one document (a child of its SlideView, whose overlay it installs). The model is

@@ -555,6 +555,7 @@ void AnalysisPanel::updateProgress() {
                        .arg(controller_->error().toHtmlEscaped());
             break;
     }
+    if (!p.note.isEmpty() && controller_->state() != State::Failed) text += "\n" + p.note;
     progressLabel_->setText(text);
 }
 

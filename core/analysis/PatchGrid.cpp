@@ -37,12 +37,36 @@ double modelDownsample(const ImageInfo& info, const PatchGridOptions& o) {
         "; use a slide that records its resolution, or a model without a fixed scale");
 }
 
-// Patches needed so the last one reaches the edge: 1 + ceil((extent - size) / stride).
-int countAlong(double extent, double size, double stride) {
+// Patches needed so the last one reaches the edge: 1 + ceil((extent - size) / stride). In double:
+// an absurd plan is refused on this count before it is cast.
+double countAlong(double extent, double size, double stride) {
     if (extent <= 0) return 0;
     if (extent <= size) return 1;
     // A hair of tolerance, so an exact fit does not add a patch for rounding error.
-    return 1 + static_cast<int>(std::ceil((extent - size) / stride - 1e-9));
+    return 1 + std::ceil((extent - size) / stride - 1e-9);
+}
+
+std::string grouped(double v) {  // 1750329 -> "1,750,329"
+    if (!(std::abs(v) < 1e15)) return number(v);
+    std::string digits = std::to_string(static_cast<long long>(std::llround(v)));
+    for (int i = static_cast<int>(digits.size()) - 3; i > (digits[0] == '-' ? 1 : 0); i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+// "0.5 µm per pixel (the model) against 661 µm per pixel (the image)".
+std::string scales(const ImageInfo& info, const PatchGridOptions& o) {
+    auto image = [&](double mpp) {
+        return info.displayUnit == LengthUnit::Millimetre ? number(mpp / 1000) + " mm per pixel"
+                                                          : number(mpp) + " µm per pixel";
+    };
+    if (positive(o.micronsPerPixel) && positive(info.mppX))
+        return "the model works at " + number(*o.micronsPerPixel) +
+               " µm per pixel, the image has " + image(*info.mppX);
+    if (positive(o.magnification) && positive(info.objectivePower))
+        return "the model works at " + number(*o.magnification) + "x, the image was scanned at " +
+               number(*info.objectivePower) + "x";
+    return "the image's own pixels";
 }
 
 }  // namespace
@@ -66,10 +90,31 @@ PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
         return grid;
     }
     grid.downsample = modelDownsample(info, options);
+    const double ds = grid.downsample, longer = double(std::max(info.width(), info.height()));
+    if (!(std::isfinite(ds) && ds >= kMinPlanDownsample))
+        throw std::invalid_argument(info.path + ": cannot plan patches: " + scales(info, options) +
+                                    ", so the image would be magnified " + number(1 / ds) +
+                                    " times (at most " + number(1 / kMinPlanDownsample) +
+                                    " makes sense); check the scales (µm against mm?)");
+    if (!(longer / ds >= kMinPlanModelPixels))
+        throw std::invalid_argument(info.path + ": cannot plan patches: " + scales(info, options) +
+                                    ", so the whole image would be " + number(longer / ds) +
+                                    " model pixels across (at least " +
+                                    number(kMinPlanModelPixels) + " make sense); check the scales");
     grid.patchSize = options.inputSize * grid.downsample;
     grid.stride = grid.patchSize * (1 - options.overlap);
-    grid.columns = countAlong(double(info.width()), grid.patchSize, grid.stride);
-    grid.rows = countAlong(double(info.height()), grid.patchSize, grid.stride);
+    const double columns = countAlong(double(info.width()), grid.patchSize, grid.stride),
+                 rows = countAlong(double(info.height()), grid.patchSize, grid.stride);
+    if (!(columns * rows <= kMaxPlanPatches) ||
+        !(columns * rows <= double(info.width()) * double(info.height())))
+        throw std::invalid_argument(
+            info.path + ": cannot plan " + grouped(columns * rows) + " patches (" +
+            grouped(columns) + " x " + grouped(rows) + " of " + number(grid.patchSize) +
+            " image pixels; at most " + grouped(kMaxPlanPatches) +
+            ", and no more than the image's pixels): " + scales(info, options) +
+            "; check the scales");
+    grid.columns = static_cast<int>(columns);
+    grid.rows = static_cast<int>(rows);
     // The same level for every patch: the viewer and the heatmap then read one pyramid level.
     const int level =
         info.levels.empty() ? 0 : bestLevelForDownsample(info.levels, grid.downsample);
@@ -81,6 +126,18 @@ PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
             grid.patches.push_back(p);
         }
     return grid;
+}
+
+std::string unmappableScale(const ImageInfo& info, const PatchGridOptions& o) {
+    if (info.displayUnit != LengthUnit::Millimetre) return {};
+    if (!positive(o.micronsPerPixel) && !positive(o.magnification)) return {};
+    const std::string image = positive(info.mppX) ? "pixels of " + number(*info.mppX / 1000) + " mm"
+                                                  : "pixels in mm (no spacing recorded)";
+    const std::string model = positive(o.micronsPerPixel)
+                                  ? number(*o.micronsPerPixel) + " µm per pixel"
+                                  : number(*o.magnification) + "x magnification";
+    return info.path + ": cannot map the scales: the image is a radiology image (" + image +
+           ") and the model was made for a microscope (" + model + ")";
 }
 
 std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, double w, double h) {

@@ -4,6 +4,7 @@
 #include "image/ImageSource.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace lucida {
@@ -46,10 +47,25 @@ struct PatchGrid {
     std::vector<Patch> patches;  // row-major, tissue patches only when a mask was given
 };
 
+// Plausibility limits of a plan (sliding patches).
+// The model's pixel may be at most 16 times finer than the image's (more is magnifying the image
+// beyond what it holds: µm against mm, a wrong sidecar) …
+constexpr double kMinPlanDownsample = 1.0 / 16;
+// … the image must be at least 8 model pixels across at the model's scale …
+constexpr double kMinPlanModelPixels = 8;
+// … and the grid at most 10 million patches.
+constexpr double kMaxPlanPatches = 1e7;
+
 // Plans the patches covering the slide at the model's scale. Throws std::invalid_argument when
-// the model asks for µm/px but the slide has none (the message says so and what to do).
+// the model asks for µm/px but the slide has none (the message says so and what to do), and when
+// the plan is absurd (limits above): the message gives the scales, the factor and the patch count.
+// Quick: refused before anything is allocated.
 PatchGrid planPatchGrid(const ImageInfo& info, const PatchGridOptions& options,
                         const TissueMask* tissue = nullptr);
+
+// Why the model's scale cannot be mapped onto the image ("" when it can): a radiology image (DICOM
+// pixel spacing, in mm) and a model made for a microscope (µm per pixel or magnification).
+std::string unmappableScale(const ImageInfo& info, const PatchGridOptions& options);
 
 // Patches whose square intersects the level-0 rectangle `view`, ordered from the view's centre
 // outwards (the viewer asks for what is on screen first).

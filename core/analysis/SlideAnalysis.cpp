@@ -4,6 +4,7 @@
 #include "cam/Explainer.h"
 #include "image/ImageError.h"
 #include "model/Model.h"
+#include "model/ModelError.h"
 #include "model/Preprocess.h"
 
 #include <nlohmann/json.hpp>
@@ -11,8 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,6 @@ namespace lucida {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr char kMagic[8] = {'L', 'U', 'C', 'P', 'A', 'T', 'C', '1'};
 
 std::uint64_t fnv1a(const std::string& text) {
     std::uint64_t h = 1469598103934665603ull;
@@ -46,13 +46,27 @@ int defaultClass(const Model& model, const AnalysisSettings& settings) {
 }
 
 PatchGridOptions gridOptions(const ImageInfo& image, const Model& model,
-                             const AnalysisSettings& settings) {
+                             const AnalysisSettings& settings,
+                             std::vector<std::string>* notices = nullptr) {
     PatchGridOptions o;
     o.wholeImage = usesWholeImage(image, model.spec(), settings.fit);
     o.inputSize = model.spec().inputWidth;
     o.micronsPerPixel = model.spec().micronsPerPixel;
     o.magnification = model.spec().magnification;
     o.overlap = settings.overlap;
+    // A radiology image (mm) and a microscope model (µm): no common scale. Auto fits the whole
+    // image (usesWholeImage); patches are cut at the image's own pixels.
+    const std::string unmappable = unmappableScale(image, o);
+    if (!unmappable.empty()) {
+        o.micronsPerPixel.reset();
+        o.magnification.reset();
+        if (notices)
+            notices->push_back(unmappable + (o.wholeImage
+                                                 ? "; the whole image is resized to the model "
+                                                   "input instead"
+                                                 : "; patches are cut at the image's own pixels "
+                                                   "instead"));
+    }
     o.minTissue = settings.detectTissue && !o.wholeImage ? settings.minTissue : 0;
     return o;
 }
@@ -85,90 +99,6 @@ FloatTensor readPatch(const ImageSource& source, const PatchGrid& grid, const Pa
                       &info.grayMapping);
 }
 
-// The append-only record file: header (magic, classes, cam width, cam height), then per patch
-// its index, probabilities and map. A torn last record (an interrupted run) is dropped.
-class PatchStore {
-public:
-    explicit PatchStore(std::string path) : path_(std::move(path)) {}
-
-    // Reads what is there into `analysis` (outcomes must be sized); returns the count.
-    std::size_t load(SlideAnalysis& analysis) {
-        std::ifstream in(path_, std::ios::binary);
-        if (!in) return 0;
-        char magic[8];
-        std::int32_t header[3];
-        in.read(magic, 8);
-        in.read(reinterpret_cast<char*>(header), sizeof header);
-        if (!in || std::memcmp(magic, kMagic, 8) != 0 ||
-            header[0] != static_cast<std::int32_t>(analysis.classes.size()) || header[1] <= 0 ||
-            header[2] <= 0 || header[1] > 4096 || header[2] > 4096)
-            return 0;
-        analysis.camWidth = header[1];
-        analysis.camHeight = header[2];
-        const std::size_t k = analysis.classes.size(),
-                          cells = static_cast<std::size_t>(header[1]) * header[2];
-        std::size_t loaded = 0;
-        std::streamoff good = in.tellg();
-        for (;;) {
-            std::int32_t index = -1;
-            PatchOutcome o;
-            o.probabilities.resize(k);
-            o.cam.resize(cells);
-            in.read(reinterpret_cast<char*>(&index), sizeof index);
-            in.read(reinterpret_cast<char*>(o.probabilities.data()),
-                    static_cast<std::streamsize>(k * sizeof(float)));
-            in.read(reinterpret_cast<char*>(o.cam.data()),
-                    static_cast<std::streamsize>(cells * sizeof(float)));
-            if (!in || index < 0 || static_cast<std::size_t>(index) >= analysis.outcomes.size())
-                break;
-            o.done = true;
-            if (!analysis.outcomes[index].done) ++loaded;
-            analysis.outcomes[index] = std::move(o);
-            good = in.tellg();
-        }
-        in.close();
-        std::error_code ec;
-        if (fs::file_size(path_, ec) != static_cast<std::uintmax_t>(good))
-            fs::resize_file(path_, static_cast<std::uintmax_t>(good), ec);
-        headerWritten_ = true;
-        return loaded;
-    }
-
-    void append(const SlideAnalysis& analysis, std::size_t index) {
-        if (!out_.is_open()) {
-            out_.open(path_, std::ios::binary | std::ios::app);
-            if (!out_) throw std::runtime_error(path_ + ": cannot write analysis results");
-        }
-        if (!headerWritten_) {
-            const std::int32_t header[3] = {static_cast<std::int32_t>(analysis.classes.size()),
-                                            analysis.camWidth, analysis.camHeight};
-            out_.write(kMagic, 8);
-            out_.write(reinterpret_cast<const char*>(header), sizeof header);
-            headerWritten_ = true;
-        }
-        const auto& o = analysis.outcomes[index];
-        const auto i = static_cast<std::int32_t>(index);
-        out_.write(reinterpret_cast<const char*>(&i), sizeof i);
-        out_.write(reinterpret_cast<const char*>(o.probabilities.data()),
-                   static_cast<std::streamsize>(o.probabilities.size() * sizeof(float)));
-        out_.write(reinterpret_cast<const char*>(o.cam.data()),
-                   static_cast<std::streamsize>(o.cam.size() * sizeof(float)));
-    }
-
-    void flush() {
-        if (out_.is_open()) {
-            out_.flush();
-            if (!out_)
-                throw std::runtime_error(path_ + ": cannot write analysis results (disk full?)");
-        }
-    }
-
-private:
-    std::string path_;
-    std::ofstream out_;
-    bool headerWritten_ = false;
-};
-
 // Sets up the analysis (tissue, grid, key, results folder) without running the model.
 SlideAnalysis prepare(const ImageSource& source, const Model& model,
                       const AnalysisSettings& settings, const std::string& resultsRoot) {
@@ -183,7 +113,7 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
         throw std::invalid_argument(source.info().path + ": no slice " +
                                     std::to_string(settings.slice + 1) + " (the image has " +
                                     std::to_string(source.info().sliceCount) + ")");
-    const PatchGridOptions options = gridOptions(source.info(), model, settings);
+    const PatchGridOptions options = gridOptions(source.info(), model, settings, &a.notices);
     const bool tissue = settings.detectTissue && !options.wholeImage;
     if (tissue) a.tissue = detectTissue(source);
     a.grid = planPatchGrid(source.info(), options, tissue ? &a.tissue : nullptr);
@@ -193,6 +123,24 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
     a.resultsDir = (fs::path(resultsRoot) / a.key).string();
     a.outcomes.resize(a.grid.patches.size());
     return a;
+}
+
+StoreLayout storeLayout(const SlideAnalysis& a) {
+    return {a.key, a.grid.patches.size(), static_cast<int>(a.classes.size())};
+}
+
+std::string storePath(const SlideAnalysis& a) {
+    return (fs::path(a.resultsDir) / "patches.bin").string();
+}
+
+// Reads what is stored without changing anything (another process may be writing it).
+void readStored(SlideAnalysis& a) {
+    const StoreReport report = PatchStore(storePath(a), storeLayout(a)).read(a.outcomes);
+    a.reused = report.loaded;
+    if (report.camWidth > 0) {
+        a.camWidth = report.camWidth;
+        a.camHeight = report.camHeight;
+    }
 }
 
 void writeSettings(const SlideAnalysis& a) {
@@ -208,7 +156,11 @@ void writeSettings(const SlideAnalysis& a) {
                         {"whole_image", a.grid.wholeImage},
                         {"slice", a.settings.slice}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
-    std::ofstream(path + ".tmp") << j.dump(2) << "\n";
+    {
+        std::ofstream out(path + ".tmp");
+        out << j.dump(2) << "\n";
+        if (!out) throw std::runtime_error(path + ": cannot write analysis settings");
+    }
     fs::rename(path + ".tmp", path);
 }
 
@@ -260,7 +212,11 @@ std::string defaultResultsRoot(const std::string& slidePath) { return slidePath 
 
 bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit) {
     if (fit != ImageFit::Auto) return fit == ImageFit::WholeImage;
-    auto scale = [](const std::optional<double>& v) { return v && *v > 0; };
+    auto scale = [](const std::optional<double>& v) { return v && std::isfinite(*v) && *v > 0; };
+    // A radiology image (pixel spacing in mm) meets a microscope model: no common scale.
+    if (image.displayUnit == LengthUnit::Millimetre &&
+        (scale(spec.micronsPerPixel) || scale(spec.magnification)))
+        return true;
     // A microscope slide: objective power, or µm per pixel at microscope scale (DICOM spacing
     // is in mm: an MRI slice is a single image).
     const bool slide = scale(image.objectivePower) ||
@@ -272,8 +228,7 @@ std::optional<SlideAnalysis> loadSlideAnalysis(const ImageSource& source, const 
                                                const AnalysisSettings& settings,
                                                const std::string& resultsRoot) {
     SlideAnalysis a = prepare(source, model, settings, resultsRoot);
-    PatchStore store((fs::path(a.resultsDir) / "patches.bin").string());
-    a.reused = store.load(a);
+    readStored(a);
     if (a.reused == 0) return std::nullopt;
     return a;
 }
@@ -283,9 +238,41 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                            const AnalysisCallbacks& callbacks) {
     SlideAnalysis a = prepare(source, model, settings, resultsRoot);
     fs::create_directories(a.resultsDir);
+    // One writer per results folder. Another one (a second `analyse`, a viewer): show what it has
+    // stored and wait for it; its results are then reused, so no patch is computed twice.
+    std::string holder;
+    auto lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
+    if (!lock) {
+        using WaitClock = std::chrono::steady_clock;
+        WaitClock::time_point lastShown{};
+        for (;;) {
+            if (callbacks.cancelled && callbacks.cancelled()) {
+                readStored(a);
+                a.writer = holder;
+                return a;
+            }
+            if (WaitClock::now() - lastShown >= std::chrono::seconds(1)) {
+                lastShown = WaitClock::now();
+                readStored(a);
+                if (callbacks.onWaiting)
+                    callbacks.onWaiting(a, holder + " is writing the results in " + a.resultsDir +
+                                               ": waiting for it (" + std::to_string(a.reused) +
+                                               " of " + std::to_string(a.outcomes.size()) +
+                                               " patches stored so far)");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
+            if (lock) break;
+        }
+    }
     writeSettings(a);
-    PatchStore store((fs::path(a.resultsDir) / "patches.bin").string());
-    a.reused = store.load(a);
+    PatchStore store(storePath(a), storeLayout(a));
+    const StoreReport report = store.openForWriting(a.outcomes);
+    a.reused = report.loaded;
+    a.camWidth = report.camWidth;
+    a.camHeight = report.camHeight;
+    if (const std::string damage = report.describe(store.path()); !damage.empty())
+        a.notices.push_back(damage);
     if (callbacks.onLoaded) callbacks.onLoaded(a);
     const std::size_t total = a.outcomes.size();
     std::size_t doneTotal = a.reused;
@@ -458,13 +445,25 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                     });
                 for (std::size_t i = 0; i < batch.size(); ++i) {
                     const auto& e = explanations[i];
-                    auto& o = a.outcomes[batch[i].index];
-                    o.probabilities = e.probabilities;
-                    o.cam = e.map.data;
-                    o.done = true;
-                    a.camHeight = static_cast<int>(e.map.size(0));
-                    a.camWidth = static_cast<int>(e.map.size(1));
-                    store.append(a, batch[i].index);
+                    const std::size_t index = batch[i].index;
+                    PatchOutcome o{true, e.probabilities, e.map.data};
+                    const int height = static_cast<int>(e.map.size(0)),
+                              width = static_cast<int>(e.map.size(1));
+                    // Never stored, never shown: what the store would refuse to read back.
+                    const std::string why = PatchStore::implausible(
+                        o, static_cast<int>(a.classes.size()), std::size_t(width) * height);
+                    if (!why.empty()) {
+                        const Patch& p = a.grid.patches[index];
+                        throw ModelError(a.modelPath, "impossible output for patch " +
+                                                          std::to_string(index) + " at (" +
+                                                          std::to_string(std::lround(p.x)) + ", " +
+                                                          std::to_string(std::lround(p.y)) +
+                                                          ") of " + a.slidePath + ": " + why);
+                    }
+                    store.append(index, o, width, height);
+                    a.outcomes[index] = std::move(o);
+                    a.camHeight = height;
+                    a.camWidth = width;
                 }
                 store.flush();
                 doneNow += batch.size();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "analysis/PatchGrid.h"
+#include "analysis/PatchStore.h"
 #include "analysis/TissueMask.h"
 #include "image/ImageSource.h"
 #include "model/ModelSpec.h"
@@ -45,14 +46,6 @@ struct AnalysisSettings {
 // Whether `fit` means the whole image for this image and model.
 bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit);
 
-// One patch's result: the model's class probabilities and the raw CAM of the explained class at
-// the target layer's resolution (camHeight x camWidth, row-major).
-struct PatchOutcome {
-    bool done = false;
-    std::vector<float> probabilities;
-    std::vector<float> cam;
-};
-
 struct SlideAnalysis {
     std::string slidePath, modelPath, key, resultsDir;
     AnalysisSettings settings;
@@ -64,6 +57,12 @@ struct SlideAnalysis {
     int camWidth = 0, camHeight = 0;
     std::vector<PatchOutcome> outcomes;  // parallel to grid.patches
     std::size_t reused = 0;              // outcomes read back from an earlier run
+    // What the user should know about this run, in words: scales that cannot be mapped (and the
+    // fit used instead), stored records that were damaged and are recomputed.
+    std::vector<std::string> notices;
+    // Set when the run ended (cancelled) while another process was writing these results: who;
+    // the outcomes are what that writer had stored.
+    std::string writer;
 
     std::size_t doneCount() const;
     bool complete() const { return doneCount() == outcomes.size(); }
@@ -83,6 +82,10 @@ struct AnalysisCallbacks {
     // Once, after tissue detection, planning and reading what is stored (`reused` outcomes done),
     // before any inference: a viewer shows stored results from here, without a second plan.
     std::function<void(const SlideAnalysis&)> onLoaded;
+    // While another process writes the same results (their folder's lock is held): about once a
+    // second, with what it has stored so far (read-only) and a message naming it. The run waits
+    // for it (cancellable), then reuses what it wrote and does the rest.
+    std::function<void(const SlideAnalysis&, const std::string&)> onWaiting;
     std::function<void(const AnalysisProgress&)> onProgress;  // after every batch
     std::function<bool()> cancelled;                          // polled between batches
     // After every batch (after onProgress), with the outcomes so far, on the analysing thread: a
@@ -116,14 +119,18 @@ std::string defaultResultsRoot(const std::string& slidePath);
 // Analyses every tissue patch of `source` with `model` (or those in view: see
 // AnalysisCallbacks::wholeSlide): tissue detection on a thumbnail, patches at the model's scale,
 // decoding on a thread pool overlapped with batched inference + CAM on the calling thread. Outcomes
-// are appended to "<resultsRoot>/<key>/patches.bin" as they come, so an interrupted run resumes and
-// a repeated one reuses them. Returns what is done (complete unless cancelled). Throws
-// ImageError/ModelError/std::runtime_error naming the file and reason.
+// are appended to "<resultsRoot>/<key>/patches.bin" (PatchStore: checksummed, damaged records
+// recomputed) as they come, so an interrupted run resumes and a repeated one reuses them. One
+// writer per results folder (ResultsLock): a second run waits for the first (onWaiting) and then
+// reuses its results. Returns what is done (complete unless cancelled). Throws
+// ImageError/ModelError/std::runtime_error naming the file and reason; std::invalid_argument for a
+// plan that cannot be right (scales, patch counts: planPatchGrid).
 SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                            const AnalysisSettings& settings, const std::string& resultsRoot,
                            const AnalysisCallbacks& callbacks = {});
 
-// A stored analysis without running anything (nullopt when there is none for the key).
+// A stored analysis without running anything (nullopt when there is none for the key). Reads
+// only: it neither waits for nor disturbs a writer.
 std::optional<SlideAnalysis> loadSlideAnalysis(const ImageSource& source, const Model& model,
                                                const AnalysisSettings& settings,
                                                const std::string& resultsRoot);

@@ -7,6 +7,8 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -16,7 +18,11 @@ namespace lucida {
 void configureTorchThreads() {
     static std::once_flag once;
     std::call_once(once, [] {
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        // LUCIDA_TORCH_THREADS=1: LibTorch computes on the calling thread (the ThreadSanitizer
+        // run, packaging/run-tsan.sh, so that the checked threads are Lucida's own).
+        if (const char* threads = std::getenv("LUCIDA_TORCH_THREADS"); threads && *threads)
+            cores = std::clamp(std::atoi(threads), 1, cores);
         at::set_num_threads(cores);
     });
 }
@@ -103,6 +109,8 @@ std::unique_ptr<Model> Model::open(const std::string& path) {
     if (std::filesystem::exists(sidecar)) {
         try {
             m.spec = readModelSpec(sidecar);
+        } catch (const ModelError&) {
+            throw;  // names the sidecar already
         } catch (const std::runtime_error& e) {
             throw ModelError(sidecar, e.what());
         }

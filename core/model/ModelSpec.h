@@ -39,8 +39,9 @@ struct ModelSpec {
     }
 };
 
-// The sidecar of a model file: `<stem>.json` beside it. Throws std::runtime_error naming the file
-// and the bad field.
+// The sidecar of a model file: `<stem>.json` beside it. Throws ModelError naming the file and the
+// bad field: wrong types, input_size outside 8..8192, non-finite mean/std, std <= 0,
+// microns_per_pixel outside 0.05..100 or magnification outside 0.1..1000 (<= 0, non-finite).
 ModelSpec readModelSpec(const std::string& jsonPath);
 // Written atomically (temporary file, then rename).
 void writeModelSpec(const ModelSpec& spec, const std::string& jsonPath);

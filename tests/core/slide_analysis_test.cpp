@@ -8,11 +8,13 @@
 #include "fixtures/Fixtures.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
+#include "model/ModelError.h"
 #include "model/Preprocess.h"
 
 #include <tiffio.h>
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -20,8 +22,12 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <limits>
 #include <set>
+#include <thread>
 
 namespace {
 
@@ -452,7 +458,276 @@ private slots:
         QVERIFY(std::abs(*heat->info().mppX - 0.499 * cam.cellSize) < 1e-3);
     }
 
+    // A damaged store: bytes changed, indices duplicated, header damaged, record truncated,
+    // values out of range. Each run on it ends with the outputs of a clean run (what was damaged
+    // recomputed), the store at the clean size, and three reruns reuse everything without
+    // growing it.
+    void damagedStoresGiveCleanOutputs_data() {
+        QTest::addColumn<QString>("damage");
+        QTest::newRow("bytes changed") << "bytes";
+        QTest::newRow("index altered") << "index";
+        QTest::newRow("indices duplicated") << "duplicate";
+        QTest::newRow("header damaged") << "header";
+        QTest::newRow("record truncated") << "truncated";
+        QTest::newRow("probability out of range") << "probability";
+        QTest::newRow("map not finite") << "nan";
+    }
+
+    void damagedStoresGiveCleanOutputs() {
+        QFETCH(QString, damage);
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 8;
+        if (!clean_) {
+            clean_ = std::make_unique<QTemporaryDir>();
+            cleanRun_ = std::make_unique<lucida::SlideAnalysis>(
+                lucida::analyseSlide(*slide_, *model_, settings, clean_->path().toStdString()));
+        }
+        const auto& clean = *cleanRun_;
+        const std::string cleanStore = clean.resultsDir + "/patches.bin";
+        const auto cleanSize = std::filesystem::file_size(cleanStore);
+        const std::size_t total = clean.outcomes.size();
+        const auto record = lucida::PatchStore::recordSize(2, clean.camWidth, clean.camHeight);
+        QCOMPARE(cleanSize, lucida::PatchStore::kHeaderSize + total * record);
+
+        QTemporaryDir results;
+        const std::string dir = results.path().toStdString() + "/" + clean.key;
+        std::filesystem::create_directories(dir);
+        std::filesystem::copy_file(cleanStore, dir + "/patches.bin");
+        QFile f(QString::fromStdString(dir + "/patches.bin"));
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        QByteArray bytes = f.readAll();
+        const qsizetype h = lucida::PatchStore::kHeaderSize;
+        auto at = [&](std::size_t k) { return h + qsizetype(k * record); };
+        // A record with a valid checksum holding these values.
+        auto forged = [&](std::uint32_t index, std::vector<float> p, std::vector<float> cam) {
+            QByteArray r(reinterpret_cast<const char*>(&index), 4);
+            r.append(reinterpret_cast<const char*>(p.data()), qsizetype(p.size() * 4));
+            r.append(reinterpret_cast<const char*>(cam.data()), qsizetype(cam.size() * 4));
+            const std::uint32_t crc = lucida::crc32c(r.constData(), std::size_t(r.size()));
+            r.append(reinterpret_cast<const char*>(&crc), 4);
+            return r;
+        };
+        std::size_t damaged = 0;  // patches whose stored record is unusable
+        if (damage == "bytes") {
+            for (int i = 0; i < 200; ++i) {  // in the first 10 records' maps
+                const std::size_t k = std::size_t(i % 10);
+                bytes[at(k) + 12 + (i * 37) % qsizetype(record - 16)] ^= char(0x5A);
+            }
+            damaged = 10;
+        } else if (damage == "index") {
+            // Patch 3's record now claims patch 7: never shown as patch 7.
+            bytes[at(3)] = char(bytes[at(3)] ^ 0x04);
+            damaged = 1;
+        } else if (damage == "duplicate") {
+            // A valid record of patch 2 holding patch 9's values, after the real one.
+            const auto& o = clean.outcomes[9];
+            bytes.append(forged(2, o.probabilities, o.cam));
+            bytes.append(bytes.mid(at(5), qsizetype(record)));
+        } else if (damage == "header") {
+            bytes[30] = char(bytes[30] ^ 0x01);
+            damaged = total;
+        } else if (damage == "truncated") {
+            bytes.chop(qsizetype(record / 3));
+            damaged = 1;
+        } else if (damage == "probability") {
+            bytes.replace(at(4), qsizetype(record),
+                          forged(4, {-3.0f, 4.0f}, clean.outcomes[4].cam));
+            damaged = 1;
+        } else if (damage == "nan") {
+            auto cam = clean.outcomes[4].cam;
+            cam[1] = std::numeric_limits<float>::infinity();
+            bytes.replace(at(4), qsizetype(record),
+                          forged(4, clean.outcomes[4].probabilities, cam));
+            damaged = 1;
+        }
+        QVERIFY(f.seek(0) && f.resize(0));
+        f.write(bytes);
+        f.close();
+
+        // The viewer's read-only look at it: only sound records, nothing changed on disk.
+        const auto look =
+            lucida::loadSlideAnalysis(*slide_, *model_, settings, results.path().toStdString());
+        QVERIFY(damaged == total || (look && look->reused == total - damaged));
+        QCOMPARE(std::filesystem::file_size(dir + "/patches.bin"), std::uintmax_t(bytes.size()));
+
+        const auto repaired =
+            lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString());
+        QCOMPARE(repaired.reused, total - damaged);
+        QVERIFY(repaired.complete());
+        QVERIFY(!repaired.notices.empty());
+        const QString notice = QString::fromStdString(repaired.notices.back());
+        QVERIFY2(notice.contains("patches.bin"), qPrintable(notice));
+        qInfo("%s", qPrintable(notice));
+        // The outputs of a clean run: the per-patch outcomes (recomputed ones in other batches:
+        // float rounding only), the stitched map and probability rasters.
+        double worstP = 0, worstMap = 0;
+        for (std::size_t i = 0; i < total; ++i) {
+            const auto &a = repaired.outcomes[i], &b = clean.outcomes[i];
+            QCOMPARE(a.cam.size(), b.cam.size());
+            for (std::size_t k = 0; k < 2; ++k)
+                worstP =
+                    std::max(worstP, double(std::abs(a.probabilities[k] - b.probabilities[k])));
+            float peak = 1e-6f;
+            for (float v : b.cam) peak = std::max(peak, std::abs(v));
+            for (std::size_t k = 0; k < a.cam.size(); ++k)
+                worstMap = std::max(worstMap, double(std::abs(a.cam[k] - b.cam[k]) / peak));
+        }
+        QVERIFY2(worstP <= 1e-5 && worstMap <= 1e-4,
+                 qPrintable(QString("%1 %2").arg(worstP).arg(worstMap)));
+        float lowA = 0, highA = 0, lowB = 0, highB = 0;
+        const auto camA =
+            lucida::stitchCam(repaired, lucida::CamNormalisation::Slide, &lowA, &highA);
+        const auto camB = lucida::stitchCam(clean, lucida::CamNormalisation::Slide, &lowB, &highB);
+        QVERIFY(std::abs(highA - highB) <= 1e-4 * std::max(1.0f, std::abs(highB)));
+        QCOMPARE(camA.values.size(), camB.values.size());
+        for (std::size_t i = 0; i < camA.values.size(); ++i)
+            QVERIFY(std::isnan(camB.values[i]) ? std::isnan(camA.values[i])
+                                               : std::abs(camA.values[i] - camB.values[i]) <= 1e-4);
+        const auto probA = lucida::probabilityRaster(repaired, 1),
+                   probB = lucida::probabilityRaster(clean, 1);
+        for (std::size_t i = 0; i < probA.values.size(); ++i)
+            QVERIFY(std::isnan(probB.values[i])
+                        ? std::isnan(probA.values[i])
+                        : std::abs(probA.values[i] - probB.values[i]) <= 1e-5);
+
+        // Three reruns: all reused, the store at the clean size, the folder not growing.
+        auto folderSize = [&] {
+            std::uintmax_t size = 0;
+            for (const auto& e : std::filesystem::directory_iterator(dir))
+                size += e.is_regular_file() ? e.file_size() : 0;
+            return size;
+        };
+        QCOMPARE(std::filesystem::file_size(dir + "/patches.bin"), cleanSize);
+        const auto folder = folderSize();
+        for (int rerun = 0; rerun < 3; ++rerun) {
+            const auto again =
+                lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString());
+            QCOMPARE(again.reused, total);
+            QVERIFY(again.notices.empty());
+            QCOMPARE(std::filesystem::file_size(dir + "/patches.bin"), cleanSize);
+            QCOMPARE(folderSize(), folder);
+        }
+    }
+
+    // Two analyses of one slide into one results folder at once (as two `analyse` runs, or a
+    // viewer and a CLI): the second waits for the first, says so, and reuses all it wrote. One
+    // consistent store; no patch computed twice.
+    void concurrentWritersShareOneStore() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 4;
+        std::atomic<bool> firstLoaded{false};
+        lucida::AnalysisCallbacks first;
+        first.onLoaded = [&](const lucida::SlideAnalysis&) { firstLoaded = true; };
+        first.onBatch = [&](const lucida::SlideAnalysis&) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(80));  // overlap for certain
+        };
+        lucida::SlideAnalysis a, b;
+        std::thread one([&] {
+            a = lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(),
+                                     first);
+        });
+        while (!firstLoaded) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        int waits = 0;
+        std::string said;
+        std::size_t storedWhileWaiting = 0;
+        lucida::AnalysisCallbacks second;
+        second.onWaiting = [&](const lucida::SlideAnalysis& stored, const std::string& message) {
+            ++waits;
+            said = message;
+            storedWhileWaiting = std::max(storedWhileWaiting, stored.reused);
+        };
+        std::thread two([&] {
+            b = lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(),
+                                     second);
+        });
+        one.join();
+        two.join();
+        const std::size_t total = a.outcomes.size();
+        QVERIFY(a.complete() && b.complete());
+        const std::size_t inferredA = a.doneCount() - a.reused,
+                          inferredB = b.doneCount() - b.reused;
+        qInfo("patches %zu: first computed %zu, second %zu (waited %d times: %s)", total, inferredA,
+              inferredB, waits, said.c_str());
+        QVERIFY(waits >= 1);
+        QVERIFY2(said.find("is writing the results in " + a.resultsDir) != std::string::npos,
+                 said.c_str());
+        QVERIFY(storedWhileWaiting > 0);  // the other's results shown while it writes
+        QCOMPARE(inferredA, total);
+        QCOMPARE(inferredB, std::size_t{0});
+        QVERIFY(inferredA + inferredB <= total + std::size_t(settings.batchSize));
+        QCOMPARE(std::filesystem::file_size(a.resultsDir + "/patches.bin"),
+                 lucida::PatchStore::kHeaderSize +
+                     total * lucida::PatchStore::recordSize(2, a.camWidth, a.camHeight));
+        for (std::size_t i = 0; i < total; ++i)
+            QCOMPARE(b.outcomes[i].probabilities, a.outcomes[i].probabilities);
+    }
+
+    // A CT (0.66 mm pixels) with a model declared at 0.5 µm/px: the scales cannot be mapped;
+    // the whole image is fitted (or patches at its own pixels), at once, saying so. A sidecar at
+    // 0.001 µm/px is refused naming the file, the field and the number.
+    void scaleLimits() {
+        QTemporaryDir dir;
+        const QString modelPath = dir.filePath("micro.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/smallcnn.traced.pt", modelPath));
+        auto sidecar = [&](const char* mpp) {
+            QFile f(dir.filePath("micro.json"));
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write(QByteArray(R"({"classes": ["benign", "malignant"], "output": "sigmoid",
+                                   "input_size": [128, 128], "microns_per_pixel": )") +
+                    mpp + "}");
+        };
+        sidecar("0.5");
+        const auto model = lucida::Model::open(modelPath.toStdString());
+        const auto ct = lucida::openImage(fixtures::path("dicom/CT_small.dcm"));
+        QVERIFY(lucida::usesWholeImage(ct->info(), model->spec(), lucida::ImageFit::Auto));
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        model->defaultTargetLayer();  // found once per model (a forward pass): not the plan's time
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(!lucida::loadSlideAnalysis(*ct, *model, settings, results.path().toStdString()));
+        const qint64 planMs = timer.elapsed();
+        const auto whole =
+            lucida::analyseSlide(*ct, *model, settings, results.path().toStdString());
+        const qint64 wholeMs = timer.elapsed();
+        qInfo("CT + 0.5 µm/px model: planned in %lld ms, analysed (whole image) in %lld ms", planMs,
+              wholeMs);
+        QVERIFY(planMs < 1000);
+        QVERIFY(wholeMs < 5000);
+        QVERIFY(whole.grid.wholeImage && whole.complete());
+        QCOMPARE(whole.outcomes.size(), std::size_t{1});
+        QCOMPARE(whole.notices.size(), std::size_t{1});
+        const std::string& notice = whole.notices[0];
+        for (const char* part : {"CT_small.dcm", "cannot map the scales", "0.661468 mm",
+                                 "0.5 µm per pixel", "whole image"})
+            QVERIFY2(notice.find(part) != std::string::npos, notice.c_str());
+        settings.fit = lucida::ImageFit::Patches;
+        settings.detectTissue = false;
+        const auto patches =
+            lucida::analyseSlide(*ct, *model, settings, results.path().toStdString());
+        QCOMPARE(patches.grid.patches.size(), std::size_t{1});  // 128 px at the CT's own pixels
+        QCOMPARE(patches.grid.downsample, 1.0);
+        QVERIFY(patches.notices[0].find("own pixels") != std::string::npos);
+
+        sidecar("0.001");
+        timer.restart();
+        try {
+            lucida::Model::open(modelPath.toStdString());
+            QFAIL("a 0.001 µm/px sidecar was accepted");
+        } catch (const lucida::ModelError& e) {
+            QCOMPARE(QString::fromStdString(e.path()), dir.filePath("micro.json"));
+            const std::string reason = e.reason();
+            QVERIFY2(reason.find("microns_per_pixel 0.001 is outside the plausible 0.05 to 100") !=
+                         std::string::npos,
+                     e.what());
+        }
+        QVERIFY(timer.elapsed() < 1000);
+    }
+
 private:
+    std::unique_ptr<QTemporaryDir> clean_;
+    std::unique_ptr<lucida::SlideAnalysis> cleanRun_;
     std::vector<std::size_t> batchesFlat_;
     QTemporaryDir dir_;
     std::unique_ptr<lucida::ImageSource> slide_;
