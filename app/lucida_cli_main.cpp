@@ -13,6 +13,10 @@
 #include "image/ImageError.h"
 #include "model/AllocatorMode.h"
 #include "model/ModelError.h"
+#include "version/Versions.h"
+#ifdef LUCIDA_WITH_TORCH
+#include "model/TorchInfo.h"
+#endif
 
 #include <CLI/CLI.hpp>
 
@@ -36,6 +40,15 @@ int main(int argc, char** argv) {
     CLI::App app{"Lucida command line: inspect images and models, explain classifications",
                  "lucida-cli"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", [] {
+        std::vector<lucida::Component> components = lucida::libraryVersions();
+#ifdef LUCIDA_WITH_TORCH
+        for (lucida::Component& c : lucida::torchComponents()) components.push_back(std::move(c));
+#endif
+        std::string report = lucida::versionReport("lucida-cli", components);
+        report.pop_back();  // CLI11 ends the line itself
+        return report;
+    });
 
     std::string infoPath;
     bool infoJson = false;

@@ -2,33 +2,50 @@
 // for whole-slide analysis and `--analyse` runs it on every file at once; `--screenshot FILE`
 // saves the window once every visible tile is painted (and the analysis is done), then quits (for
 // docs and smoke tests).
+#include "Icons.h"
 #include "MainWindow.h"
 #include "OverviewWidget.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "VersionInfo.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSettings>
 #include <QTimer>
 
+#include <cstring>
+#include <iostream>
+
 #include "model/AllocatorMode.h"
+#include "version/Versions.h"
 
 int main(int argc, char** argv) {
     // Tiles (256 KiB) freed by the decoder threads go back to the system at once instead of
     // fragmenting per-thread arenas: resident memory stays near the cache budget (PERFORMANCE.md);
     // analysis and training switch to tensor settings while they run (TensorWork).
     lucida::useTileAllocator();
+    // Answered before QApplication exists, so that it works without a display (bug reports, CI).
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0) {
+            std::cout << lucida::ui::viewerVersionReport();
+            return 0;
+        }
     QApplication app(argc, argv);
     QApplication::setOrganizationName("Lucida");
     QApplication::setApplicationName("Lucida");
-    QApplication::setApplicationVersion("0.1.0");
+    QApplication::setApplicationVersion(QString::fromStdString(lucida::lucidaVersion()));
+    QApplication::setWindowIcon(lucida::ui::applicationIcon());
+    QGuiApplication::setDesktopFileName("org.lucida.Lucida");
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
         "Lucida: see what a neural network looked at in medical images.");
     parser.addHelpOption();
-    parser.addVersionOption();
+    parser.addOption(
+        QCommandLineOption({"v", "version"},
+                           "Print the version, the commit, the libraries' versions and the compute "
+                           "device, then exit."));
     parser.addPositionalArgument("files", "Images, slides or DICOM folders to open.", "[files...]");
     QCommandLineOption cacheOption(
         "cache-mb", "Tile cache budget in MiB (default: saved setting or 512).", "MiB");

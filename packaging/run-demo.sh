@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-bash packaging/install-deps.sh
+bash packaging/install-deps.sh build
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$(nproc)" --target lucida lucida-cli

@@ -1,11 +1,13 @@
 #include "MainWindow.h"
 
 #include "DicomControls.h"
+#include "Icons.h"
 #include "OverviewWidget.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "VersionInfo.h"
 #ifdef LUCIDA_WITH_TORCH
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
@@ -62,6 +64,7 @@ QString formatLength(double micrometres, LengthUnit unit) {
 MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     : QMainWindow(parent), tiles_(tiles), recent_(new RecentFiles(this)) {
     setWindowTitle(tr("Lucida"));
+    setWindowIcon(applicationIcon());
     setAcceptDrops(true);
     resize(1280, 800);
 
@@ -137,11 +140,12 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    QAction* open = file->addAction(QIcon::fromTheme("document-open"), tr("&Open…"), this,
-                                    &MainWindow::chooseFile);
+    QAction* open =
+        file->addAction(themedIcon("document-open"), tr("&Open…"), this, &MainWindow::chooseFile);
     open->setShortcut(QKeySequence::Open);
-    file->addAction(tr("Open DICOM &Folder…"), QKeySequence("Ctrl+Shift+O"), this,
-                    &MainWindow::chooseFolder);
+    QAction* openFolder =
+        file->addAction(ownIcon("folder-dicom"), tr("Open DICOM &Folder…"),
+                        QKeySequence("Ctrl+Shift+O"), this, &MainWindow::chooseFolder);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     connect(recent_, &RecentFiles::changed, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
@@ -159,20 +163,20 @@ void MainWindow::buildActions() {
             if (SlideView* v = currentView()) f(v);
         };
     };
-    QAction* zoomIn = view->addAction(QIcon::fromTheme("zoom-in"), tr("Zoom &In"), this,
+    QAction* zoomIn = view->addAction(themedIcon("zoom-in"), tr("Zoom &In"), this,
                                       onView([](SlideView* v) { v->zoomBy(1.25); }));
     zoomIn->setShortcuts({QKeySequence::ZoomIn, QKeySequence("Ctrl+=")});
-    QAction* zoomOut = view->addAction(QIcon::fromTheme("zoom-out"), tr("Zoom &Out"), this,
+    QAction* zoomOut = view->addAction(themedIcon("zoom-out"), tr("Zoom &Out"), this,
                                        onView([](SlideView* v) { v->zoomBy(0.8); }));
     zoomOut->setShortcuts(QKeySequence::ZoomOut);
-    QAction* fit = view->addAction(QIcon::fromTheme("zoom-fit-best"), tr("&Fit to Window"), this,
+    QAction* fit = view->addAction(themedIcon("zoom-fit-best"), tr("&Fit to Window"), this,
                                    onView([](SlideView* v) { v->fitToWindow(); }));
     fit->setShortcuts({QKeySequence("Ctrl+0"), QKeySequence("F")});
-    QAction* actual = view->addAction(QIcon::fromTheme("zoom-original"), tr("&Actual Pixels (1:1)"),
-                                      this, onView([](SlideView* v) { v->showActualPixels(); }));
+    QAction* actual = view->addAction(themedIcon("zoom-original"), tr("&Actual Pixels (1:1)"), this,
+                                      onView([](SlideView* v) { v->showActualPixels(); }));
     actual->setShortcut(QKeySequence("Ctrl+1"));
     QAction* rotate =
-        view->addAction(QIcon::fromTheme("object-rotate-right"), tr("&Rotate 90° Clockwise"), this,
+        view->addAction(themedIcon("object-rotate-right"), tr("&Rotate 90° Clockwise"), this,
                         onView([](SlideView* v) { v->rotateClockwise(); }));
     rotate->setShortcut(QKeySequence("R"));
     QMenu* mag = view->addMenu(tr("&Magnification"));
@@ -189,8 +193,8 @@ void MainWindow::buildActions() {
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
 
+    const QList<QAction*> analysisBar = buildAnalysisActions();
 #ifdef LUCIDA_WITH_TORCH
-    buildAnalysisActions();
     QMenu* tools = menuBar()->addMenu(tr("&Tools"));
     QAction* train = tools->addAction(tr("&Train a Model…"), QKeySequence("Ctrl+Shift+T"), this,
                                       &MainWindow::openTrainingWizard);
@@ -199,20 +203,11 @@ void MainWindow::buildActions() {
 #endif
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Lucida"), this, [this] {
-        QStringList formats;
-        for (const std::string& f : imageFormatNames()) formats << QString::fromStdString(f);
-        QMessageBox::about(
-            this, tr("About Lucida"),
-            tr("<b>Lucida</b> shows what a neural network looked at in medical images.<p>"
-               "Formats: %1.<p>Mouse: drag to pan, wheel to zoom at the cursor, "
-               "Ctrl+wheel for slices, right-drag for window/level.")
-                .arg(formats.join(", ")));
-    });
+    help->addAction(applicationIcon(), tr("&About Lucida"), this, &MainWindow::showAbout);
 
     QToolBar* bar = addToolBar(tr("View"));
     bar->setObjectName("viewToolbar");
-    bar->addAction(open);
+    bar->addActions({open, openFolder});
     bar->addSeparator();
     bar->addActions({zoomOut, zoomIn, fit, actual, rotate});
     magnification_ = new QComboBox(bar);
@@ -224,6 +219,31 @@ void MainWindow::buildActions() {
             v->setMagnification(magnification_->itemData(i).toDouble());
     });
     bar->addWidget(magnification_);
+
+    if (!analysisBar.isEmpty()) {
+        QToolBar* analysis = addToolBar(tr("Analysis"));
+        analysis->setObjectName("analysisToolbar");
+        analysis->addActions(analysisBar);
+    }
+}
+
+void MainWindow::showAbout() {
+    QStringList formats;
+    for (const std::string& f : imageFormatNames()) formats << QString::fromStdString(f);
+    QMessageBox box(this);
+    box.setWindowTitle(tr("About Lucida"));
+    box.setIconPixmap(applicationIcon().pixmap(96, 96));
+    box.setTextFormat(Qt::RichText);
+    box.setText(tr("<b>Lucida</b> shows what a neural network looked at in medical images.<p>"
+                   "Formats: %1.<p>Mouse: drag to pan, wheel to zoom at the cursor, "
+                   "Ctrl+wheel for slices, right-drag for window/level.")
+                    .arg(formats.join(", ")));
+    // Plain text the user can select and paste into a bug report.
+    box.setInformativeText(QStringLiteral("<pre>%1</pre>")
+                               .arg(QString::fromStdString(viewerVersionReport()).toHtmlEscaped()));
+    box.setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box.setObjectName("aboutBox");
+    box.exec();
 }
 
 void MainWindow::rebuildRecentMenu() {
@@ -292,16 +312,17 @@ void MainWindow::openTrainingWizard() {
 
 #ifdef LUCIDA_WITH_TORCH
 
-void MainWindow::buildAnalysisActions() {
+QList<QAction*> MainWindow::buildAnalysisActions() {
     QMenu* menu = menuBar()->addMenu(tr("&Analysis"));
-    QAction* open =
-        menu->addAction(tr("Open &Model…"), QKeySequence("Ctrl+M"), this, &MainWindow::chooseModel);
+    QAction* open = menu->addAction(ownIcon("model-open"), tr("Open &Model…"),
+                                    QKeySequence("Ctrl+M"), this, &MainWindow::chooseModel);
     open->setObjectName("openModelAction");
-    QAction* analyse = menu->addAction(tr("&Analyse Slide"), QKeySequence("Ctrl+Shift+A"), this,
-                                       &MainWindow::analyseCurrent);
+    QAction* analyse =
+        menu->addAction(ownIcon("analyse-slide"), tr("&Analyse Slide"),
+                        QKeySequence("Ctrl+Shift+A"), this, &MainWindow::analyseCurrent);
     analyse->setObjectName("analyseSlideAction");
     analyse->setStatusTip(tr("Run the model over every tissue patch of the slide"));
-    liveAction_ = menu->addAction(tr("&Live Heatmap While Panning"));
+    liveAction_ = menu->addAction(ownIcon("live-heatmap"), tr("&Live Heatmap While Panning"));
     liveAction_->setObjectName("liveHeatmapAction");
     liveAction_->setShortcut(QKeySequence("Ctrl+L"));
     liveAction_->setCheckable(true);
@@ -313,7 +334,7 @@ void MainWindow::buildAnalysisActions() {
         for (AnalysisController* c : analysisControllers()) c->setLive(on);
     });
     menu->addSeparator();
-    heatmapAction_ = menu->addAction(tr("Show &Heatmap"));
+    heatmapAction_ = menu->addAction(ownIcon("heatmap"), tr("Show &Heatmap"));
     heatmapAction_->setObjectName("showHeatmapAction");
     heatmapAction_->setShortcut(QKeySequence("H"));
     heatmapAction_->setCheckable(true);
@@ -326,6 +347,7 @@ void MainWindow::buildAnalysisActions() {
     connect(outlineAction_, &QAction::toggled, this, &MainWindow::applyAnalysisDisplay);
     menu->addSeparator();
     menu->addAction(analysisDock_->toggleViewAction());
+    return {open, analyse, liveAction_, heatmapAction_};
 }
 
 AnalysisController* MainWindow::analysisController(const SlideView* view) const {
@@ -463,7 +485,7 @@ void MainWindow::showRegion(const QRectF& region) {
 
 #else  // no LibTorch: no models to run
 
-void MainWindow::buildAnalysisActions() {}
+QList<QAction*> MainWindow::buildAnalysisActions() { return {}; }
 AnalysisController* MainWindow::analysisController(const SlideView*) const { return nullptr; }
 QList<AnalysisController*> MainWindow::analysisControllers() const { return {}; }
 bool MainWindow::isAnalysisBusy() const { return false; }

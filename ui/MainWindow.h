@@ -84,8 +84,9 @@ private:
     void chooseFile();
     void chooseFolder();
     void setCacheBudget();
-    void openTrainingWizard();  // Tools ▸ Train a Model (builds with LibTorch only)
-    void buildAnalysisActions();
+    void openTrainingWizard();               // Tools ▸ Train a Model (builds with LibTorch only)
+    QList<QAction*> buildAnalysisActions();  // the actions for the Analysis toolbar
+    void showAbout();
     void attachAnalysis(SlideView* view);
     void chooseModel();
     void applyAnalysisDisplay();

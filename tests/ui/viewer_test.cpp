@@ -19,7 +19,9 @@
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QToolBar>
 #include <QTreeWidget>
+#include <QWidgetAction>
 #include <QtTest>
 
 #include <chrono>
@@ -313,6 +315,39 @@ private slots:
                  QFileInfo(fixture("raster/ihc.png")).absoluteFilePath());
         window_->tabs()->tabCloseRequested(0);
         QCOMPARE(window_->documentCount(), 2);
+    }
+
+    // On a bare desktop (no icon theme, as offscreen here) every toolbar button still shows an
+    // icon of its own: Lucida's SVGs through the SVG icon engine, not blank squares or text.
+    void everyToolbarActionHasAnIcon() {
+        const QList<QToolBar*> bars = window_->findChildren<QToolBar*>();
+        QVERIFY(bars.size() >= 1);
+        QSet<QByteArray> seen;
+        int checked = 0;
+        for (QToolBar* bar : bars)
+            for (QAction* action : bar->actions()) {
+                if (action->isSeparator() || qobject_cast<QWidgetAction*>(action)) continue;
+                const QString what = action->text();
+                QVERIFY2(!action->icon().isNull(), qPrintable(what));
+                const QImage image =
+                    action->icon().pixmap(24, 24).toImage().convertToFormat(QImage::Format_ARGB32);
+                QVERIFY2(image.width() == 24, qPrintable(what));
+                int opaque = 0;
+                for (int y = 0; y < image.height(); ++y)
+                    for (int x = 0; x < image.width(); ++x)
+                        opaque += qAlpha(image.pixel(x, y)) > 128;
+                // A drawn glyph, neither empty nor a filled square.
+                QVERIFY2(opaque >= 20 && opaque < 24 * 24,
+                         qPrintable(QString("%1: %2 opaque pixels").arg(what).arg(opaque)));
+                const QByteArray bytes(reinterpret_cast<const char*>(image.constBits()),
+                                       image.sizeInBytes());
+                QVERIFY2(!seen.contains(bytes), qPrintable(what + ": same icon as another action"));
+                seen.insert(bytes);
+                ++checked;
+            }
+        QVERIFY2(checked >= 7, qPrintable(QString::number(checked)));
+        QVERIFY(!window_->windowIcon().isNull());
+        QVERIFY(!window_->windowIcon().pixmap(64, 64).isNull());
     }
 
     void dropOpensFiles() {
