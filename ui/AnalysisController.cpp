@@ -2,15 +2,14 @@
 
 #include "HeatmapOverlay.h"
 #include "ImageDocument.h"
+#include "ResultsLocation.h"
 #include "SlideView.h"
 #include "model/AllocatorMode.h"
 #include "model/Model.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
 #include <QFutureWatcher>
-#include <QStandardPaths>
 #include <QStringList>
 #include <QThread>
 #include <QtConcurrent>
@@ -159,18 +158,13 @@ int AnalysisController::effectiveClassIndex() const {
 
 QString AnalysisController::resultsRoot() const {
     if (!resultsRoot_.isEmpty()) return resultsRoot_;
-    const QString slide = view_->document()->path();
-    const QString beside = QString::fromStdString(defaultResultsRoot(slide.toStdString()));
-    const QFileInfo besideInfo(beside);
-    if (besideInfo.exists() ? besideInfo.isWritable()
-                            : QFileInfo(besideInfo.absolutePath()).isWritable())
-        return beside;
-    // A read-only slide folder: the user's cache, one folder per slide path.
-    const QByteArray hash =
-        QCryptographicHash::hash(slide.toUtf8(), QCryptographicHash::Sha1).toHex().left(12);
-    return QDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation))
-        .filePath(QStringLiteral("analyses/%1-%2.lucida")
-                      .arg(QFileInfo(slide).fileName(), QString::fromLatin1(hash)));
+    // The user store by default; beside the image only when chosen and writable (ResultsLocation).
+    const ResultsPlace place = savedResultsPlace();
+    if (cachedRoot_.isEmpty() || cachedPlace_ != int(place)) {
+        cachedRoot_ = resultsRootFor(view_->document()->path(), place);
+        cachedPlace_ = int(place);
+    }
+    return cachedRoot_;
 }
 
 void AnalysisController::setModel(std::shared_ptr<const Model> model) {

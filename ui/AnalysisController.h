@@ -97,10 +97,15 @@ public:
     double overlap() const { return overlap_; }
     void setNormalisation(CamNormalisation normalisation);
     CamNormalisation normalisation() const { return normalisation_; }
-    // Where results are kept; default: beside the slide, or the cache folder when that is
-    // read-only.
+    // Where results are kept; default: the user's results store, or beside the image when that
+    // is chosen (Analysis ▸ Keep Results Beside the Image) and writable (ResultsLocation.h).
     void setResultsRoot(const QString& root) { resultsRoot_ = root; }
     QString resultsRoot() const;
+    // The results place setting changed: the run restarts on the results kept there.
+    void resultsPlaceChanged() {
+        cachedRoot_.clear();
+        restart();
+    }
     void setBatchSize(int batchSize) { batchSize_ = batchSize; }
     void setPartialIntervalMs(int ms) { partialIntervalMs_ = ms; }  // default 1000
 
@@ -148,6 +153,8 @@ private:
     double overlap_ = 0;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     QString resultsRoot_;
+    mutable QString cachedRoot_;  // resultsRoot() for cachedPlace_ (hashing the image once)
+    mutable int cachedPlace_ = -1;
     int batchSize_ = 16;
     int partialIntervalMs_ = 1000;
 

@@ -5,6 +5,7 @@
 #include "OverviewWidget.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
+#include "ResultsLocation.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
@@ -332,6 +333,17 @@ QList<QAction*> MainWindow::buildAnalysisActions() {
     connect(liveAction_, &QAction::toggled, this, [this](bool on) {
         QSettings().setValue("analysis/live", on);
         for (AnalysisController* c : analysisControllers()) c->setLive(on);
+    });
+    QAction* beside = menu->addAction(tr("Keep Results &Beside the Image"));
+    beside->setObjectName("resultsBesideImageAction");
+    beside->setCheckable(true);
+    beside->setChecked(savedResultsPlace() == ResultsPlace::BesideImage);
+    beside->setStatusTip(
+        tr("Keep analysis results in <image>.lucida/ next to the image instead "
+           "of your own results store (never in folders that cannot be written)"));
+    connect(beside, &QAction::toggled, this, [this](bool on) {
+        saveResultsPlace(on ? ResultsPlace::BesideImage : ResultsPlace::UserStore);
+        for (AnalysisController* c : analysisControllers()) c->resultsPlaceChanged();
     });
     menu->addSeparator();
     heatmapAction_ = menu->addAction(ownIcon("heatmap"), tr("Show &Heatmap"));

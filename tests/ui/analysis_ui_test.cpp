@@ -137,6 +137,9 @@ private slots:
         QSettings().clear();
         // These tests drive "Analyse slide"; live analysis of the view is tested on its own.
         QSettings().setValue("analysis/live", false);
+        // Results beside the temporary slide copies, so each run starts empty and leaves nothing
+        // in the user's store (the default place is tested in results_location_test).
+        QSettings().setValue("analysis/resultsBesideImage", true);
         qRegisterMetaType<SlideView*>("SlideView*");
         QVERIFY2(QFile::exists(referenceDir() + "/smallcnn.traced.pt"),
                  "reference model missing (LUCIDA_REFERENCE_DIR)");
