@@ -19,3 +19,5 @@ bash packaging/check-package.sh build
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan
+# ThreadSanitizer: tile loader, results store and lock, analysis worker (about 6 min cold).
+bash packaging/run-tsan.sh

@@ -99,11 +99,11 @@ struct Collector {
     std::vector<Done> done;
 
     TileLoader::Callback callback() {
+        // Notified under the lock: a test may destroy the Collector (declared after its loader)
+        // as soon as waitFor returns, while the worker would still be notifying (ThreadSanitizer).
         return [this](const TileKey& k, const TilePtr& t, const std::string& e) {
-            {
-                std::lock_guard lock(mutex);
-                done.push_back({k, t, e});
-            }
+            std::lock_guard lock(mutex);
+            done.push_back({k, t, e});
             cv.notify_all();
         };
     }
