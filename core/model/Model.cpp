@@ -1,10 +1,11 @@
 #include "model/Model.h"
 
 #include "model/ModelError.h"
+#include "model/StateDictLayout.h"
 #include "model/StateDictModel.h"
 #include "model/TorchScriptBackend.h"
+#include "model/ZipArchive.h"
 
-#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -47,21 +48,28 @@ namespace {
 
 enum class FileKind { TorchScript, StateDict };
 
+// From the file's own bytes, without LibTorch's zip reader (which allocates a record's declared
+// size unchecked): a pickle stream is the legacy torch.save format; a zip archive is TorchScript
+// (code and constants) or torch.save's (data.pkl). The zip's central directory is checked here
+// (records inside the file, no impossible inflated sizes) before anything else reads it.
 FileKind detectKind(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) throw ModelError(path, "no such model file");
     if (std::filesystem::file_size(path, ec) == 0) throw ModelError(path, "model file is empty");
+    const MappedFile file(path);
+    if (file.size() >= 2 && static_cast<unsigned char>(file.data()[0]) == 0x80)
+        return FileKind::StateDict;  // a pickle: torch.save's legacy (pre-1.6) format
     try {
-        caffe2::serialize::PyTorchStreamReader reader(path);
-        if (reader.hasRecord("constants.pkl") || reader.hasRecord("code/__torch__.py"))
+        if (!looksLikeZip(file.data(), file.size()))
+            throw ZipError("neither a zip archive nor a pickle");
+        const ZipArchive zip(file.data(), file.size());
+        if (zip.find("constants.pkl") || zip.find("code/__torch__.py"))
             return FileKind::TorchScript;
-        if (reader.hasRecord("data.pkl")) return FileKind::StateDict;
-    } catch (const c10::Error& e) {
-        throw ModelError(
-            path,
-            std::string(
-                "not a model: not a PyTorch archive (TorchScript .pt or torch.save .pth) — ") +
-                e.what_without_backtrace());
+        if (zip.find("data.pkl")) return FileKind::StateDict;
+    } catch (const ZipError& e) {
+        throw ModelError(path, std::string("not a model: not a PyTorch archive (TorchScript .pt or "
+                                           "torch.save .pth) — ") +
+                                   e.what());
     }
     throw ModelError(path,
                      "not a model: a zip archive without TorchScript code or pickled weights");
