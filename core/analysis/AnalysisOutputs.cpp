@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace lucida {
 namespace {
@@ -159,12 +162,21 @@ FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, fl
     auto weight = [](int i, int n) { return 0.05 + std::sin(M_PI * (i + 0.5) / n); };
     std::vector<double> sum(static_cast<std::size_t>(r.width) * r.height, 0.0),
         weights(sum.size(), 0.0);
+    // Cells some planned patch still to come covers: their blend would change when it arrives
+    // (at the border of what is done, a patch's border cells alone, a bright strip where the
+    // CAM is high at patch borders), so they stay empty until then.
+    std::vector<std::uint8_t> pending(sum.size(), 0);
     for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
         const auto& o = a.outcomes[i];
-        if (!o.done) continue;
         const auto& p = a.grid.patches[i];
         const int ox = static_cast<int>(std::lround(p.column * a.grid.stride / r.cellSize));
         const int oy = static_cast<int>(std::lround(p.row * a.grid.stride / cellY));
+        if (!o.done) {
+            for (int ry = std::max(0, oy); ry < std::min(r.height, oy + a.camHeight); ++ry)
+                for (int rx = std::max(0, ox); rx < std::min(r.width, ox + a.camWidth); ++rx)
+                    pending[static_cast<std::size_t>(ry) * r.width + rx] = 1;
+            continue;
+        }
         float pl = low, ph = high;
         if (normalisation == CamNormalisation::Patch) {
             const auto [mn, mx] = std::minmax_element(o.cam.begin(), o.cam.end());
@@ -188,13 +200,15 @@ FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, fl
     }
     r.values.resize(sum.size());
     for (std::size_t k = 0; k < sum.size(); ++k)
-        r.values[k] = weights[k] > 0 ? static_cast<float>(sum[k] / weights[k]) : kNaN;
+        r.values[k] =
+            weights[k] > 0 && !pending[k] ? static_cast<float>(sum[k] / weights[k]) : kNaN;
     return r;
 }
 
 AnalysisSummary summarise(const SlideAnalysis& a, int topK, double threshold, std::size_t regions) {
     AnalysisSummary s;
     s.threshold = threshold;
+    s.wholeImage = a.grid.wholeImage;
     s.histogram.assign(20, 0);
     std::vector<std::pair<float, std::size_t>> scored;
     for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
@@ -213,17 +227,94 @@ AnalysisSummary summarise(const SlideAnalysis& a, int topK, double threshold, st
     s.topK = std::min<int>(topK, static_cast<int>(scored.size()));
     for (int i = 0; i < s.topK; ++i) s.topMean += scored[i].first;
     s.topMean /= s.topK;
-    for (const auto& [p, i] : scored) {
-        if (s.topRegions.size() >= regions) break;
-        const auto& patch = a.grid.patches[i];
-        const bool overlaps =
-            std::any_of(s.topRegions.begin(), s.topRegions.end(), [&](const auto& r) {
-                return std::abs(r.x - patch.x) < patch.width &&
-                       std::abs(r.y - patch.y) < patch.height;
-            });
-        if (!overlaps) s.topRegions.push_back({patch.x, patch.y, patch.width, patch.height, p});
-    }
+    s.topRegions = findRegions(a, a.explainedClass, threshold, regions);
     return s;
+}
+
+std::vector<AnalysisSummary::Region> findRegions(const SlideAnalysis& a, int classIndex,
+                                                 double threshold, std::size_t maxRegions) {
+    using Region = AnalysisSummary::Region;
+    // The patches above the threshold, by grid cell.
+    auto cellKey = [&](std::int64_t column, std::int64_t row) {
+        return row * a.grid.columns + column;
+    };
+    std::unordered_map<std::int64_t, std::size_t> above;
+    for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+        const auto& o = a.outcomes[i];
+        if (!o.done || o.probabilities.at(classIndex) < threshold) continue;
+        above.emplace(cellKey(a.grid.patches[i].column, a.grid.patches[i].row), i);
+    }
+    std::vector<Region> regions;
+    std::unordered_set<std::size_t> seen;
+    std::vector<std::size_t> queue;
+    // Seeds in grid order, so that the result does not depend on the hash map's order.
+    std::vector<std::size_t> seeds;
+    seeds.reserve(above.size());
+    for (const auto& [key, i] : above) seeds.push_back(i);
+    std::sort(seeds.begin(), seeds.end());
+    for (std::size_t seed : seeds) {
+        if (!seen.insert(seed).second) continue;
+        Region r;
+        double x1 = 0, y1 = 0;
+        float peak = -1;
+        std::size_t peakIndex = 0;
+        queue.assign(1, seed);
+        while (!queue.empty()) {  // flood fill with an explicit stack: no recursion
+            const std::size_t i = queue.back();
+            queue.pop_back();
+            const Patch& p = a.grid.patches[i];
+            const float v = a.outcomes[i].probabilities.at(classIndex);
+            if (r.patches == 0) r.x = p.x, r.y = p.y, x1 = p.x + p.width, y1 = p.y + p.height;
+            r.x = std::min(r.x, p.x), r.y = std::min(r.y, p.y);
+            x1 = std::max(x1, p.x + p.width), y1 = std::max(y1, p.y + p.height);
+            if (v > peak || (v == peak && i < peakIndex)) {  // ties: the first in grid order
+                peak = v;
+                peakIndex = i;
+                r.peakX = p.x + p.width / 2;
+                r.peakY = p.y + p.height / 2;
+            }
+            ++r.patches;
+            for (int dy = -1; dy <= 1; ++dy)
+                for (int dx = -1; dx <= 1; ++dx) {
+                    const int column = p.column + dx, row = p.row + dy;
+                    if (column < 0 || row < 0 || column >= a.grid.columns || row >= a.grid.rows)
+                        continue;
+                    const auto it = above.find(cellKey(column, row));
+                    if (it != above.end() && seen.insert(it->second).second)
+                        queue.push_back(it->second);
+                }
+        }
+        r.width = x1 - r.x;
+        r.height = y1 - r.y;
+        r.probability = peak;
+        const Patch& first = a.grid.patches[seed];
+        r.area = a.grid.wholeImage ? first.width * first.height
+                                   : double(r.patches) * a.grid.stride * a.grid.stride;
+        regions.push_back(r);
+    }
+    std::sort(regions.begin(), regions.end(), [](const Region& l, const Region& r) {
+        if (l.probability != r.probability) return l.probability > r.probability;
+        if (l.area != r.area) return l.area > r.area;
+        return l.peakY < r.peakY || (l.peakY == r.peakY && l.peakX < r.peakX);
+    });
+    if (regions.size() > maxRegions) regions.resize(maxRegions);
+    return regions;
+}
+
+std::string regionAreaText(double areaPixels, std::optional<double> mppX,
+                           std::optional<double> mppY) {
+    char text[64];
+    if (mppX) {
+        const double um2 = areaPixels * *mppX * mppY.value_or(*mppX);
+        const double mm2 = um2 / 1e6;
+        if (um2 >= 1e4)
+            std::snprintf(text, sizeof text, mm2 >= 100 ? "%.0f mm²" : "%.3g mm²", mm2);
+        else
+            std::snprintf(text, sizeof text, "%.0f µm²", um2);
+    } else {
+        std::snprintf(text, sizeof text, "%.0f px²", areaPixels);
+    }
+    return text;
 }
 
 namespace {
@@ -253,12 +344,20 @@ std::string writeAnalysisOutputs(const SlideAnalysis& a, const ImageInfo& slide,
 
     const AnalysisSummary s = summarise(a);
     nlohmann::json regions = nlohmann::json::array();
-    for (const auto& r : s.topRegions)
-        regions.push_back({{"x", r.x},
-                           {"y", r.y},
-                           {"width", r.width},
-                           {"height", r.height},
-                           {"probability", r.probability}});
+    for (const auto& r : s.topRegions) {
+        nlohmann::json region = {{"x", r.x},
+                                 {"y", r.y},
+                                 {"width", r.width},
+                                 {"height", r.height},
+                                 {"probability", r.probability},
+                                 {"peak", {{"x", r.peakX}, {"y", r.peakY}}},
+                                 {"patches", r.patches},
+                                 {"area_px2", r.area}};
+        region["area_um2"] =
+            slide.mppX ? nlohmann::json(r.area * *slide.mppX * slide.mppY.value_or(*slide.mppX))
+                       : nlohmann::json(nullptr);
+        regions.push_back(std::move(region));
+    }
     nlohmann::json j = {
         {"slide", a.slidePath},
         {"model", a.modelPath},

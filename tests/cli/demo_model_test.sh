@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The bundled demo model (resources/demo/model) on held-out demo data made afresh by
 # `lucida-cli make-demo` (the test split is never trained on): accuracy >= 0.95 and Grad-CAM
-# pointing game >= 0.90 on the test patches; and on a demo slide, the most suspicious regions of
-# `lucida-cli analyse` lie inside the lesions.
+# pointing game >= 0.90 on the test patches; and on a demo slide, the top regions of
+# `lucida-cli analyse` (connected areas of high probability) are the lesions, one region each.
 # Usage: demo_model_test.sh LUCIDA_CLI SOURCE_DIR WORK_DIR
 set -euo pipefail
 cli=${1:?}; src=${2:?}; work=${3:?}
@@ -27,13 +27,30 @@ assert e["pointing_game"]["share"] >= 0.90, e["pointing_game"]
 a = json.load(open(f"{work}/analysis/demo-slide.tiff.analysis.json"))
 lesions = json.load(open(f"{work}/demo/slide/demo-slide.json"))["lesions"]
 assert a["complete"], "analysis incomplete"
-regions = a["summary"]["top_regions"][: len(lesions)]
-def inside(r):
-    cx, cy = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2
-    return any(l["x"] <= cx <= l["x"] + l["width"] and l["y"] <= cy <= l["y"] + l["height"]
+regions = a["summary"]["top_regions"]
+def overlaps(r, l):
+    return (r["x"] < l["x"] + l["width"] and l["x"] < r["x"] + r["width"] and
+            r["y"] < l["y"] + l["height"] and l["y"] < r["y"] + r["height"])
+def peak_inside(r):
+    px, py = r["peak"]["x"], r["peak"]["y"]
+    return any(l["x"] <= px <= l["x"] + l["width"] and l["y"] <= py <= l["y"] + l["height"]
                for l in lesions)
-hits = sum(inside(r) for r in regions)
 print(f"slide: {a['analysed_patches']} tissue patches, {len(lesions)} lesions, "
-      f"top {len(regions)} regions inside lesions: {hits}, top-k mean {a['summary']['top_k_mean']:.3f}")
-assert hits == len(regions), [(r, inside(r)) for r in regions]
+      f"{len(regions)} top regions, top-k mean {a['summary']['top_k_mean']:.3f}")
+for r in regions:
+    print(f"  p {r['probability']:.3f} area {r['area_um2']:.0f} um2 ({r['patches']} patches) "
+          f"bounds {r['x']:.0f},{r['y']:.0f} {r['width']:.0f}x{r['height']:.0f}")
+# Distinct regions, one per lesion: as many as lesions, each on exactly one lesion (its peak
+# inside it), each lesion under exactly one region.
+assert len(regions) == len(lesions), regions
+for r in regions:
+    assert sum(overlaps(r, l) for l in lesions) == 1, r
+    assert peak_inside(r), r
+    assert r["x"] <= r["peak"]["x"] <= r["x"] + r["width"], r
+    assert r["area_px2"] == r["patches"] * a["grid"]["stride"] ** 2, r
+    assert abs(r["area_um2"] - r["area_px2"] * 0.25) < 1e-6 * r["area_px2"], r  # 0.5 um/px
+for l in lesions:
+    assert sum(overlaps(r, l) for r in regions) == 1, l
+peaks = [(r["probability"], r["area_px2"]) for r in regions]
+assert peaks == sorted(peaks, reverse=True), peaks  # highest peak first, then the largest
 PY

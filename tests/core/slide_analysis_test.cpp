@@ -419,6 +419,138 @@ private slots:
             lucida::analyseSlide(*mr, *model, settings, results.path().toStdString()));
     }
 
+    // Top regions are connected areas (8-connected patches >= threshold), one entry each with
+    // bounds, area, peak and peak location, highest peak first, then the largest; patches not
+    // done do not count.
+    void regionsAreConnectedAreas() {
+        lucida::SlideAnalysis a;
+        a.grid.patchSize = a.grid.stride = 100;
+        a.grid.columns = 6;
+        a.grid.rows = 4;
+        for (int row = 0; row < 4; ++row)
+            for (int column = 0; column < 6; ++column)
+                a.grid.patches.push_back({column, row, column * 100.0, row * 100.0, 100, 100, 0});
+        a.classes = {"benign", "malignant"};
+        a.explainedClass = 1;
+        a.outcomes.resize(a.grid.patches.size());
+        auto set = [&](int column, int row, float p, bool done = true) {
+            auto& o = a.outcomes[static_cast<std::size_t>(row * 6 + column)];
+            o.done = done;
+            o.probabilities = {1 - p, p};
+        };
+        for (int row = 0; row < 4; ++row)
+            for (int column = 0; column < 6; ++column) set(column, row, 0.1f);
+        set(0, 0, 0.9f);  // with (1, 1): one region, diagonal neighbours
+        set(1, 1, 0.7f);
+        set(4, 0, 0.95f);         // alone
+        set(3, 3, 0.99f, false);  // not done: not a region
+        set(4, 2, 0.6f);          // one region of two with the same peak …
+        set(5, 3, 0.6f);
+        set(2, 3, 0.6f);  // … ranked before this single patch
+        set(0, 3, 0.5f);  // exactly the threshold
+        const auto regions = lucida::findRegions(a, 1, 0.5, 10);
+        QCOMPARE(regions.size(), std::size_t{5});
+        auto check = [&](std::size_t i, double x, double y, double w, double h, float peak,
+                         double peakX, double peakY, std::size_t patches) {
+            const auto& r = regions[i];
+            QCOMPARE(r.x, x);
+            QCOMPARE(r.y, y);
+            QCOMPARE(r.width, w);
+            QCOMPARE(r.height, h);
+            QCOMPARE(r.probability, double(peak));
+            QCOMPARE(r.peakX, peakX);
+            QCOMPARE(r.peakY, peakY);
+            QCOMPARE(r.patches, patches);
+            QCOMPARE(r.area, patches * 100.0 * 100.0);
+        };
+        check(0, 400, 0, 100, 100, 0.95f, 450, 50, 1);
+        check(1, 0, 0, 200, 200, 0.9f, 50, 50, 2);
+        check(2, 400, 200, 200, 200, 0.6f, 450, 250, 2);
+        check(3, 200, 300, 100, 100, 0.6f, 250, 350, 1);
+        check(4, 0, 300, 100, 100, 0.5f, 50, 350, 1);
+        QCOMPARE(lucida::findRegions(a, 1, 0.5, 2).size(), std::size_t{2});
+        QVERIFY(lucida::findRegions(a, 1, 0.991, 10).empty());
+        // The summary's regions are these (its threshold, the explained class).
+        const auto s = lucida::summarise(a);
+        QCOMPARE(s.topRegions.size(), regions.size());
+        QCOMPARE(s.topRegions[1].peakX, 50.0);
+        // Areas in words: mm² / µm² with the pixel size, else px².
+        QCOMPARE(lucida::regionAreaText(4e4, 0.5, 0.5), std::string("0.01 mm²"));
+        QCOMPARE(lucida::regionAreaText(1e4, 0.5, std::nullopt), std::string("2500 µm²"));
+        QCOMPARE(lucida::regionAreaText(65536, std::nullopt, std::nullopt),
+                 std::string("65536 px²"));
+    }
+
+    // Live heat: while patches are missing, no stitched cell differs from its final value (no
+    // strip of lone patch borders at the edge of what is done). Overlapping patches (50 %) whose
+    // CAM is bright at the border and dark inside, done one by one.
+    void partialCamShowsOnlyFinalValues() {
+        lucida::SlideAnalysis a;
+        a.grid.patchSize = 100;
+        a.grid.stride = 50;
+        a.grid.columns = 4;
+        a.grid.rows = 3;
+        a.camWidth = a.camHeight = 8;
+        a.classes = {"benign", "malignant"};
+        a.explainedClass = 1;
+        for (int row = 0; row < 3; ++row)
+            for (int column = 0; column < 4; ++column) {
+                a.grid.patches.push_back({column, row, column * 50.0, row * 50.0, 100, 100, 0});
+                lucida::PatchOutcome o;
+                o.done = true;
+                o.probabilities = {0.5f, 0.5f};
+                for (int y = 0; y < 8; ++y)
+                    for (int x = 0; x < 8; ++x) {
+                        const bool border = x == 0 || y == 0 || x == 7 || y == 7;
+                        o.cam.push_back(border ? 5.0f + column : 0.1f * (x + y) + row);
+                    }
+                a.outcomes.push_back(o);
+            }
+        for (auto normalisation :
+             {lucida::CamNormalisation::Slide, lucida::CamNormalisation::Patch}) {
+            float fLow = 0, fHigh = 0;
+            const auto final = lucida::stitchCam(a, normalisation, &fLow, &fHigh);
+            lucida::SlideAnalysis partial = a;
+            for (auto& o : partial.outcomes) o.done = false;
+            int shownBefore = 0;
+            for (std::size_t done = 0; done < a.outcomes.size(); ++done) {
+                partial.outcomes[done].done = true;
+                float low = 0, high = 0;
+                const auto r = lucida::stitchCam(partial, normalisation, &low, &high);
+                QCOMPARE(r.width, final.width);
+                QCOMPARE(r.height, final.height);
+                int shown = 0;
+                for (std::size_t k = 0; k < r.values.size(); ++k) {
+                    if (std::isnan(r.values[k])) continue;
+                    ++shown;
+                    // Raw values for the slide-wide scale (it widens as patches arrive).
+                    const double v = normalisation == lucida::CamNormalisation::Slide
+                                         ? low + r.values[k] * (high - low)
+                                         : r.values[k];
+                    const double f = normalisation == lucida::CamNormalisation::Slide
+                                         ? fLow + final.values[k] * (fHigh - fLow)
+                                         : final.values[k];
+                    QVERIFY2(std::abs(v - f) < 1e-4, qPrintable(QString("cell %1 after %2: %3, "
+                                                                        "final %4")
+                                                                    .arg(k)
+                                                                    .arg(done + 1)
+                                                                    .arg(v)
+                                                                    .arg(f)));
+                }
+                QVERIFY(shown >= shownBefore);  // what is shown stays shown
+                shownBefore = shown;
+            }
+            QCOMPARE(shownBefore, int(final.values.size()));
+            // The first patch alone: its cells no other patch covers are shown (a quarter).
+            for (auto& o : partial.outcomes) o.done = false;
+            partial.outcomes[0].done = true;
+            const auto first = lucida::stitchCam(partial, normalisation);
+            int firstShown = 0;
+            for (float v : first.values) firstShown += !std::isnan(v);
+            QCOMPARE(firstShown, 16);
+        }
+    }
+
     // The files: float pyramids hold the rasters exactly; the heat pyramids open in OpenSlide.
     void outputs() {
         QTemporaryDir out;
