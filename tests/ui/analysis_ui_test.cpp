@@ -461,6 +461,30 @@ private slots:
         window_->analysisPanel()->normalisationCombo()->setCurrentIndex(0);
     }
 
+    // Another process writing these results (their folder's lock held, as by a `lucida-cli
+    // analyse`): the viewer shows what is stored, says who is writing and waits; once the writer
+    // is done it finishes from the stored results, running nothing.
+    void anotherWriterIsWaitedFor() {
+        AnalysisController* c = current();
+        QVERIFY(c);
+        const auto a = stored(c, 1);
+        QVERIFY(a && a->complete());
+        std::string holder;
+        auto lock = ResultsLock::tryAcquire(a->resultsDir, &holder);
+        QVERIFY(lock);
+        QTest::mouseClick(window_->analysisPanel()->analyseButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(c->progress().note.contains("is writing the results"), 20000);
+        const QString label = window_->analysisPanel()->progressLabel()->text();
+        QVERIFY2(label.contains("is writing the results"), qPrintable(label));
+        QCOMPARE(c->progress().done, totalPatches_);  // what is stored, shown while waiting
+        QCOMPARE(c->state(), AnalysisController::State::Running);
+        lock.reset();
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QCOMPARE(c->progress().inferred, std::size_t{0});
+        QCOMPARE(c->progress().reused, totalPatches_);
+        QVERIFY(c->progress().note.isEmpty());
+    }
+
     // Cancel stops the run; what was done stays shown, and the next start resumes it.
     void cancelStopsAndTheNextRunResumes() {
         AnalysisController* c = current();
