@@ -33,6 +33,9 @@ CLI::App* addTrainCommand(CLI::App& app, TrainOptions& o) {
     cmd->add_option("--out", o.outDir, "output folder (model, sidecar, report, curves, checkpoint)")
         ->required();
     cmd->add_option("--name", o.modelName, "file name stem of the outputs")->capture_default_str();
+    cmd->add_flag("--overwrite", o.overwrite,
+                  "replace the outputs of an earlier run with the same --name in --out (without "
+                  "it, existing outputs are never replaced: the command stops before training)");
     cmd->add_option("--validation", o.validationDir,
                     "separate validation folder with the same class sub-folders");
     cmd->add_option("--validation-fraction", o.validationFraction,
@@ -106,6 +109,19 @@ CLI::App* addTrainCommand(CLI::App& app, TrainOptions& o) {
 }
 
 int runTrain(const TrainOptions& options) {
+    // Refused before anything is loaded (the trainer refuses too): an earlier model stays.
+    if (!options.overwrite) {
+        const bool resuming = !options.resumeFrom.empty();
+        if (const auto existing = existingTrainingOutputs(options.outDir, options.modelName);
+            !existing.empty() && !resuming) {
+            std::cerr << "lucida-cli train: " << existing.front()
+                      << " exists (an earlier training's output) and is not replaced: choose "
+                         "another --name (e.g. --name "
+                      << freeModelName(options.outDir, options.modelName)
+                      << ") or pass --overwrite\n";
+            return 2;
+        }
+    }
     Trainer trainer(options);
     InterruptGuard interrupt;
     std::atomic<bool> done{false};

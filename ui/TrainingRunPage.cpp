@@ -232,7 +232,8 @@ bool TrainingRunPage::isComplete() const {
 
 void TrainingRunPage::start() {
     if (isRunning()) return;
-    resetDisplay();
+    if (beforeStart_ && !beforeStart_()) return;
+    initializePage();  // the summary names the outputs as they are now
     const TrainOptions options = options_();
     if (!QDir().mkpath(QString::fromStdString(options.outDir))) {
         showFailure(tr("%1: cannot create the output folder.").arg(path(options.outDir)));

@@ -44,6 +44,8 @@ public:
 
     // Cancels and blocks until the thread is over (for quitting the application).
     void cancelAndWait();
+    // Asked before a run starts (whether the outputs may be written); false: it does not start.
+    void setBeforeStart(std::function<bool()> check) { beforeStart_ = std::move(check); }
 
     CurveChart* lossChart() const { return lossChart_; }
     CurveChart* accuracyChart() const { return accuracyChart_; }
@@ -81,6 +83,7 @@ private:
     const TrainingDataPage* data_;
     OptionsProvider options_;
     QLabel* summaryLabel_;
+    std::function<bool()> beforeStart_;
     QPushButton* start_;
     QPushButton* pause_;
     QPushButton* resume_;

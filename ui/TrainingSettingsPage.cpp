@@ -1,5 +1,7 @@
 #include "TrainingSettingsPage.h"
 
+#include "train/Trainer.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
@@ -12,6 +14,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QRegularExpressionValidator>
 #include <QSettings>
@@ -232,7 +235,11 @@ TrainingSettingsPage::TrainingSettingsPage(QWidget* parent) : QWizardPage(parent
                                                       QStandardPaths::DocumentsLocation))
                                                  .filePath("lucida-models"))
                          .toString());
-    modelName_->setText(s.value("modelName", "model").toString());
+    // An earlier run's name is not offered again: the next free one is (model-2, model-3, …).
+    const QString remembered = s.value("modelName", "model").toString();
+    modelName_->setText(QString::fromStdString(
+        freeModelName(QDir::fromNativeSeparators(outDir_->text().trimmed()).toStdString(),
+                      remembered.toStdString())));
     s.endGroup();
 
     connect(outBrowse, &QPushButton::clicked, this, [this] {
@@ -286,8 +293,15 @@ void TrainingSettingsPage::updateState() {
         problem = tr("%1: no such checkpoint.").arg(resume);
     if (problem.isEmpty()) {
         const QString model = QDir(out).filePath(name + ".pth");
-        if (QFileInfo::exists(model))
-            note = tr("%1 exists and will be replaced.").arg(QDir::toNativeSeparators(model));
+        if (!existingTrainingOutputs(QDir::fromNativeSeparators(out).toStdString(),
+                                     name.toStdString())
+                 .empty())
+            note = isOverwriteConfirmed()
+                       ? tr("An earlier training named %1 is here; its files will be replaced.")
+                             .arg(name)
+                       : tr("An earlier training named %1 is here: you will be asked before its "
+                            "files are replaced.")
+                             .arg(name);
         else
             note = tr("The model will be written to %1.").arg(QDir::toNativeSeparators(model));
         if (!resume.isEmpty()) note += " " + tr("Training continues from %1.").arg(resume);
@@ -300,7 +314,60 @@ void TrainingSettingsPage::updateState() {
 
 bool TrainingSettingsPage::isComplete() const { return error_->isHidden(); }
 
-bool TrainingSettingsPage::validatePage() { return isComplete(); }
+bool TrainingSettingsPage::validatePage() { return isComplete() && askAboutTakenName(); }
+
+QString TrainingSettingsPage::chosenModelKey() const {
+    return QDir(QDir::fromNativeSeparators(outDir_->text().trimmed()))
+        .absoluteFilePath(modelName_->text().trimmed());
+}
+
+bool TrainingSettingsPage::isOverwriteConfirmed() const {
+    return !confirmedOverwrite_.isEmpty() && confirmedOverwrite_ == chosenModelKey();
+}
+
+void TrainingSettingsPage::clearOverwriteConfirmation() {
+    confirmedOverwrite_.clear();
+    updateState();
+}
+
+bool TrainingSettingsPage::askAboutTakenName() {
+    const std::string out = QDir::fromNativeSeparators(outDir_->text().trimmed()).toStdString();
+    const QString name = modelName_->text().trimmed();
+    const auto existing = existingTrainingOutputs(out, name.toStdString());
+    if (existing.empty() || isOverwriteConfirmed()) return true;
+    const QString free = QString::fromStdString(freeModelName(out, name.toStdString()));
+    QStringList files;
+    for (const std::string& f : existing)
+        files << QDir::toNativeSeparators(QString::fromStdString(f));
+    QMessageBox box(QMessageBox::Warning, tr("Model Name Taken"),
+                    tr("An earlier training named <b>%1</b> is in %2. Save this one as <b>%3</b>, "
+                       "or replace the earlier model (a viewer that has it open keeps the one it "
+                       "loaded)?")
+                        .arg(name.toHtmlEscaped(),
+                             QDir::toNativeSeparators(QString::fromStdString(out)).toHtmlEscaped(),
+                             free.toHtmlEscaped()),
+                    QMessageBox::NoButton, this);
+    box.setDetailedText(tr("Files that would be replaced:\n%1").arg(files.join('\n')));
+    QPushButton* newName = box.addButton(tr("Save as %1").arg(free), QMessageBox::AcceptRole);
+    newName->setObjectName("newNameButton");
+    QPushButton* replace = box.addButton(tr("Replace"), QMessageBox::DestructiveRole);
+    replace->setObjectName("replaceButton");
+    QPushButton* cancel = box.addButton(QMessageBox::Cancel);
+    cancel->setObjectName("cancelButton");
+    box.setDefaultButton(newName);
+    box.setEscapeButton(cancel);
+    box.exec();
+    if (box.clickedButton() == newName) {
+        modelName_->setText(free);
+        return true;
+    }
+    if (box.clickedButton() == replace) {
+        confirmedOverwrite_ = chosenModelKey();
+        updateState();
+        return true;
+    }
+    return false;
+}
 
 void TrainingSettingsPage::apply(TrainOptions& o) const {
     o.epochs = epochs_->value();
@@ -332,6 +399,7 @@ void TrainingSettingsPage::apply(TrainOptions& o) const {
     o.seed = static_cast<std::uint64_t>(seed_->value());
     o.outDir = QDir::fromNativeSeparators(outDir_->text().trimmed()).toStdString();
     o.modelName = modelName_->text().trimmed().toStdString();
+    o.overwrite = isOverwriteConfirmed();
     o.resumeFrom = resume_->text().trimmed().toStdString();
 }
 

@@ -34,8 +34,19 @@ public:
     void apply(TrainOptions& options) const;
     void saveSettings() const;
 
+    // Outputs of an earlier run with the chosen name are replaced only once the user has said so
+    // for that folder and name (on Next, or when a run starts: askAboutTakenName); apply() sets
+    // TrainOptions::overwrite from it. A run that starts uses the answer up.
+    bool isOverwriteConfirmed() const;
+    void clearOverwriteConfirmation();
+    // When outputs of the chosen name exist and replacing them was not confirmed: asks whether to
+    // save under the next free name (the default: the name box changes to it), replace them, or
+    // cancel. False: cancelled. True without asking when nothing would be replaced.
+    bool askAboutTakenName();
+
 private:
     void updateState();
+    QString chosenModelKey() const;  // folder and name, as the confirmation holds them
 
     QSpinBox* epochs_;
     QSpinBox* batch_;
@@ -66,6 +77,7 @@ private:
     QLineEdit* resume_;
     QLabel* note_;
     QLabel* error_;
+    QString confirmedOverwrite_;  // chosenModelKey() the user agreed to replace
 };
 
 }  // namespace lucida::ui

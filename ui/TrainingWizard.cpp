@@ -39,6 +39,8 @@ TrainingWizard::TrainingWizard(QWidget* parent) : QWizard(parent) {
     connect(data_->seedBox(), &QSpinBox::valueChanged, settings_->seedBox(), &QSpinBox::setValue);
     connect(settings_->seedBox(), &QSpinBox::valueChanged, data_->seedBox(), &QSpinBox::setValue);
 
+    // Never over an earlier run's model without asking (a second "Start" included).
+    run_->setBeforeStart([this] { return settings_->askAboutTakenName(); });
     connect(run_, &TrainingRunPage::runningChanged, this, &TrainingWizard::runningChanged);
     connect(run_, &TrainingRunPage::stopped, this, [this] {
         if (closeWhenStopped_) {
@@ -79,6 +81,7 @@ void TrainingWizard::runningChanged(bool running) {
     // No going back to change the options under a running training.
     if (running) {
         saveSettings();
+        settings_->clearOverwriteConfirmation();  // the next run asks again
         setButtonLayout({QWizard::Stretch, QWizard::NextButton, QWizard::CancelButton});
     } else {
         setButtonLayout({QWizard::Stretch, QWizard::BackButton, QWizard::NextButton,

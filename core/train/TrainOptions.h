@@ -46,6 +46,10 @@ struct TrainOptions {
     // checkpoint.pt (for resume). `modelName` replaces "model" in the file names.
     std::string outDir;
     std::string modelName = "model";
+    // Outputs of an earlier run with this name are never replaced unless this is set (or the run
+    // resumes from this name's own checkpoint): run() refuses, naming the file
+    // (existingTrainingOutputs, freeModelName in Trainer.h).
+    bool overwrite = false;
     std::string resumeFrom;   // a checkpoint.pt to continue from
     std::string targetLayer;  // written to the sidecar; empty: the architecture's last block
     // The scale the images were taken at, written to the sidecar so the viewer reads slides at the

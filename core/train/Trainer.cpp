@@ -289,7 +289,47 @@ void writeAtomically(const std::string& path,
     if (ec) throw FileError(path, "cannot replace the file: " + ec.message());
 }
 
+// What a run named `name` writes in `outDir` (both model extensions: which one depends on the
+// network, and both share the sidecar).
+std::vector<fs::path> outputPaths(const std::string& outDir, const std::string& name) {
+    const fs::path dir(outDir);
+    return {dir / (name + ".pth"),
+            dir / (name + ".pt"),
+            sidecarPathFor((dir / (name + ".pth")).string()),
+            dir / (name + ".report.json"),
+            dir / (name + ".curves.png"),
+            dir / (name + ".checkpoint.pt")};
+}
+
 }  // namespace
+
+std::vector<std::string> existingTrainingOutputs(const std::string& outDir,
+                                                 const std::string& modelName) {
+    std::vector<std::string> existing;
+    for (const fs::path& p : outputPaths(outDir, modelName)) {
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(p, ec))) existing.push_back(p.string());
+    }
+    return existing;
+}
+
+std::string freeModelName(const std::string& outDir, const std::string& modelName) {
+    if (existingTrainingOutputs(outDir, modelName).empty()) return modelName;
+    std::string stem = modelName;
+    int number = 1;
+    if (const auto dash = stem.rfind('-');
+        dash != std::string::npos && dash + 1 < stem.size() && dash > 0 &&
+        stem.size() - dash <= 7 && std::all_of(stem.begin() + dash + 1, stem.end(), [](char c) {
+            return c >= '0' && c <= '9';
+        })) {
+        number = std::stoi(stem.substr(dash + 1));
+        stem.resize(dash);
+    }
+    for (int n = std::max(number, 1) + 1;; ++n) {
+        const std::string candidate = stem + "-" + std::to_string(n);
+        if (existingTrainingOutputs(outDir, candidate).empty()) return candidate;
+    }
+}
 
 struct Trainer::Impl {
     TrainOptions options;
@@ -433,6 +473,20 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
 
     auto optimizer = makeOptimizer(o, net->parameters());
 
+    // Never over an earlier run's outputs unless asked, except when this resumes that run from
+    // its own checkpoint.
+    if (!o.overwrite) {
+        const fs::path ownCheckpoint = fs::path(o.outDir) / (o.modelName + ".checkpoint.pt");
+        std::error_code ec;
+        const bool resumingOwn =
+            !o.resumeFrom.empty() && fs::equivalent(o.resumeFrom, ownCheckpoint, ec);
+        if (const auto existing = existingTrainingOutputs(o.outDir, o.modelName);
+            !existing.empty() && !resumingOwn)
+            throw FileError(existing.front(),
+                            "exists, from an earlier training: not replaced (choose another name, "
+                            "e.g. " +
+                                freeModelName(o.outDir, o.modelName) + ", or allow overwriting)");
+    }
     fs::create_directories(o.outDir);
     result.modelPath = (fs::path(o.outDir) / (o.modelName + net->extension())).string();
     result.sidecarPath = sidecarPathFor(result.modelPath);

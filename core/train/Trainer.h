@@ -60,11 +60,21 @@ struct TrainResult {
     std::string device;
 };
 
+// The outputs of a run named `modelName` that exist in `outDir` already: the model (.pth, or .pt
+// for TorchScript), its sidecar, report, curves and checkpoint. Empty: the name is free.
+std::vector<std::string> existingTrainingOutputs(const std::string& outDir,
+                                                 const std::string& modelName);
+
+// `modelName` when it is free in `outDir`, else the first free "<stem>-2", "<stem>-3", … (the stem
+// is the name without a "-<number>" ending: "model-2" taken gives "model-3").
+std::string freeModelName(const std::string& outDir, const std::string& modelName);
+
 // Fine-tunes a classifier on an image folder (TorchScript-free: native LibTorch modules with
 // torchvision's parameter names). Runs on the calling thread; cancel() and pause() may be called
 // from any thread. Cancel finishes the current batch, writes a checkpoint (resumable) and keeps
 // the best model saved so far. Throws std::runtime_error (or FileError/ModelError) naming the file
-// and reason for bad data or options.
+// and reason for bad data or options, and FileError before training when an output of an earlier
+// run would be replaced without TrainOptions::overwrite.
 class Trainer {
 public:
     explicit Trainer(TrainOptions options);

@@ -306,6 +306,48 @@ private slots:
         QCOMPARE(reopened->spec().classCount(), 3);
     }
 
+    // An earlier run's outputs are never replaced unless asked (the error names the file and a
+    // free name); overwrite replaces them; the free name skips names with any output.
+    void refusesToOverwriteAnEarlierRun() {
+        QTemporaryDir out;
+        const std::string dir = out.path().toStdString();
+        auto o = smallOptions(data_.path(), out.path());
+        o.epochs = 1;
+        QVERIFY(lucida::existingTrainingOutputs(dir, "model").empty());
+        QCOMPARE(lucida::freeModelName(dir, "model"), std::string("model"));
+        const auto first = lucida::Trainer(o).run();
+        auto bytes = [](const std::string& path) {
+            QFile f(QString::fromStdString(path));
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        const QByteArray before = bytes(first.modelPath);
+        QVERIFY(!before.isEmpty());
+        const auto existing = lucida::existingTrainingOutputs(dir, "model");
+        QCOMPARE(existing.front(), first.modelPath);
+        QVERIFY(std::find(existing.begin(), existing.end(), first.sidecarPath) != existing.end());
+        QCOMPARE(lucida::freeModelName(dir, "model"), std::string("model-2"));
+
+        o.seed = 7;  // other weights, were it to run
+        const QString error = errorOf([&] { lucida::Trainer(o).run(); });
+        QVERIFY2(error.contains(QString::fromStdString(first.modelPath)) &&
+                     error.contains("not replaced") && error.contains("model-2"),
+                 qPrintable(error));
+        QCOMPARE(bytes(first.modelPath), before);
+
+        o.overwrite = true;
+        const auto replaced = lucida::Trainer(o).run();
+        QCOMPARE(replaced.modelPath, first.modelPath);
+        QVERIFY(bytes(first.modelPath) != before);
+
+        // Any output makes a name taken; a numbered name counts on from its number.
+        QFile report(out.path() + "/model-2.report.json");
+        QVERIFY(report.open(QIODevice::WriteOnly));
+        report.close();
+        QCOMPARE(lucida::freeModelName(dir, "model"), std::string("model-3"));
+        QCOMPARE(lucida::freeModelName(dir, "model-2"), std::string("model-3"));
+        QCOMPARE(lucida::freeModelName(dir, "other"), std::string("other"));
+    }
+
 private:
     QTemporaryDir data_;
 };
