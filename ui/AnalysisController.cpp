@@ -82,6 +82,7 @@ std::shared_ptr<const AnalysisResults> makeResults(const SlideAnalysis& a,
                                                    CamNormalisation normalisation,
                                                    ColourMap colours, double threshold) {
     auto r = std::make_shared<AnalysisResults>();
+    r->modelPath = QString::fromStdString(a.modelPath);
     r->normalisation = normalisation;
     r->cam = std::make_shared<FloatRaster>(stitchCam(a, normalisation, &r->camLow, &r->camHigh));
     r->probability = std::make_shared<FloatRaster>(probabilityRaster(a, a.explainedClass));

@@ -33,6 +33,7 @@ struct ModelLoad {
 
 // What an analysis has given so far, prepared on the analysing thread for the GUI.
 struct AnalysisResults {
+    QString modelPath;  // the model the heat comes from
     std::shared_ptr<const FloatRaster> cam, probability;
     ColouredRaster camImage, probabilityImage;  // colourised there too, with the overlay's colours
     CamNormalisation normalisation = CamNormalisation::Slide;

@@ -117,8 +117,9 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     connect(analysisPanel_, &AnalysisPanel::displayChanged, this,
             &MainWindow::applyAnalysisDisplay);
     connect(analysisPanel_, &AnalysisPanel::regionActivated, this, &MainWindow::showRegion);
+    // The model last used opens at once, off the GUI thread: ready by the time a slide is.
     if (const QString last = QSettings().value("analysis/lastModel").toString(); !last.isEmpty())
-        analysisPanel_->setModelState(last, nullptr);  // opened when an analysis asks for it
+        loadModel(last, /*reportErrors=*/false);
     // The panel is tall: most of the column is its (until a saved layout says otherwise).
     resizeDocks({overviewDock, analysisDock_}, {200, 700}, Qt::Vertical);
     resizeDocks({analysisDock_}, {analysisPanel_->minimumWidth()}, Qt::Horizontal);
@@ -299,7 +300,9 @@ void MainWindow::openTrainingWizard() {
     if (!trainingWizard_) {
         trainingWizard_ = new TrainingWizard(this);
         trainingWizard_->setAttribute(Qt::WA_DeleteOnClose);
+        // "Open the Model in the Viewer": the viewer switches to it (panel, heat, recent list).
         connect(trainingWizard_, &TrainingWizard::modelTrained, this, [this](const QString& path) {
+            openModel(path);
             statusBar()->showMessage(tr("Trained model: %1").arg(QDir::toNativeSeparators(path)));
         });
     }
@@ -422,14 +425,27 @@ void MainWindow::chooseModel() {
     openModel(path);
 }
 
-void MainWindow::openModel(const QString& path) {
+void MainWindow::openModel(const QString& path) { loadModel(path, /*reportErrors=*/true); }
+
+void MainWindow::loadModel(const QString& path, bool reportErrors) {
     const int request = ++modelRequest_;
     modelLoading_ = true;
     modelPath_ = path;
+    // The old model goes at once: its heat, classes and score never show under the new name
+    // (an analysis that was asked for runs again once the new model is there).
+    model_.reset();
+    for (AnalysisController* c : analysisControllers()) c->setModel(nullptr);
     analysisPanel_->setModelState(path, nullptr);
+    if (!reportErrors && !QFileInfo::exists(path)) {  // a remembered model that is gone
+        modelLoading_ = false;
+        analysisPanel_->setModelState(path, nullptr, tr("no such file"));
+        emit modelFailed(tr("%1: no such file").arg(path));
+        return;
+    }
     statusBar()->showMessage(tr("Opening model %1…").arg(path));
+    const bool loud = reportErrors;  // a dialog when it fails
     auto* watcher = new QFutureWatcher<ModelLoad>(this);
-    connect(watcher, &QFutureWatcher<ModelLoad>::finished, this, [this, watcher, request] {
+    connect(watcher, &QFutureWatcher<ModelLoad>::finished, this, [this, watcher, request, loud] {
         watcher->deleteLater();
         if (request != modelRequest_) return;  // another model was asked for since
         modelLoading_ = false;
@@ -438,7 +454,10 @@ void MainWindow::openModel(const QString& path) {
         if (!load.model) {
             analysePending_ = false;
             analysisPanel_->setModelState(load.path, nullptr, load.error);
-            showError(tr("Cannot open model"), load.error);
+            if (loud)
+                showError(tr("Cannot open model"), load.error);
+            else
+                statusBar()->showMessage(tr("Cannot open the last model: %1").arg(load.error));
             emit modelFailed(load.error);
             return;
         }
@@ -506,6 +525,7 @@ void MainWindow::applyAnalysisDisplay() {}
 void MainWindow::chooseModel() {}
 void MainWindow::analyseCurrent() {}
 void MainWindow::showRegion(const QRectF&) {}
+void MainWindow::loadModel(const QString& path, bool) { openModel(path); }
 void MainWindow::openModel(const QString& path) {
     const QString message =
         tr("%1: this build of Lucida has no LibTorch, so it cannot run models.").arg(path);

@@ -89,6 +89,9 @@ private:
     void showAbout();
     void attachAnalysis(SlideView* view);
     void chooseModel();
+    // openModel; a model remembered from the last session (reportErrors false) that cannot be
+    // opened says so in the panel and the status bar, with no dialog at start-up.
+    void loadModel(const QString& path, bool reportErrors);
     void applyAnalysisDisplay();
     void showRegion(const QRectF& region);
     QList<AnalysisController*> analysisControllers() const;

@@ -21,11 +21,13 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
@@ -34,9 +36,11 @@
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QtTest>
 
 #include <cmath>
+#include <functional>
 
 using namespace lucida;
 using namespace lucida::ui;
@@ -568,6 +572,7 @@ private slots:
     // slide" widens the same run to the whole slide.
     void liveHeatmapFollowsTheViewAndCancelsStaleRequests() {
         window_.reset();
+        QSettings().remove("analysis/lastModel");  // a model remembered would open at start-up
         window_ = makeWindow();
         QVERIFY(window_);
         QAction* live = window_->findChild<QAction*>("liveHeatmapAction");
@@ -658,6 +663,7 @@ private slots:
     // the slice shown (the old heat gone at once, each slice stored on its own).
     void mriHeatFollowsTheSlice() {
         window_.reset();
+        QSettings().remove("analysis/lastModel");
         window_ = makeWindow();
         QVERIFY(window_);
         QAction* live = window_->findChild<QAction*>("liveHeatmapAction");
@@ -712,6 +718,138 @@ private slots:
         QCOMPARE(c->progress().reused, std::size_t{1});
         QVERIFY(shownEquals(first));
         live->setChecked(false);
+    }
+
+    // Start-up with a remembered model (the reporter's: a scripted ResNet-50 without sidecar)
+    // opens it at once: the panel is ready within seconds, without Analyse Slide being clicked.
+    void rememberedModelIsReadyAtStartUp() {
+        window_.reset();
+        QSettings().setValue("analysis/live", false);
+        const QString remembered = tmp_->filePath("r50_scripted.pt");
+        QVERIFY(QFile::copy(referenceDir() + "/resnet50.scripted.pt", remembered));
+        QVERIFY(!QFile::exists(tmp_->filePath("r50_scripted.json")));  // no sidecar
+        QSettings().setValue("analysis/lastModel", remembered);
+        QElapsedTimer clock;
+        clock.start();
+        window_ = makeWindow();
+        QVERIFY(window_);
+        SlideView* view = openSlide(window_.get(), slidePath_);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        AnalysisPanel* panel = window_->analysisPanel();
+        QTRY_VERIFY_WITH_TIMEOUT(window_->hasModel() && c->model(), 20000);
+        qInfo("the remembered model was ready %lld ms after the window was made",
+              qint64(clock.elapsed()));
+        QCOMPARE(window_->modelPath(), remembered);
+        QCOMPARE(QString::fromStdString(c->model()->path()), remembered);
+        QCOMPARE(panel->modelCombo()->currentData().toString(), remembered);
+        QCOMPARE(panel->classCombo()->count(), 3);  // the ResNet's three outputs, numbered
+        QCOMPARE(panel->progressLabel()->text(), QString("Ready."));
+        QVERIFY(panel->analyseButton()->isEnabled());
+        for (const QLabel* label : panel->findChildren<QLabel*>())
+            QVERIFY2(!label->text().contains("Opening"), qPrintable(label->text()));
+        QCOMPARE(c->state(), AnalysisController::State::Idle);  // live is off: nothing runs
+    }
+
+    // A remembered model that is gone says so in the panel at start-up (no "Opening…" forever,
+    // no dialog in the user's face before the window is even used).
+    void missingRememberedModelSaysSo() {
+        window_.reset();
+        const QString gone = tmp_->filePath("gone.pt");
+        QSettings().setValue("analysis/lastModel", gone);
+        window_ = makeWindow();
+        QVERIFY(window_);
+        AnalysisPanel* panel = window_->analysisPanel();
+        auto says = [panel](const QString& text) {
+            const auto labels = panel->findChildren<QLabel*>();
+            return std::any_of(labels.begin(), labels.end(),
+                               [&](const QLabel* l) { return l->text().contains(text); });
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(says("Cannot open gone.pt"), 10000);
+        QVERIFY(!says("Opening"));
+        QVERIFY(!window_->hasModel());
+        QVERIFY(!qobject_cast<QMessageBox*>(QApplication::activeModalWidget()));
+    }
+
+    // Switching models leaves no stale frame: from the moment another model is asked for, every
+    // frame painted shows no heat or the new model's, and the panel shows neither the old
+    // model's classes nor its score under the new name.
+    void modelSwitchPaintsNoStaleHeat() {
+        window_.reset();
+        QSettings().remove("analysis/lastModel");
+        window_ = makeWindow();
+        QVERIFY(window_);
+        QVERIFY(openModel(window_.get(), modelPath_));
+        SlideView* view = openSlide(window_.get(), slidePath_);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        AnalysisPanel* panel = window_->analysisPanel();
+        QTest::mouseClick(panel->analyseButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, kRunTimeoutMs);
+        QVERIFY(!c->overlay()->isEmpty());
+        QVERIFY(panel->scoreLabel()->text().contains("<b>"));
+        const QString old = QString::fromStdString(c->model()->path());
+
+        // Another model, with other class names.
+        const QString other =
+            copyModel("smallcnn.traced.pt", "stroma",
+                      json(R"({"classes": ["stroma", "tumour"], "output": "sigmoid",
+                               "input_size": [128, 128], "microns_per_pixel": 0.998})"));
+        QVERIFY(!other.isEmpty());
+        // Every frame painted from now on: whether heat is drawn, and the model it comes from.
+        struct Frame {
+            bool heat;
+            QString model;
+        };
+        std::vector<Frame> frames;
+        struct PaintWatch : QObject {
+            std::function<void()> onPaint;
+            bool eventFilter(QObject*, QEvent* e) override {
+                if (e->type() == QEvent::Paint) onPaint();
+                return false;
+            }
+        } watch;
+        watch.onPaint = [&] {
+            const bool heat = c->overlay()->heatmapVisible() && !c->overlay()->isEmpty();
+            frames.push_back({heat, heat && c->results() ? c->results()->modelPath : ""});
+        };
+        view->installEventFilter(&watch);
+        QTimer repaint;  // keep painting while the new model opens and runs
+        connect(&repaint, &QTimer::timeout, view, qOverload<>(&QWidget::update));
+        repaint.start(15);
+
+        QSignalSpy opened(window_.get(), &MainWindow::modelOpened);
+        window_->openModel(other);
+        view->repaint();  // the first frame after the switch
+        QVERIFY(!frames.empty());
+        QVERIFY2(!frames.front().heat, qPrintable("heat of " + frames.front().model));
+        for (int i = 0; i < panel->classCombo()->count(); ++i)
+            QVERIFY(panel->classCombo()->itemText(i) != "malignant");
+        QVERIFY2(!panel->scoreLabel()->text().contains("<b>"),
+                 qPrintable(panel->scoreLabel()->text()));
+        QVERIFY(opened.wait(60000));
+        QCOMPARE(panel->classCombo()->currentText(), QString("tumour"));
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, kRunTimeoutMs);
+        QTest::qWait(50);
+        view->repaint();
+        repaint.stop();
+        view->removeEventFilter(&watch);
+
+        int stale = 0, fresh = 0;
+        for (const Frame& f : frames) {
+            stale += f.heat && f.model != other;
+            fresh += f.heat && f.model == other;
+        }
+        qInfo(
+            "%zu frames painted after the switch from %s: %d with the new model's heat, %d "
+            "stale",
+            frames.size(), qPrintable(QFileInfo(old).fileName()), fresh, stale);
+        QCOMPARE(stale, 0);
+        QVERIFY(fresh > 0);  // the new heat was painted
+        QCOMPARE(QString::fromStdString(c->model()->path()), other);
+        QCOMPARE(c->results()->modelPath, other);
     }
 };
 

@@ -2,6 +2,9 @@
 // thumbnails, unreadable files), small CNN at 32 px for 3 epochs, live curves, the confusion
 // matrix and the files written; cancelling keeps a checkpoint; bad folders block Next; closing
 // while training cancels and waits; Tools ▸ Train a Model opens it from the main window.
+#include "AnalysisController.h"
+#include "AnalysisPanel.h"
+#include "HeatmapOverlay.h"
 #include "MainWindow.h"
 #include "TileService.h"
 #include "TrainingCharts.h"
@@ -11,9 +14,11 @@
 #include "TrainingRunPage.h"
 #include "TrainingSettingsPage.h"
 #include "TrainingWizard.h"
+#include "model/Model.h"
 
 #include <QAbstractButton>
 #include <QAction>
+#include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QImage>
@@ -36,6 +41,8 @@
 #include <QTimer>
 #include <QTreeWidget>
 #include <QtTest>
+
+#include <memory>
 
 using namespace lucida;
 using namespace lucida::ui;
@@ -84,6 +91,28 @@ void answerYesSoon() {
     });
 }
 
+// Clicks the button named `name` on the next modal message box that has one (polling for up to
+// ten seconds); `asked` (when given) counts the boxes answered.
+void clickSoon(const QString& name, int* asked = nullptr) {
+    auto* timer = new QTimer;
+    auto tries = std::make_shared<int>(0);
+    QObject::connect(timer, &QTimer::timeout, [timer, tries, name, asked] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        auto* button = box ? box->findChild<QAbstractButton*>(name) : nullptr;
+        if (button) {
+            if (asked) ++*asked;
+            button->click();
+        }
+        if (button || ++*tries > 200) timer->deleteLater();
+    });
+    timer->start(50);
+}
+
+QByteArray contents(const QString& path) {
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
 }  // namespace
 
 class TrainingWizardTest : public QObject {
@@ -96,23 +125,52 @@ private:
 
     // Scans `folder`, chooses small CNN at 32 px, `epochs` epochs of batch `batch`, and stops on
     // the run page.
-    bool setUp(const QString& folder, int epochs, int batch, const QString& out) {
-        TrainingDataPage* data = wizard_->dataPage();
-        data->setTrainFolder(folder);
-        if (!QTest::qWaitFor([&] { return data->isComplete(); }, 30000)) return false;
-        wizard_->next();
-        if (wizard_->currentId() != TrainingWizard::ModelPageId) return false;
-        wizard_->modelPage()->setArchitecture("smallcnn");
-        wizard_->modelPage()->inputSizeBox()->setValue(32);
-        wizard_->next();
-        if (wizard_->currentId() != TrainingWizard::SettingsPageId) return false;
-        TrainingSettingsPage* settings = wizard_->settingsPage();
+    bool setUp(const QString& folder, int epochs, int batch, const QString& out,
+               TrainingWizard* wizard = nullptr) {
+        if (!wizard) wizard = wizard_.get();
+        if (!toSettings(wizard, folder)) return false;
+        TrainingSettingsPage* settings = wizard->settingsPage();
         settings->epochsBox()->setValue(epochs);
         settings->batchBox()->setValue(batch);
         settings->outputFolderEdit()->setText(out);
         settings->modelNameEdit()->setText("tiny");
-        wizard_->next();
-        return wizard_->currentId() == TrainingWizard::RunPageId;
+        wizard->next();
+        return wizard->currentId() == TrainingWizard::RunPageId;
+    }
+
+    // Scans `folder`, chooses small CNN at 32 px, and stops on the settings page.
+    static bool toSettings(TrainingWizard* wizard, const QString& folder) {
+        TrainingDataPage* data = wizard->dataPage();
+        data->setTrainFolder(folder);
+        if (!QTest::qWaitFor([&] { return data->isComplete(); }, 30000)) return false;
+        wizard->next();
+        if (wizard->currentId() != TrainingWizard::ModelPageId) return false;
+        wizard->modelPage()->setArchitecture("smallcnn");
+        wizard->modelPage()->inputSizeBox()->setValue(32);
+        wizard->next();
+        return wizard->currentId() == TrainingWizard::SettingsPageId;
+    }
+
+    // Starts the run page's training, waits for it, goes on to the finish page and clicks "Open
+    // the Model in the Viewer"; the trained model's path once `window` has it open, else empty.
+    static QString trainAndOpen(TrainingWizard* wizard, MainWindow* window) {
+        TrainingRunPage* run = wizard->runPage();
+        run->startButton()->click();
+        if (!QTest::qWaitFor([run] { return !run->isRunning(); }, 120000) || !run->result() ||
+            run->result()->modelPath.empty()) {
+            qWarning("training failed: %s", qPrintable(run->lastError()));
+            return {};
+        }
+        const QString path = QString::fromStdString(run->result()->modelPath);
+        wizard->next();
+        if (wizard->currentId() != TrainingWizard::FinishPageId) return {};
+        QSignalSpy opened(window, &MainWindow::modelOpened);
+        wizard->finishPage()->openButton()->click();
+        if (!opened.wait(60000)) {
+            qWarning("the viewer did not open %s", qPrintable(path));
+            return {};
+        }
+        return opened.at(0).at(0).toString() == path ? path : QString();
     }
 
 private slots:
@@ -320,6 +378,114 @@ private slots:
         QVERIFY(window.statusBar()->currentMessage().contains("tiny.pth"));
         wizard->reject();
         QTRY_VERIFY(window.findChildren<TrainingWizard*>().isEmpty());  // deleted on close
+    }
+
+    // "Open the Model in the Viewer" switches the viewer to the trained model, twice in a row:
+    // the Analysis panel shows it, the heat on the open image comes from it, and it heads the
+    // recent models. The second run does not overwrite the first model: it is asked, and the
+    // default answer is a new name.
+    void openingTheTrainedModelSwitchesTheViewer() {
+        TileService tiles(std::size_t{64} << 20, 1);
+        MainWindow window(&tiles);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QImage photo(64, 64, QImage::Format_RGB32);
+        photo.fill(QColor(40, 40, 40));
+        QPainter(&photo).fillRect(16, 16, 24, 24, QColor(250, 30, 30));
+        const QString photoPath = tmp("photo.png");
+        QVERIFY(photo.save(photoPath));
+        QSignalSpy documents(&window, &MainWindow::documentOpened);
+        window.openPath(photoPath);
+        QVERIFY(documents.wait(20000));
+        AnalysisController* c = window.analysisController(window.currentView());
+        QVERIFY(c && c->isLive());
+        AnalysisPanel* panel = window.analysisPanel();
+
+        window.findChild<QAction*>("trainModelAction")->trigger();
+        auto* wizard = window.findChild<TrainingWizard*>();
+        QVERIFY(wizard);
+        const QString data = tmp("data");
+        makeDataset(data, 8);
+        const QString out = tmp("out");
+        QVERIFY(setUp(data, 2, 4, out, wizard));
+
+        auto shows = [&](const QString& path) {
+            QCOMPARE(window.modelPath(), path);
+            QCOMPARE(panel->modelCombo()->currentData().toString(), path);
+            QVERIFY(c->model());
+            QCOMPARE(QString::fromStdString(c->model()->path()), path);
+            QCOMPARE(panel->classCombo()->currentText(), QString("B_blue"));
+            // The heat on the image is the trained model's (live analysis of the photo).
+            QTRY_VERIFY_WITH_TIMEOUT(c->results() && !c->overlay()->isEmpty(), 60000);
+            QCOMPARE(c->results()->modelPath, path);
+            QCOMPARE(QSettings().value("analysis/recentModels").toStringList().value(0), path);
+            QCOMPARE(panel->modelCombo()->itemData(0).toString(), path);
+        };
+        const QString first = trainAndOpen(wizard, &window);
+        QVERIFY(!first.isEmpty());
+        QCOMPARE(first, QDir(out).filePath("tiny.pth"));
+        shows(first);
+        if (QTest::currentTestFailed()) return;
+        const QByteArray firstBytes = contents(first);
+        QVERIFY(!firstBytes.isEmpty());
+
+        // Again: back to the run page, Start Again. tiny.pth exists: the wizard asks, and the
+        // answer offered first is a new name.
+        wizard->back();
+        QCOMPARE(wizard->currentId(), int(TrainingWizard::RunPageId));
+        int asked = 0;
+        clickSoon("newNameButton", &asked);
+        const QString second = trainAndOpen(wizard, &window);
+        QCOMPARE(asked, 1);
+        QCOMPARE(second, QDir(out).filePath("tiny-2.pth"));
+        QCOMPARE(contents(first), firstBytes);  // the first model is untouched
+        shows(second);
+        if (QTest::currentTestFailed()) return;
+        const QStringList recent = QSettings().value("analysis/recentModels").toStringList();
+        QCOMPARE(recent.mid(0, 2), QStringList({second, first}));
+        wizard->reject();
+    }
+
+    // A model name that is taken is never overwritten without asking: a new wizard proposes the
+    // next free name; typing the taken one asks on Next (Cancel stays on the page, Replace goes
+    // on and lets the run replace it).
+    void takenModelNameIsNotOverwritten() {
+        const QString data = tmp("data");
+        makeDataset(data, 6);
+        const QString out = tmp("out");
+        QVERIFY(QDir().mkpath(out));
+        for (const char* name : {"tiny.pth", "tiny.json", "tiny-2.report.json"}) {
+            QFile f(QDir(out).filePath(name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("an earlier run's");
+        }
+        QSettings().setValue("training/outputFolder", out);
+        QSettings().setValue("training/modelName", "tiny");
+        wizard_ = std::make_unique<TrainingWizard>();  // reads the remembered name
+        wizard_->show();
+        QVERIFY(toSettings(wizard_.get(), data));
+        TrainingSettingsPage* settings = wizard_->settingsPage();
+        // tiny and tiny-2 have outputs there: the proposal is tiny-3.
+        QCOMPARE(settings->modelNameEdit()->text(), QString("tiny-3"));
+        QVERIFY(!wizard_->options().overwrite);
+
+        settings->modelNameEdit()->setText("tiny");
+        int asked = 0;
+        clickSoon("cancelButton", &asked);
+        wizard_->next();
+        QCOMPARE(asked, 1);
+        QCOMPARE(wizard_->currentId(), int(TrainingWizard::SettingsPageId));
+        QCOMPARE(contents(QDir(out).filePath("tiny.pth")), QByteArray("an earlier run's"));
+
+        clickSoon("replaceButton", &asked);
+        wizard_->next();
+        QCOMPARE(asked, 2);
+        QCOMPARE(wizard_->currentId(), int(TrainingWizard::RunPageId));
+        QVERIFY(wizard_->options().overwrite);
+        // The confirmation is for that name only.
+        wizard_->back();
+        settings->modelNameEdit()->setText("tiny-3");
+        QVERIFY(!wizard_->options().overwrite);
     }
 
     void closingWhileTrainingCancelsAndWaits() {
