@@ -19,7 +19,7 @@ cat $(find "$data" -name '*.png') >/dev/null  # page cache warm for both
 
 out="$results/train-$model-$input"
 # Lucida: 3 epochs, the first a warm-up; every image trains (no validation split).
-"$cli" train "$data" --out "$out" --model "$model" --input-size "$input" --batch "$batch" \
+"$cli" train "$data" --out "$out" --overwrite --model "$model" --input-size "$input" --batch "$batch" \
     --epochs 3 --optimizer adamw --lr 1e-3 --validation-fraction 0 --schedule none 2>/dev/null
 lucida=$(/usr/bin/python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['history'];
 print(sum(r['images_per_second'] for r in h[1:]) / len(h[1:]))" "$out/model.report.json")
