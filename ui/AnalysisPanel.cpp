@@ -177,6 +177,13 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     auto* modelRow = new QHBoxLayout;
     modelRow->addWidget(modelCombo_, 1);
     modelRow->addWidget(openModelButton_);
+    describeButton_ = new QToolButton(modelBox);
+    describeButton_->setObjectName("describeModelButton");
+    describeButton_->setText(tr("Describe…"));
+    describeButton_->setToolTip(
+        tr("Classes, input size, normalisation, scale and layer of the model (its sidecar)"));
+    describeButton_->setEnabled(false);
+    modelRow->addWidget(describeButton_);
     modelForm->addRow(modelRow);
     modelLabel_ = new QLabel(tr("No model opened."), modelBox);
     modelLabel_->setWordWrap(true);
@@ -311,6 +318,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     outer->addWidget(scroll);
 
     connect(openModelButton_, &QToolButton::clicked, this, &AnalysisPanel::openModelRequested);
+    connect(describeButton_, &QToolButton::clicked, this, &AnalysisPanel::describeModelRequested);
     connect(modelCombo_, &QComboBox::activated, this, [this](int index) {
         const QString path = modelCombo_->itemData(index).toString();
         if (!path.isEmpty() && path != modelPath_) emit modelChosen(path);
@@ -462,13 +470,24 @@ void AnalysisPanel::setModelState(const QString& path, const Model* model, const
             scale = tr(", %1 µm/px").arg(*spec.micronsPerPixel, 0, 'g', 3);
         else if (spec.magnification)
             scale = tr(", %1×").arg(*spec.magnification, 0, 'g', 3);
-        modelLabel_->setText(tr("%1 classes, runs on %2\ninput %3 × %4 px%5")
-                                 .arg(spec.classCount())
-                                 .arg(QString::fromStdString(model->device()))
-                                 .arg(spec.inputWidth)
-                                 .arg(spec.inputHeight)
-                                 .arg(scale));
+        QString text = tr("%1 classes, runs on %2<br>input %3 × %4 px%5")
+                           .arg(spec.classCount())
+                           .arg(QString::fromStdString(model->device()).toHtmlEscaped())
+                           .arg(spec.inputWidth)
+                           .arg(spec.inputHeight)
+                           .arg(scale.toHtmlEscaped());
+        // What the sidecar did not say, so the user knows and can fix it (Describe…).
+        if (!spec.notices.empty()) {
+            QStringList items;
+            for (const std::string& n : spec.notices)
+                items << QString::fromStdString(n).toHtmlEscaped();
+            text += tr("<br><span style='color:#b9770e'>Assumed: %1. <i>Describe…</i> to "
+                       "correct.</span>")
+                        .arg(items.join(QStringLiteral("; ")));
+        }
+        modelLabel_->setText(text);
     }
+    describeButton_->setEnabled(model != nullptr);
     modelLabel_->setToolTip(path);
     updateClasses();
     updateState();

@@ -115,6 +115,7 @@ public:
 
 signals:
     void openModelRequested();
+    void describeModelRequested();  // edit the open model's sidecar
     void modelChosen(const QString& path);
     void analyseRequested();
     void displayChanged();  // layer, colours, opacity, threshold, normalisation
@@ -136,6 +137,7 @@ private:
 
     QComboBox* modelCombo_;
     QToolButton* openModelButton_;
+    QToolButton* describeButton_;
     QLabel* modelLabel_;
     QComboBox* methodCombo_;
     QComboBox* classCombo_;

@@ -13,6 +13,7 @@
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
 #include "HeatmapOverlay.h"
+#include "ModelDescriptionDialog.h"
 #include "TrainingWizard.h"
 #include "model/Model.h"
 #endif
@@ -113,6 +114,8 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     analysisDock_->raise();
     connect(analysisPanel_, &AnalysisPanel::openModelRequested, this, &MainWindow::chooseModel);
     connect(analysisPanel_, &AnalysisPanel::modelChosen, this, &MainWindow::openModel);
+    connect(analysisPanel_, &AnalysisPanel::describeModelRequested, this,
+            &MainWindow::describeModel);
     connect(analysisPanel_, &AnalysisPanel::analyseRequested, this, &MainWindow::analyseCurrent);
     connect(analysisPanel_, &AnalysisPanel::displayChanged, this,
             &MainWindow::applyAnalysisDisplay);
@@ -427,6 +430,16 @@ void MainWindow::chooseModel() {
 
 void MainWindow::openModel(const QString& path) { loadModel(path, /*reportErrors=*/true); }
 
+void MainWindow::describeModel() {
+    if (!model_) return;
+    ModelDescriptionDialog dialog(model_, this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    statusBar()->showMessage(tr("Model description saved in %1").arg(dialog.sidecarPath()), 5000);
+    // Opened again with its new description; results under the old one are not reused (the
+    // analysis key includes the sidecar).
+    openModel(QString::fromStdString(model_->path()));
+}
+
 void MainWindow::loadModel(const QString& path, bool reportErrors) {
     const int request = ++modelRequest_;
     modelLoading_ = true;
@@ -523,6 +536,7 @@ bool MainWindow::isAnalysisBusy() const { return false; }
 void MainWindow::attachAnalysis(SlideView*) {}
 void MainWindow::applyAnalysisDisplay() {}
 void MainWindow::chooseModel() {}
+void MainWindow::describeModel() {}
 void MainWindow::analyseCurrent() {}
 void MainWindow::showRegion(const QRectF&) {}
 void MainWindow::loadModel(const QString& path, bool) { openModel(path); }

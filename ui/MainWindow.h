@@ -89,6 +89,7 @@ private:
     void showAbout();
     void attachAnalysis(SlideView* view);
     void chooseModel();
+    void describeModel();  // the open model's sidecar, edited in ModelDescriptionDialog
     // openModel; a model remembered from the last session (reportErrors false) that cannot be
     // opened says so in the panel and the status bar, with no dialog at start-up.
     void loadModel(const QString& path, bool reportErrors);

@@ -192,13 +192,20 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
     const auto canonical = fs::weakly_canonical(modelPath, ec).string();
     const auto size = fs::file_size(modelPath, ec);
     const auto mtime = fs::last_write_time(modelPath, ec).time_since_epoch().count();
+    // The sidecar too: editing a model's description (classes, normalisation, scale) must not
+    // reuse results computed under the old one.
+    const std::string sidecar = sidecarPathFor(modelPath);
+    const auto sidecarSize = fs::is_regular_file(sidecar, ec) ? fs::file_size(sidecar, ec) : 0;
+    const auto sidecarTime = fs::last_write_time(sidecar, ec).time_since_epoch().count();
     const auto imageName = fs::path(imagePath).filename().string();
     const auto imageSize = fs::is_regular_file(imagePath, ec) ? fs::file_size(imagePath, ec) : 0;
     const auto imageTime = fs::last_write_time(imagePath, ec).time_since_epoch().count();
     char text[1024];
     std::snprintf(
-        text, sizeof text, "%s|%ju|%lld|%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d|%d|%d",
+        text, sizeof text,
+        "%s|%ju|%lld|%ju|%lld|%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d|%d|%d",
         canonical.c_str(), static_cast<std::uintmax_t>(size), static_cast<long long>(mtime),
+        static_cast<std::uintmax_t>(sidecarSize), static_cast<long long>(sidecarTime),
         imageName.c_str(), static_cast<std::uintmax_t>(imageSize),
         static_cast<long long>(imageTime), s.method.c_str(), explainedClass, s.layer.c_str(),
         g.inputSize, g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
