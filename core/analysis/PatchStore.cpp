@@ -428,6 +428,10 @@ std::unique_ptr<ResultsLock> ResultsLock::tryAcquire(const std::string& folder,
     do {
         rc = ::flock(fd, LOCK_EX | LOCK_NB);
     } while (rc != 0 && errno == EINTR);
+    // A filesystem without flock (some network mounts): writing goes on unlocked rather than not
+    // at all, as before the lock existed.
+    if (rc != 0 && (errno == ENOLCK || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL))
+        rc = 0;
     if (rc != 0) {
         const int error = errno;
         if (holder) {

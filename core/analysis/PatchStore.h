@@ -100,7 +100,8 @@ private:
 };
 
 // The writer's advisory lock (flock) on a results folder: "<folder>/writer.lock", which names the
-// holder. Released when destroyed or when the process ends (also when it is killed).
+// holder. Released when destroyed or when the process ends (also when it is killed). On a
+// filesystem without flock (ENOLCK, EOPNOTSUPP) the lock is granted unlocked.
 class ResultsLock {
 public:
     // The lock, or null when another writer holds it; then `holder` says who ("process 1234").
