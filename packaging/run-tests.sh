@@ -21,3 +21,5 @@ cmake --build --preset asan -j "$jobs"
 ctest --preset asan
 # ThreadSanitizer: tile loader, results store and lock, analysis worker (about 6 min cold).
 bash packaging/run-tsan.sh
+# libFuzzer on the file readers (model files, sidecars, images, results store): ~2.5 min build, 4.5 min.
+bash packaging/run-fuzz.sh
