@@ -18,7 +18,8 @@ build_packages=(
     # package (libqt6opengl6-dev), which qt6-charts-dev does not pull in.
     qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libgl-dev libxkbcommon-dev
     libqt6svg6  # SVG icon engine and image plugin for the bundled icons
-    libopencv-dev libopenslide-dev libdcmtk-dev libtiff-dev nlohmann-json3-dev libcli11-dev libtorch-dev
+    libopencv-dev libopenslide-dev libdcmtk-dev libopenjp2-7-dev libtiff-dev nlohmann-json3-dev
+    libcli11-dev libtorch-dev
 )
 test_packages=(
     # fixture makers (libvips, libtiff tools, Debian's python3 with numpy and Pillow), a virtual

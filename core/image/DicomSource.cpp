@@ -10,22 +10,29 @@
 #include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
 #include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmimage/diregist.h>  // registers the colour image classes with DicomImage
 #include <dcmtk/dcmimgle/dcmimage.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
+#include <openjpeg.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <numeric>
 
 namespace lucida {
 
@@ -42,6 +49,9 @@ void registerCodecsOnce() {
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
+        // Elements written with VR UN (e.g. Modality in pydicom's rtdose_rle.dcm) are read with
+        // their dictionary VR, as pydicom does.
+        dcmEnableUnknownVRConversion.set(OFTrue);
     });
 }
 
@@ -152,19 +162,396 @@ struct DicomFile {
     std::optional<std::array<double, 3>> position;
     std::optional<std::array<double, 6>> orientation;
     std::optional<long> instance;
+    std::string unit;  // of the real values when the file says (RT dose: DoseUnits)
+    // 32-bit greyscale does not fit Gray16: stored = (value - base) / step, with step the
+    // greatest common divisor of the values' distances from the smallest (exact) when that fits
+    // 16 bits, else the smallest step that does (quantised; see dicom.value_step).
+    std::int64_t base = 0, step = 1;
+    bool quantised = false;
 
     DcmDataset* ds() const { return dcm->getDataset(); }
-    // Gray16 mapping: signed samples are shifted by 32768 when decoded.
-    double storedIntercept() const { return isSigned ? intercept - 32768.0 * slope : intercept; }
+    bool wide() const { return !colour && bitsAllocated == 32; }
+    bool jpeg2000() const {
+        return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000 ||
+               xfer == EXS_JPEG2000MulticomponentLosslessOnly || xfer == EXS_JPEG2000Multicomponent;
+    }
+    // Real value of a decoded Gray16 sample = stored * mapSlope() + mapIntercept(). Signed 16-bit
+    // samples are shifted by 32768 when decoded.
+    double mapSlope() const { return wide() ? slope * double(step) : slope; }
+    double mapIntercept() const {
+        if (wide()) return slope * double(base) + intercept;
+        return isSigned ? intercept - 32768.0 * slope : intercept;
+    }
 };
+
+// Bytes per decoded sample in a raw frame: 1-bit samples are unpacked to one byte each.
+int rawBytesPerSample(const DicomFile& f) { return f.bitsAllocated == 1 ? 1 : f.bitsAllocated / 8; }
+
+// Sample `i` of a raw greyscale frame: the stored bits (highBit-bitsStored+1 .. highBit),
+// sign-extended for signed data.
+std::int64_t sampleAt(const DicomFile& f, const std::uint8_t* raw, std::size_t i) {
+    std::uint32_t v = 0;
+    switch (rawBytesPerSample(f)) {
+        case 1:
+            v = raw[i];
+            break;
+        case 2: {
+            std::uint16_t s;
+            std::memcpy(&s, raw + 2 * i, 2);  // DCMTK hands frames in host byte order
+            v = s;
+            break;
+        }
+        default:
+            std::memcpy(&v, raw + 4 * i, 4);
+    }
+    const unsigned shift = static_cast<unsigned>(f.highBit + 1 - f.bitsStored);
+    const std::uint32_t mask = f.bitsStored >= 32 ? 0xFFFFFFFFu : ((1u << f.bitsStored) - 1);
+    const std::uint32_t signBit = 1u << (f.bitsStored - 1);
+    v = (v >> shift) & mask;
+    std::int64_t value = v;
+    if (f.isSigned && (v & signBit)) value -= std::int64_t(signBit) * 2;
+    return value;
+}
+
+// JPEG 2000 through OpenJPEG, from memory.
+struct MemoryStream {
+    const std::uint8_t* data;
+    std::size_t size, pos = 0;
+};
+
+OPJ_SIZE_T memRead(void* buffer, OPJ_SIZE_T n, void* user) {
+    auto* m = static_cast<MemoryStream*>(user);
+    if (m->pos >= m->size) return static_cast<OPJ_SIZE_T>(-1);
+    const std::size_t k = std::min<std::size_t>(n, m->size - m->pos);
+    std::memcpy(buffer, m->data + m->pos, k);
+    m->pos += k;
+    return k;
+}
+
+OPJ_OFF_T memSkip(OPJ_OFF_T n, void* user) {
+    auto* m = static_cast<MemoryStream*>(user);
+    if (n < 0) {
+        const std::size_t back = std::min<std::size_t>(std::size_t(-n), m->pos);
+        m->pos -= back;
+        return -OPJ_OFF_T(back);
+    }
+    const std::size_t k = std::min<std::size_t>(std::size_t(n), m->size - m->pos);
+    m->pos += k;
+    return OPJ_OFF_T(k);
+}
+
+OPJ_BOOL memSeek(OPJ_OFF_T n, void* user) {
+    auto* m = static_cast<MemoryStream*>(user);
+    if (n < 0 || std::size_t(n) > m->size) return OPJ_FALSE;
+    m->pos = std::size_t(n);
+    return OPJ_TRUE;
+}
+
+struct J2kFrame {
+    int components = 0, precision = 0;
+    bool isSigned = false;
+    std::vector<std::int32_t> samples;  // interleaved, rows * cols * components
+};
+
+// The compressed bytes of one frame: the fragments the Basic Offset Table points at, else one
+// fragment per frame when the counts agree, else fragments grouped at each JPEG 2000 start marker.
+std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
+    DcmElement* element = nullptr;
+    DcmPixelSequence* seq = nullptr;
+    if (f.ds()->findAndGetElement(DCM_PixelData, element).bad() ||
+        static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(f.xfer, nullptr, seq)
+            .bad() ||
+        !seq || seq->card() < 2)
+        throw ImageError(f.path, "JPEG 2000 pixel data has no fragments");
+    struct Fragment {
+        const std::uint8_t* data;
+        std::size_t size;
+        std::uint64_t position;  // of the item, counted from the first fragment's item tag
+    };
+    std::vector<Fragment> fragments;
+    std::uint64_t position = 0;
+    for (unsigned long i = 1; i < seq->card(); ++i) {
+        DcmPixelItem* item = nullptr;
+        Uint8* data = nullptr;
+        if (seq->getItem(item, i).bad() || !item) continue;
+        const Uint32 length = item->getLength();
+        if (length > 0 && (item->getUint8Array(data).bad() || !data))
+            throw ImageError(f.path, "cannot read JPEG 2000 fragment " + std::to_string(i));
+        fragments.push_back({data, length, position});
+        position += 8ull + length;
+    }
+    std::vector<std::size_t> starts;  // first fragment of each frame
+    DcmPixelItem* table = nullptr;
+    Uint8* offsets = nullptr;
+    if (seq->getItem(table, 0).good() && table &&
+        table->getLength() >= 4ull * static_cast<unsigned>(f.frames) &&
+        table->getUint8Array(offsets).good() && offsets) {
+        for (int k = 0; k < f.frames; ++k) {
+            const std::uint64_t at = offsets[4 * k] | (offsets[4 * k + 1] << 8) |
+                                     (offsets[4 * k + 2] << 16) |
+                                     (std::uint64_t(offsets[4 * k + 3]) << 24);
+            auto it = std::find_if(fragments.begin(), fragments.end(),
+                                   [&](const Fragment& x) { return x.position == at; });
+            if (it == fragments.end()) {
+                starts.clear();
+                break;
+            }
+            starts.push_back(std::size_t(it - fragments.begin()));
+        }
+    }
+    if (starts.empty() && fragments.size() == std::size_t(f.frames))
+        for (int k = 0; k < f.frames; ++k) starts.push_back(std::size_t(k));
+    if (starts.empty() && f.frames == 1) starts.push_back(0);
+    if (starts.empty()) {
+        static const std::uint8_t soc[] = {0xFF, 0x4F}, jp2[] = {0, 0, 0, 0x0C, 'j', 'P'};
+        for (std::size_t i = 0; i < fragments.size(); ++i) {
+            const Fragment& x = fragments[i];
+            if ((x.size >= 2 && std::memcmp(x.data, soc, 2) == 0) ||
+                (x.size >= 6 && std::memcmp(x.data, jp2, 6) == 0))
+                starts.push_back(i);
+        }
+    }
+    if (starts.size() != std::size_t(f.frames) || !std::is_sorted(starts.begin(), starts.end()))
+        throw ImageError(
+            f.path, "cannot tell which JPEG 2000 fragments hold frame " + std::to_string(frame));
+    const std::size_t first = starts[std::size_t(frame)];
+    const std::size_t last =
+        std::size_t(frame) + 1 < starts.size() ? starts[std::size_t(frame) + 1] : fragments.size();
+    std::vector<std::uint8_t> bytes;
+    for (std::size_t i = first; i < last; ++i)
+        bytes.insert(bytes.end(), fragments[i].data, fragments[i].data + fragments[i].size);
+    return bytes;
+}
+
+J2kFrame decodeJpeg2000(const DicomFile& f, int frame) {
+    const std::vector<std::uint8_t> bytes = jpeg2000Codestream(f, frame);
+    const std::string what = "cannot decode JPEG 2000 frame " + std::to_string(frame);
+    if (bytes.size() < 6) throw ImageError(f.path, what + ": no codestream");
+    const bool jp2 = bytes[0] == 0 && bytes[3] == 0x0C && bytes[4] == 'j';
+    struct Cleanup {
+        opj_stream_t* stream = nullptr;
+        opj_codec_t* codec = nullptr;
+        opj_image_t* image = nullptr;
+        ~Cleanup() {
+            if (image) opj_image_destroy(image);
+            if (codec) opj_destroy_codec(codec);
+            if (stream) opj_stream_destroy(stream);
+        }
+    } c;
+    MemoryStream mem{bytes.data(), bytes.size()};
+    c.stream = opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE);
+    c.codec = opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+    if (!c.stream || !c.codec) throw ImageError(f.path, what + ": out of memory");
+    opj_stream_set_user_data(c.stream, &mem, nullptr);
+    opj_stream_set_user_data_length(c.stream, bytes.size());
+    opj_stream_set_read_function(c.stream, memRead);
+    opj_stream_set_skip_function(c.stream, memSkip);
+    opj_stream_set_seek_function(c.stream, memSeek);
+    std::string error;
+    opj_set_error_handler(
+        c.codec,
+        [](const char* msg, void* user) {
+            auto* e = static_cast<std::string*>(user);
+            if (e->empty()) e->assign(msg);
+            while (!e->empty() && (e->back() == '\n' || e->back() == ' ')) e->pop_back();
+        },
+        &error);
+    opj_set_warning_handler(
+        c.codec, [](const char*, void*) {}, nullptr);
+    opj_set_info_handler(
+        c.codec, [](const char*, void*) {}, nullptr);
+    opj_dparameters_t params;
+    opj_set_default_decoder_parameters(&params);
+    if (!opj_setup_decoder(c.codec, &params) || !opj_read_header(c.stream, c.codec, &c.image) ||
+        !c.image)
+        throw ImageError(f.path, what + ": " + (error.empty() ? "bad header" : error));
+    // The header is checked against the DICOM one before anything large is allocated.
+    const opj_image_t& h = *c.image;
+    if (h.x1 - h.x0 != unsigned(f.cols) || h.y1 - h.y0 != unsigned(f.rows) ||
+        h.numcomps != unsigned(f.samples))
+        throw ImageError(f.path, what + ": codestream is " + std::to_string(h.x1 - h.x0) + "x" +
+                                     std::to_string(h.y1 - h.y0) + " with " +
+                                     std::to_string(h.numcomps) + " components, the header says " +
+                                     std::to_string(f.cols) + "x" + std::to_string(f.rows) +
+                                     " with " + std::to_string(f.samples));
+    for (unsigned k = 0; k < h.numcomps; ++k)
+        if (h.comps[k].dx != 1 || h.comps[k].dy != 1 || h.comps[k].prec == 0 ||
+            h.comps[k].prec > 16)
+            throw ImageError(f.path, what + ": subsampled or over 16-bit components");
+    if (!opj_decode(c.codec, c.stream, c.image) || !opj_end_decompress(c.codec, c.stream))
+        throw ImageError(f.path, what + ": " + (error.empty() ? "corrupt codestream" : error));
+    J2kFrame out;
+    out.components = int(h.numcomps);
+    out.precision = int(h.comps[0].prec);
+    out.isSigned = h.comps[0].sgnd != 0;
+    const std::size_t n = std::size_t(f.rows) * f.cols;
+    out.samples.resize(n * h.numcomps);
+    for (unsigned k = 0; k < h.numcomps; ++k) {
+        const OPJ_INT32* data = h.comps[k].data;
+        if (!data || h.comps[k].w != unsigned(f.cols) || h.comps[k].h != unsigned(f.rows))
+            throw ImageError(f.path, what + ": incomplete image");
+        for (std::size_t i = 0; i < n; ++i) out.samples[i * h.numcomps + k] = data[i];
+    }
+    return out;
+}
+
+// One greyscale frame's samples as DCMTK hands them: host byte order, rawBytesPerSample() each.
+std::vector<std::uint8_t> rawFrame(const DicomFile& f, int frame) {
+    DcmDataset* ds = f.ds();
+    DcmElement* element = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad())
+        throw ImageError(f.path, "no pixel data");
+    const std::size_t n = std::size_t(f.rows) * f.cols;
+    if (f.bitsAllocated == 1) {  // packed, least significant bit first, frames not padded
+        const std::uint64_t firstBit = std::uint64_t(frame) * n;
+        const std::uint64_t firstByte = firstBit / 8;
+        const std::uint64_t bytes = (firstBit % 8 + n + 7) / 8;
+        std::vector<std::uint8_t> packed(bytes);
+        const OFCondition c = element->getPartialValue(
+            packed.data(), static_cast<Uint32>(firstByte), static_cast<Uint32>(bytes));
+        if (c.bad())
+            throw ImageError(f.path,
+                             "cannot read frame " + std::to_string(frame) + ": " + c.text());
+        std::vector<std::uint8_t> raw(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t bit = firstBit % 8 + i;
+            raw[i] = (packed[bit / 8] >> (bit % 8)) & 1;
+        }
+        return raw;
+    }
+    if (f.jpeg2000()) {
+        const J2kFrame j = decodeJpeg2000(f, frame);
+        std::vector<std::uint8_t> raw(n * std::size_t(rawBytesPerSample(f)));
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::int32_t v = j.samples[i];
+            if (f.bitsAllocated == 8) {
+                raw[i] = static_cast<std::uint8_t>(v);
+            } else {
+                const auto s = static_cast<std::uint16_t>(v);  // two's complement, low 16 bits
+                std::memcpy(raw.data() + 2 * i, &s, 2);
+            }
+        }
+        return raw;
+    }
+    auto* pixelData = static_cast<DcmPixelData*>(element);
+    Uint32 frameSize = 0;
+    if (pixelData->getUncompressedFrameSize(ds, frameSize).bad() || frameSize == 0)
+        throw ImageError(f.path, "cannot determine the frame size");
+    if (frameSize < n * std::size_t(rawBytesPerSample(f)))
+        throw ImageError(f.path, "frame size does not match the header");
+    std::vector<std::uint8_t> raw(frameSize);
+    Uint32 startFragment = 0;
+    OFString colourModel;
+    const OFCondition c = pixelData->getUncompressedFrame(
+        ds, static_cast<Uint32>(frame), startFragment, raw.data(), frameSize, colourModel);
+    if (c.bad())
+        throw ImageError(f.path, "cannot decode frame " + std::to_string(frame) + " (" +
+                                     DcmXfer(f.xfer).getXferName() + "): " + c.text());
+    // Big-endian 32-bit samples in an OW element come back with each 16-bit word swapped, not
+    // the whole sample: put the halves back in order.
+    if (f.bitsAllocated == 32 && DcmXfer(f.xfer).getByteOrder() == EBO_BigEndian &&
+        element->getVR() == EVR_OW)
+        for (std::size_t i = 0; i < n; ++i) {
+            std::uint32_t v;
+            std::memcpy(&v, raw.data() + 4 * i, 4);
+            v = (v >> 16) | (v << 16);
+            std::memcpy(raw.data() + 4 * i, &v, 4);
+        }
+    return raw;
+}
+
+// 32-bit greyscale: the smallest value and the step that maps every value into 16 bits.
+void chooseWideMapping(DicomFile& f) {
+    std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+    const std::size_t n = std::size_t(f.rows) * f.cols;
+    for (int k = 0; k < f.frames; ++k) {
+        const std::vector<std::uint8_t> raw = rawFrame(f, k);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::int64_t v = sampleAt(f, raw.data(), i);
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    }
+    std::int64_t g = 0;
+    for (int k = 0; k < f.frames && g != 1; ++k) {
+        const std::vector<std::uint8_t> raw = rawFrame(f, k);
+        for (std::size_t i = 0; i < n && g != 1; ++i)
+            g = std::gcd(g, sampleAt(f, raw.data(), i) - lo);
+    }
+    f.base = lo;
+    const std::int64_t range = hi - lo;
+    if (g > 0 && range / g <= 65535)
+        f.step = g;
+    else
+        f.step = std::max<std::int64_t>(1, (range + 65534) / 65535), f.quantised = true;
+}
+
+// True when the file's meta header names an explicit-VR transfer syntax but its dataset is written
+// in implicit VR (some writers do this; pydicom reads them). Returns the dataset's offset.
+std::optional<std::uint64_t> implicitDatasetAfterExplicitMeta(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    unsigned char b[144];
+    if (!in.read(reinterpret_cast<char*>(b), sizeof b)) return std::nullopt;
+    // (0002,0000) UL 4 <group length>, right after the preamble and "DICM".
+    if (std::memcmp(b + 128, "DICM", 4) != 0 || b[132] != 0x02 || b[133] != 0 || b[134] != 0 ||
+        b[135] != 0 || b[136] != 'U' || b[137] != 'L')
+        return std::nullopt;
+    const std::uint32_t groupLength =
+        b[140] | (b[141] << 8) | (b[142] << 16) | (unsigned(b[143]) << 24);
+    const std::uint64_t offset = 144ull + groupLength;
+    unsigned char e[8];
+    in.seekg(static_cast<std::streamoff>(offset));
+    if (!in.read(reinterpret_cast<char*>(e), sizeof e)) return std::nullopt;
+    const bool vrLetters = std::isupper(e[4]) && std::isupper(e[5]);
+    if (vrLetters || e[0] != 0x08 || e[1] != 0) return std::nullopt;  // explicit, or not group 8
+    return offset;
+}
+
+// Reads the dataset at `offset` as Implicit VR Little Endian, and gives its encapsulated pixel
+// data the compression the meta header names.
+OFCondition loadImplicitDataset(DcmFileFormat& file, const std::string& path, std::uint64_t offset,
+                                E_TransferSyntax compressed) {
+    DcmInputFileStream in(path.c_str());
+    if (in.status().bad()) return in.status();
+    in.skip(static_cast<offile_off_t>(offset));
+    DcmDataset* ds = file.getDataset();
+    ds->clear();
+    ds->transferInit();
+    OFCondition c = ds->read(in, EXS_LittleEndianImplicit);
+    ds->transferEnd();
+    if (c.bad()) return c;
+    DcmElement* element = nullptr;
+    if (DcmXfer(compressed).isEncapsulated() &&
+        ds->findAndGetElement(DCM_PixelData, element).good() &&
+        element->getLengthField() == DCM_UndefinedLength) {
+        auto* pixels = static_cast<DcmPixelData*>(element);
+        DcmPixelSequence* seq = nullptr;
+        if (pixels->getEncapsulatedRepresentation(EXS_LittleEndianImplicit, nullptr, seq).bad() ||
+            !seq)
+            return EC_CorruptedData;
+        pixels->putOriginalRepresentation(compressed, nullptr, new DcmPixelSequence(*seq));
+    }
+    return EC_Normal;
+}
 
 DicomFile parseFile(const std::string& path) {
     registerCodecsOnce();
     DicomFile f;
     f.path = path;
     f.dcm = std::make_unique<DcmFileFormat>();
-    const OFCondition load = f.dcm->loadFile(path.c_str());
+    OFCondition load = f.dcm->loadFile(path.c_str());
     DcmDataset* ds = f.ds();
+    f.xfer = ds->getOriginalXfer();
+    if (auto offset = DcmXfer(f.xfer).isExplicitVR() ? implicitDatasetAfterExplicitMeta(path)
+                                                     : std::nullopt) {
+        OFString uid;
+        f.dcm->getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid);
+        f.xfer = DcmXfer(uid.c_str()).getXfer();
+        if (f.xfer == EXS_Unknown)
+            throw ImageError(path, "unknown transfer syntax " + std::string(uid.c_str()));
+        load = loadImplicitDataset(*f.dcm, path, *offset, f.xfer);
+    }
     DcmElement* pixelElement = nullptr;
     const bool hasPixels = ds->findAndGetElement(DCM_PixelData, pixelElement).good();
     if (load.bad()) {
@@ -178,12 +565,12 @@ DicomFile parseFile(const std::string& path) {
         throw ImageError(path, std::string("not a readable DICOM file: ") + load.text());
     }
     if (!hasPixels) throw ImageError(path, "no pixel data (not an image object)");
-    f.xfer = ds->getOriginalXfer();
-    // Without this check DCMTK reports a missing codec (e.g. JPEG 2000) as an unrelated error.
-    if (DcmXfer(f.xfer).isEncapsulated() &&
+    // Without this check DCMTK reports a missing codec as an unrelated error. JPEG 2000 is
+    // decoded here with OpenJPEG.
+    if (DcmXfer(f.xfer).isEncapsulated() && !f.jpeg2000() &&
         !DcmCodecList::canChangeCoding(f.xfer, EXS_LittleEndianExplicit))
         throw ImageError(path, std::string("unsupported compression: ") +
-                                   DcmXfer(f.xfer).getXferName() + " (no DCMTK decoder)");
+                                   DcmXfer(f.xfer).getXferName() + " (no decoder)");
     if (!ds->tagExists(DCM_Rows) || !ds->tagExists(DCM_Columns))
         throw ImageError(path, "no Rows/Columns: not a valid image header");
 
@@ -200,7 +587,8 @@ DicomFile parseFile(const std::string& path) {
         throw ImageError(path, "absurd dimensions: " + std::to_string(cols) + "x" +
                                    std::to_string(rows) + ", " + std::to_string(frames) +
                                    " frames, " + std::to_string(spp) + " samples per pixel");
-    if ((ba != 8 && ba != 16 && ba != 32) || bs == 0 || bs > ba || hb >= ba || hb + 1 < bs)
+    if ((ba != 1 && ba != 8 && ba != 16 && ba != 32) || bs == 0 || bs > ba || hb >= ba ||
+        hb + 1 < bs)
         throw ImageError(path, "unsupported bit layout: allocated " + std::to_string(ba) +
                                    ", stored " + std::to_string(bs) + ", high bit " +
                                    std::to_string(hb));
@@ -211,19 +599,25 @@ DicomFile parseFile(const std::string& path) {
     f.colour = !mono;
     if (mono && spp != 1)
         throw ImageError(path, f.photometric + " with " + std::to_string(spp) + " samples");
-    if (mono && ba == 32)
-        throw ImageError(path, "32-bit greyscale samples are not supported (Gray16 only)");
+    if (ba == 1 && (!mono || DcmXfer(f.xfer).isEncapsulated()))
+        throw ImageError(path, "1-bit samples are supported for uncompressed greyscale only");
+    if (f.jpeg2000() && ba == 32)
+        throw ImageError(path, "32-bit JPEG 2000 samples are not supported");
 
-    // 4:2:2 subsampled YBR stores two samples per pixel when uncompressed.
+    // 4:2:2 subsampled YBR stores two samples per pixel when uncompressed; 1-bit frames are
+    // packed back to back, without padding.
     const bool subsampled =
         f.photometric.rfind("YBR", 0) == 0 && f.photometric.find("422") != std::string::npos;
     const std::uint64_t perPixel = subsampled ? 2 : spp;
-    const std::uint64_t frameBytes = std::uint64_t(rows) * cols * perPixel * (ba / 8);
+    const std::uint64_t frameBytes = ba == 1 ? (std::uint64_t(rows) * cols + 7) / 8
+                                             : std::uint64_t(rows) * cols * perPixel * (ba / 8);
     if (frameBytes > kMaxFrameBytes)
         throw ImageError(path, "absurd dimensions: one frame would take " +
                                    std::to_string(frameBytes >> 20) + " MiB");
     if (!DcmXfer(f.xfer).isEncapsulated()) {
-        const std::uint64_t expected = frameBytes * static_cast<std::uint64_t>(frames);
+        const std::uint64_t expected =
+            ba == 1 ? (std::uint64_t(rows) * cols * static_cast<std::uint64_t>(frames) + 7) / 8
+                    : frameBytes * static_cast<std::uint64_t>(frames);
         if (pixelElement->getLength() < expected)
             throw ImageError(path, "pixel data truncated: expected " + std::to_string(expected) +
                                        " bytes, file has " +
@@ -232,11 +626,16 @@ DicomFile parseFile(const std::string& path) {
 
     f.slope = getDouble(ds, DCM_RescaleSlope).value_or(1.0);
     f.intercept = getDouble(ds, DCM_RescaleIntercept).value_or(0.0);
-    if (!ds->tagExists(DCM_RescaleSlope))
+    if (!ds->tagExists(DCM_RescaleSlope)) {
         if (DcmItem* t = functionalGroup(ds, DCM_PixelValueTransformationSequence, -1)) {
             f.slope = getDouble(t, DCM_RescaleSlope).value_or(1.0);
             f.intercept = getDouble(t, DCM_RescaleIntercept).value_or(0.0);
+        } else if (auto dose = getDouble(ds, DCM_DoseGridScaling); dose && *dose > 0) {
+            f.slope = *dose;  // RT Dose: the values are in DoseUnits once scaled
+            const std::string units = getString(ds, DCM_DoseUnits);
+            f.unit = units == "GY" ? "Gy" : units == "RELATIVE" ? "relative" : units;
         }
+    }
     if (f.slope == 0.0) f.slope = 1.0;  // a zero slope would collapse every value
 
     f.seriesUid = getString(ds, DCM_SeriesInstanceUID);
@@ -256,6 +655,7 @@ DicomFile parseFile(const std::string& path) {
     if (okPos) f.position = pos;
     if (okOri) f.orientation = ori;
     f.instance = getInt(ds, DCM_InstanceNumber);
+    if (f.wide()) chooseWideMapping(f);
     return f;
 }
 
@@ -299,54 +699,32 @@ Decoded DicomSource::Impl::decode(const Slice& s) const {
 }
 
 Decoded DicomSource::Impl::decodeGray(const DicomFile& f, int frame) const {
-    DcmDataset* ds = f.ds();
-    DcmElement* element = nullptr;
-    if (ds->findAndGetElement(DCM_PixelData, element).bad())
-        throw ImageError(f.path, "no pixel data");
-    auto* pixelData = static_cast<DcmPixelData*>(element);
-    Uint32 frameSize = 0;
-    if (pixelData->getUncompressedFrameSize(ds, frameSize).bad() || frameSize == 0)
-        throw ImageError(f.path, "cannot determine the frame size");
-    std::vector<std::uint8_t> raw(frameSize);
-    Uint32 startFragment = 0;
-    OFString colourModel;
-    const OFCondition c = pixelData->getUncompressedFrame(
-        ds, static_cast<Uint32>(frame), startFragment, raw.data(), frameSize, colourModel);
-    if (c.bad())
-        throw ImageError(f.path, "cannot decode frame " + std::to_string(frame) + " (" +
-                                     DcmXfer(f.xfer).getXferName() + "): " + c.text());
-
-    // Stored bits sit at highBit-bitsStored+1 .. highBit of each sample; signed ones are
-    // sign-extended, then shifted into uint16 range (see GrayMapping).
-    const unsigned shift = static_cast<unsigned>(f.highBit + 1 - f.bitsStored);
-    const std::uint32_t mask = (f.bitsStored >= 32) ? 0xFFFFFFFFu : ((1u << f.bitsStored) - 1);
-    const std::uint32_t signBit = 1u << (f.bitsStored - 1);
-    const double fileIntercept = f.storedIntercept();
-    const bool remap = f.slope != mapping.slope || fileIntercept != mapping.intercept;
+    const std::vector<std::uint8_t> raw = rawFrame(f, frame);
+    // Decoded Gray16 value: the stored value (signed ones shifted by 32768), or for 32-bit data
+    // its step from the base; a file with another modality LUT than the image's is re-mapped.
+    const double fileSlope = f.mapSlope(), fileIntercept = f.mapIntercept();
+    const bool remap = fileSlope != mapping.slope || fileIntercept != mapping.intercept;
 
     PixelBuffer out(f.cols, f.rows, PixelFormat::Gray16);
     auto* dst = reinterpret_cast<std::uint16_t*>(out.bytes.data());
     const std::size_t n = std::size_t(f.rows) * f.cols;
     std::uint16_t lo = 0xFFFF, hi = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        std::uint32_t v;
-        if (f.bitsAllocated == 8) {
-            v = raw[i];
-        } else {
-            std::uint16_t s;
-            std::memcpy(&s, raw.data() + 2 * i, 2);  // DCMTK hands frames in host byte order
-            v = s;
-        }
-        v = (v >> shift) & mask;
-        std::int32_t value = static_cast<std::int32_t>(v);
-        if (f.isSigned && (v & signBit)) value -= static_cast<std::int32_t>(signBit) * 2;
-        if (f.isSigned) value += 32768;
+        const std::int64_t v = sampleAt(f, raw.data(), i);
+        std::int64_t value;
+        if (f.wide())
+            value =
+                f.step == 1
+                    ? v - f.base
+                    : static_cast<std::int64_t>(std::llround(double(v - f.base) / double(f.step)));
+        else
+            value = f.isSigned ? v + 32768 : v;
         if (remap) {  // another slice's modality LUT: express the same real value in ours
-            const double real = value * f.slope + fileIntercept;
-            value = static_cast<std::int32_t>(
-                std::lround(std::clamp((real - mapping.intercept) / mapping.slope, 0.0, 65535.0)));
+            const double real = double(value) * fileSlope + fileIntercept;
+            value =
+                std::llround(std::clamp((real - mapping.intercept) / mapping.slope, 0.0, 65535.0));
         }
-        const auto stored = static_cast<std::uint16_t>(value);
+        const auto stored = static_cast<std::uint16_t>(std::clamp<std::int64_t>(value, 0, 65535));
         dst[i] = stored;
         lo = std::min(lo, stored);
         hi = std::max(hi, stored);
@@ -360,6 +738,25 @@ Decoded DicomSource::Impl::decodeGray(const DicomFile& f, int frame) const {
 }
 
 Decoded DicomSource::Impl::decodeColour(const DicomFile& f, int frame) const {
+    if (f.jpeg2000()) {  // OpenJPEG undoes the codestream's colour transform (YBR_RCT/ICT)
+        if (f.samples != 3)
+            throw ImageError(f.path, "JPEG 2000 colour needs 3 samples, the file has " +
+                                         std::to_string(f.samples));
+        const J2kFrame j = decodeJpeg2000(f, frame);
+        const int shift = std::max(0, j.precision - 8);
+        const int offset = j.isSigned ? 1 << (j.precision - 1) : 0;
+        PixelBuffer out(f.cols, f.rows, PixelFormat::Rgba8);
+        const std::size_t n = std::size_t(f.rows) * f.cols;
+        for (std::size_t i = 0; i < n; ++i) {
+            for (int c = 0; c < 3; ++c)
+                out.bytes[4 * i + c] = static_cast<std::uint8_t>(
+                    std::clamp((j.samples[3 * i + c] + offset) >> shift, 0, 255));
+            out.bytes[4 * i + 3] = 255;
+        }
+        Decoded d;
+        d.pixels = std::make_shared<const PixelBuffer>(std::move(out));
+        return d;
+    }
     // DicomImage knows every colour model (RGB, YBR_*, palette, planar layouts, 16-bit samples);
     // partial access makes it decode just this frame.
     DicomImage image(f.ds(), f.xfer, CIF_UsePartialAccessToPixelData,
@@ -448,73 +845,305 @@ std::string joinSkipped(const std::vector<std::pair<std::string, std::string>>& 
     return s;
 }
 
-// All DICOM image files of the folder's largest series; the rest are reported in `skipped` and
-// `otherSeries`.
-std::vector<DicomFile> loadSeries(const std::string& folder,
-                                  std::vector<std::pair<std::string, std::string>>& skipped,
-                                  std::vector<std::string>& otherSeries) {
-    std::vector<fs::path> paths;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(folder, ec))
-        if (entry.is_regular_file(ec) && entry.path().filename().string().front() != '.')
-            paths.push_back(entry.path());
-    if (ec) throw ImageError(folder, "cannot list folder: " + ec.message());
-    std::sort(paths.begin(), paths.end());
+constexpr int kMaxFolderDepth = 8;              // subfolders looked into below the opened folder
+constexpr std::size_t kMaxSeriesFiles = 20000;  // files examined in a folder or DICOMDIR
+constexpr std::uintmax_t kMaxDicomdirBytes = 64ull << 20;
 
-    std::map<std::string, std::vector<DicomFile>> bySeries;
-    std::string firstReason;
-    for (const auto& p : paths) {
-        const std::string name = p.filename().string();
-        try {
-            if (!hasDicmMagic(p) && !looksLikeBareDataset(p))
-                throw ImageError(p.string(), "not a DICOM file (no 'DICM' at offset 128)");
-            DicomFile f = parseFile(p.string());
-            bySeries[f.seriesUid].push_back(std::move(f));
-        } catch (const ImageError& e) {
-            skipped.emplace_back(name, e.reason());
-            if (firstReason.empty()) firstReason = name + ": " + e.reason();
+bool isDicomdirName(const fs::path& p) {
+    std::string n = p.filename().string();
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::toupper(c); });
+    return n == "DICOMDIR";
+}
+
+// A DICOMDIR file: by name, or by its Media Storage SOP Class in the meta header.
+bool isDicomdirFile(const fs::path& p) {
+    if (isDicomdirName(p)) return true;
+    std::ifstream in(p, std::ios::binary);
+    std::string head(1024, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    const std::string uid = "1.2.840.10008.1.3.10";
+    const auto at = head.find(uid);
+    return head.size() >= 132 && head.compare(128, 4, "DICM") == 0 && at != std::string::npos &&
+           (at + uid.size() >= head.size() || !std::isdigit(head[at + uid.size()]) ||
+            head[at + uid.size()] == '\0');
+}
+
+fs::path dicomdirIn(const fs::path& folder) {
+    std::error_code ec;
+    for (const char* name : {"DICOMDIR", "dicomdir"})
+        if (fs::is_regular_file(folder / name, ec)) return folder / name;
+    return {};
+}
+
+// The files a DICOMDIR references (Referenced File ID of its directory records), in its order.
+// The records are read as a flat list, without following their offsets: DCMTK's DcmDicomDir
+// builds its tree by recursion on those offsets, which a hostile file controls.
+std::vector<fs::path> dicomdirFiles(const fs::path& dicomdir,
+                                    std::vector<std::pair<std::string, std::string>>& skipped) {
+    std::error_code ec;
+    const auto size = fs::file_size(dicomdir, ec);
+    if (ec) throw ImageError(dicomdir.string(), "cannot read DICOMDIR: " + ec.message());
+    if (size > kMaxDicomdirBytes)
+        throw ImageError(dicomdir.string(),
+                         "DICOMDIR too large (" + std::to_string(size >> 20) + " MiB)");
+    DcmFileFormat file;
+    const OFCondition c = file.loadFile(dicomdir.c_str());
+    if (c.bad())
+        throw ImageError(dicomdir.string(), std::string("unreadable DICOMDIR: ") + c.text());
+    DcmSequenceOfItems* records = nullptr;
+    if (file.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, records).bad() ||
+        !records)
+        throw ImageError(dicomdir.string(), "DICOMDIR without directory records");
+    const fs::path root = dicomdir.parent_path();
+    std::vector<fs::path> files;
+    for (unsigned long i = 0; i < records->card() && files.size() < kMaxSeriesFiles; ++i) {
+        DcmItem* record = records->getItem(i);
+        OFString part;
+        if (!record || record->findAndGetOFString(DCM_ReferencedFileID, part, 0).bad()) continue;
+        fs::path p = root;
+        std::string id;
+        bool valid = true;
+        for (unsigned long k = 0; k < 8 && valid; ++k) {  // PS3.10: at most 8 components
+            if (record->findAndGetOFString(DCM_ReferencedFileID, part, k).bad()) break;
+            const std::string s(part.c_str());
+            valid = !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos;
+            p /= s;
+            id += (id.empty() ? "" : "\\") + s;
         }
-    }
-    if (bySeries.empty())
-        throw ImageError(folder, paths.empty()
-                                     ? "folder holds no files"
-                                     : "no DICOM image in the folder; first file " + firstReason);
-    auto best = std::max_element(
-        bySeries.begin(), bySeries.end(),
-        [](const auto& a, const auto& b) { return a.second.size() < b.second.size(); });
-    for (const auto& [uid, list] : bySeries)
-        if (uid != best->first)
-            otherSeries.push_back((uid.empty() ? "(no UID)" : uid) + " (" +
-                                  std::to_string(list.size()) + " files)");
-    std::vector<DicomFile> files;
-    const DicomFile& ref = best->second.front();
-    for (DicomFile& f : best->second) {
-        if (f.rows != ref.rows || f.cols != ref.cols || f.colour != ref.colour) {
-            skipped.emplace_back(fs::path(f.path).filename().string(),
-                                 "size or colour differs from the rest of the series");
+        if (!valid) {  // a name that could leave the file-set's folder
+            skipped.emplace_back(id, "DICOMDIR file ID leaves the file-set's folder, not read");
             continue;
         }
-        files.push_back(std::move(f));
+        if (!fs::exists(p, ec)) {  // file-sets copied from CDs often have lower-case names
+            std::string lower = p.lexically_relative(root).string();
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char ch) { return std::tolower(ch); });
+            if (fs::exists(root / lower, ec)) p = root / lower;
+        }
+        if (std::find(files.begin(), files.end(), p) == files.end()) files.push_back(p);
     }
     return files;
 }
 
+// The files of a folder and its subfolders (hidden ones and links to folders skipped), breadth
+// first, sorted within each folder; bounded in depth and count.
+std::vector<fs::path> folderFiles(const fs::path& folder, bool& truncated) {
+    std::vector<fs::path> files;
+    std::vector<fs::path> level{folder};
+    truncated = false;
+    for (int depth = 0; depth <= kMaxFolderDepth && !level.empty(); ++depth) {
+        std::vector<fs::path> next;
+        for (const fs::path& dir : level) {
+            std::vector<fs::path> here, subs;
+            std::error_code ec;
+            for (const auto& entry : fs::directory_iterator(dir, ec)) {
+                const std::string name = entry.path().filename().string();
+                if (name.empty() || name.front() == '.') continue;
+                if (entry.is_symlink(ec) && entry.is_directory(ec)) continue;
+                if (entry.is_directory(ec))
+                    subs.push_back(entry.path());
+                else if (entry.is_regular_file(ec) && !isDicomdirName(entry.path()))
+                    here.push_back(entry.path());
+            }
+            if (ec && dir == folder)
+                throw ImageError(folder.string(), "cannot list folder: " + ec.message());
+            std::sort(here.begin(), here.end());
+            std::sort(subs.begin(), subs.end());
+            for (auto& p : here) {
+                if (files.size() >= kMaxSeriesFiles) {
+                    truncated = true;
+                    return files;
+                }
+                files.push_back(std::move(p));
+            }
+            next.insert(next.end(), subs.begin(), subs.end());
+        }
+        level = std::move(next);
+    }
+    return files;
+}
+
+// Whether a folder (or one of its subfolders) holds a DICOMDIR or a DICOM file: cheap, stops at
+// the first hit and looks at a bounded number of entries.
+bool folderHasDicom(const fs::path& folder) {
+    std::vector<fs::path> level{folder};
+    std::size_t looked = 0;
+    for (int depth = 0; depth <= kMaxFolderDepth && !level.empty(); ++depth) {
+        std::vector<fs::path> next;
+        for (const fs::path& dir : level) {
+            std::error_code ec;
+            for (const auto& entry : fs::directory_iterator(dir, ec)) {
+                if (++looked > 2000) return false;
+                const std::string name = entry.path().filename().string();
+                if (name.empty() || name.front() == '.') continue;
+                if (entry.is_symlink(ec) && entry.is_directory(ec)) continue;
+                if (entry.is_directory(ec))
+                    next.push_back(entry.path());
+                else if (entry.is_regular_file(ec) &&
+                         (isDicomdirName(entry.path()) || hasDicmMagic(entry.path())))
+                    return true;
+            }
+        }
+        level = std::move(next);
+    }
+    return false;
+}
+
+std::string relativeName(const fs::path& p, const fs::path& root) {
+    const fs::path r = p.lexically_relative(root);
+    return r.empty() ? p.filename().string() : r.string();
+}
+
+struct SeriesScan {
+    std::string source;               // "DICOMDIR" or "folder"
+    std::vector<DicomSeries> series;  // largest first
+    std::vector<DicomFile> files;     // the chosen series' files
+    std::vector<std::pair<std::string, std::string>> skipped;
+};
+
+// The DICOM image files of a folder (through its DICOMDIR when it has one, else its files and
+// subfolders) or of a DICOMDIR file, grouped by series; `files` is the series `wanted`, or the
+// largest when `wanted` is empty.
+SeriesScan scanSeries(const std::string& path, const std::optional<std::string>& wanted) {
+    SeriesScan scan;
+    std::error_code ec;
+    const bool folder = fs::is_directory(path, ec);
+    const fs::path root = folder ? fs::path(path) : fs::path(path).parent_path();
+    const fs::path dicomdir = folder ? dicomdirIn(root) : fs::path(path);
+    std::vector<fs::path> paths;
+    if (!dicomdir.empty()) {
+        try {
+            paths = dicomdirFiles(dicomdir, scan.skipped);
+            scan.source = "DICOMDIR";
+        } catch (const ImageError& e) {
+            if (!folder) throw;
+            scan.skipped.emplace_back(dicomdir.filename().string(), e.reason());
+        }
+    }
+    if (scan.source.empty()) {
+        bool truncated = false;
+        paths = folderFiles(root, truncated);
+        scan.source = "folder";
+        if (truncated)
+            scan.skipped.emplace_back(
+                "(more files)",
+                "only the first " + std::to_string(kMaxSeriesFiles) + " files were examined");
+    }
+    std::vector<std::string> order;  // series UIDs in the order first seen
+    std::map<std::string, std::vector<DicomFile>> bySeries;
+    std::string firstReason;
+    for (const auto& p : paths) {
+        const std::string name = relativeName(p, root);
+        try {
+            if (!hasDicmMagic(p) && !looksLikeBareDataset(p))
+                throw ImageError(p.string(), "not a DICOM file (no 'DICM' at offset 128)");
+            DicomFile f = parseFile(p.string());
+            if (!bySeries.count(f.seriesUid)) order.push_back(f.seriesUid);
+            bySeries[f.seriesUid].push_back(std::move(f));
+        } catch (const ImageError& e) {
+            scan.skipped.emplace_back(name, e.reason());
+            if (firstReason.empty()) firstReason = name + ": " + e.reason();
+        }
+    }
+    if (bySeries.empty())
+        throw ImageError(
+            path, paths.empty()
+                      ? (scan.source == "DICOMDIR" ? "the DICOMDIR references no files"
+                                                   : "folder holds no files")
+                      : "no DICOM image in the " +
+                            std::string(scan.source == "DICOMDIR" ? "DICOMDIR's files" : "folder") +
+                            "; first file " + firstReason);
+    for (const std::string& uid : order) {
+        const auto& list = bySeries[uid];
+        DcmDataset* ds = list.front().ds();
+        DicomSeries s;
+        s.uid = uid;
+        s.modality = getString(ds, DCM_Modality);
+        s.description = getString(ds, DCM_SeriesDescription);
+        s.number = getString(ds, DCM_SeriesNumber);
+        s.files = static_cast<int>(list.size());
+        for (const DicomFile& f : list) s.frames += f.frames;
+        fs::path common = fs::path(list.front().path).parent_path();
+        for (const DicomFile& f : list)
+            while (!common.empty() &&
+                   fs::path(f.path).parent_path().string().rfind(common.string(), 0) != 0)
+                common = common.parent_path();
+        s.folder = common.string();
+        scan.series.push_back(s);
+    }
+    std::stable_sort(scan.series.begin(), scan.series.end(),
+                     [](const DicomSeries& a, const DicomSeries& b) { return a.files > b.files; });
+    const std::string chosen = wanted ? *wanted : scan.series.front().uid;
+    auto it = bySeries.find(chosen);
+    if (it == bySeries.end()) {
+        std::string known;
+        for (const auto& s : scan.series) known += (known.empty() ? "" : ", ") + s.uid;
+        throw ImageError(path, "no series " + chosen + " here (series: " + known + ")");
+    }
+    const DicomFile& ref = it->second.front();
+    for (DicomFile& f : it->second) {
+        if (f.rows != ref.rows || f.cols != ref.cols || f.colour != ref.colour) {
+            scan.skipped.emplace_back(relativeName(f.path, root),
+                                      "size or colour differs from the rest of the series");
+            continue;
+        }
+        scan.files.push_back(std::move(f));
+    }
+    return scan;
+}
+
+std::string describe(const DicomSeries& s, const fs::path& root) {
+    std::string d = s.uid.empty() ? "(no UID)" : s.uid;
+    d += ": " + (s.modality.empty() ? std::string("?") : s.modality);
+    if (!s.number.empty()) d += " #" + s.number;
+    if (!s.description.empty()) d += " \"" + s.description + "\"";
+    d += ", " + std::to_string(s.files) + (s.files == 1 ? " file" : " files");
+    if (s.frames != s.files) d += ", " + std::to_string(s.frames) + " frames";
+    const std::string where = relativeName(s.folder, root);
+    if (!where.empty() && where != ".") d += ", in " + where;
+    return d;
+}
+
 }  // namespace
 
-DicomSource::DicomSource(const std::string& path) : impl_(std::make_unique<Impl>()) {
+DicomSource::DicomSource(const std::string& path) : DicomSource(path, SeriesChoice{}) {}
+
+DicomSource::DicomSource(const std::string& path, const std::string& seriesUid)
+    : DicomSource(path, SeriesChoice{seriesUid}) {}
+
+std::vector<DicomSeries> DicomSource::listSeries(const std::string& path) {
+    registerCodecsOnce();
+    std::error_code ec;
+    if (!fs::is_directory(path, ec) && !isDicomdirFile(path))
+        throw ImageError(path, "not a folder or DICOMDIR");
+    return scanSeries(path, std::nullopt).series;
+}
+
+DicomSource::DicomSource(const std::string& path, SeriesChoice choice)
+    : impl_(std::make_unique<Impl>()) {
+    const std::optional<std::string>& seriesUid = choice.uid;
     registerCodecsOnce();
     Impl& m = *impl_;
     ImageInfo& info = m.info;
     info.path = path;
     std::error_code ec;
-    const bool folder = fs::is_directory(path, ec);
+    const bool folder = fs::is_directory(path, ec) || isDicomdirFile(path);
     std::vector<std::pair<std::string, std::string>> skipped;
-    std::vector<std::string> otherSeries;
-    std::string order;
+    std::vector<DicomSeries> series;
+    std::string order, source;
     if (folder) {
-        m.files = loadSeries(path, skipped, otherSeries);
+        SeriesScan scan = scanSeries(path, seriesUid);
+        m.files = std::move(scan.files);
+        skipped = std::move(scan.skipped);
+        series = std::move(scan.series);
+        source = scan.source;
+        if (m.files.empty())
+            throw ImageError(path, "no image of the series has the series' size and colour");
         order = sortFiles(m.files);
     } else {
+        if (seriesUid)
+            throw ImageError(path, "a series can be chosen in a folder or DICOMDIR only");
         m.files.push_back(parseFile(path));
     }
     for (std::size_t i = 0; i < m.files.size(); ++i)
@@ -531,7 +1160,8 @@ DicomSource::DicomSource(const std::string& path) : impl_(std::make_unique<Impl>
     info.sliceCount = static_cast<int>(m.slices.size());
     info.displayUnit = LengthUnit::Millimetre;
     info.format = folder ? "DICOM series (" + std::to_string(m.files.size()) + " files, " +
-                               std::to_string(info.sliceCount) + " slices)"
+                               std::to_string(info.sliceCount) + " slices" +
+                               (source == "DICOMDIR" ? ", from DICOMDIR" : "") + ")"
                          : "DICOM (" + (modality.empty() ? "" : modality + ", ") + syntax + ")";
 
     // PixelSpacing is "row spacing\column spacing": the first is the vertical (Y) step.
@@ -596,25 +1226,39 @@ DicomSource::DicomSource(const std::string& path) : impl_(std::make_unique<Impl>
         props.emplace_back("dicom.slice_order", order);
     }
     if (!skipped.empty()) props.emplace_back("dicom.skipped_files", joinSkipped(skipped));
-    if (!otherSeries.empty()) {
-        std::string s;
-        for (const auto& o : otherSeries) s += (s.empty() ? "" : "; ") + o;
-        props.emplace_back("dicom.other_series", s);
+    if (folder) {
+        // Every series found, largest first: `lucida-cli info` lists them, the viewer offers them.
+        props.emplace_back("dicom.series_source", source == "DICOMDIR"
+                                                      ? "DICOMDIR"
+                                                      : "files in the folder and its subfolders");
+        props.emplace_back("dicom.series_count", std::to_string(series.size()));
+        const std::string chosen = getString(ds, DCM_SeriesInstanceUID);
+        for (std::size_t i = 0; i < series.size(); ++i)
+            props.emplace_back(
+                "dicom.series." + std::to_string(i + 1),
+                describe(series[i], fs::is_directory(path, ec) ? fs::path(path)
+                                                               : fs::path(path).parent_path()) +
+                    (series[i].uid == chosen ? " (shown)" : ""));
     }
 
     if (!first.colour) {
-        m.mapping.slope = first.slope;
-        m.mapping.intercept = first.storedIntercept();
-        m.mapping.unit = getString(ds, DCM_RescaleType);
+        m.mapping.slope = first.mapSlope();
+        m.mapping.intercept = first.mapIntercept();
+        m.mapping.unit = first.unit.empty() ? getString(ds, DCM_RescaleType) : first.unit;
         if (m.mapping.unit.empty() || m.mapping.unit == "US")  // US: unspecified
             m.mapping.unit = modality == "CT" ? "HU" : "";
         info.grayMapping = m.mapping;
         const bool varies = std::any_of(m.files.begin(), m.files.end(), [&](const DicomFile& f) {
-            return f.slope != first.slope || f.storedIntercept() != m.mapping.intercept;
+            return f.mapSlope() != m.mapping.slope || f.mapIntercept() != m.mapping.intercept;
         });
         if (varies)
             props.emplace_back("dicom.rescale_varies",
                                "slices re-mapped to the first slice's slope/intercept");
+        if (first.wide())
+            props.emplace_back("dicom.value_step",
+                               "32-bit values held in steps of " + std::to_string(first.step) +
+                                   (first.step == 1 || first.step > 1 ? "" : "") + " from " +
+                                   std::to_string(first.base));
     }
 
     // Decode slice 0 now, so a truncated or corrupt file fails here, with its reason.
@@ -665,11 +1309,7 @@ ImageFormat DicomSource::format() {
     f.extensions = {"dcm", "dicom"};
     f.recognises = [](const FileProbe& probe) {
         if (!probe.isDirectory) return probe.startsWith("DICM", 4, 128);
-        // Cheap: the magic of each file, stopping at the first hit.
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(probe.path, ec))
-            if (entry.is_regular_file(ec) && hasDicmMagic(entry.path())) return true;
-        return false;
+        return folderHasDicom(probe.path);
     };
     f.open = [](const FileProbe& probe) -> std::unique_ptr<ImageSource> {
         return std::make_unique<DicomSource>(probe.path);

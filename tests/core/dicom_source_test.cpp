@@ -1,8 +1,10 @@
 // DicomSource against pydicom's reading of real files (tests/fixtures/make_dicom_fixtures.py):
-// every transfer syntax decodes to the same stored values, series are sorted by position, and
-// broken input fails at open with the file's name and a reason.
+// every transfer syntax (JPEG 2000 through OpenJPEG included) and bit depth (1, 8, 16, 32)
+// decodes to the same values, series are sorted by position, DICOMDIRs and subfolders offer
+// their series, and broken input fails at open with the file's name and a reason.
 #include "fixtures/Fixtures.h"
 
+#include "image/DicomSource.h"
 #include "image/ImageError.h"
 #include "image/ImageSource.h"
 
@@ -14,6 +16,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <thread>
 
 using namespace lucida;
@@ -22,10 +25,12 @@ namespace {
 
 std::string dicom(const std::string& name) { return fixtures::path("dicom/" + name); }
 
-QJsonObject refJson(const std::string& refBase) {
-    const auto bytes = fixtures::readAll(refBase + ".ref.json");
+QJsonObject jsonFile(const std::string& path) {
+    const auto bytes = fixtures::readAll(path);
     return QJsonDocument::fromJson(QByteArray(bytes.data(), qsizetype(bytes.size()))).object();
 }
+
+QJsonObject refJson(const std::string& refBase) { return jsonFile(refBase + ".ref.json"); }
 
 // Stored value of pixel (x, y) of frame `frame` in a greyscale reference (little-endian uint16).
 std::uint16_t refGray(const std::vector<char>& raw, int w, int h, int frame, int x, int y) {
@@ -75,7 +80,7 @@ private slots:
         QTest::addColumn<int>("height");
         QTest::addColumn<int>("slices");
         QTest::addColumn<bool>("gray");
-        QTest::addColumn<double>("mm");  // pixel spacing, both directions
+        QTest::addColumn<double>("mm");  // pixel spacing, both directions; 0: none
         QTest::newRow("MR explicit LE") << "MR_small.dcm" << 64 << 64 << 1 << true << 0.3125;
         QTest::newRow("MR explicit BE")
             << "MR_small_bigendian.dcm" << 64 << 64 << 1 << true << 0.3125;
@@ -92,6 +97,21 @@ private slots:
                                  << 1.0;
         QTest::newRow("JPEG baseline YBR")
             << "SC_rgb_jpeg_dcmtk.dcm" << 100 << 100 << 1 << false << 1.0;
+        // Meta header says JPEG Baseline (explicit VR), the dataset is implicit VR.
+        QTest::newRow("JPEG baseline RGB, implicit dataset")
+            << "SC_rgb_jpeg.dcm" << 256 << 256 << 1 << false << 0.0;
+        QTest::newRow("1-bit SEG") << "liver_1frame.dcm" << 512 << 512 << 1 << true << 0.810547;
+        QTest::newRow("1-bit SEG big endian")
+            << "liver_expb_1frame.dcm" << 512 << 512 << 1 << true << 0.810547;
+        QTest::newRow("JPEG 2000 lossless MR")
+            << "MR_small_jp2klossless.dcm" << 64 << 64 << 1 << true << 0.3125;
+        QTest::newRow("JPEG 2000 NM") << "JPEG2000.dcm" << 256 << 1024 << 1 << true << 2.26;
+        QTest::newRow("JPEG 2000 CT 14-bit")
+            << "693_J2KI.dcm" << 512 << 512 << 1 << true << 0.478516;
+        QTest::newRow("JPEG 2000 CT 13-bit, sign mismatch")
+            << "J2K_pixelrep_mismatch.dcm" << 512 << 512 << 1 << true << 0.431;
+        QTest::newRow("JPEG 2000 colour (RCT)")
+            << "SC_rgb_j2k_rct.dcm" << 100 << 100 << 1 << false << 1.0;
     }
     void pixelsMatchPydicom() {
         QFETCH(QString, file);
@@ -108,9 +128,13 @@ private slots:
         QCOMPARE(int(info.levels.size()), 1);
         QCOMPARE(info.sliceCount, slices);
         QCOMPARE(info.pixelFormat, gray ? PixelFormat::Gray16 : PixelFormat::Rgba8);
-        QVERIFY(info.mppX && info.mppY);
-        QVERIFY(std::abs(*info.mppX - mm * 1000) < 1e-6);
-        QVERIFY(std::abs(*info.mppY - mm * 1000) < 1e-6);
+        if (mm > 0) {
+            QVERIFY(info.mppX && info.mppY);
+            QVERIFY(std::abs(*info.mppX - mm * 1000) < 1e-6);
+            QVERIFY(std::abs(*info.mppY - mm * 1000) < 1e-6);
+        } else {
+            QVERIFY(!info.mppX && !info.mppY);
+        }
         QCOMPARE(info.displayUnit, LengthUnit::Millimetre);
         QVERIFY2(info.format.rfind("DICOM (", 0) == 0, info.format.c_str());
 
@@ -141,6 +165,136 @@ private slots:
         } else {
             QVERIFY(info.windows.empty());
         }
+    }
+
+    // 32-bit RT dose (15 frames; little/big endian, RLE): real values = pydicom's pixel_array *
+    // DoseGridScaling (DoseUnits RELATIVE here) at every pixel; the automatic window spans each
+    // frame's range.
+    void doseMatchesPydicom_data() {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("LE") << "rtdose.dcm";
+        QTest::newRow("BE") << "rtdose_expb.dcm";
+        QTest::newRow("RLE") << "rtdose_rle.dcm";
+    }
+    void doseMatchesPydicom() {
+        QFETCH(QString, file);
+        const std::string path = dicom(file.toStdString());
+        const auto src = openImage(path);
+        const ImageInfo& info = src->info();
+        const QJsonObject ref = jsonFile(path + ".real.json");
+        const int w = ref["cols"].toInt(), h = ref["rows"].toInt(), frames = ref["frames"].toInt();
+        QCOMPARE(frames, 15);
+        QCOMPARE(info.width(), w);
+        QCOMPARE(info.height(), h);
+        QCOMPARE(info.sliceCount, frames);
+        QCOMPARE(info.pixelFormat, PixelFormat::Gray16);
+        QCOMPARE(info.grayMapping.unit, ref["unit"].toString().toStdString());
+        QCOMPARE(info.grayMapping.unit, std::string("relative"));
+        const auto raw = fixtures::readAll(path + ".real.raw");
+        QCOMPARE(raw.size(), std::size_t(w) * h * frames * 8);
+        double worst = 0;
+        for (int k = 0; k < frames; ++k) {
+            const PixelBuffer px = src->readRegion(0, {0, 0, w, h}, k);
+            double lo = 1e300, hi = -1e300;
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) {
+                    double expected;
+                    std::memcpy(&expected, raw.data() + ((std::size_t(k) * h + y) * w + x) * 8, 8);
+                    const double got = info.grayMapping.toValue(px.grayAt(x, y));
+                    worst = std::max(worst, std::abs(got - expected));
+                    lo = std::min(lo, expected);
+                    hi = std::max(hi, expected);
+                }
+            const Window auto_ = src->windowsForSlice(k).back();
+            QCOMPARE(auto_.name, std::string("Auto (min–max)"));
+            QVERIFY(std::abs(auto_.centre - (lo + hi) / 2) < 1e-9);
+            QVERIFY(std::abs(auto_.width - (hi - lo)) < 1e-9);
+        }
+        QVERIFY2(worst < 1e-9, qPrintable(QString::number(worst)));
+        QVERIFY(std::abs(ref["max"].toDouble() - 1.254) < 1e-12);  // the reference is scaled
+    }
+
+    // A file-set written by pydicom (DICOMDIR + PT*/ST*/SE*/IM* files): its three series are
+    // listed, the largest opens by default (from the folder or the DICOMDIR file), and each one
+    // opens when chosen, with pydicom's pixels.
+    void dicomdirOffersItsSeries() {
+        const std::vector<DicomSeries> series = DicomSource::listSeries(dicom("dicomdir"));
+        QCOMPARE(int(series.size()), 3);
+        QCOMPARE(series[0].modality, std::string("MR"));
+        QCOMPARE(series[0].files, 6);
+        QVERIFY2(series[0].folder.find("SE000000") != std::string::npos, series[0].folder.c_str());
+        std::map<std::string, std::string> uidOf;
+        for (const DicomSeries& s : series) {
+            uidOf[s.modality] = s.uid;
+            QVERIFY(!s.uid.empty());
+        }
+        QCOMPARE(int(uidOf.size()), 3);
+        QVERIFY(uidOf.count("CT") && uidOf.count("OT"));
+        QCOMPARE(series[1].files, 1);
+        QCOMPARE(series[2].files, 1);
+
+        for (const std::string& path : {dicom("dicomdir"), dicom("dicomdir/DICOMDIR")}) {
+            const auto src = openImage(path);
+            const ImageInfo& info = src->info();
+            QVERIFY2(info.format.find("from DICOMDIR") != std::string::npos, info.format.c_str());
+            QCOMPARE(info.sliceCount, 6);
+            QCOMPARE(info.property("dicom.series_count").value_or(""), std::string("3"));
+            QCOMPARE(info.property("dicom.series_source").value_or(""), std::string("DICOMDIR"));
+            const std::string first = info.property("dicom.series.1").value_or("");
+            QVERIFY2(first.find(series[0].uid) == 0 && first.find("(shown)") != std::string::npos,
+                     first.c_str());
+            QVERIFY(info.property("dicom.series.3"));
+            for (int k = 0; k < 6; ++k) {
+                const std::string ref = dicom("series_ref/slice" + std::to_string(k));
+                QCOMPARE(maxDifference(*src, k, fixtures::readAll(ref + ".ref.raw"), 0), 0);
+            }
+        }
+        const DicomSource ct(dicom("dicomdir"), uidOf["CT"]);
+        QCOMPARE(ct.info().sliceCount, 1);
+        QCOMPARE(ct.info().grayMapping.unit, std::string("HU"));
+        QCOMPARE(maxDifference(ct, 0, fixtures::readAll(dicom("CT_small.dcm.ref.raw")), 0), 0);
+        QVERIFY2(
+            ct.info().property("dicom.series.2").value_or("").find("(shown)") != std::string::npos,
+            ct.info().property("dicom.series.2").value_or("").c_str());
+        const DicomSource rgb(dicom("dicomdir/DICOMDIR"), uidOf["OT"]);
+        QCOMPARE(rgb.info().pixelFormat, PixelFormat::Rgba8);
+        QCOMPARE(maxDifference(rgb, 0, fixtures::readAll(dicom("SC_rgb_rle.dcm.ref.raw")), 0), 0);
+        try {
+            DicomSource(dicom("dicomdir"), std::string("1.2.3.4"));
+            QFAIL("an unknown series opened");
+        } catch (const ImageError& e) {
+            QVERIFY2(std::string(e.what()).find("no series 1.2.3.4") != std::string::npos,
+                     e.what());
+        }
+    }
+
+    // A DICOMDIR record naming ..\..\.. is not followed: that series is missing, and said so.
+    void dicomdirStaysInsideItsFolder() {
+        const auto src = openImage(dicom("dicomdir_escape"));
+        QCOMPARE(src->info().property("dicom.series_count").value_or(""), std::string("2"));
+        const std::string skipped = src->info().property("dicom.skipped_files").value_or("");
+        QVERIFY2(skipped.find("leaves the file-set's folder") != std::string::npos,
+                 skipped.c_str());
+        QCOMPARE(int(DicomSource::listSeries(dicom("dicomdir_escape")).size()), 2);
+    }
+
+    // No DICOMDIR: the series' files sit two levels down (scan/part0, scan/part1), a CT beside.
+    void subfoldersAreSearched() {
+        const auto src = openImage(dicom("nested"));
+        const ImageInfo& info = src->info();
+        QCOMPARE(info.sliceCount, 6);
+        QCOMPARE(info.property("dicom.series_count").value_or(""), std::string("2"));
+        QCOMPARE(info.property("dicom.slice_order").value_or(""),
+                 std::string("position along the slice normal"));
+        for (int k = 0; k < 6; ++k) {
+            const std::string ref = dicom("series_ref/slice" + std::to_string(k));
+            QCOMPARE(maxDifference(*src, k, fixtures::readAll(ref + ".ref.raw"), 0), 0);
+        }
+        const auto series = DicomSource::listSeries(dicom("nested"));
+        QCOMPARE(int(series.size()), 2);
+        QCOMPARE(series[1].modality, std::string("CT"));
+        const DicomSource ct(dicom("nested"), series[1].uid);
+        QCOMPARE(maxDifference(ct, 0, fixtures::readAll(dicom("CT_small.dcm.ref.raw")), 0), 0);
     }
 
     void mrInfoFromFile() {
@@ -285,8 +439,6 @@ private slots:
                                    << "pixel data truncated: expected 8192 bytes, file has 8130";
         QTest::newRow("no pixels") << "rtplan.dcm"
                                    << "no pixel data";
-        QTest::newRow("JPEG 2000") << "MR_small_jp2klossless.dcm"
-                                   << "unsupported compression: JPEG 2000";
         QTest::newRow("folder without DICOM") << "no_dicom"
                                               << "no_dicom";
     }
@@ -316,6 +468,12 @@ private slots:
                                          << "cannot decode frame 0 (JPEG-LS Lossless)";
         QTest::newRow("RLE garbled")
             << "MR_small_RLE.dcm" << 0 << -1 << 1500 << "cannot decode frame 0 (RLE Lossless)";
+        QTest::newRow("JPEG 2000 cut") << "MR_small_jp2klossless.dcm" << 3000 << -1 << 0
+                                       << "pixel data truncated: the file ends inside";
+        QTest::newRow("JPEG 2000 rows differ")
+            << "MR_small_jp2klossless.dcm" << 0 << 32 << 0
+            << "cannot decode JPEG 2000 frame 0: codestream is 64x64 with 1 components, the "
+               "header says 64x32";
     }
     void damagedCopiesFailAtOpen() {
         QFETCH(QString, source);
