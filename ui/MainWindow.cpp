@@ -151,6 +151,9 @@ void MainWindow::buildActions() {
     QAction* openFolder =
         file->addAction(ownIcon("folder-dicom"), tr("Open DICOM &Folder…"),
                         QKeySequence("Ctrl+Shift+O"), this, &MainWindow::chooseFolder);
+    seriesAction_ = file->addAction(tr("DICOM &Series…"), this, &MainWindow::chooseSeries);
+    seriesAction_->setStatusTip(tr("Open another series of this DICOM folder or DICOMDIR"));
+    seriesAction_->setEnabled(false);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     connect(recent_, &RecentFiles::changed, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
@@ -561,6 +564,38 @@ void MainWindow::openPath(const QString& path) {
     watcher->setFuture(openImageAsync(path));
 }
 
+void MainWindow::openSeries(const QString& path, const QString& seriesUid) {
+    ++pendingOpens_;
+    statusBar()->showMessage(tr("Opening series %1 of %2…").arg(seriesUid, path));
+    auto* watcher = new QFutureWatcher<OpenResult>(this);
+    connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
+        --pendingOpens_;
+        showOpened(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(openImageAsync(path, seriesUid));
+}
+
+void MainWindow::chooseSeries() {
+    SlideView* view = currentView();
+    if (!view) return;
+    const QList<SeriesOffer> offers = dicomSeriesOf(view->document()->info());
+    if (offers.size() < 2) return;
+    QStringList labels;
+    int current = 0;
+    for (int i = 0; i < offers.size(); ++i) {
+        labels << offers[i].label;
+        if (offers[i].shown) current = i;
+    }
+    bool ok = false;
+    const QString chosen = QInputDialog::getItem(this, tr("DICOM Series"),
+                                                 tr("Series of %1:").arg(view->document()->path()),
+                                                 labels, current, false, &ok);
+    if (!ok) return;
+    const int i = int(labels.indexOf(chosen));
+    if (i >= 0) openSeries(view->document()->path(), offers[i].uid);
+}
+
 void MainWindow::showOpened(const OpenResult& result) {
     statusBar()->clearMessage();
     if (!result.source) {
@@ -579,6 +614,10 @@ void MainWindow::showOpened(const OpenResult& result) {
     tabs_->setTabToolTip(index, document->path());
     tabs_->setCurrentIndex(index);
     recent_->add(result.path);
+    if (const auto n = dicomSeriesOf(document->info()).size(); n > 1)
+        statusBar()->showMessage(
+            tr("%1 series here, the largest shown: File ▸ DICOM Series… opens another").arg(n),
+            15000);
     emit documentOpened(view);
 }
 
@@ -622,6 +661,7 @@ void MainWindow::currentTabChanged() {
         view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
     dicomDock_->setVisible(dicomish);
     magnification_->setEnabled(view && view->document()->info().objectivePower.has_value());
+    seriesAction_->setEnabled(view && dicomSeriesOf(view->document()->info()).size() > 1);
     setWindowTitle(view ? tr("%1 — Lucida").arg(view->document()->displayName()) : tr("Lucida"));
     if (view) {
         viewConnections_ << connect(view, &SlideView::viewChanged, this, &MainWindow::updateStatus);

@@ -42,6 +42,8 @@ public:
     ~MainWindow() override;
 
     void openPath(const QString& path);  // asynchronous; see documentOpened / openFailed
+    // One series of a DICOM folder or DICOMDIR (File ▸ DICOM Series…); asynchronous, as openPath.
+    void openSeries(const QString& path, const QString& seriesUid);
     SlideView* currentView() const;
     int documentCount() const;
     OverviewWidget* overview() const { return overview_; }
@@ -83,6 +85,7 @@ private:
     void rebuildRecentMenu();
     void chooseFile();
     void chooseFolder();
+    void chooseSeries();  // the current DICOM folder's other series
     void setCacheBudget();
     void openTrainingWizard();               // Tools ▸ Train a Model (builds with LibTorch only)
     QList<QAction*> buildAnalysisActions();  // the actions for the Analysis toolbar
@@ -115,6 +118,7 @@ private:
     QPointer<TrainingWizard> trainingWizard_;
     AnalysisPanel* analysisPanel_ = nullptr;
     QDockWidget* analysisDock_ = nullptr;
+    QAction* seriesAction_ = nullptr;
     QAction* heatmapAction_ = nullptr;
     QAction* liveAction_ = nullptr;
     QAction* outlineAction_ = nullptr;

@@ -1141,6 +1141,22 @@ DicomSource::DicomSource(const std::string& path, SeriesChoice choice)
         if (m.files.empty())
             throw ImageError(path, "no image of the series has the series' size and colour");
         order = sortFiles(m.files);
+        // A chosen series that has a folder of its own (as in file-sets: PT*/ST*/SE*) is named by
+        // that folder, which opens just this series again (recent files, results).
+        if (seriesUid) {
+            const std::string uid = *seriesUid;
+            auto chosen = std::find_if(series.begin(), series.end(),
+                                       [&](const DicomSeries& s) { return s.uid == uid; });
+            const std::string own = chosen != series.end() ? chosen->folder : std::string();
+            const fs::path root =
+                fs::is_directory(path, ec) ? fs::path(path) : fs::path(path).parent_path();
+            const bool alone =
+                !own.empty() && fs::path(own) != root &&
+                std::none_of(series.begin(), series.end(), [&](const DicomSeries& s) {
+                    return s.uid != uid && (s.folder + "/").rfind(own + "/", 0) == 0;
+                });
+            if (alone) info.path = own;
+        }
     } else {
         if (seriesUid)
             throw ImageError(path, "a series can be chosen in a folder or DICOMDIR only");

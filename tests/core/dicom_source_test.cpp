@@ -251,6 +251,13 @@ private slots:
         }
         const DicomSource ct(dicom("dicomdir"), uidOf["CT"]);
         QCOMPARE(ct.info().sliceCount, 1);
+        // Named by its own folder, which opens the same series again.
+        QVERIFY2(ct.info().path.rfind(dicom("dicomdir/PT"), 0) == 0 &&
+                     ct.info().path.find("SE000000") != std::string::npos,
+                 ct.info().path.c_str());
+        QCOMPARE(maxDifference(*openImage(ct.info().path), 0,
+                               fixtures::readAll(dicom("CT_small.dcm.ref.raw")), 0),
+                 0);
         QCOMPARE(ct.info().grayMapping.unit, std::string("HU"));
         QCOMPARE(maxDifference(ct, 0, fixtures::readAll(dicom("CT_small.dcm.ref.raw")), 0), 0);
         QVERIFY2(

@@ -11,6 +11,7 @@
 #include "fixtures/Fixtures.h"
 #include "image/ImageSource.h"
 
+#include <QAction>
 #include <QComboBox>
 #include <QFileInfo>
 #include <QMessageBox>
@@ -348,6 +349,42 @@ private slots:
         QVERIFY2(checked >= 7, qPrintable(QString::number(checked)));
         QVERIFY(!window_->windowIcon().isNull());
         QVERIFY(!window_->windowIcon().pixmap(64, 64).isNull());
+    }
+
+    // A folder with a DICOMDIR: its largest series opens, File ▸ DICOM Series… is offered with
+    // all three, and the chosen CT series opens in a tab of its own, named by its own folder
+    // (which is what the recent files keep).
+    void dicomdirFolderOffersItsSeries() {
+        SlideView* view = openAndWait(fixture("dicom/dicomdir"));
+        QVERIFY(view);
+        QCOMPARE(view->document()->info().sliceCount, 6);
+        QAction* series = nullptr;
+        for (QAction* a : window_->findChildren<QAction*>())
+            if (a->text() == QStringLiteral("DICOM &Series…")) series = a;
+        QVERIFY(series);
+        QVERIFY(series->isEnabled());
+        const QList<SeriesOffer> offers = dicomSeriesOf(view->document()->info());
+        QCOMPARE(offers.size(), 3);
+        QVERIFY(offers[0].shown);
+        QString ct;
+        for (const SeriesOffer& o : offers)
+            if (o.label.contains(QStringLiteral(": CT"))) ct = o.uid;
+        QVERIFY(!ct.isEmpty());
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        window_->openSeries(view->document()->path(), ct);
+        QVERIFY(opened.wait(20000));
+        SlideView* ctView = opened.takeFirst().at(0).value<SlideView*>();
+        QCOMPARE(window_->documentCount(), 2);
+        QCOMPARE(ctView->document()->info().sliceCount, 1);
+        QCOMPARE(ctView->document()->info().property("dicom.Modality").value_or(""),
+                 std::string("CT"));
+        QVERIFY2(ctView->document()->path().endsWith("SE000000"),
+                 qPrintable(ctView->document()->path()));
+        QCOMPARE(window_->recentFiles()->files().value(0),
+                 QFileInfo(ctView->document()->path()).absoluteFilePath());
+        // A single file offers no series.
+        QVERIFY(openAndWait(fixture("dicom/CT_small.dcm")));
+        QVERIFY(!series->isEnabled());
     }
 
     void dropOpensFiles() {
