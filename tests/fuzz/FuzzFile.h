@@ -16,8 +16,7 @@ inline const std::string& writeInput(const std::uint8_t* data, std::size_t size,
     static const std::string path = [&] {
         const char* dir = std::getenv("TMPDIR");
         if (!dir) dir = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        std::string p = std::string(dir) + "/lucida-fuzz-" +
-                        std::to_string(::getpid()) + extension;
+        std::string p = std::string(dir) + "/lucida-fuzz-" + std::to_string(::getpid()) + extension;
         static std::string removeAtExit;
         removeAtExit = p;
         std::atexit([] { std::remove(removeAtExit.c_str()); });
