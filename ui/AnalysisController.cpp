@@ -42,6 +42,25 @@ struct AnalysisController::Run {
     // what is in view first.
     std::mutex focusMutex;
     std::optional<std::array<double, 4>> focus;
+    // The slide-wide CAM scale, fixed by the first heat shown (or the user's Rescale): later
+    // heatmaps keep it, so colours already on screen do not change while patches arrive.
+    std::mutex scaleMutex;
+    std::optional<CamRange> scale;
+
+    std::optional<CamRange> currentScale() {
+        std::lock_guard lock(scaleMutex);
+        return scale;
+    }
+    // The first heat made fixes the scale (a no-op once fixed).
+    void offerScale(const AnalysisResults& r) {
+        std::lock_guard lock(scaleMutex);
+        if (!scale && r.normalisation == CamNormalisation::Slide && r.done > 0)
+            scale = CamRange{r.camLow, r.camHigh};
+    }
+    void setScale(std::optional<CamRange> s) {
+        std::lock_guard lock(scaleMutex);
+        scale = s;
+    }
 
     void setFocus(const std::array<double, 4>& rect) {
         std::lock_guard lock(focusMutex);
@@ -78,13 +97,19 @@ CamNormalisation normalisationOf(int value) {
 
 // Heatmaps (stitched and colourised), summary and outlines of what is done, for the GUI (called on
 // the analysing thread or a pool thread, never the GUI's: a large slide takes a while).
-std::shared_ptr<const AnalysisResults> makeResults(const SlideAnalysis& a,
-                                                   CamNormalisation normalisation,
-                                                   ColourMap colours, double threshold) {
+std::shared_ptr<const AnalysisResults> makeResults(
+    const SlideAnalysis& a, CamNormalisation normalisation, ColourMap colours, double threshold,
+    std::optional<CamRange> scale, std::shared_ptr<const SlideAnalysis> source = {}) {
     auto r = std::make_shared<AnalysisResults>();
+    r->source = std::move(source);
     r->modelPath = QString::fromStdString(a.modelPath);
     r->normalisation = normalisation;
-    r->cam = std::make_shared<FloatRaster>(stitchCam(a, normalisation, &r->camLow, &r->camHigh));
+    r->scaleFixed = scale.has_value() && normalisation == CamNormalisation::Slide;
+    const CamRange data = camDataRange(a);
+    r->camDataLow = data.low;
+    r->camDataHigh = data.high;
+    r->cam = std::make_shared<FloatRaster>(
+        stitchCam(a, normalisation, &r->camLow, &r->camHigh, scale ? &*scale : nullptr));
     r->probability = std::make_shared<FloatRaster>(probabilityRaster(a, a.explainedClass));
     r->camImage = colouriseWithReductions(*r->cam, colours, threshold);
     r->probabilityImage = colouriseWithReductions(*r->probability, colours, threshold);
@@ -177,6 +202,7 @@ void AnalysisController::setModel(std::shared_ptr<const Model> model) {
 
 void AnalysisController::restart() {
     stopRun(true);
+    scale_.reset();  // other settings: the first heat of the new run fixes a new scale
     if (model_ && (wanted_ || live_))
         launch(wanted_);
     else
@@ -223,11 +249,21 @@ void AnalysisController::restitch() {
         applyResults(generation, watcher->result());
         watcher->deleteLater();
     });
+    // What is done now: the latest partial analysis while a run goes on, else the last finished.
+    auto analysis = results_ && results_->source ? results_->source : analysis_;
+    if (!analysis) return;
     watcher->setFuture(
-        QtConcurrent::run([analysis = analysis_, n = normalisation_,
-                           colours = overlay_->colourMap(), threshold = overlay_->threshold()] {
-            return makeResults(*analysis, n, colours, threshold);
+        QtConcurrent::run([analysis, n = normalisation_, colours = overlay_->colourMap(),
+                           threshold = overlay_->threshold(), scale = scale_] {
+            return makeResults(*analysis, n, colours, threshold, scale);
         }));
+}
+
+void AnalysisController::rescale() {
+    if (!results_ || results_->normalisation != CamNormalisation::Slide) return;
+    scale_ = CamRange{results_->camDataLow, results_->camDataHigh};
+    if (run_) run_->setScale(scale_);
+    restitch();  // what is done now at the new scale; what comes next keeps it
 }
 
 bool AnalysisController::isBusy() const {
@@ -309,6 +345,7 @@ void AnalysisController::launch(bool wholeSlide) {
     run->generation = generation_;
     run->source = view_->document()->source();
     run->model = model_;
+    run->scale = scale_;  // a live run resumed, or Analyse Slide after live heat: same colours
     run->settings.method = method_.toStdString();
     if (classIndex_ >= 0) run->settings.classIndex = classIndex_;
     run->settings.batchSize = batchSize_;
@@ -341,9 +378,10 @@ void AnalysisController::launch(bool wholeSlide) {
         };
         auto postResults = [&](const SlideAnalysis& a) {
             waitStitching();
-            auto results =
-                makeResults(a, normalisationOf(run->normalisation),
-                            static_cast<ColourMap>(run->colours.load()), run->threshold.load());
+            auto results = makeResults(a, normalisationOf(run->normalisation),
+                                       static_cast<ColourMap>(run->colours.load()),
+                                       run->threshold.load(), run->currentScale());
+            run->offerScale(*results);
             post([self, generation, results] { self->applyResults(generation, results); });
         };
         auto postPartialResults = [&](const SlideAnalysis& a) {
@@ -356,7 +394,11 @@ void AnalysisController::launch(bool wholeSlide) {
                  n = normalisationOf(run->normalisation),
                  colours = static_cast<ColourMap>(run->colours.load()),
                  threshold = run->threshold.load()] {
-                    auto results = makeResults(*copy, n, colours, threshold);
+                    // The copy goes along for Rescale while the run goes on (restitch needs
+                    // what is done now).
+                    auto results =
+                        makeResults(*copy, n, colours, threshold, run->currentScale(), copy);
+                    run->offerScale(*results);
                     post([self, generation, results] { self->applyResults(generation, results); });
                 });
             return true;
@@ -476,6 +518,9 @@ void AnalysisController::applyResults(quint64 generation,
                                       std::shared_ptr<const AnalysisResults> results) {
     if (generation != generation_ || !results) return;
     results_ = std::move(results);
+    if (results_->scaleFixed ||
+        (results_->normalisation == CamNormalisation::Slide && results_->done > 0 && !scale_))
+        scale_ = CamRange{results_->camLow, results_->camHigh};
     overlay_->setRasters(results_->cam, results_->probability, results_->camImage,
                          results_->probabilityImage);
     if (overlay_->outlines().size() != results_->outlines.size())

@@ -38,6 +38,11 @@ struct AnalysisResults {
     ColouredRaster camImage, probabilityImage;  // colourised there too, with the overlay's colours
     CamNormalisation normalisation = CamNormalisation::Slide;
     float camLow = 0, camHigh = 1;  // raw CAM range of the slide-wide scale
+    // The scale was fixed by the first heat shown (or Rescale), not re-estimated: colours on
+    // screen stay as they are while patches arrive. camData* is the done patches' own range.
+    bool scaleFixed = false;
+    float camDataLow = 0, camDataHigh = 1;
+    std::shared_ptr<const SlideAnalysis> source;  // a partial result's analysis (for Rescale)
     AnalysisSummary summary;
     std::vector<QPolygonF> outlines;  // tissue, level-0
     std::size_t done = 0, total = 0;
@@ -122,6 +127,9 @@ public:
     State state() const { return state_; }
     QString error() const { return error_; }
     const AnalysisProgressInfo& progress() const { return progress_; }
+    // The slide-wide CAM scale is fixed by the first heat shown, so colours never change under
+    // the user during a run; this re-fixes it to the range of what is done now (panel: Rescale).
+    void rescale();
     // The latest results (null before any).
     const std::shared_ptr<const AnalysisResults>& results() const { return results_; }
 
@@ -170,6 +178,7 @@ private:
     AnalysisProgressInfo progress_;
     std::shared_ptr<const AnalysisResults> results_;
     std::shared_ptr<const SlideAnalysis> analysis_;  // the last finished one, for restitching
+    std::optional<CamRange> scale_;  // the fixed slide-wide CAM scale (reset by restart())
 };
 
 }  // namespace lucida::ui

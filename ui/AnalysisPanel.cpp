@@ -2,6 +2,7 @@
 #include "DurationText.h"
 
 #include "AnalysisController.h"
+#include "SlideView.h"
 #include "cam/CamMethod.h"
 #include "model/Model.h"
 
@@ -9,6 +10,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -75,7 +77,14 @@ void ColourBar::setThreshold(double threshold) {
 
 QString ColourBar::rawRangeText() const {
     if (!showRaw_) return {};
-    return tr("raw CAM %1 … %2").arg(rawLow_, 0, 'g', 4).arg(rawHigh_, 0, 'g', 4);
+    QString text = tr("raw CAM %1 … %2").arg(rawLow_, 0, 'g', 4).arg(rawHigh_, 0, 'g', 4);
+    if (!note_.isEmpty()) text += QStringLiteral(" (%1)").arg(note_);
+    return text;
+}
+
+void ColourBar::setNote(const QString& note) {
+    note_ = note;
+    update();
 }
 
 QSize ColourBar::sizeHint() const {
@@ -165,22 +174,29 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
 
     // Model, method, class.
     auto* modelBox = new QGroupBox(tr("Model"), content);
+namespace {
+// The model box shows names of this many characters whole (longer ones are cut).
+constexpr int kMinModelNameChars = 10;
+constexpr int kMaxModelNameChars = 32;
+}  // namespace
+
     auto* modelForm = new QFormLayout(modelBox);
     modelCombo_ = new QComboBox(modelBox);
     modelCombo_->setObjectName("modelCombo");
     modelCombo_->setPlaceholderText(tr("No model"));
     modelCombo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    modelCombo_->setMinimumContentsLength(10);
+    modelCombo_->setMinimumContentsLength(kMinModelNameChars);
     openModelButton_ = new QToolButton(modelBox);
     openModelButton_->setText(tr("Open Model…"));
     openModelButton_->setToolTip(tr("Open a TorchScript or ResNet model (Ctrl+M)"));
     auto* modelRow = new QHBoxLayout;
-    modelRow->addWidget(modelCombo_, 1);
     modelRow->addWidget(openModelButton_);
     describeButton_ = new QToolButton(modelBox);
     describeButton_->setObjectName("describeModelButton");
     describeButton_->setText(tr("Describe…"));
     describeButton_->setToolTip(
+    // The box on a row of its own, the whole width: model names are not cut.
+    modelForm->addRow(modelCombo_);
         tr("Classes, input size, normalisation, scale and layer of the model (its sidecar)"));
     describeButton_->setEnabled(false);
     modelRow->addWidget(describeButton_);
@@ -191,6 +207,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     methodCombo_ = new QComboBox(modelBox);
     methodCombo_->setObjectName("methodCombo");
     for (const std::string& m : camMethodNames()) methodCombo_->addItem(QString::fromStdString(m));
+    modelRow->addStretch(1);
     methodCombo_->setCurrentText(settings.value("analysis/method", "gradcam").toString());
     modelForm->addRow(tr("Method:"), methodCombo_);
     classCombo_ = new QComboBox(modelBox);
@@ -236,7 +253,7 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     progressBar_->setObjectName("analysisProgress");
     progressBar_->setRange(0, 1);
     progressBar_->setValue(0);
-    progressBar_->setFormat(tr("%v / %m patches"));
+    progressBar_->setFormat(QString());
     runLayout->addWidget(progressBar_);
     progressLabel_ = new QLabel(runBox);
     progressLabel_->setWordWrap(true);
@@ -286,6 +303,19 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     displayForm->addRow(tr("Threshold:"), sliderRow(thresholdSlider_, thresholdValue_));
     colourBar_ = new ColourBar(displayBox);
     displayForm->addRow(colourBar_);
+    // The slide-wide scale is fixed by the first heat shown (colours never change under the
+    // user while patches arrive); Rescale fits it to what is done now.
+    rescaleButton_ = new QToolButton(displayBox);
+    rescaleButton_->setObjectName("rescaleButton");
+    rescaleButton_->setText(tr("Rescale to Current Range"));
+    rescaleButton_->setToolTip(
+        tr("Fit the slide-wide CAM scale to every patch analysed so far "
+           "(the colours of what is shown change)"));
+    rescaleButton_->setEnabled(false);
+    displayForm->addRow(rescaleButton_);
+    connect(rescaleButton_, &QToolButton::clicked, this, [this] {
+        if (controller_) controller_->rescale();
+    });
     layout->addWidget(displayBox);
 
     // Summary.
@@ -347,7 +377,9 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
         if (controller_) controller_->cancel();
     });
     auto activate = [this](QListWidgetItem* item) {
-        if (item) emit regionActivated(item->data(Qt::UserRole).toRectF());
+        if (item && item->data(Qt::UserRole).isValid())
+            emit regionActivated(item->data(Qt::UserRole).toRectF(),
+                                 QGuiApplication::keyboardModifiers() & Qt::ShiftModifier);
     };
     connect(regionList_, &QListWidget::itemClicked, this, activate);
     connect(regionList_, &QListWidget::itemActivated, this, activate);
@@ -441,7 +473,9 @@ void AnalysisPanel::setRecentModels(const QStringList& paths) {
     QStringList all = paths;
     if (!modelPath_.isEmpty() && !all.contains(modelPath_)) all.prepend(modelPath_);
     for (const QString& path : all) {
-        modelCombo_->addItem(QFileInfo(path).fileName(), path);
+        const QString name = QFileInfo(path).fileName();
+        longest = std::max(longest, int(name.size()));
+        modelCombo_->addItem(name, path);
         modelCombo_->setItemData(modelCombo_->count() - 1, path, Qt::ToolTipRole);
     }
     modelCombo_->setCurrentIndex(modelPath_.isEmpty() ? (all.isEmpty() ? -1 : 0)
@@ -460,10 +494,13 @@ void AnalysisPanel::setModelState(const QString& path, const Model* model, const
     if (!error.isEmpty()) {
         modelLabel_->setText(tr("<span style='color:#c0392b'>Cannot open %1:<br>%2</span>")
                                  .arg(name.toHtmlEscaped(), error.toHtmlEscaped()));
+    int longest = kMinModelNameChars;
     } else if (!model) {
         modelLabel_->setText(path.isEmpty() ? tr("No model opened.")
                                             : tr("Opening %1…").arg(name.toHtmlEscaped()));
     } else {
+    // Wide enough for the names (up to a limit: the tooltip has the whole path), not cut.
+    modelCombo_->setMinimumContentsLength(std::min(longest, kMaxModelNameChars));
         const ModelSpec& spec = model->spec();
         QString scale;
         if (spec.micronsPerPixel)
@@ -541,12 +578,17 @@ void AnalysisPanel::updateProgress() {
                            .arg(p.done)
                            .arg(p.total);
             else
+        progressBar_->setFormat(QString());  // no "0 / 1 patches" before there are any
                 text = tr("Live: %1 patches in view queued, %2 patches/s.")
                            .arg(p.queued)
                            .arg(p.patchesPerSecond, 0, 'f', p.patchesPerSecond < 10 ? 1 : 0);
             if (p.cancelled > 0)
                 text += tr(" %n stale request(s) cancelled.", nullptr, int(p.cancelled));
             break;
+    const auto shown = controller_->results();
+    progressBar_->setFormat(p.total == 0                         ? QString()
+                            : shown && shown->summary.wholeImage ? tr("%v / %m image")
+                                                                 : tr("%v / %m patches"));
         case State::Running:
             if (p.total == 0)
                 text = tr("Finding tissue…");
@@ -589,22 +631,34 @@ void AnalysisPanel::updateResults() {
         return;
     }
     const AnalysisSummary& s = results->summary;
-    scoreLabel_->setText(
-        tr("Slide score (top-%1 mean): <b>%2</b>").arg(s.topK).arg(s.topMean, 0, 'f', 3));
-    shareLabel_->setText(tr("Patches ≥ %1: %2 % of %3%4")
-                             .arg(s.threshold)
-                             .arg(100.0 * s.shareAbove, 0, 'f', 1)
-                             .arg(s.patches)
-                             .arg(results->complete ? QString() : tr(" (so far)")));
+    if (s.wholeImage) {  // one patch: a slide's figures would say nothing ("100 % of 1")
+        scoreLabel_->setText(tr("Image score: <b>%1</b>").arg(s.topMean, 0, 'f', 3));
+        scoreLabel_->setToolTip(tr("Probability of the explained class for the whole image"));
+        shareLabel_->clear();
+        shareLabel_->hide();
+    } else {
+        scoreLabel_->setText(
+            tr("Slide score (top-%1 mean): <b>%2</b>").arg(s.topK).arg(s.topMean, 0, 'f', 3));
+        scoreLabel_->setToolTip(
+            tr("Mean probability of the %1 most suspicious patches").arg(s.topK));
+        shareLabel_->setText(tr("Patches ≥ %1: %2 % of %3%4")
+                                 .arg(s.threshold)
+                                 .arg(100.0 * s.shareAbove, 0, 'f', 1)
+                                 .arg(s.patches)
+                                 .arg(results->complete ? QString() : tr(" (so far)")));
+        shareLabel_->show();
+    }
     histogram_->setBins(s.histogram);
     int rank = 1;
     for (const auto& r : s.topRegions) {
-        auto* item = new QListWidgetItem(tr("%1.  p = %2   at x %3, y %4")
-                                             .arg(rank++)
-                                             .arg(r.probability, 0, 'f', 3)
-                                             .arg(qint64(r.x))
-                                             .arg(qint64(r.y)),
-                                         regionList_);
+        auto* item =
+            new QListWidgetItem(tr("%1.  p = %2,  %3   peak at x %4, y %5")
+                                    .arg(rank++)
+                                    .arg(r.probability, 0, 'f', 3)
+                                    .arg(QString::fromStdString(regionAreaText(r.area, mppX, mppY)))
+                                    .arg(qint64(r.peakX))
+                                    .arg(qint64(r.peakY)),
+                                regionList_);
         item->setData(Qt::UserRole, QRectF(r.x, r.y, r.width, r.height));
     }
     updateLegend();
@@ -617,13 +671,31 @@ void AnalysisPanel::updateLegend() {
     if (layer() == HeatmapOverlay::Layer::Probability) {
         QString name = classCombo_->currentText();
         colourBar_->setScale(name.isEmpty() ? tr("Probability") : tr("Probability of %1").arg(name),
+    std::optional<double> mppX, mppY;
+    if (controller_ && controller_->view()) {
+        mppX = controller_->view()->document()->info().mppX;
+        mppY = controller_->view()->document()->info().mppY;
+    }
                              false, 0, 1);
     } else if (normalisation() == CamNormalisation::Patch) {
         colourBar_->setScale(tr("CAM, each patch min–max"), false, 0, 1);
     } else {
-        colourBar_->setScale(tr("CAM, slide-wide scale"), bool(results),
-                             results ? results->camLow : 0, results ? results->camHigh : 1);
+        const bool fixed = results && results->scaleFixed;
+        colourBar_->setScale(
+            fixed ? tr("CAM, slide-wide scale (fixed at first heat)") : tr("CAM, slide-wide scale"),
+            bool(results), results ? results->camLow : 0, results ? results->camHigh : 1);
+        // Patches outside the fixed scale (clamped to its ends): say so, offer to rescale.
+        const bool outside = fixed && (results->camDataHigh > results->camHigh ||
+                                       results->camDataLow < results->camLow);
+        colourBar_->setNote(outside ? tr("analysed so far: %1 … %2")
+                                          .arg(results->camDataLow, 0, 'g', 4)
+                                          .arg(results->camDataHigh, 0, 'g', 4)
+                                    : QString());
     }
+    rescaleButton_->setEnabled(
+        results && normalisation() == CamNormalisation::Slide &&
+        layer() == HeatmapOverlay::Layer::Cam &&
+        (results->camDataLow != results->camLow || results->camDataHigh != results->camHigh));
 }
 
 }  // namespace lucida::ui

@@ -34,6 +34,7 @@ public:
     void setColourMap(ColourMap colours);
     // Raw range for the CAM (shown when `showRaw`), and the threshold.
     void setScale(const QString& title, bool showRaw, float rawLow, float rawHigh);
+    void setNote(const QString& note);  // after the raw range, e.g. values outside the scale
     void setThreshold(double threshold);
     QString title() const { return title_; }
     QString rawRangeText() const;  // empty when not shown
@@ -47,6 +48,7 @@ private:
     QString title_;
     bool showRaw_ = false;
     float rawLow_ = 0, rawHigh_ = 1;
+    QString note_;
     double threshold_ = 0;
 };
 
@@ -119,7 +121,8 @@ signals:
     void modelChosen(const QString& path);
     void analyseRequested();
     void displayChanged();  // layer, colours, opacity, threshold, normalisation
-    void regionActivated(const QRectF& region);  // level-0
+    // Level-0 bounds of a top region; `closer`: Shift held, zoom up to twice the scan's scale.
+    void regionActivated(const QRectF& region, bool closer);
 
 private:
     void displayEdited();
@@ -155,6 +158,7 @@ private:
     QProgressBar* progressBar_;
     QLabel* progressLabel_;
     ColourBar* colourBar_;
+    QToolButton* rescaleButton_;
     QLabel* scoreLabel_;
     QLabel* shareLabel_;
     AnalysisHistogram* histogram_;

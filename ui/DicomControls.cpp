@@ -31,6 +31,7 @@ DicomControls::DicomControls(QWidget* parent) : QWidget(parent) {
     auto* form = new QFormLayout(windowRow_);
     form->setContentsMargins(0, 0, 0, 0);
     presets_ = new QComboBox(windowRow_);
+    presets_->setPlaceholderText(tr("Custom"));
     centre_ = new QDoubleSpinBox(windowRow_);
     width_ = new QDoubleSpinBox(windowRow_);
     for (auto* box : {centre_, width_}) {
@@ -56,8 +57,7 @@ DicomControls::DicomControls(QWidget* parent) : QWidget(parent) {
     connect(presets_, &QComboBox::activated, this, [this](int index) {
         if (!document_) return;
         const QVariantList w = presets_->itemData(index).toList();
-        if (w.size() == 2)
-            document_->setWindow(w[0].toDouble(), w[1].toDouble(), presets_->itemText(index));
+        if (w.size() == 3) document_->setWindow(w[0].toDouble(), w[1].toDouble(), w[2].toString());
     });
     connect(centre_, &QDoubleSpinBox::valueChanged, this, [this](double c) {
         if (document_) document_->setWindow(c, document_->window().width);
@@ -93,12 +93,20 @@ void DicomControls::syncFromDocument() {
     sliceLabel_->setText(
         QStringLiteral("%1 / %2").arg(document_->slice() + 1).arg(document_->info().sliceCount));
     presets_->clear();
-    for (const Window& w : document_->windowPresets())
+    // The box shows the window in use: its preset (by name, else by values), else "Custom".
+    const Window& shown = document_->window();
+    int current = -1, sameValues = -1;
+    for (const Window& w : document_->windowPresets()) {
+        const bool values = w.centre == shown.centre && w.width == shown.width;
+        if (values && w.name == shown.name && current < 0) current = presets_->count();
+        if (values && sameValues < 0) sameValues = presets_->count();
         presets_->addItem(QStringLiteral("%1 (%2 / %3)")
                               .arg(QString::fromStdString(w.name))
                               .arg(w.centre)
                               .arg(w.width),
-                          QVariantList{w.centre, w.width});
+                          QVariantList{w.centre, w.width, QString::fromStdString(w.name)});
+    }
+    presets_->setCurrentIndex(current >= 0 ? current : sameValues);
     centre_->setValue(document_->window().centre);
     width_->setValue(document_->window().width);
 }

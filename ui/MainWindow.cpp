@@ -30,6 +30,7 @@
 #include <QFileInfo>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -46,7 +47,14 @@ namespace lucida::ui {
 
 namespace {
 constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
+// Top regions zoom to at most the scan's own scale (1:1), or this with Shift.
+constexpr double kRegionCloserScale = 2.0;
 constexpr int kRecentModels = 8;
+
+// "7.43×", "20×": three significant digits.
+QString magnificationText(double magnification) {
+    return QStringLiteral("%1×").arg(magnification, 0, 'g', 3);
+}
 
 QString fileFilter() {
     QStringList patterns;
@@ -96,6 +104,7 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     dicomDock_ = new QDockWidget(tr("Slice & window"), this);
     dicomDock_->setObjectName("dicomDock");
     dicomDock_->setWidget(dicomControls_);
+    dicomDock_->toggleViewAction()->setText(tr("Slice && &Window"));  // "&" is not a mnemonic
     addDockWidget(Qt::RightDockWidgetArea, dicomDock_);
 
     properties_ = new PropertiesPanel(this);
@@ -129,7 +138,9 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
 #endif
 
     positionLabel_ = new QLabel(this);
+    positionLabel_->setObjectName("positionLabel");
     zoomLabel_ = new QLabel(this);
+    zoomLabel_->setObjectName("zoomLabel");
     statusBar()->addWidget(positionLabel_, 1);
     statusBar()->addPermanentWidget(zoomLabel_);
 
@@ -194,6 +205,20 @@ void MainWindow::buildActions() {
                                     onView([m](SlideView* v) { v->setMagnification(m); }));
         a->setShortcut(QKeySequence(QStringLiteral("Alt+%1").arg(key++)));
     }
+    // Slices at window level: Page Up/Down step through them wherever the focus is (a combo box
+    // in a panel would otherwise take the key).
+    QAction* previousSlice = view->addAction(
+        tr("&Previous Slice"), this,
+        onView([](SlideView* v) { v->document()->setSlice(v->document()->slice() - 1); }));
+    previousSlice->setObjectName("previousSliceAction");
+    previousSlice->setShortcut(QKeySequence(Qt::Key_PageUp));
+    previousSlice->setShortcutContext(Qt::WindowShortcut);
+    QAction* nextSlice = view->addAction(tr("&Next Slice"), this, onView([](SlideView* v) {
+                                             v->document()->setSlice(v->document()->slice() + 1);
+                                         }));
+    nextSlice->setObjectName("nextSliceAction");
+    nextSlice->setShortcut(QKeySequence(Qt::Key_PageDown));
+    nextSlice->setShortcutContext(Qt::WindowShortcut);
     view->addSeparator();
     for (QDockWidget* dock : findChildren<QDockWidget*>())
         view->addAction(dock->toggleViewAction());
@@ -218,13 +243,27 @@ void MainWindow::buildActions() {
     bar->addActions({open, openFolder});
     bar->addSeparator();
     bar->addActions({zoomOut, zoomIn, fit, actual, rotate});
+    // Editable: it shows the magnification at any zoom (not only the presets) and takes one typed.
     magnification_ = new QComboBox(bar);
-    magnification_->setPlaceholderText(tr("Magnification"));
-    magnification_->setToolTip(tr("Magnification (objective-equivalent)"));
+    magnification_->setObjectName("magnificationBox");
+    magnification_->setEditable(true);
+    magnification_->setInsertPolicy(QComboBox::NoInsert);
+    magnification_->lineEdit()->setPlaceholderText(tr("Magnification"));
+    magnification_->setMinimumContentsLength(6);
+    magnification_->setToolTip(tr("Magnification (objective-equivalent): choose or type one"));
     for (double m : kMagnifications) magnification_->addItem(QStringLiteral("%1×").arg(m), m);
     connect(magnification_, &QComboBox::activated, this, [this](int i) {
         if (SlideView* v = currentView())
             v->setMagnification(magnification_->itemData(i).toDouble());
+    });
+    connect(magnification_->lineEdit(), &QLineEdit::returnPressed, this, [this] {
+        QString text = magnification_->currentText().trimmed();
+        text.remove(QChar(u'×')).remove('x').remove('X');
+        bool ok = false;
+        const double m = text.trimmed().toDouble(&ok);
+        SlideView* v = currentView();
+        if (v && ok && m > 0) v->setMagnification(m);
+        updateStatus();  // the magnification now shown (or back to it after nonsense)
     });
     bar->addWidget(magnification_);
 
@@ -520,12 +559,16 @@ void MainWindow::analyseCurrent() {
     if (AnalysisController* c = analysisController(view)) c->start();
 }
 
-void MainWindow::showRegion(const QRectF& region) {
+void MainWindow::showRegion(const QRectF& region, bool closer) {
     SlideView* view = currentView();
     if (!view || region.isEmpty()) return;
-    // The region with about as much again around it on each side.
-    const double scale =
-        std::min(view->width(), view->height()) / (3.0 * std::max(region.width(), region.height()));
+    // The region with about as much again around it on each side, but never beyond what the image
+    // holds: the scan's magnification (1:1), or twice that when asked (Shift), for a slide that
+    // says its objective power; no more than 1:1 for other images.
+    const double maxScale =
+        closer && view->document()->info().objectivePower ? kRegionCloserScale : 1.0;
+    const double scale = std::min(maxScale, std::min(view->width(), view->height()) /
+                                                (3.0 * std::max(region.width(), region.height())));
     view->setScale(scale);
     view->setCentre(region.center().x(), region.center().y());
 }
@@ -541,7 +584,7 @@ void MainWindow::applyAnalysisDisplay() {}
 void MainWindow::chooseModel() {}
 void MainWindow::describeModel() {}
 void MainWindow::analyseCurrent() {}
-void MainWindow::showRegion(const QRectF&) {}
+void MainWindow::showRegion(const QRectF&, bool) {}
 void MainWindow::loadModel(const QString& path, bool) { openModel(path); }
 void MainWindow::openModel(const QString& path) {
     const QString message =
@@ -649,6 +692,7 @@ void MainWindow::closeTab(int index) {
 void MainWindow::currentTabChanged() {
     for (const auto& c : viewConnections_) disconnect(c);
     viewConnections_.clear();
+    positionLabel_->clear();  // the last tab's position (its units) says nothing about this one
     SlideView* view = currentView();
     centre_->setCurrentIndex(view ? 1 : 0);
     overview_->setView(view);
@@ -694,7 +738,14 @@ void MainWindow::updateStatus() {
     if (const auto mag = view->magnification())
         for (int i = 0; i < magnification_->count(); ++i)
             if (std::abs(magnification_->itemData(i).toDouble() - *mag) < 0.01 * *mag) preset = i;
-    magnification_->setCurrentIndex(preset);
+    {
+        const QSignalBlocker block(magnification_);
+        magnification_->setCurrentIndex(preset);
+        if (preset < 0) {
+            const auto mag = view->magnification();
+            magnification_->setEditText(mag ? magnificationText(*mag) : QString());
+        }
+    }
     QString text;
     if (const auto mag = view->magnification())
         text = tr("%1×").arg(*mag, 0, 'f', *mag < 10 ? 2 : 1);

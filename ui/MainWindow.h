@@ -97,7 +97,7 @@ private:
     // opened says so in the panel and the status bar, with no dialog at start-up.
     void loadModel(const QString& path, bool reportErrors);
     void applyAnalysisDisplay();
-    void showRegion(const QRectF& region);
+    void showRegion(const QRectF& region, bool closer = false);
     QList<AnalysisController*> analysisControllers() const;
 
     TileService* tiles_;

@@ -117,8 +117,12 @@ void OverviewWidget::paintEvent(QPaintEvent*) {
     for (const QPointF& c : corners) poly << imageToWidget(view_->screenToImage(c));
     painter.setRenderHint(QPainter::Antialiasing, true);
     painter.setClipRect(area.adjusted(-2, -2, 2, 2));
-    painter.setPen(QPen(QColor(230, 40, 40), 2));
-    painter.setBrush(QColor(230, 40, 40, 40));
+    // White on black: visible on any image (a red outline vanished on red stains).
+    painter.setPen(QPen(Qt::black, 4));
+    painter.setBrush(QColor(255, 255, 255, 40));
+    painter.drawPolygon(poly);
+    painter.setPen(QPen(Qt::white, 2));
+    painter.setBrush(Qt::NoBrush);
     painter.drawPolygon(poly);
 }
 

@@ -1,5 +1,7 @@
 #include "TrainingCharts.h"
 
+#include "train/TrainingReport.h"
+
 #include <QChart>
 #include <QLineSeries>
 #include <QPen>
@@ -7,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace lucida::ui {
 
@@ -37,6 +40,13 @@ CurveChart::CurveChart(const QString& title, const QString& yTitle, const QStrin
     for (const QString& name : seriesNames) {
         auto* s = new QLineSeries;
         s->setName(name);
+        // Training and validation in the colours of the saved curves.png.
+        const unsigned colours[] = {kTrainCurveRgb, kValidationCurveRgb};
+        if (series_.size() < std::size(colours)) {
+            QPen pen(QColor(QRgb(colours[series_.size()])));
+            pen.setWidth(2);
+            s->setPen(pen);
+        }
         s->setPointsVisible(true);
         c->addSeries(s);
         s->attachAxis(xAxis_);
@@ -81,7 +91,7 @@ void CurveChart::updateAxes() {
     // Whole epochs only, at most about ten ticks.
     xAxis_->setTickType(QValueAxis::TicksDynamic);
     xAxis_->setTickAnchor(1);
-    xAxis_->setTickInterval(std::max(1, (std::max(2, epochs) - 1 + 9) / 10));
+    xAxis_->setTickInterval(epochTickStep(std::max(2, epochs)));
     yAxis_->setRange(minY, maxY);
     if (!unitRange_) yAxis_->applyNiceNumbers();
 }
@@ -90,8 +100,10 @@ RocChart::RocChart(QWidget* parent) : QChartView(parent) {
     QChart* c = makeChart(tr("ROC (validation)"));
     auto* x = makeAxis(tr("false positive rate"), "%.1f");
     auto* y = makeAxis(tr("true positive rate"), "%.1f");
-    x->setRange(0, 1);
-    y->setRange(0, 1);
+    for (QValueAxis* axis : {x, y}) {
+        axis->setRange(0, 1);
+        axis->setTickCount(6);  // 0, 0.2, …, 1 (five ticks would be 0.25 apart: "0.3", "0.8")
+    }
     c->addAxis(x, Qt::AlignBottom);
     c->addAxis(y, Qt::AlignLeft);
     diagonal_ = new QLineSeries;

@@ -101,9 +101,6 @@ TrainingRunPage::TrainingRunPage(const TrainingDataPage* data, OptionsProvider o
                                          tr("Train acc"), tr("Val acc"), tr("Precision"),
                                          tr("Recall"), tr("F1"), tr("ROC-AUC"), tr("LR"),
                                          tr("Time"), tr("img/s")});
-    metrics_->horizontalHeaderItem(ColPrecision)->setToolTip(tr("Macro average over classes"));
-    metrics_->horizontalHeaderItem(ColRecall)->setToolTip(tr("Macro average over classes"));
-    metrics_->horizontalHeaderItem(ColF1)->setToolTip(tr("Macro average over classes"));
     metrics_->verticalHeader()->hide();
     metrics_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     metrics_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -223,7 +220,23 @@ void TrainingRunPage::resetDisplay() {
     speed_->clear();
     lastBestRow_ = -1;
     classes_ = data_->classes();
+    updateMetricHeaders();
     emit completeChanged();
+}
+
+void TrainingRunPage::updateMetricHeaders() {
+    // Two classes: the second is the positive one (as for the ROC); more: the mean over classes.
+    const bool binary = classes_.size() == 2;
+    const QString which = binary ? tr("%1 +").arg(classes_[1]) : tr("macro");
+    const QString tip =
+        binary ? tr("“%1” taken as the positive class (as for the ROC)").arg(classes_[1])
+               : tr("Mean over the classes, each in turn taken as positive");
+    const std::pair<int, QString> columns[] = {
+        {ColPrecision, tr("Precision")}, {ColRecall, tr("Recall")}, {ColF1, tr("F1")}};
+    for (const auto& [column, name] : columns) {
+        metrics_->horizontalHeaderItem(column)->setText(QStringLiteral("%1 (%2)").arg(name, which));
+        metrics_->horizontalHeaderItem(column)->setToolTip(tip);
+    }
 }
 
 bool TrainingRunPage::isComplete() const {
@@ -357,9 +370,13 @@ void TrainingRunPage::showEpoch(const EpochRecord& r) {
     metrics_->setItem(row, ColValLoss, cell(number(r.validationLoss)));
     metrics_->setItem(row, ColTrainAcc, cell(number(r.trainAccuracy, 3)));
     metrics_->setItem(row, ColValAcc, cell(number(r.validationAccuracy, 3)));
-    metrics_->setItem(row, ColPrecision, cell(number(m.macroPrecision, 3)));
-    metrics_->setItem(row, ColRecall, cell(number(m.macroRecall, 3)));
-    metrics_->setItem(row, ColF1, cell(number(m.macroF1, 3)));
+    // The positive class's figures for two classes (the headers say which), else macro means.
+    const bool binary =
+        classes_.size() == 2 && m.precision.size() == 2 && m.recall.size() == 2 && m.f1.size() == 2;
+    metrics_->setItem(row, ColPrecision,
+                      cell(number(binary ? m.precision[1] : m.macroPrecision, 3)));
+    metrics_->setItem(row, ColRecall, cell(number(binary ? m.recall[1] : m.macroRecall, 3)));
+    metrics_->setItem(row, ColF1, cell(number(binary ? m.f1[1] : m.macroF1, 3)));
     metrics_->setItem(row, ColAuc, cell(number(m.rocAuc, 3)));
     metrics_->setItem(row, ColLr, cell(QString::number(r.learningRate, 'g', 3)));
     metrics_->setItem(
@@ -421,6 +438,7 @@ void TrainingRunPage::showResult(const TrainResult& r) {
     if (!r.classes.empty()) {
         classes_.clear();
         for (const std::string& c : r.classes) classes_ << QString::fromStdString(c);
+        updateMetricHeaders();
     }
     const int epochs = static_cast<int>(r.history.size());
     switch (r.outcome) {

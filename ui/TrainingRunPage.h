@@ -72,6 +72,7 @@ signals:
 
 private:
     void resetDisplay();
+    void updateMetricHeaders();  // which class is positive in precision, recall and F1
     void showBatch(const lucida::BatchProgress& p);
     void showEpoch(const lucida::EpochRecord& r);
     void showResult(const lucida::TrainResult& r);

@@ -137,8 +137,18 @@ FloatRaster stitchWholeImage(const SlideAnalysis& a, CamNormalisation, float* sc
 
 }  // namespace
 
+CamRange camDataRange(const SlideAnalysis& a) {
+    float low = std::numeric_limits<float>::max(), high = std::numeric_limits<float>::lowest();
+    for (const auto& o : a.outcomes) {
+        if (!o.done) continue;
+        for (float v : o.cam) low = std::min(low, v), high = std::max(high, v);
+    }
+    if (low > high) return {0, 1};
+    return {low, high};
+}
+
 FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, float* scaleLow,
-                      float* scaleHigh) {
+                      float* scaleHigh, const CamRange* fixedScale) {
     FloatRaster r;
     if (a.camWidth <= 0 || a.camHeight <= 0 || a.grid.patches.empty()) return r;
     if (a.grid.wholeImage) return stitchWholeImage(a, normalisation, scaleLow, scaleHigh);
@@ -149,12 +159,9 @@ FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, fl
     r.width = static_cast<int>(std::ceil(extentX / r.cellSize - 1e-9));
     r.height = static_cast<int>(std::ceil(extentY / cellY - 1e-9));
 
-    float low = std::numeric_limits<float>::max(), high = std::numeric_limits<float>::lowest();
-    for (const auto& o : a.outcomes) {
-        if (!o.done) continue;
-        for (float v : o.cam) low = std::min(low, v), high = std::max(high, v);
-    }
-    if (low > high) low = 0, high = 1;
+    const bool fixed = fixedScale && normalisation == CamNormalisation::Slide;
+    const CamRange scale = fixed ? *fixedScale : camDataRange(a);
+    const float low = scale.low, high = scale.high;
     if (scaleLow) *scaleLow = low;
     if (scaleHigh) *scaleHigh = high;
 
@@ -190,7 +197,8 @@ FloatRaster stitchCam(const SlideAnalysis& a, CamNormalisation normalisation, fl
                 const int rx = ox + x;
                 if (rx < 0 || rx >= r.width) continue;
                 const float raw = o.cam[static_cast<std::size_t>(y) * a.camWidth + x];
-                const double v = range > 0 ? (raw - pl) / range : 0.0;
+                double v = range > 0 ? (raw - pl) / range : 0.0;
+                if (fixed) v = std::clamp(v, 0.0, 1.0);
                 const double w = weight(x, a.camWidth) * weight(y, a.camHeight);
                 const std::size_t k = static_cast<std::size_t>(ry) * r.width + rx;
                 sum[k] += w * v;

@@ -37,9 +37,18 @@ enum class CamNormalisation {
 // of its shorter cell side, each raster pixel the value of the cell under its centre. While an
 // analysis is incomplete, cells that a patch not yet done also covers are NaN: every value shown
 // is the one the complete analysis gives there (for the same scale), with no partial blend.
-// `scaleLow/High` receive the raw range used (Slide normalisation).
+// `scaleLow/High` receive the raw range used (Slide normalisation): the done patches' range, or
+// `fixedScale` when given — then values outside it are clamped to [0, 1], so a viewer can keep
+// the colours of what it already shows while more patches arrive.
+struct CamRange {
+    float low = 0, high = 1;
+    bool operator==(const CamRange&) const = default;
+};
 FloatRaster stitchCam(const SlideAnalysis& analysis, CamNormalisation normalisation,
-                      float* scaleLow = nullptr, float* scaleHigh = nullptr);
+                      float* scaleLow = nullptr, float* scaleHigh = nullptr,
+                      const CamRange* fixedScale = nullptr);
+// The raw range of the done patches' CAM values ({0, 1} when none is done).
+CamRange camDataRange(const SlideAnalysis& analysis);
 
 // Slide-level figures of the explained class.
 struct AnalysisSummary {

@@ -179,11 +179,14 @@ void writeTrainingReport(const std::string& path, const TrainOptions& o, const T
 }
 
 void writeTrainingCurves(const std::string& path, const std::vector<EpochRecord>& history) {
-    // Two panels side by side: loss, accuracy; train blue, validation orange (BGR below).
+    // Two panels side by side: loss, accuracy; train blue, validation orange (as the live charts).
     const int panelW = 520, panelH = 360, margin = 50;
     cv::Mat canvas(panelH, 2 * panelW, CV_8UC3, cv::Scalar(255, 255, 255));
-    const cv::Scalar train(180, 119, 31), validation(14, 127, 255), axis(60, 60, 60),
-        grid(225, 225, 225);
+    auto bgr = [](unsigned rgb) {
+        return cv::Scalar(rgb & 0xff, (rgb >> 8) & 0xff, (rgb >> 16) & 0xff);
+    };
+    const cv::Scalar train = bgr(kTrainCurveRgb), validation = bgr(kValidationCurveRgb),
+                     bestColour = bgr(kBestEpochRgb), axis(60, 60, 60), grid(225, 225, 225);
     const int n = static_cast<int>(history.size());
     for (int panel = 0; panel < 2; ++panel) {
         const bool loss = panel == 0;
@@ -210,9 +213,19 @@ void writeTrainingCurves(const std::string& path, const std::vector<EpochRecord>
                         1, cv::LINE_AA);
         }
         cv::rectangle(canvas, {x0, y0}, {x1, y1}, axis, 1);
+        // Epoch ticks with their numbers.
+        for (int epoch = 1; epoch <= std::max(n, 1); epoch += epochTickStep(n)) {
+            cv::line(canvas, {px(epoch), y1}, {px(epoch), y1 + 5}, axis, 1);
+            const std::string label = std::to_string(epoch);
+            int baseline = 0;
+            const cv::Size size =
+                cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, 0.38, 1, &baseline);
+            cv::putText(canvas, label, {px(epoch) - size.width / 2, y1 + 18},
+                        cv::FONT_HERSHEY_SIMPLEX, 0.38, axis, 1, cv::LINE_AA);
+        }
         cv::putText(canvas, loss ? "loss" : "accuracy", {x0, y0 - 14}, cv::FONT_HERSHEY_SIMPLEX,
                     0.6, axis, 1, cv::LINE_AA);
-        cv::putText(canvas, "epoch", {(x0 + x1) / 2 - 20, panelH - 12}, cv::FONT_HERSHEY_SIMPLEX,
+        cv::putText(canvas, "epoch", {(x0 + x1) / 2 - 20, panelH - 8}, cv::FONT_HERSHEY_SIMPLEX,
                     0.45, axis, 1, cv::LINE_AA);
         for (int series = 0; series < 2; ++series) {
             const cv::Scalar colour = series == 0 ? train : validation;
@@ -225,11 +238,19 @@ void writeTrainingCurves(const std::string& path, const std::vector<EpochRecord>
             if (points.size() > 1) cv::polylines(canvas, points, false, colour, 2, cv::LINE_AA);
             for (const auto& p : points) cv::circle(canvas, p, 3, colour, cv::FILLED, cv::LINE_AA);
         }
-        // The saved model is the last epoch marked best.
+        // The saved model is the last epoch marked best: a dashed line, labelled.
         for (auto r = history.rbegin(); r != history.rend(); ++r) {
             if (!r->best) continue;
-            cv::line(canvas, {px(r->epoch), y0}, {px(r->epoch), y1}, cv::Scalar(80, 160, 80), 1,
-                     cv::LINE_AA);
+            const int x = px(r->epoch);
+            for (int y = y0; y < y1; y += 8)
+                cv::line(canvas, {x, y}, {x, std::min(y + 4, y1)}, bestColour, 1, cv::LINE_8);
+            const std::string label = "best: epoch " + std::to_string(r->epoch);
+            int baseline = 0;
+            const cv::Size size =
+                cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, 0.4, 1, &baseline);
+            const int lx = x + 4 + size.width <= x1 ? x + 4 : x - 4 - size.width;
+            cv::putText(canvas, label, {lx, y0 + 14}, cv::FONT_HERSHEY_SIMPLEX, 0.4, bestColour, 1,
+                        cv::LINE_AA);
             break;
         }
         cv::putText(canvas, "train", {x1 - 150, y0 - 14}, cv::FONT_HERSHEY_SIMPLEX, 0.45, train, 1,

@@ -35,6 +35,7 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
+#include <QStyleOption>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -217,9 +218,12 @@ private slots:
         QCOMPARE(bar->maximum(), int(totalPatches_));
         QCOMPARE(bar->value(), bar->maximum());
 
-        // The CAM layer: the core's slide-wide stitching, each cell coloured as colouriseMap does.
+        // The CAM layer: the core's slide-wide stitching at the scale the first heat fixed (kept
+        // all through the run: heat_scale_test), each cell coloured as colouriseMap does.
+        QVERIFY(c->results()->scaleFixed);
+        const CamRange fixed{c->results()->camLow, c->results()->camHigh};
         float low = 0, high = 0;
-        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, &low, &high);
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, &low, &high, &fixed);
         HeatmapOverlay* overlay = c->overlay();
         QCOMPARE(overlay->layer(), HeatmapOverlay::Layer::Cam);
         QCOMPARE(overlay->threshold(), 0.0);
@@ -378,21 +382,58 @@ private slots:
         QVERIFY(!c->overlay()->outlineVisible());
     }
 
-    // Clicking a top region centres the view on it.
+    // Clicking a top region centres the view on it, showing it with as much again around it, but
+    // never beyond the scan's magnification (scale 1, the slide's objective power), or twice that
+    // with Shift held.
     void regionClickCentresTheView() {
         AnalysisController* c = current();
         QVERIFY(c);
+        SlideView* view = c->view();
+        QVERIFY(view->document()->info().objectivePower.has_value());
+        const double power = *view->document()->info().objectivePower;
         QListWidget* list = window_->analysisPanel()->regionList();
         QVERIFY(list->count() > 0);
         QListWidgetItem* item = list->item(0);
         const QRectF region = item->data(Qt::UserRole).toRectF();
+        QVERIFY(!region.isEmpty());
+        auto fitScale = [view](const QRectF& r) {
+            return std::min(view->width(), view->height()) /
+                   (3.0 * std::max(r.width(), r.height()));
+        };
+        auto centred = [view](const QRectF& r) {
+            const QPointF centre =
+                view->screenToImage(QPointF(view->width() / 2.0, view->height() / 2.0));
+            return std::abs(centre.x() - r.center().x()) < 1 &&
+                   std::abs(centre.y() - r.center().y()) < 1;
+        };
         const QRect visual = list->visualItemRect(item);
         QTest::mouseClick(list->viewport(), Qt::LeftButton, {}, visual.center());
-        const QPointF centre =
-            c->view()->screenToImage(QPointF(c->view()->width() / 2.0, c->view()->height() / 2.0));
-        QVERIFY(std::abs(centre.x() - region.center().x()) < 1);
-        QVERIFY(std::abs(centre.y() - region.center().y()) < 1);
-        QVERIFY(c->view()->viewGeometry().scale * region.width() > c->view()->height() / 4.0);
+        QVERIFY(centred(region));
+        // The region fitted, capped at 1:1 (or at the view's least zoom, for a large region).
+        auto fittedOrLeast = [view](double expected) {
+            ViewGeometry whole = view->viewGeometry();
+            whole.fit(double(view->document()->info().width()),
+                      double(view->document()->info().height()));
+            expected = std::max(expected, whole.scale / 4);  // SlideView's least zoom
+            return std::abs(view->viewGeometry().scale - expected) < 1e-9 * expected;
+        };
+        QVERIFY(fittedOrLeast(std::min(1.0, fitScale(region))));
+        QVERIFY(view->magnification() && *view->magnification() <= power * (1 + 1e-9));
+
+        // A small region: the cap holds (before: about 8× the scan's magnification).
+        const QRectF small(region.center() - QPointF(16, 16), QSizeF(32, 32));
+        QVERIFY(fitScale(small) > 2.0);
+        emit window_->analysisPanel()->regionActivated(small, false);
+        QVERIFY(centred(small));
+        QCOMPARE(view->viewGeometry().scale, 1.0);
+        QCOMPARE(*view->magnification(), power);
+        emit window_->analysisPanel()->regionActivated(small, true);  // Shift: up to 2× the scan
+        QCOMPARE(view->viewGeometry().scale, 2.0);
+        QCOMPARE(*view->magnification(), 2 * power);
+        view->fitToWindow();
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, Qt::ShiftModifier, visual.center());
+        QVERIFY(fittedOrLeast(std::min(2.0, fitScale(region))));
+        QVERIFY(view->viewGeometry().scale <= 2.0);
     }
 
     // Another class: the old heatmap is gone at once (not painted any more) and the analysis
@@ -416,7 +457,8 @@ private slots:
         QCOMPARE(c->progress().inferred, totalPatches_);
         const auto a = stored(c, 0);
         QVERIFY(a && a->complete());
-        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide);
+        const CamRange fixed{c->results()->camLow, c->results()->camHigh};
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, nullptr, nullptr, &fixed);
         const auto shown = c->overlay()->shownRaster();
         QVERIFY(shown && shown->values.size() == cam.values.size());
         for (std::size_t i = 0; i < cam.values.size(); ++i)
@@ -657,6 +699,49 @@ private slots:
         QCOMPARE(c->progress().inferred, a->outcomes.size());
         live->setChecked(false);
         QSettings().setValue("analysis/live", false);
+    }
+
+    // The panel's words: no "0 / 1 patches" before there is anything to count; a model's whole
+    // name in the model box; for a whole image (one patch) an "Image score", not a slide's
+    // top-k mean and "Patches >= 0.5: 100 % of 1".
+    void panelWordsFitWhatIsShown() {
+        window_.reset();
+        QSettings().remove("analysis/lastModel");
+        window_ = makeWindow();
+        QVERIFY(window_);
+        AnalysisPanel* panel = window_->analysisPanel();
+        QCOMPARE(panel->progressBar()->text(), QString());
+        const QString modelPath =
+            copyModel("smallcnn.traced.pt", "demo-smallcnn-whole-image",
+                      json(R"({"classes": ["normal", "lesion"], "output": "sigmoid",
+                               "input_size": [128, 128]})"));
+        QVERIFY(!modelPath.isEmpty());
+        QVERIFY(openModel(window_.get(), modelPath));
+        QComboBox* models = panel->modelCombo();
+        QCOMPARE(models->currentText(), QString("demo-smallcnn-whole-image.pt"));
+        QStyleOptionComboBox option;
+        option.initFrom(models);
+        const QRect field = models->style()->subControlRect(QStyle::CC_ComboBox, &option,
+                                                            QStyle::SC_ComboBoxEditField, models);
+        QVERIFY2(field.width() >= models->fontMetrics().horizontalAdvance(models->currentText()),
+                 qPrintable(QString("%1 px for the name").arg(field.width())));
+        QCOMPARE(panel->progressBar()->text(), QString());
+
+        const QString image = tmp_->filePath("mr-words.dcm");
+        QVERIFY(QFile::copy(QString::fromStdString(fixtures::path("dicom/MR_small.dcm")), image));
+        SlideView* view = openSlide(window_.get(), image);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        window_->findChild<QAction*>("analyseSlideAction")->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
+        QVERIFY(c->results() && c->results()->summary.wholeImage);
+        const double score = c->results()->summary.topMean;
+        QCOMPARE(panel->scoreLabel()->text(),
+                 QString("Image score: <b>%1</b>").arg(score, 0, 'f', 3));
+        QVERIFY(panel->shareLabel()->isHidden());
+        QCOMPARE(panel->progressBar()->text(), QString("1 / 1 image"));
+        window_.reset();
     }
 
     // An MRI series with a model for whole images: the heat is the whole slice's, and it follows

@@ -15,6 +15,7 @@
 #include "TrainingSettingsPage.h"
 #include "TrainingWizard.h"
 #include "model/Model.h"
+#include "train/TrainingReport.h"
 
 #include <QAbstractButton>
 #include <QAction>
@@ -40,6 +41,7 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QTreeWidget>
+#include <QValueAxis>
 #include <QtTest>
 
 #include <memory>
@@ -271,6 +273,48 @@ private slots:
         QCOMPARE(run->confusionTable()->columnCount(), 2);
         QCOMPARE(tableSum(run->confusionTable()), 4);  // the validation images
         QCOMPARE(run->progressBar()->value(), run->progressBar()->maximum());
+
+        // Precision, recall and F1 say which class is positive (the second, as for the ROC) and
+        // are that class's figures.
+        QTableWidget* table = run->metricsTable();
+        const ClassificationMetrics& last = result.history.back().metrics;
+        const std::pair<QString, double> figures[] = {{"Precision (B_blue +)", last.precision[1]},
+                                                      {"Recall (B_blue +)", last.recall[1]},
+                                                      {"F1 (B_blue +)", last.f1[1]}};
+        for (const auto& [header, value] : figures) {
+            int column = -1;
+            for (int i = 0; i < table->columnCount(); ++i)
+                if (table->horizontalHeaderItem(i)->text() == header) column = i;
+            QVERIFY2(column >= 0, qPrintable(header));
+            QVERIFY(table->horizontalHeaderItem(column)->toolTip().contains("B_blue"));
+            QVERIFY(std::abs(table->item(2, column)->text().toDouble() - value) <= 5e-4);
+        }
+        // ROC ticks at 0, 0.2, …, 1.
+        for (QAbstractAxis* axis : run->rocChart()->chart()->axes()) {
+            auto* values = qobject_cast<QValueAxis*>(axis);
+            QVERIFY(values);
+            QCOMPARE(values->min(), 0.0);
+            QCOMPARE(values->max(), 1.0);
+            QCOMPARE(values->tickCount(), 6);
+        }
+        // The live curves in the colours of curves.png, which has them.
+        for (CurveChart* chart : {run->lossChart(), run->accuracyChart()}) {
+            QCOMPARE(chart->series(0)->color(), QColor(QRgb(kTrainCurveRgb)));
+            QCOMPARE(chart->series(1)->color(), QColor(QRgb(kValidationCurveRgb)));
+        }
+        const QImage curves(QString::fromStdString(result.curvesPath));
+        QVERIFY(!curves.isNull());
+        int trainPixels = 0, validationPixels = 0, bestPixels = 0;
+        for (int y = 0; y < curves.height(); ++y)
+            for (int x = 0; x < curves.width(); ++x) {
+                const QRgb p = curves.pixel(x, y) & 0xffffff;
+                trainPixels += p == kTrainCurveRgb;
+                validationPixels += p == kValidationCurveRgb;
+                bestPixels += p == kBestEpochRgb;
+            }
+        QVERIFY2(
+            trainPixels > 50 && validationPixels > 50 && bestPixels > 20,
+            qPrintable(QString("%1 %2 %3").arg(trainPixels).arg(validationPixels).arg(bestPixels)));
 
         for (const std::string& p :
              {result.modelPath, result.sidecarPath, result.reportPath, result.curvesPath}) {

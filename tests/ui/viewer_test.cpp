@@ -1,5 +1,7 @@
 // Drives the real viewer offscreen: open, 1:1 pixels against libvips, zoom at the cursor, pan,
 // rotation, overview clicks, slices and window/level, errors, recent files, drag and drop.
+#include "AnalysisController.h"
+#include "AnalysisPanel.h"
 #include "DicomControls.h"
 #include "MainWindow.h"
 #include "OverviewWidget.h"
@@ -13,13 +15,17 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QFileInfo>
+#include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTemporaryDir>
 #include <QToolBar>
 #include <QTreeWidget>
 #include <QWidgetAction>
@@ -349,6 +355,140 @@ private slots:
         QVERIFY2(checked >= 7, qPrintable(QString::number(checked)));
         QVERIFY(!window_->windowIcon().isNull());
         QVERIFY(!window_->windowIcon().pixmap(64, 64).isNull());
+    }
+
+    // The magnification box shows the magnification at any zoom (not only at a preset, where it
+    // looked disabled before), enabled; a typed one is applied.
+    void magnificationBoxShowsAnyZoom() {
+        SlideView* view = openAndWait(fixture("slides/aperio.svs"));
+        QVERIFY(view);
+        auto* box = window_->findChild<QComboBox*>("magnificationBox");
+        QVERIFY(box);
+        view->setScale(0.37);  // AppMag 20: 7.4×
+        QVERIFY(box->isEnabled());
+        QCOMPARE(box->currentText(), QString("7.4×"));
+        view->setMagnification(10);
+        QCOMPARE(box->currentText(), QString("10×"));
+        QCOMPARE(box->currentData().toDouble(), 10.0);
+        box->lineEdit()->setText("15");
+        QTest::keyClick(box->lineEdit(), Qt::Key_Return);
+        QCOMPARE(*view->magnification(), 15.0);
+        QCOMPARE(box->currentText(), QString("15×"));
+        QVERIFY(openAndWait(fixture("raster/ihc.png")));  // no objective power: nothing to show
+        QVERIFY(!box->isEnabled());
+        QCOMPARE(box->currentText(), QString());
+    }
+
+    // Page Up/Down change the slice wherever the focus is: in a panel's combo box too (before,
+    // the box took the key and changed its own choice).
+    void pageDownChangesTheSliceWithFocusInAPanel() {
+        SlideView* view = openAndWait(fixture("dicom/series"));
+        QVERIFY(view);
+        ImageDocument* doc = view->document();
+        QCOMPARE(doc->slice(), 0);
+        window_->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(window_.get()));
+        QList<QComboBox*> boxes;
+        if (window_->analysisPanel()) boxes << window_->analysisPanel()->layerCombo();
+        boxes << window_->dicomControls()->presets();
+        for (QComboBox* box : boxes) {
+            QVERIFY(box->count() >= 2);
+            box->setCurrentIndex(0);
+            box->setFocus();
+            QVERIFY(box->hasFocus());
+            const int slice = doc->slice();
+            QTest::keyClick(box, Qt::Key_PageDown);
+            QCOMPARE(doc->slice(), slice + 1);
+            QCOMPARE(box->currentIndex(), 0);
+            QTest::keyClick(box, Qt::Key_PageDown);
+            QTest::keyClick(box, Qt::Key_PageUp);
+            QCOMPARE(doc->slice(), slice + 1);
+            QCOMPARE(box->currentIndex(), 0);
+        }
+        view->setFocus();
+        const int slice = doc->slice();
+        QTest::keyClick(view, Qt::Key_PageDown);  // and in the view, as before
+        QCOMPARE(doc->slice(), slice + 1);
+        QAction* next = window_->findChild<QAction*>("nextSliceAction");
+        QVERIFY(next);
+        QCOMPARE(next->shortcut(), QKeySequence(Qt::Key_PageDown));
+    }
+
+    // A position in mm on a DICOM tab is not left in the status bar when a photo's tab shows.
+    void statusBarForgetsTheLastTabsPosition() {
+        SlideView* dicom = openAndWait(fixture("dicom/CT_small.dcm"));
+        QVERIFY(dicom);
+        QVERIFY(dicom->document()->info().mppX.has_value());
+        auto* position = window_->findChild<QLabel*>("positionLabel");
+        QVERIFY(position);
+        emit dicom->cursorMoved(QPointF(10, 10), true);
+        QVERIFY2(position->text().contains("mm"), qPrintable(position->text()));
+        SlideView* photo = openAndWait(fixture("raster/ihc.png"));
+        QVERIFY(photo);
+        QCOMPARE(window_->currentView(), photo);
+        QCOMPARE(position->text(), QString());
+        window_->tabs()->setCurrentIndex(0);  // and back: nothing until the cursor moves there
+        QCOMPARE(window_->currentView(), dicom);
+        QCOMPARE(position->text(), QString());
+    }
+
+    // The window preset box shows the preset applied (CT Bone), not the first ("Auto"); a window
+    // of the user's own shows "Custom".
+    void presetBoxShowsTheAppliedPreset() {
+        SlideView* view = openAndWait(fixture("dicom/CT_small.dcm"));
+        QVERIFY(view);
+        ImageDocument* doc = view->document();
+        const QList<Window> presets = doc->windowPresets();
+        int bone = -1;
+        for (int i = 0; i < presets.size(); ++i)
+            if (presets[i].name == "CT Bone") bone = i;
+        QVERIFY(bone > 0);
+        QComboBox* box = window_->dicomControls()->presets();
+        QCOMPARE(box->currentIndex(), 0);  // the file's own window, applied at opening
+        emit box->activated(bone);
+        QCOMPARE(doc->window().centre, 400.0);
+        QCOMPARE(doc->window().width, 1800.0);
+        QCOMPARE(box->currentIndex(), bone);
+        QVERIFY2(box->currentText().startsWith("CT Bone"), qPrintable(box->currentText()));
+        doc->setSlice(0);  // a later sync keeps it
+        QCOMPARE(box->currentIndex(), bone);
+        doc->setWindow(123, 456);
+        QCOMPARE(box->currentIndex(), -1);
+        QCOMPARE(box->placeholderText(), QString("Custom"));
+    }
+
+    // The View menu names the dock "Slice & Window" (not "Slice _window": "&" as a mnemonic).
+    void sliceDockMenuText() {
+        auto* dock = window_->findChild<QDockWidget*>("dicomDock");
+        QVERIFY(dock);
+        QCOMPARE(dock->toggleViewAction()->text(), QString("Slice && &Window"));
+    }
+
+    // The overview's viewport outline shows on a red image: white on black, not red.
+    void overviewOutlineShowsOnRed() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("red.png");
+        QImage red(1600, 1200, QImage::Format_RGB32);
+        red.fill(QColor(220, 30, 30));
+        QVERIFY(red.save(path));
+        SlideView* view = openAndWait(path);
+        QVERIFY(view);
+        view->setScale(1.0);
+        view->setCentre(800, 600);
+        OverviewWidget* overview = window_->overview();
+        QTRY_VERIFY_WITH_TIMEOUT(overview->hasThumbnail(), 10000);
+        const QImage shot = overview->grab().toImage();
+        const QRectF area = overview->imageArea();
+        int white = 0, black = 0;
+        for (int y = int(area.top()) + 3; y < int(area.bottom()) - 3; ++y)
+            for (int x = int(area.left()) + 3; x < int(area.right()) - 3; ++x) {
+                const QColor c = shot.pixelColor(int(x * shot.devicePixelRatio()),
+                                                 int(y * shot.devicePixelRatio()));
+                white += c.red() > 235 && c.green() > 235 && c.blue() > 235;
+                black += c.red() < 30 && c.green() < 30 && c.blue() < 30;
+            }
+        QVERIFY2(white > 40 && black > 40,
+                 qPrintable(QString("%1 white, %2 black pixels").arg(white).arg(black)));
     }
 
     // A folder with a DICOMDIR: its largest series opens, File ▸ DICOM Series… is offered with
