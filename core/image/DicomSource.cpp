@@ -540,18 +540,30 @@ DicomFile parseFile(const std::string& path) {
     DicomFile f;
     f.path = path;
     f.dcm = std::make_unique<DcmFileFormat>();
-    OFCondition load = f.dcm->loadFile(path.c_str());
-    DcmDataset* ds = f.ds();
-    f.xfer = ds->getOriginalXfer();
-    if (auto offset = DcmXfer(f.xfer).isExplicitVR() ? implicitDatasetAfterExplicitMeta(path)
-                                                     : std::nullopt) {
+    // A dataset written in implicit VR under a meta header naming an explicit-VR syntax: the meta
+    // header alone first, then the dataset as implicit VR (DCMTK would misparse it as explicit).
+    OFCondition load = EC_Normal;
+    bool implicitFallback = false;
+    if (const auto offset = implicitDatasetAfterExplicitMeta(path)) {
         OFString uid;
-        f.dcm->getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid);
-        f.xfer = DcmXfer(uid.c_str()).getXfer();
-        if (f.xfer == EXS_Unknown)
-            throw ImageError(path, "unknown transfer syntax " + std::string(uid.c_str()));
-        load = loadImplicitDataset(*f.dcm, path, *offset, f.xfer);
+        if (f.dcm
+                ->loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly)
+                .good() &&
+            f.dcm->getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid).good()) {
+            const E_TransferSyntax meta = DcmXfer(uid.c_str()).getXfer();
+            if (meta != EXS_Unknown && DcmXfer(meta).isExplicitVR()) {
+                f.xfer = meta;
+                load = loadImplicitDataset(*f.dcm, path, *offset, meta);
+                implicitFallback = true;
+            }
+        }
     }
+    if (!implicitFallback) {
+        f.dcm = std::make_unique<DcmFileFormat>();
+        load = f.dcm->loadFile(path.c_str());
+        f.xfer = f.ds()->getOriginalXfer();
+    }
+    DcmDataset* ds = f.ds();
     DcmElement* pixelElement = nullptr;
     const bool hasPixels = ds->findAndGetElement(DCM_PixelData, pixelElement).good();
     if (load.bad()) {
