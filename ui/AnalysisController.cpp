@@ -390,7 +390,7 @@ void AnalysisController::launch(bool wholeSlide) {
                 return false;
             stitching = std::async(
                 std::launch::async,
-                [post, self, generation, copy = std::make_shared<const SlideAnalysis>(a),
+                [post, self, generation, run, copy = std::make_shared<const SlideAnalysis>(a),
                  n = normalisationOf(run->normalisation),
                  colours = static_cast<ColourMap>(run->colours.load()),
                  threshold = run->threshold.load()] {

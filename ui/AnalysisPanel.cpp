@@ -167,6 +167,12 @@ void AnalysisHistogram::paintEvent(QPaintEvent*) {
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+// The model box shows names of this many characters whole (longer ones are cut).
+constexpr int kMinModelNameChars = 10;
+constexpr int kMaxModelNameChars = 32;
+}  // namespace
+
 AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     QSettings settings;
     auto* content = new QWidget;
@@ -174,12 +180,6 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
 
     // Model, method, class.
     auto* modelBox = new QGroupBox(tr("Model"), content);
-namespace {
-// The model box shows names of this many characters whole (longer ones are cut).
-constexpr int kMinModelNameChars = 10;
-constexpr int kMaxModelNameChars = 32;
-}  // namespace
-
     auto* modelForm = new QFormLayout(modelBox);
     modelCombo_ = new QComboBox(modelBox);
     modelCombo_->setObjectName("modelCombo");
@@ -189,17 +189,18 @@ constexpr int kMaxModelNameChars = 32;
     openModelButton_ = new QToolButton(modelBox);
     openModelButton_->setText(tr("Open Model…"));
     openModelButton_->setToolTip(tr("Open a TorchScript or ResNet model (Ctrl+M)"));
+    // The box on a row of its own, the whole width: model names are not cut.
+    modelForm->addRow(modelCombo_);
     auto* modelRow = new QHBoxLayout;
     modelRow->addWidget(openModelButton_);
     describeButton_ = new QToolButton(modelBox);
     describeButton_->setObjectName("describeModelButton");
     describeButton_->setText(tr("Describe…"));
     describeButton_->setToolTip(
-    // The box on a row of its own, the whole width: model names are not cut.
-    modelForm->addRow(modelCombo_);
         tr("Classes, input size, normalisation, scale and layer of the model (its sidecar)"));
     describeButton_->setEnabled(false);
     modelRow->addWidget(describeButton_);
+    modelRow->addStretch(1);
     modelForm->addRow(modelRow);
     modelLabel_ = new QLabel(tr("No model opened."), modelBox);
     modelLabel_->setWordWrap(true);
@@ -207,7 +208,6 @@ constexpr int kMaxModelNameChars = 32;
     methodCombo_ = new QComboBox(modelBox);
     methodCombo_->setObjectName("methodCombo");
     for (const std::string& m : camMethodNames()) methodCombo_->addItem(QString::fromStdString(m));
-    modelRow->addStretch(1);
     methodCombo_->setCurrentText(settings.value("analysis/method", "gradcam").toString());
     modelForm->addRow(tr("Method:"), methodCombo_);
     classCombo_ = new QComboBox(modelBox);
@@ -472,12 +472,15 @@ void AnalysisPanel::setRecentModels(const QStringList& paths) {
     modelCombo_->clear();
     QStringList all = paths;
     if (!modelPath_.isEmpty() && !all.contains(modelPath_)) all.prepend(modelPath_);
+    int longest = kMinModelNameChars;
     for (const QString& path : all) {
         const QString name = QFileInfo(path).fileName();
         longest = std::max(longest, int(name.size()));
         modelCombo_->addItem(name, path);
         modelCombo_->setItemData(modelCombo_->count() - 1, path, Qt::ToolTipRole);
     }
+    // Wide enough for the names (up to a limit: the tooltip has the whole path), not cut.
+    modelCombo_->setMinimumContentsLength(std::min(longest, kMaxModelNameChars));
     modelCombo_->setCurrentIndex(modelPath_.isEmpty() ? (all.isEmpty() ? -1 : 0)
                                                       : all.indexOf(modelPath_));
 }
@@ -494,13 +497,10 @@ void AnalysisPanel::setModelState(const QString& path, const Model* model, const
     if (!error.isEmpty()) {
         modelLabel_->setText(tr("<span style='color:#c0392b'>Cannot open %1:<br>%2</span>")
                                  .arg(name.toHtmlEscaped(), error.toHtmlEscaped()));
-    int longest = kMinModelNameChars;
     } else if (!model) {
         modelLabel_->setText(path.isEmpty() ? tr("No model opened.")
                                             : tr("Opening %1…").arg(name.toHtmlEscaped()));
     } else {
-    // Wide enough for the names (up to a limit: the tooltip has the whole path), not cut.
-    modelCombo_->setMinimumContentsLength(std::min(longest, kMaxModelNameChars));
         const ModelSpec& spec = model->spec();
         QString scale;
         if (spec.micronsPerPixel)
@@ -558,12 +558,17 @@ void AnalysisPanel::updateProgress() {
     if (!controller_) {
         progressBar_->setRange(0, 1);
         progressBar_->setValue(0);
+        progressBar_->setFormat(QString());  // no "0 / 1 patches" before there are any
         progressLabel_->setText(tr("Open a slide to analyse it."));
         return;
     }
     const AnalysisProgressInfo& p = controller_->progress();
     progressBar_->setRange(0, int(std::max<std::size_t>(p.total, 1)));
     progressBar_->setValue(int(p.done));
+    const auto shown = controller_->results();
+    progressBar_->setFormat(p.total == 0                         ? QString()
+                            : shown && shown->summary.wholeImage ? tr("%v / %m image")
+                                                                 : tr("%v / %m patches"));
     using State = AnalysisController::State;
     QString text;
     switch (controller_->state()) {
@@ -578,17 +583,12 @@ void AnalysisPanel::updateProgress() {
                            .arg(p.done)
                            .arg(p.total);
             else
-        progressBar_->setFormat(QString());  // no "0 / 1 patches" before there are any
                 text = tr("Live: %1 patches in view queued, %2 patches/s.")
                            .arg(p.queued)
                            .arg(p.patchesPerSecond, 0, 'f', p.patchesPerSecond < 10 ? 1 : 0);
             if (p.cancelled > 0)
                 text += tr(" %n stale request(s) cancelled.", nullptr, int(p.cancelled));
             break;
-    const auto shown = controller_->results();
-    progressBar_->setFormat(p.total == 0                         ? QString()
-                            : shown && shown->summary.wholeImage ? tr("%v / %m image")
-                                                                 : tr("%v / %m patches"));
         case State::Running:
             if (p.total == 0)
                 text = tr("Finding tissue…");
@@ -649,6 +649,11 @@ void AnalysisPanel::updateResults() {
         shareLabel_->show();
     }
     histogram_->setBins(s.histogram);
+    std::optional<double> mppX, mppY;
+    if (controller_ && controller_->view()) {
+        mppX = controller_->view()->document()->info().mppX;
+        mppY = controller_->view()->document()->info().mppY;
+    }
     int rank = 1;
     for (const auto& r : s.topRegions) {
         auto* item =
@@ -660,7 +665,13 @@ void AnalysisPanel::updateResults() {
                                     .arg(qint64(r.peakY)),
                                 regionList_);
         item->setData(Qt::UserRole, QRectF(r.x, r.y, r.width, r.height));
+        item->setToolTip(tr("%n patch(es) ≥ %1; click to show the region, Shift+click to zoom up "
+                            "to twice the scan's magnification",
+                            "", int(r.patches))
+                             .arg(s.threshold));
     }
+    if (s.topRegions.empty())
+        new QListWidgetItem(tr("No patch ≥ %1").arg(s.threshold), regionList_);
     updateLegend();
 }
 
@@ -671,11 +682,6 @@ void AnalysisPanel::updateLegend() {
     if (layer() == HeatmapOverlay::Layer::Probability) {
         QString name = classCombo_->currentText();
         colourBar_->setScale(name.isEmpty() ? tr("Probability") : tr("Probability of %1").arg(name),
-    std::optional<double> mppX, mppY;
-    if (controller_ && controller_->view()) {
-        mppX = controller_->view()->document()->info().mppX;
-        mppY = controller_->view()->document()->info().mppY;
-    }
                              false, 0, 1);
     } else if (normalisation() == CamNormalisation::Patch) {
         colourBar_->setScale(tr("CAM, each patch min–max"), false, 0, 1);
