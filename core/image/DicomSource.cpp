@@ -1033,6 +1033,33 @@ SeriesScan scanSeries(const std::string& path, const std::optional<std::string>&
             scan.skipped.emplace_back(dicomdir.filename().string(), e.reason());
         }
     }
+    std::vector<std::string> order;  // series UIDs in the order first seen
+    std::map<std::string, std::vector<DicomFile>> bySeries;
+    std::string firstReason;
+    auto parseAll = [&] {
+        firstReason.clear();
+        for (const auto& p : paths) {
+            const std::string name = relativeName(p, root);
+            try {
+                if (!hasDicmMagic(p) && !looksLikeBareDataset(p))
+                    throw ImageError(p.string(), "not a DICOM file (no 'DICM' at offset 128)");
+                DicomFile f = parseFile(p.string());
+                if (!bySeries.count(f.seriesUid)) order.push_back(f.seriesUid);
+                bySeries[f.seriesUid].push_back(std::move(f));
+            } catch (const ImageError& e) {
+                scan.skipped.emplace_back(name, e.reason());
+                if (firstReason.empty()) firstReason = name + ": " + e.reason();
+            }
+        }
+    };
+    if (!scan.source.empty()) {
+        parseAll();
+        if (bySeries.empty() && folder) {  // e.g. a DICOMDIR left behind by a copy
+            scan.skipped.emplace_back(dicomdir.filename().string(),
+                                      "its files hold no readable image; the folder was searched");
+            scan.source.clear();
+        }
+    }
     if (scan.source.empty()) {
         bool truncated = false;
         paths = folderFiles(root, truncated);
@@ -1041,22 +1068,7 @@ SeriesScan scanSeries(const std::string& path, const std::optional<std::string>&
             scan.skipped.emplace_back(
                 "(more files)",
                 "only the first " + std::to_string(kMaxSeriesFiles) + " files were examined");
-    }
-    std::vector<std::string> order;  // series UIDs in the order first seen
-    std::map<std::string, std::vector<DicomFile>> bySeries;
-    std::string firstReason;
-    for (const auto& p : paths) {
-        const std::string name = relativeName(p, root);
-        try {
-            if (!hasDicmMagic(p) && !looksLikeBareDataset(p))
-                throw ImageError(p.string(), "not a DICOM file (no 'DICM' at offset 128)");
-            DicomFile f = parseFile(p.string());
-            if (!bySeries.count(f.seriesUid)) order.push_back(f.seriesUid);
-            bySeries[f.seriesUid].push_back(std::move(f));
-        } catch (const ImageError& e) {
-            scan.skipped.emplace_back(name, e.reason());
-            if (firstReason.empty()) firstReason = name + ": " + e.reason();
-        }
+        parseAll();
     }
     if (bySeries.empty())
         throw ImageError(
@@ -1078,8 +1090,10 @@ SeriesScan scanSeries(const std::string& path, const std::optional<std::string>&
         for (const DicomFile& f : list) s.frames += f.frames;
         fs::path common = fs::path(list.front().path).parent_path();
         for (const DicomFile& f : list)
-            while (!common.empty() &&
-                   fs::path(f.path).parent_path().string().rfind(common.string(), 0) != 0)
+            while (
+                !common.empty() &&
+                (fs::path(f.path).parent_path().string() + "/").rfind(common.string() + "/", 0) !=
+                    0)
                 common = common.parent_path();
         s.folder = common.string();
         scan.series.push_back(s);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -283,6 +284,23 @@ private slots:
         QVERIFY2(skipped.find("leaves the file-set's folder") != std::string::npos,
                  skipped.c_str());
         QCOMPARE(int(DicomSource::listSeries(dicom("dicomdir_escape")).size()), 2);
+    }
+
+    // A DICOMDIR whose files are not there (left behind by a copy): the folder is searched.
+    void staleDicomdirFallsBackToTheFolder() {
+        QTemporaryDir tmp;
+        const std::filesystem::path dir = tmp.path().toStdString();
+        std::filesystem::copy_file(dicom("dicomdir/DICOMDIR"), dir / "DICOMDIR");
+        std::filesystem::create_directories(dir / "sub");
+        std::filesystem::copy_file(dicom("MR_small.dcm"), dir / "sub" / "mr.dcm");
+        const auto src = openImage(dir.string());
+        QCOMPARE(src->info().sliceCount, 1);
+        QCOMPARE(src->info().property("dicom.series_source").value_or(""),
+                 std::string("files in the folder and its subfolders"));
+        const std::string skipped = src->info().property("dicom.skipped_files").value_or("");
+        QVERIFY2(skipped.find("DICOMDIR (its files hold no readable image") != std::string::npos,
+                 skipped.c_str());
+        QCOMPARE(maxDifference(*src, 0, fixtures::readAll(dicom("MR_small.dcm.ref.raw")), 0), 0);
     }
 
     // No DICOMDIR: the series' files sit two levels down (scan/part0, scan/part1), a CT beside.
