@@ -56,7 +56,7 @@ FileKind detectKind(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) throw ModelError(path, "no such model file");
     if (std::filesystem::file_size(path, ec) == 0) throw ModelError(path, "model file is empty");
-    const MappedFile file(path);
+    const FileBytes file(path);
     if (file.size() >= 2 && static_cast<unsigned char>(file.data()[0]) == 0x80)
         return FileKind::StateDict;  // a pickle: torch.save's legacy (pre-1.6) format
     try {

@@ -4,7 +4,6 @@
 #include "model/ZipArchive.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -889,7 +888,7 @@ void readStorageBytes(const std::string& path, const char* data, std::size_t siz
     }
 }
 
-MappedFile::MappedFile(const std::string& path) {
+FileBytes::FileBytes(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         throw ModelError(path, "cannot open the file: " + std::string(std::strerror(errno)));
@@ -898,25 +897,31 @@ MappedFile::MappedFile(const std::string& path) {
         ::close(fd);
         throw ModelError(path, "cannot open the file: not a regular file");
     }
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ > 0) {
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            const int error = errno;
+    try {
+        bytes_.resize(static_cast<std::size_t>(st.st_size));
+    } catch (const std::bad_alloc&) {
+        ::close(fd);
+        throw ModelError(path, "not enough memory to read the file");
+    }
+    std::size_t done = 0;
+    while (done < bytes_.size()) {
+        const ssize_t n =
+            ::pread(fd, bytes_.data() + done, bytes_.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int error = n < 0 ? errno : 0;
             ::close(fd);
-            throw ModelError(path, "cannot map the file: " + std::string(std::strerror(error)));
+            throw ModelError(path,
+                             error ? "cannot read the file: " + std::string(std::strerror(error))
+                                   : std::string("the file shrank while it was read"));
         }
-        data_ = static_cast<const char*>(p);
+        done += static_cast<std::size_t>(n);
     }
     ::close(fd);
 }
 
-MappedFile::~MappedFile() {
-    if (data_) ::munmap(const_cast<char*>(data_), size_);
-}
-
 std::size_t checkStateDictFile(const std::string& path) {
-    const MappedFile file(path);
+    const FileBytes file(path);
     const StateDictLayout layout = readStateDictLayout(path, file.data(), file.size());
     std::vector<char> used(layout.storages.size(), 0);
     for (const TensorLayout& t : layout.tensors) used[layout.views[t.view].storage] = 1;

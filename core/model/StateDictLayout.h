@@ -64,22 +64,20 @@ struct PickleLimits {
     static constexpr std::size_t kMaxStringBytes = 1u << 20;  // longer strings are kept unread
 };
 
-// A file mapped read-only. Throws ModelError(path, …) when it cannot be opened.
-class MappedFile {
+// A file's bytes, read into memory once. Not mapped: a model file truncated by another program
+// (torch.save rewriting it in place) while mapped would kill the process with SIGBUS. Throws
+// ModelError(path, …) when it cannot be read.
+class FileBytes {
 public:
-    explicit MappedFile(const std::string& path);
-    ~MappedFile();
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-    const char* data() const { return data_; }
-    std::size_t size() const { return size_; }
+    explicit FileBytes(const std::string& path);
+    const char* data() const { return bytes_.data(); }
+    std::size_t size() const { return bytes_.size(); }
 
 private:
-    const char* data_ = nullptr;
-    std::size_t size_ = 0;
+    std::vector<char> bytes_;
 };
 
-// `data` is the whole file (mapped); `path` only names it in errors. Throws ModelError(path, …).
+// `data` is the whole file (FileBytes); `path` only names it in errors. Throws ModelError(path, …).
 StateDictLayout readStateDictLayout(const std::string& path, const char* data, std::size_t size);
 
 // Copies one storage's bytes (exactly storage.bytes) from the file into `out`, inflating and

@@ -42,7 +42,7 @@ at::ScalarType scalarType(StorageDtype dtype) {
 // The file is read without LibTorch first (StateDictLayout.cpp: every limit and size checked);
 // only then are the storages the state_dict uses allocated and filled, and the views made.
 StateDict readStateDict(const std::string& path) {
-    const MappedFile file(path);
+    const FileBytes file(path);
     const StateDictLayout layout = readStateDictLayout(path, file.data(), file.size());
     try {
         std::vector<at::Tensor> storages(layout.storages.size());

@@ -8,7 +8,7 @@
 
 namespace lucida {
 
-// A zip archive in memory (a mapped file), read from its central directory only, as PyTorch's
+// A zip archive in memory (the file's bytes), read from its central directory only, as PyTorch's
 // writer makes them (stored records; deflated ones are read too). Nothing is inflated or copied
 // until a record is asked for, and every record's declared sizes are checked against the archive
 // first: a stored record must lie inside it, a deflated one cannot inflate past 1032x its
