@@ -36,6 +36,7 @@ struct Model::Impl {
     bool torchScript = false;
     std::once_flag layersOnce;
     std::vector<LayerInfo> layers;
+    std::once_flag defaultLayerOnce;
     std::string defaultLayer;
 
     at::Tensor probe() const {
@@ -185,16 +186,23 @@ std::vector<LayerInfo> Model::layers() const {
 
 std::string Model::defaultTargetLayer() const {
     if (!impl_->spec.targetLayer.empty()) return impl_->spec.targetLayer;
-    // The last top-level module whose output is still a spatial feature map.
-    std::string best;
-    for (const LayerInfo& l : layers()) {
-        const bool topLevel = l.name.find('.') == std::string::npos;
-        if (topLevel && l.outputShape.size() == 4 && l.outputShape[2] > 1 && l.outputShape[3] > 1)
-            best = l.name;
-    }
-    if (best.empty())
+    // The last top-level module whose output is still a spatial feature map (found once; for
+    // TorchScript without listing every candidate layer, which takes a minute for a ResNet-50).
+    std::call_once(impl_->defaultLayerOnce, [this] {
+        if (impl_->torchScript) {
+            impl_->defaultLayer = torchScriptDefaultLayer(*impl_->backend, impl_->probe());
+            return;
+        }
+        for (const LayerInfo& l : layers()) {
+            const bool topLevel = l.name.find('.') == std::string::npos;
+            if (topLevel && l.outputShape.size() == 4 && l.outputShape[2] > 1 &&
+                l.outputShape[3] > 1)
+                impl_->defaultLayer = l.name;
+        }
+    });
+    if (impl_->defaultLayer.empty())
         throw ModelError(impl_->path, "no convolutional layer found: name a target layer");
-    return best;
+    return impl_->defaultLayer;
 }
 
 FloatTensor Model::logits(const FloatTensor& batch) const {

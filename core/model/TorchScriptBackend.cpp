@@ -219,4 +219,19 @@ std::vector<LayerInfo> torchScriptLayers(ModelBackend& backend, const at::Tensor
     return layers;
 }
 
+std::string torchScriptDefaultLayer(ModelBackend& backend, const at::Tensor& probe) {
+    auto& ts = static_cast<TorchScriptBackend&>(backend);
+    std::vector<std::string> names;
+    for (const auto& child : ts.module().named_children()) names.push_back(child.name);
+    for (auto name = names.rbegin(); name != names.rend(); ++name) {
+        try {
+            const auto shape = backend.head(probe, *name).sizes();
+            if (shape.size() == 4 && shape[2] > 1 && shape[3] > 1) return *name;
+        } catch (const std::exception&) {
+            // not called by forward (or not cut there): not a candidate, as in torchScriptLayers
+        }
+    }
+    return {};
+}
+
 }  // namespace lucida
