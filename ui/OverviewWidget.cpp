@@ -115,10 +115,11 @@ void OverviewWidget::paintEvent(QPaintEvent*) {
                                {0, double(view_->height())}};
     QPolygonF poly;
     for (const QPointF& c : corners) poly << imageToWidget(view_->screenToImage(c));
-    painter.setRenderHint(QPainter::Antialiasing, true);
-    painter.setClipRect(area.adjusted(-2, -2, 2, 2));
-    // White on black: visible on any image (a red outline vanished on red stains).
-    painter.setPen(QPen(Qt::black, 4));
+    // Crisp (not antialiased: a blended edge would be red again on red) white on black, visible
+    // on any image (a red outline vanished on red stains).
+    painter.setRenderHint(QPainter::Antialiasing, false);
+    painter.setClipRect(area.adjusted(-3, -3, 3, 3));
+    painter.setPen(QPen(Qt::black, 5));
     painter.setBrush(QColor(255, 255, 255, 40));
     painter.drawPolygon(poly);
     painter.setPen(QPen(Qt::white, 2));
