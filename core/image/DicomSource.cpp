@@ -544,6 +544,19 @@ DicomFile parseFile(const std::string& path) {
     // header alone first, then the dataset as implicit VR (DCMTK would misparse it as explicit).
     OFCondition load = EC_Normal;
     bool implicitFallback = false;
+    // A deflated dataset is inflated by DCMTK as it parses, and an element's declared length is
+    // allocated before its bytes are read: a few kilobytes could ask for gigabytes (found by
+    // fuzz_image_dicom). Deflate is a syntax for non-image objects; refused with the reason.
+    {
+        DcmFileFormat meta;
+        OFString uid;
+        if (meta.loadFile(path.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_metaOnly)
+                .good() &&
+            meta.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid).good() &&
+            DcmXfer(uid.c_str()).getXfer() == EXS_DeflatedLittleEndianExplicit)
+            throw ImageError(path, "deflated transfer syntax (" + std::string(uid.c_str()) +
+                                       ") is not supported for images");
+    }
     if (const auto offset = implicitDatasetAfterExplicitMeta(path)) {
         OFString uid;
         if (f.dcm

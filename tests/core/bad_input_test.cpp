@@ -131,6 +131,18 @@ private slots:
         QVERIFY2(QString::fromStdString(o.reason).contains("no DICOM", Qt::CaseInsensitive),
                  o.what.c_str());
     }
+
+    // Found by fuzz_image_dicom (tests/fuzz/regressions): 4.6 KB of deflated dataset declaring a
+    // 1.3 GB element. Refused naming the file, before DCMTK allocates the declared length.
+    void fuzzedDeflatedDicomIsRefused() {
+        const std::string path = std::string(LUCIDA_SOURCE_DIR) +
+                                 "/tests/fuzz/regressions/fuzz_image_dicom/"
+                                 "oom-element-length-1.3GB.dcm";
+        const Outcome o = tryOpen(path);
+        QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
+        QCOMPARE(o.path, path);
+        QVERIFY2(o.reason.find("deflated transfer syntax") != std::string::npos, o.what.c_str());
+    }
 };
 
 QTEST_APPLESS_MAIN(BadInputTest)
