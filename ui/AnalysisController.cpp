@@ -376,11 +376,14 @@ void AnalysisController::launch(bool wholeSlide) {
         auto waitStitching = [&] {
             if (stitching.valid()) stitching.wait();
         };
-        auto postResults = [&](const SlideAnalysis& a) {
+        // `wholeSlide`: the complete analysis, shown at the whole slide's range (the one change of
+        // scale a run makes by itself, once it is over; the legend says so).
+        auto postResults = [&](const SlideAnalysis& a, bool wholeSlide = false) {
             waitStitching();
-            auto results = makeResults(a, normalisationOf(run->normalisation),
-                                       static_cast<ColourMap>(run->colours.load()),
-                                       run->threshold.load(), run->currentScale());
+            auto results = makeResults(
+                a, normalisationOf(run->normalisation), static_cast<ColourMap>(run->colours.load()),
+                run->threshold.load(), wholeSlide ? std::nullopt : run->currentScale());
+            if (wholeSlide) run->setScale(CamRange{results->camLow, results->camHigh});
             run->offerScale(*results);
             post([self, generation, results] { self->applyResults(generation, results); });
         };
@@ -488,7 +491,8 @@ void AnalysisController::launch(bool wholeSlide) {
             postProgress({done, analysis->outcomes.size(), analysis->reused,
                           done - analysis->reused, last.patchesPerSecond, 0, 0, last.cancelled,
                           false, notes});
-            if (!(storedShown && done == analysis->reused)) postResults(*analysis);  // else shown
+            if (!(storedShown && done == analysis->reused))  // else shown
+                postResults(*analysis, analysis->complete() && run->wholeSlide.load());
             finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
         } catch (const std::exception& e) {
             waitStitching();
@@ -518,8 +522,8 @@ void AnalysisController::applyResults(quint64 generation,
                                       std::shared_ptr<const AnalysisResults> results) {
     if (generation != generation_ || !results) return;
     results_ = std::move(results);
-    if (results_->scaleFixed ||
-        (results_->normalisation == CamNormalisation::Slide && results_->done > 0 && !scale_))
+    if (results_->normalisation == CamNormalisation::Slide && results_->done > 0 &&
+        (results_->scaleFixed || results_->complete || !scale_))
         scale_ = CamRange{results_->camLow, results_->camHigh};
     overlay_->setRasters(results_->cam, results_->probability, results_->camImage,
                          results_->probabilityImage);

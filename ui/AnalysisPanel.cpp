@@ -78,7 +78,7 @@ void ColourBar::setThreshold(double threshold) {
 QString ColourBar::rawRangeText() const {
     if (!showRaw_) return {};
     QString text = tr("raw CAM %1 … %2").arg(rawLow_, 0, 'g', 4).arg(rawHigh_, 0, 'g', 4);
-    if (!note_.isEmpty()) text += QStringLiteral(" (%1)").arg(note_);
+    if (!note_.isEmpty()) text += QLatin1Char('\n') + note_;  // drawn on a line of its own
     return text;
 }
 
@@ -89,7 +89,7 @@ void ColourBar::setNote(const QString& note) {
 
 QSize ColourBar::sizeHint() const {
     const int line = fontMetrics().height();
-    return {220, 3 * line + 22};
+    return {220, 4 * line + 22};  // title, bar labels, raw range, note
 }
 
 void ColourBar::paintEvent(QPaintEvent*) {
@@ -119,8 +119,8 @@ void ColourBar::paintEvent(QPaintEvent*) {
                          label);
     }
     if (showRaw_)
-        painter.drawText(QRect(0, int(bar.bottom()) + 3 + line, width(), line),
-                         Qt::AlignLeft | Qt::AlignVCenter, rawRangeText());
+        painter.drawText(QRect(0, int(bar.bottom()) + 3 + line, width(), 2 * line),
+                         Qt::AlignLeft | Qt::AlignTop, rawRangeText());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,13 +687,17 @@ void AnalysisPanel::updateLegend() {
         colourBar_->setScale(tr("CAM, each patch min–max"), false, 0, 1);
     } else {
         const bool fixed = results && results->scaleFixed;
-        colourBar_->setScale(
-            fixed ? tr("CAM, slide-wide scale (fixed at first heat)") : tr("CAM, slide-wide scale"),
-            bool(results), results ? results->camLow : 0, results ? results->camHigh : 1);
+        // Fixed by the first heat during a run (colours never change under the user), the whole
+        // slide's range once it is complete, or what Rescale fitted.
+        colourBar_->setScale(fixed                          ? tr("CAM, slide-wide, fixed in run")
+                             : results && results->complete ? tr("CAM, whole-slide scale")
+                                                            : tr("CAM, slide-wide scale"),
+                             bool(results), results ? results->camLow : 0,
+                             results ? results->camHigh : 1);
         // Patches outside the fixed scale (clamped to its ends): say so, offer to rescale.
         const bool outside = fixed && (results->camDataHigh > results->camHigh ||
                                        results->camDataLow < results->camLow);
-        colourBar_->setNote(outside ? tr("analysed so far: %1 … %2")
+        colourBar_->setNote(outside ? tr("analysed so far: %1 … %2, clamped")
                                           .arg(results->camDataLow, 0, 'g', 4)
                                           .arg(results->camDataHigh, 0, 'g', 4)
                                     : QString());

@@ -218,12 +218,12 @@ private slots:
         QCOMPARE(bar->maximum(), int(totalPatches_));
         QCOMPARE(bar->value(), bar->maximum());
 
-        // The CAM layer: the core's slide-wide stitching at the scale the first heat fixed (kept
-        // all through the run: heat_scale_test), each cell coloured as colouriseMap does.
-        QVERIFY(c->results()->scaleFixed);
-        const CamRange fixed{c->results()->camLow, c->results()->camHigh};
+        // The CAM layer: the core's slide-wide stitching (a complete run is shown at the whole
+        // slide's range; during the run the first heat's scale is kept: heat_scale_test), each
+        // cell coloured as colouriseMap does.
+        QVERIFY(c->results()->complete && !c->results()->scaleFixed);
         float low = 0, high = 0;
-        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, &low, &high, &fixed);
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, &low, &high);
         HeatmapOverlay* overlay = c->overlay();
         QCOMPARE(overlay->layer(), HeatmapOverlay::Layer::Cam);
         QCOMPARE(overlay->threshold(), 0.0);
@@ -457,8 +457,7 @@ private slots:
         QCOMPARE(c->progress().inferred, totalPatches_);
         const auto a = stored(c, 0);
         QVERIFY(a && a->complete());
-        const CamRange fixed{c->results()->camLow, c->results()->camHigh};
-        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide, nullptr, nullptr, &fixed);
+        const FloatRaster cam = stitchCam(*a, CamNormalisation::Slide);
         const auto shown = c->overlay()->shownRaster();
         QVERIFY(shown && shown->values.size() == cam.values.size());
         for (std::size_t i = 0; i < cam.values.size(); ++i)

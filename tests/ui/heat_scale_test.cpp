@@ -9,6 +9,7 @@
 #include "TileService.h"
 #include "fixtures/Fixtures.h"
 
+#include <QComboBox>
 #include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
@@ -78,10 +79,13 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!seen.empty() && seen.back()->complete, 10000);
         QVERIFY2(seen.size() >= 4, qPrintable(QString::number(seen.size())));
 
+        // During the run: every heatmap keeps the first one's scale.
         const auto& first = seen.front();
+        const auto& complete = seen.back();
         float dataHigh = first->camHigh;
-        for (std::size_t i = 0; i < seen.size(); ++i) {
+        for (std::size_t i = 0; i + 1 < seen.size(); ++i) {
             const auto& r = *seen[i];
+            QVERIFY(!r.complete);
             QCOMPARE(r.camLow, first->camLow);
             QCOMPARE(r.camHigh, first->camHigh);
             if (i > 0) QVERIFY(r.scaleFixed);
@@ -91,9 +95,9 @@ private slots:
         // recoloured the slide, which is what this guards against.
         QVERIFY2(dataHigh > first->camHigh,
                  qPrintable(QString("%1 vs %2").arg(dataHigh).arg(first->camHigh)));
-        // A cell once shown keeps its value (so its colour) in every later heatmap.
+        // A cell once shown keeps its value (so its colour) in every later partial heatmap.
         std::size_t comparedCells = 0;
-        for (std::size_t i = 1; i < seen.size(); ++i) {
+        for (std::size_t i = 1; i + 1 < seen.size(); ++i) {
             const auto& before = seen[i - 1]->cam->values;
             const auto& after = seen[i]->cam->values;
             QCOMPARE(after.size(), before.size());
@@ -104,19 +108,40 @@ private slots:
                 }
         }
         QVERIFY(comparedCells > 100);
-
-        // The legend says so; Rescale fits the scale to everything done, and says it is fixed.
+        // Once complete, the one change a run makes by itself: the whole slide's range.
+        QVERIFY(complete->complete && !complete->scaleFixed);
+        QCOMPARE(complete->camLow, complete->camDataLow);
+        QCOMPARE(complete->camHigh, complete->camDataHigh);
         AnalysisPanel* panel = window.analysisPanel();
+        QVERIFY(panel->colourBar()->title().contains("whole-slide"));
+        auto* rescale = panel->findChild<QToolButton*>("rescaleButton");
+        QVERIFY(rescale && !rescale->isEnabled());
+
+        // Another method: a new run, a new scale fixed by its first heat. Stopped once patches
+        // reach beyond it, the legend says so and Rescale fits what is done, on request.
+        seen.clear();
+        panel->findChild<QComboBox*>("methodCombo")->setCurrentText("gradcam++");
+        QCOMPARE(c->method(), QString("gradcam++"));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            (!seen.empty() && seen.back()->camDataHigh > seen.back()->camHigh) ||
+                c->state() == AnalysisController::State::Complete,
+            120000);
+        QVERIFY2(c->state() != AnalysisController::State::Complete,
+                 "the run ended before any patch reached beyond the first heat's scale");
+        c->cancel();
+        QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Cancelled, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(!c->isBusy(), 60000);
+        const auto stopped = c->results();
+        QVERIFY(stopped && stopped->scaleFixed && !stopped->complete);
         QVERIFY(panel->colourBar()->title().contains("fixed"));
         QVERIFY(panel->colourBar()->rawRangeText().contains("analysed so far"));
-        auto* rescale = panel->findChild<QToolButton*>("rescaleButton");
-        QVERIFY(rescale && rescale->isEnabled());
+        QVERIFY(rescale->isEnabled());
         const std::size_t before = seen.size();
         rescale->click();
         QTRY_VERIFY_WITH_TIMEOUT(seen.size() > before, 10000);
         const auto& after = *seen.back();
-        QCOMPARE(after.camLow, seen[before - 1]->camDataLow);
-        QCOMPARE(after.camHigh, seen[before - 1]->camDataHigh);
+        QCOMPARE(after.camLow, stopped->camDataLow);
+        QCOMPARE(after.camHigh, stopped->camDataHigh);
         QVERIFY(after.scaleFixed);
         QVERIFY(!rescale->isEnabled());  // the scale is the data's range now
         float top = 0;
