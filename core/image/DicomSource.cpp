@@ -258,11 +258,12 @@ struct J2kFrame {
 std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
     DcmElement* element = nullptr;
     DcmPixelSequence* seq = nullptr;
+    // A damaged file can give (7FE0,0010) another VR, so another element class: checked.
+    DcmPixelData* pixels = nullptr;
     if (f.ds()->findAndGetElement(DCM_PixelData, element).bad() ||
-        static_cast<DcmPixelData*>(element)
-            ->getEncapsulatedRepresentation(f.xfer, nullptr, seq)
-            .bad() ||
-        !seq || seq->card() < 2)
+        !(pixels = dynamic_cast<DcmPixelData*>(element)) ||
+        pixels->getEncapsulatedRepresentation(f.xfer, nullptr, seq).bad() || !seq ||
+        seq->card() < 2)
         throw ImageError(f.path, "JPEG 2000 pixel data has no fragments");
     struct Fragment {
         const std::uint8_t* data;
@@ -434,7 +435,9 @@ std::vector<std::uint8_t> rawFrame(const DicomFile& f, int frame) {
         }
         return raw;
     }
-    auto* pixelData = static_cast<DcmPixelData*>(element);
+    auto* pixelData = dynamic_cast<DcmPixelData*>(element);
+    if (!pixelData)  // (7FE0,0010) with a VR DCMTK does not read as pixel data (damaged file)
+        throw ImageError(f.path, "pixel data element has an unexpected value representation");
     Uint32 frameSize = 0;
     if (pixelData->getUncompressedFrameSize(ds, frameSize).bad() || frameSize == 0)
         throw ImageError(f.path, "cannot determine the frame size");
@@ -525,9 +528,10 @@ OFCondition loadImplicitDataset(DcmFileFormat& file, const std::string& path, st
     if (DcmXfer(compressed).isEncapsulated() &&
         ds->findAndGetElement(DCM_PixelData, element).good() &&
         element->getLengthField() == DCM_UndefinedLength) {
-        auto* pixels = static_cast<DcmPixelData*>(element);
+        auto* pixels = dynamic_cast<DcmPixelData*>(element);
         DcmPixelSequence* seq = nullptr;
-        if (pixels->getEncapsulatedRepresentation(EXS_LittleEndianImplicit, nullptr, seq).bad() ||
+        if (!pixels ||
+            pixels->getEncapsulatedRepresentation(EXS_LittleEndianImplicit, nullptr, seq).bad() ||
             !seq)
             return EC_CorruptedData;
         pixels->putOriginalRepresentation(compressed, nullptr, new DcmPixelSequence(*seq));

@@ -148,7 +148,8 @@ PixelBuffer OpenSlideSource::readAssociatedImage(const std::string& name) const 
     std::int64_t w = 0, h = 0;
     openslide_get_associated_image_dimensions(impl_->osr, name.c_str(), &w, &h);
     impl_->throwIfError();
-    if (w <= 0 || h <= 0 || w * h > kOpenCheckMaxPixels * 4)
+    if (w <= 0 || h <= 0 ||
+        static_cast<double>(w) * static_cast<double>(h) > kOpenCheckMaxPixels * 4.0)
         throw ImageError(info.path, "associated image '" + name + "' has invalid dimensions");
     std::vector<std::uint32_t> argb(static_cast<std::size_t>(w * h));
     openslide_read_associated_image(impl_->osr, name.c_str(), argb.data());

@@ -51,7 +51,9 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
     if (!header) throw ImageError(path, "not a PNG, JPEG, TIFF or BMP file");
     if (header->width <= 0 || header->height <= 0)
         throw ImageError(path, header->kind + " header declares an empty image");
-    if (header->width * header->height > kMaxPixels)
+    // In double: a header may declare 2^32 x 2^32 (the product overflows 64 bits;
+    // fuzz_image_raster).
+    if (static_cast<double>(header->width) * static_cast<double>(header->height) > kMaxPixels)
         throw ImageError(path, header->kind + " header declares absurd dimensions " +
                                    std::to_string(header->width) + " x " +
                                    std::to_string(header->height) + " (more than " +

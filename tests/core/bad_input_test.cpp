@@ -143,6 +143,29 @@ private slots:
         QCOMPARE(o.path, path);
         QVERIFY2(o.reason.find("deflated transfer syntax") != std::string::npos, o.what.c_str());
     }
+
+    // Found by fuzz_image_raster: a PNG declaring 4,244,570,112 x 2,526,744,155 (the pixel count
+    // overflowed 64 bits before the limit check), and a TIFF/DICOM polyglot whose (7FE0,0010) is
+    // not read as pixel data by DCMTK (a static_cast to DcmPixelData was type confusion). Under
+    // UBSan (asan preset) either was an error; now each is refused naming the file.
+    void fuzzedRasterInputsAreRefused_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("png overflow") << "png-4e9x2e9-overflow.png"
+                                      << "absurd dimensions";
+        QTest::newRow("pixel data VR") << "dicom-pixeldata-ob-ow-type.dcm"
+                                       << "";
+    }
+    void fuzzedRasterInputsAreRefused() {
+        QFETCH(QString, file);
+        QFETCH(QString, reason);
+        const std::string path = std::string(LUCIDA_SOURCE_DIR) +
+                                 "/tests/fuzz/regressions/fuzz_image_raster/" + file.toStdString();
+        const Outcome o = tryOpen(path);
+        QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
+        QCOMPARE(o.path, path);
+        QVERIFY2(o.reason.find(reason.toStdString()) != std::string::npos, o.what.c_str());
+    }
 };
 
 QTEST_APPLESS_MAIN(BadInputTest)
