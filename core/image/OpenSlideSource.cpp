@@ -3,9 +3,11 @@
 #include "image/ImageError.h"
 
 #include <openslide.h>
+#include <tiffio.h>
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 namespace lucida {
 
@@ -15,6 +17,32 @@ namespace {
 constexpr double kMaxSlidePixels = 1e11;
 // The coarsest level is read at open to surface truncation early, when it is at most this big.
 constexpr std::int64_t kOpenCheckMaxPixels = 4096 * 4096;
+
+// OpenSlide allocates a whole TIFF tile (width x height x 4 bytes, through GLib, which aborts the
+// process when that fails) for every tile it reads: a header declaring 500,000-pixel tiles asks
+// for a terabyte (fuzz_image_raster found one). Real slides use tiles of 240 to 2048 pixels.
+constexpr double kMaxTilePixels = 8192.0 * 8192.0;
+constexpr int kMaxTiffDirectories = 4096;
+
+void checkTiffTiles(const std::string& path) {
+    TIFFSetErrorHandler(nullptr);
+    TIFFSetWarningHandler(nullptr);
+    std::unique_ptr<TIFF, void (*)(TIFF*)> tif(TIFFOpen(path.c_str(), "r"), TIFFClose);
+    if (!tif) return;  // not a TIFF: OpenSlide's other formats
+    int directories = 0;
+    do {
+        if (++directories > kMaxTiffDirectories)
+            throw ImageError(
+                path, "TIFF has more than " + std::to_string(kMaxTiffDirectories) + " directories");
+        std::uint32_t tw = 0, th = 0;
+        if (TIFFIsTiled(tif.get()) && TIFFGetField(tif.get(), TIFFTAG_TILEWIDTH, &tw) &&
+            TIFFGetField(tif.get(), TIFFTAG_TILELENGTH, &th) &&
+            static_cast<double>(tw) * static_cast<double>(th) > kMaxTilePixels)
+            throw ImageError(path, "TIFF directory " + std::to_string(directories - 1) +
+                                       " declares tiles of " + std::to_string(tw) + " x " +
+                                       std::to_string(th) + " pixels (at most 8192 x 8192 read)");
+    } while (TIFFReadDirectory(tif.get()));
+}
 
 std::optional<double> numberProperty(openslide_t* osr, const char* name) {
     const char* v = openslide_get_property_value(osr, name);
@@ -73,6 +101,7 @@ OpenSlideSource::OpenSlideSource(const std::string& path) : impl_(std::make_uniq
     ImageInfo& info = impl_->info;
     info.path = path;
     const char* vendor = openslide_detect_vendor(path.c_str());
+    checkTiffTiles(path);
     impl_->osr = openslide_open(path.c_str());
     if (!impl_->osr) throw ImageError(path, "not a slide format OpenSlide reads");
     try {
