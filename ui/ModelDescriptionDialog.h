@@ -43,7 +43,6 @@ public:
     void accept() override;  // saves; stays open with the error when the description is wrong
 
 private:
-
     std::shared_ptr<const Model> model_;
     QString sidecar_;
     QLineEdit* classes_;

@@ -201,15 +201,15 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
     const auto imageSize = fs::is_regular_file(imagePath, ec) ? fs::file_size(imagePath, ec) : 0;
     const auto imageTime = fs::last_write_time(imagePath, ec).time_since_epoch().count();
     char text[1024];
-    std::snprintf(
-        text, sizeof text,
-        "%s|%ju|%lld|%ju|%lld|%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d|%d|%d",
-        canonical.c_str(), static_cast<std::uintmax_t>(size), static_cast<long long>(mtime),
-        static_cast<std::uintmax_t>(sidecarSize), static_cast<long long>(sidecarTime),
-        imageName.c_str(), static_cast<std::uintmax_t>(imageSize),
-        static_cast<long long>(imageTime), s.method.c_str(), explainedClass, s.layer.c_str(),
-        g.inputSize, g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
-        g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
+    std::snprintf(text, sizeof text,
+                  "%s|%ju|%lld|%ju|%lld|%s|%ju|%lld|%s|%d|%s|%d|%.6g|%.6g|%.6g|%.6g|%d|%d|%d",
+                  canonical.c_str(), static_cast<std::uintmax_t>(size),
+                  static_cast<long long>(mtime), static_cast<std::uintmax_t>(sidecarSize),
+                  static_cast<long long>(sidecarTime), imageName.c_str(),
+                  static_cast<std::uintmax_t>(imageSize), static_cast<long long>(imageTime),
+                  s.method.c_str(), explainedClass, s.layer.c_str(), g.inputSize,
+                  g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
+                  g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
     return hex;
