@@ -4,6 +4,7 @@
 // and the frame cache.
 #include "image/DicomSource.h"
 
+#include "image/DicomRle.h"
 #include "image/ImageError.h"
 #include "image/RegionCopy.h"
 
@@ -15,7 +16,6 @@
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmimage/diregist.h>  // registers the colour image classes with DicomImage
 #include <dcmtk/dcmimgle/dcmimage.h>
@@ -48,7 +48,6 @@ void registerCodecsOnce() {
     std::call_once(once, [] {
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
-        DcmRLEDecoderRegistration::registerCodecs();
         // Elements written with VR UN (e.g. Modality in pydicom's rtdose_rle.dcm) are read with
         // their dictionary VR, as pydicom does.
         dcmEnableUnknownVRConversion.set(OFTrue);
@@ -171,6 +170,7 @@ struct DicomFile {
 
     DcmDataset* ds() const { return dcm->getDataset(); }
     bool wide() const { return !colour && bitsAllocated == 32; }
+    bool rle() const { return xfer == EXS_RLELossless; }
     bool jpeg2000() const {
         return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000 ||
                xfer == EXS_JPEG2000MulticomponentLosslessOnly || xfer == EXS_JPEG2000Multicomponent;
@@ -254,8 +254,10 @@ struct J2kFrame {
 };
 
 // The compressed bytes of one frame: the fragments the Basic Offset Table points at, else one
-// fragment per frame when the counts agree, else fragments grouped at each JPEG 2000 start marker.
-std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
+// fragment per frame when the counts agree, else fragments grouped where `startsFrame` says a
+// frame begins (a JPEG 2000 start marker, an RLE header). `codec` names the compression in errors.
+std::vector<std::uint8_t> frameBytes(const DicomFile& f, int frame, const std::string& codec,
+                                     bool (*startsFrame)(const std::uint8_t*, std::size_t)) {
     DcmElement* element = nullptr;
     DcmPixelSequence* seq = nullptr;
     // A damaged file can give (7FE0,0010) another VR, so another element class: checked.
@@ -264,7 +266,7 @@ std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
         !(pixels = dynamic_cast<DcmPixelData*>(element)) ||
         pixels->getEncapsulatedRepresentation(f.xfer, nullptr, seq).bad() || !seq ||
         seq->card() < 2)
-        throw ImageError(f.path, "JPEG 2000 pixel data has no fragments");
+        throw ImageError(f.path, codec + " pixel data has no fragments");
     struct Fragment {
         const std::uint8_t* data;
         std::size_t size;
@@ -278,7 +280,7 @@ std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
         if (seq->getItem(item, i).bad() || !item) continue;
         const Uint32 length = item->getLength();
         if (length > 0 && (item->getUint8Array(data).bad() || !data))
-            throw ImageError(f.path, "cannot read JPEG 2000 fragment " + std::to_string(i));
+            throw ImageError(f.path, "cannot read " + codec + " fragment " + std::to_string(i));
         fragments.push_back({data, length, position});
         position += 8ull + length;
     }
@@ -304,18 +306,12 @@ std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
     if (starts.empty() && fragments.size() == std::size_t(f.frames))
         for (int k = 0; k < f.frames; ++k) starts.push_back(std::size_t(k));
     if (starts.empty() && f.frames == 1) starts.push_back(0);
-    if (starts.empty()) {
-        static const std::uint8_t soc[] = {0xFF, 0x4F}, jp2[] = {0, 0, 0, 0x0C, 'j', 'P'};
-        for (std::size_t i = 0; i < fragments.size(); ++i) {
-            const Fragment& x = fragments[i];
-            if ((x.size >= 2 && std::memcmp(x.data, soc, 2) == 0) ||
-                (x.size >= 6 && std::memcmp(x.data, jp2, 6) == 0))
-                starts.push_back(i);
-        }
-    }
+    if (starts.empty())
+        for (std::size_t i = 0; i < fragments.size(); ++i)
+            if (startsFrame(fragments[i].data, fragments[i].size)) starts.push_back(i);
     if (starts.size() != std::size_t(f.frames) || !std::is_sorted(starts.begin(), starts.end()))
-        throw ImageError(
-            f.path, "cannot tell which JPEG 2000 fragments hold frame " + std::to_string(frame));
+        throw ImageError(f.path, "cannot tell which " + codec + " fragments hold frame " +
+                                     std::to_string(frame));
     const std::size_t first = starts[std::size_t(frame)];
     const std::size_t last =
         std::size_t(frame) + 1 < starts.size() ? starts[std::size_t(frame) + 1] : fragments.size();
@@ -325,8 +321,52 @@ std::vector<std::uint8_t> jpeg2000Codestream(const DicomFile& f, int frame) {
     return bytes;
 }
 
+bool startsJpeg2000(const std::uint8_t* data, std::size_t size) {
+    static const std::uint8_t soc[] = {0xFF, 0x4F}, jp2[] = {0, 0, 0, 0x0C, 'j', 'P'};
+    return (size >= 2 && std::memcmp(data, soc, 2) == 0) ||
+           (size >= 6 && std::memcmp(data, jp2, 6) == 0);
+}
+
+// One RLE frame, colour-by-plane, samples little-endian (see decodeDicomRle).
+std::vector<std::uint8_t> decodeRleFrame(const DicomFile& f, int frame) {
+    const std::vector<std::uint8_t> bytes = frameBytes(f, frame, "RLE", looksLikeRleFrame);
+    try {
+        return decodeDicomRle(bytes.data(), bytes.size(), f.rows, f.cols, f.samples,
+                              f.bitsAllocated / 8);
+    } catch (const RleError& e) {
+        throw ImageError(f.path,
+                         "cannot decode RLE frame " + std::to_string(frame) + ": " + e.what());
+    }
+}
+
+// A dataset with `f`'s header and RLE frame `frame` as uncompressed pixel data (colour-by-plane),
+// for DicomImage's colour models.
+std::unique_ptr<DcmDataset> uncompressedRleFrame(const DicomFile& f, int frame) {
+    std::vector<std::uint8_t> pixels = decodeRleFrame(f, frame);
+    auto out = std::make_unique<DcmDataset>();
+    DcmDataset* ds = f.ds();
+    for (unsigned long i = 0; i < ds->card(); ++i) {
+        DcmElement* e = ds->getElement(i);
+        if (!e || e->getTag().getGroup() == 0x7FE0) continue;
+        out->insert(static_cast<DcmElement*>(e->clone()), true);
+    }
+    out->putAndInsertUint16(DCM_PlanarConfiguration, 1);
+    out->putAndInsertString(DCM_NumberOfFrames, "1");
+    const OFCondition c =
+        f.bitsAllocated == 8
+            ? out->putAndInsertUint8Array(DCM_PixelData, pixels.data(),
+                                          static_cast<unsigned long>(pixels.size()))
+            : out->putAndInsertUint16Array(DCM_PixelData,
+                                           reinterpret_cast<const Uint16*>(pixels.data()),
+                                           static_cast<unsigned long>(pixels.size() / 2));
+    if (c.bad())
+        throw ImageError(f.path,
+                         "cannot hold RLE frame " + std::to_string(frame) + ": " + c.text());
+    return out;
+}
+
 J2kFrame decodeJpeg2000(const DicomFile& f, int frame) {
-    const std::vector<std::uint8_t> bytes = jpeg2000Codestream(f, frame);
+    const std::vector<std::uint8_t> bytes = frameBytes(f, frame, "JPEG 2000", startsJpeg2000);
     const std::string what = "cannot decode JPEG 2000 frame " + std::to_string(frame);
     if (bytes.size() < 6) throw ImageError(f.path, what + ": no codestream");
     const bool jp2 = bytes[0] == 0 && bytes[3] == 0x0C && bytes[4] == 'j';
@@ -435,6 +475,7 @@ std::vector<std::uint8_t> rawFrame(const DicomFile& f, int frame) {
         }
         return raw;
     }
+    if (f.rle()) return decodeRleFrame(f, frame);  // one sample: by-plane is interleaved
     auto* pixelData = dynamic_cast<DcmPixelData*>(element);
     if (!pixelData)  // (7FE0,0010) with a VR DCMTK does not read as pixel data (damaged file)
         throw ImageError(f.path, "pixel data element has an unexpected value representation");
@@ -595,8 +636,9 @@ DicomFile parseFile(const std::string& path) {
     }
     if (!hasPixels) throw ImageError(path, "no pixel data (not an image object)");
     // Without this check DCMTK reports a missing codec as an unrelated error. JPEG 2000 is
-    // decoded here with OpenJPEG.
-    if (DcmXfer(f.xfer).isEncapsulated() && !f.jpeg2000() &&
+    // decoded here with OpenJPEG, RLE by DicomRle (DCMTK's RLE decoder is not registered: it
+    // reads out of bounds on damaged files).
+    if (DcmXfer(f.xfer).isEncapsulated() && !f.jpeg2000() && !f.rle() &&
         !DcmCodecList::canChangeCoding(f.xfer, EXS_LittleEndianExplicit))
         throw ImageError(path, std::string("unsupported compression: ") +
                                    DcmXfer(f.xfer).getXferName() + " (no decoder)");
@@ -787,9 +829,13 @@ Decoded DicomSource::Impl::decodeColour(const DicomFile& f, int frame) const {
         return d;
     }
     // DicomImage knows every colour model (RGB, YBR_*, palette, planar layouts, 16-bit samples);
-    // partial access makes it decode just this frame.
-    DicomImage image(f.ds(), f.xfer, CIF_UsePartialAccessToPixelData,
-                     static_cast<unsigned long>(frame), 1);
+    // partial access makes it decode just this frame. An RLE frame is decoded here first and
+    // handed over uncompressed, in a copy of the header.
+    std::unique_ptr<DcmDataset> rleFrame;
+    if (f.rle()) rleFrame = uncompressedRleFrame(f, frame);
+    DicomImage image(rleFrame ? rleFrame.get() : f.ds(),
+                     rleFrame ? EXS_LittleEndianExplicit : f.xfer, CIF_UsePartialAccessToPixelData,
+                     rleFrame ? 0ul : static_cast<unsigned long>(frame), 1);
     if (image.getStatus() != EIS_Normal)
         throw ImageError(f.path, "cannot decode colour frame " + std::to_string(frame) + " (" +
                                      f.photometric + ", " + DcmXfer(f.xfer).getXferName() +

@@ -132,35 +132,34 @@ private slots:
                  o.what.c_str());
     }
 
-    // Found by fuzz_image_dicom (tests/fuzz/regressions): 4.6 KB of deflated dataset declaring a
-    // 1.3 GB element. Refused naming the file, before DCMTK allocates the declared length.
-    void fuzzedDeflatedDicomIsRefused() {
-        const std::string path = std::string(LUCIDA_SOURCE_DIR) +
-                                 "/tests/fuzz/regressions/fuzz_image_dicom/"
-                                 "oom-element-length-1.3GB.dcm";
-        const Outcome o = tryOpen(path);
-        QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
-        QCOMPARE(o.path, path);
-        QVERIFY2(o.reason.find("deflated transfer syntax") != std::string::npos, o.what.c_str());
-    }
-
-    // Found by fuzz_image_raster: a PNG declaring 4,244,570,112 x 2,526,744,155 (the pixel count
-    // overflowed 64 bits before the limit check), and a TIFF/DICOM polyglot whose (7FE0,0010) is
-    // not read as pixel data by DCMTK (a static_cast to DcmPixelData was type confusion). Under
-    // UBSan (asan preset) either was an error; now each is refused naming the file.
-    void fuzzedRasterInputsAreRefused_data() {
+    // Inputs the fuzz targets found (tests/fuzz/regressions/<target>/, see its README): each is
+    // refused naming the file and the reason.
+    void fuzzedInputsAreRefused_data() {
+        QTest::addColumn<QString>("target");
         QTest::addColumn<QString>("file");
         QTest::addColumn<QString>("reason");
-        QTest::newRow("png overflow") << "png-4e9x2e9-overflow.png"
+        // 4.6 KB of deflated dataset declaring a 1.3 GB element: refused before DCMTK allocates.
+        QTest::newRow("deflated DICOM") << "fuzz_image_dicom"
+                                        << "oom-element-length-1.3GB.dcm"
+                                        << "deflated transfer syntax";
+        // An RLE segment offset past its fragment crashed DCMTK's decoder.
+        QTest::newRow("RLE segment offset")
+            << "fuzz_image_dicom"
+            << "dcmtk-rle-segment-offset.dcm"
+            << "cannot decode RLE frame 6: segment 3 starts at byte 851968, outside 112..330";
+        QTest::newRow("png overflow") << "fuzz_image_raster"
+                                      << "png-4e9x2e9-overflow.png"
                                       << "absurd dimensions";
-        QTest::newRow("pixel data VR") << "dicom-pixeldata-ob-ow-type.dcm"
+        QTest::newRow("pixel data VR") << "fuzz_image_raster"
+                                       << "dicom-pixeldata-ob-ow-type.dcm"
                                        << "";
     }
-    void fuzzedRasterInputsAreRefused() {
+    void fuzzedInputsAreRefused() {
+        QFETCH(QString, target);
         QFETCH(QString, file);
         QFETCH(QString, reason);
-        const std::string path = std::string(LUCIDA_SOURCE_DIR) +
-                                 "/tests/fuzz/regressions/fuzz_image_raster/" + file.toStdString();
+        const std::string path = std::string(LUCIDA_SOURCE_DIR) + "/tests/fuzz/regressions/" +
+                                 target.toStdString() + "/" + file.toStdString();
         const Outcome o = tryOpen(path);
         QVERIFY2(o.kind == Outcome::Error, qPrintable(describe(o)));
         QCOMPARE(o.path, path);

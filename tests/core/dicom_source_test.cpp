@@ -94,6 +94,8 @@ private slots:
         QTest::newRow("RGB RLE") << "SC_rgb_rle.dcm" << 100 << 100 << 1 << false << 1.0;
         QTest::newRow("RGB RLE 2 frames")
             << "SC_rgb_rle_2frame.dcm" << 100 << 100 << 2 << false << 1.0;
+        QTest::newRow("RGB 16-bit RLE 2 frames")
+            << "SC_rgb_rle_16bit_2frame.dcm" << 100 << 100 << 2 << false << 1.0;
         QTest::newRow("YBR 422") << "SC_ybr_full_422_uncompressed.dcm" << 100 << 100 << 1 << false
                                  << 1.0;
         QTest::newRow("JPEG baseline YBR")
@@ -492,7 +494,7 @@ private slots:
         QTest::newRow("JPEG-LS garbled") << "MR_small_jpeg_ls_lossless.dcm" << 0 << -1 << 400
                                          << "cannot decode frame 0 (JPEG-LS Lossless)";
         QTest::newRow("RLE garbled")
-            << "MR_small_RLE.dcm" << 0 << -1 << 1500 << "cannot decode frame 0 (RLE Lossless)";
+            << "MR_small_RLE.dcm" << 0 << -1 << 1500 << "cannot decode RLE frame 0: segment 0";
         QTest::newRow("JPEG 2000 cut") << "MR_small_jp2klossless.dcm" << 3000 << -1 << 0
                                        << "pixel data truncated: the file ends inside";
         QTest::newRow("JPEG 2000 rows differ")
