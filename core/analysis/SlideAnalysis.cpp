@@ -181,11 +181,6 @@ void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGri
 
 }  // namespace
 
-std::size_t SlideAnalysis::doneCount() const {
-    return static_cast<std::size_t>(
-        std::count_if(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.done; }));
-}
-
 std::string analysisKey(const std::string& imagePath, const std::string& modelPath,
                         const AnalysisSettings& s, const PatchGridOptions& g, int explainedClass) {
     std::error_code ec;

@@ -6,6 +6,7 @@
 #include "image/ImageSource.h"
 #include "model/ModelSpec.h"
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <optional>
@@ -64,7 +65,11 @@ struct SlideAnalysis {
     // the outcomes are what that writer had stored.
     std::string writer;
 
-    std::size_t doneCount() const;
+    // Inline: the torch-free outputs (AnalysisOutputs) count done patches without this TU.
+    std::size_t doneCount() const {
+        return static_cast<std::size_t>(
+            std::count_if(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.done; }));
+    }
     bool complete() const { return doneCount() == outcomes.size(); }
 };
 
