@@ -3,6 +3,7 @@
 #include "cam/CamMaps.h"
 #include "cam/Explainer.h"
 #include "image/ImageSource.h"
+#include "io/AtomicFile.h"
 #include "model/Model.h"
 #include "model/Preprocess.h"
 #include "train/ImageFolder.h"
@@ -13,7 +14,6 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace lucida::cli {
@@ -115,8 +115,7 @@ int runEvaluate(const EvaluateArgs& args) {
         if (!args.masks.empty())
             j["pointing_game"] = {
                 {"method", args.method}, {"images", pointed}, {"hits", hits}, {"share", pointing}};
-        std::ofstream(args.json + ".tmp") << j.dump(2) << "\n";
-        fs::rename(args.json + ".tmp", args.json);
+        writeFileAtomically(args.json, j.dump(2) + "\n");
     }
     return 0;
 }

@@ -3,7 +3,9 @@
 #include "cam/Batching.h"
 #include "cam/CamMaps.h"
 #include "cam/Explainer.h"
+#include "image/FileError.h"
 #include "image/ImageSource.h"
+#include "io/AtomicFile.h"
 #include "model/Model.h"
 #include "model/Preprocess.h"
 
@@ -25,11 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Results are written to a temporary name and renamed: a crash never leaves half a file.
-void writeAtomically(const fs::path& path, const std::function<bool(const std::string&)>& write) {
-    const fs::path temporary = path.string() + ".part" + path.extension().string();
-    if (!write(temporary.string())) throw std::runtime_error(path.string() + ": cannot write");
-    fs::rename(temporary, path);
+// Results replace their file whole: a crash never leaves half an image.
+void writeImage(const std::string& path, const cv::Mat& image) {
+    writeFileAtomically(path, [&](const std::string& temporary) {
+        if (!cv::imwrite(temporary, image)) throw FileError(path, "cannot write the image");
+    });
 }
 
 std::optional<int> parseClass(const std::string& choice, const ModelSpec& spec) {
@@ -167,12 +169,10 @@ int runExplain(const ExplainArgs& args) {
         cv::cvtColor(rgba, bgr, cv::COLOR_RGBA2BGR);
         const double shrink = std::min(1.0, 2048.0 / std::max(bgr.cols, bgr.rows));
         if (shrink < 1) cv::resize(bgr, bgr, cv::Size(), shrink, shrink, cv::INTER_AREA);
-        writeAtomically(stem.string() + ".overlay.png",
-                        [&](const std::string& p) { return cv::imwrite(p, bgr); });
+        writeImage(stem.string() + ".overlay.png", bgr);
         cv::Mat raw(static_cast<int>(e.map.size(0)), static_cast<int>(e.map.size(1)), CV_32F,
                     const_cast<float*>(e.map.data.data()));
-        writeAtomically(stem.string() + ".cam.tiff",
-                        [&](const std::string& p) { return cv::imwrite(p, raw); });
+        writeImage(stem.string() + ".cam.tiff", raw);
         nlohmann::ordered_json j;
         j["image"] = loaded[i].path;
         j["model"] = args.model;
@@ -190,11 +190,7 @@ int runExplain(const ExplainArgs& args) {
         j["colour_map"] = args.colourMap;
         j["device"] = model->device();
         j["precision"] = precisionName(options.precision);
-        writeAtomically(stem.string() + ".json", [&](const std::string& p) {
-            std::ofstream out(p);
-            out << j.dump(2) << "\n";
-            return static_cast<bool>(out);
-        });
+        writeFileAtomically(stem.string() + ".json", j.dump(2) + "\n");
     }
     return failures == 0 ? 0 : 1;
 }

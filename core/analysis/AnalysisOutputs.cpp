@@ -2,6 +2,7 @@
 
 #include "cam/CamMaps.h"
 #include "image/PyramidTiffWriter.h"
+#include "io/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -408,8 +409,7 @@ std::string writeAnalysisOutputs(const SlideAnalysis& a, const ImageInfo& slide,
           {"share_above_threshold", s.shareAbove},
           {"histogram", s.histogram},
           {"top_regions", regions}}}};
-    std::ofstream(jsonPath + ".tmp") << j.dump(2) << "\n";
-    fs::rename(jsonPath + ".tmp", jsonPath);
+    writeFileAtomically(jsonPath, j.dump(2) + "\n");
     return jsonPath;
 }
 

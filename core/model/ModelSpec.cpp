@@ -1,5 +1,6 @@
 #include "model/ModelSpec.h"
 
+#include "io/AtomicFile.h"
 #include "model/ModelError.h"
 
 #include <nlohmann/json.hpp>
@@ -127,13 +128,11 @@ void writeModelSpec(const ModelSpec& spec, const std::string& path) {
     if (spec.magnification) j["magnification"] = *spec.magnification;
     j["target_layer"] = spec.targetLayer;
     j["output"] = spec.output == OutputKind::SigmoidBinary ? "sigmoid" : "softmax";
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << j.dump(2) << "\n";
-        if (!out) fail(path, "cannot write the sidecar");
+    try {
+        writeFileAtomically(path, j.dump(2) + "\n");
+    } catch (const FileError& e) {
+        fail(path, "cannot write the sidecar: " + e.reason());
     }
-    std::filesystem::rename(temporary, path);
 }
 
 }  // namespace lucida

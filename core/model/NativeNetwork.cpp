@@ -2,6 +2,7 @@
 // saving in torch.save's format, and the explanation backend.
 #include "model/NativeNetwork.h"
 
+#include "io/AtomicFile.h"
 #include "model/ModelError.h"
 #include "model/StateDictModel.h"
 
@@ -9,8 +10,6 @@
 #include <torch/nn.h>
 #include <torch/serialize.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -228,20 +227,11 @@ void saveNativeState(NativeNetwork& net, const std::string& path) {
     for (const auto& item : net.module().named_buffers())
         dict.insert(item.key(), item.value().detach().to(torch::kCPU).contiguous());
     const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ec;
-            std::filesystem::remove(temporary, ec);
-            throw ModelError(path, "cannot write the model file (disk full or no permission?)");
-        }
+    try {
+        writeFileAtomically(path, std::string_view(bytes.data(), bytes.size()));
+    } catch (const FileError& e) {
+        throw ModelError(path, "cannot write the model file: " + e.reason());
     }
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
-    if (ec) throw ModelError(path, "cannot replace the model file: " + ec.message());
 }
 
 std::unique_ptr<ModelBackend> makeNativeBackend(std::string path,

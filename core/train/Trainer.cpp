@@ -1,6 +1,7 @@
 #include "train/Trainer.h"
 
 #include "image/FileError.h"
+#include "io/AtomicFile.h"
 #include "model/Model.h"
 #include "model/ModelError.h"
 #include "model/NativeNetwork.h"
@@ -139,9 +140,7 @@ public:
     void to(const torch::Device& device) override { module_.to(device); }
     std::string extension() const override { return ".pt"; }
     void saveModel(const std::string& path) override {
-        const std::string temporary = path + ".tmp";
-        module_.save(temporary);
-        fs::rename(temporary, path);
+        writeFileAtomically(path, [&](const std::string& temporary) { module_.save(temporary); });
     }
     void saveState(torch::serialize::OutputArchive& archive) override {
         int i = 0;
@@ -278,15 +277,6 @@ std::pair<double, std::int64_t> step(Trainable& net, torch::optim::Optimizer& op
     const at::Tensor predicted =
         lossSpec.sigmoid ? (logits.squeeze(1) > 0).to(torch::kInt64) : logits.argmax(1);
     return {loss.item<double>(), predicted.eq(labels).sum().item<std::int64_t>()};
-}
-
-void writeAtomically(const std::string& path,
-                     const std::function<void(const std::string&)>& write) {
-    const std::string temporary = path + ".tmp";
-    write(temporary);
-    std::error_code ec;
-    fs::rename(temporary, path, ec);
-    if (ec) throw FileError(path, "cannot replace the file: " + ec.message());
 }
 
 // What a run named `name` writes in `outDir` (both model extensions: which one depends on the
@@ -533,7 +523,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
     }
 
     auto writeCheckpoint = [&](int epochsDone) {
-        writeAtomically(result.checkpointPath, [&](const std::string& temporary) {
+        writeFileAtomically(result.checkpointPath, [&](const std::string& temporary) {
             torch::serialize::OutputArchive archive, netArchive, optArchive;
             net->saveState(netArchive);
             optimizer->save(optArchive);

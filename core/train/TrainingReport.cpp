@@ -1,13 +1,14 @@
 #include "train/TrainingReport.h"
 
+#include "image/FileError.h"
+#include "io/AtomicFile.h"
+
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 namespace lucida {
@@ -67,19 +68,6 @@ json recordToJson(const EpochRecord& r) {
             {"backbone_frozen", r.backboneFrozen},
             {"best", r.best},
             {"metrics", metricsToJson(r.metrics)}};
-}
-
-void writeText(const std::string& path, const std::string& text) {
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) throw std::runtime_error(path + ": cannot write (disk full or no permission?)");
-    }
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
-    if (ec) throw std::runtime_error(path + ": cannot replace: " + ec.message());
 }
 
 const char* outcomeName(TrainOutcome o) {
@@ -175,7 +163,7 @@ void writeTrainingReport(const std::string& path, const TrainOptions& o, const T
                    {"checkpoint", result.checkpointPath},
                    {"options", options},
                    {"history", json::parse(historyToJson(result.history))}};
-    writeText(path, report.dump(2) + "\n");
+    writeFileAtomically(path, report.dump(2) + "\n");
 }
 
 void writeTrainingCurves(const std::string& path, const std::vector<EpochRecord>& history) {
@@ -258,12 +246,9 @@ void writeTrainingCurves(const std::string& path, const std::vector<EpochRecord>
         cv::putText(canvas, "validation", {x1 - 95, y0 - 14}, cv::FONT_HERSHEY_SIMPLEX, 0.45,
                     validation, 1, cv::LINE_AA);
     }
-    const std::string temporary = path + ".tmp.png";
-    if (!cv::imwrite(temporary, canvas))
-        throw std::runtime_error(path + ": cannot write the curves image");
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
-    if (ec) throw std::runtime_error(path + ": cannot replace: " + ec.message());
+    writeFileAtomically(path, [&](const std::string& temporary) {
+        if (!cv::imwrite(temporary, canvas)) throw FileError(path, "cannot write the curves image");
+    });
 }
 
 }  // namespace lucida
