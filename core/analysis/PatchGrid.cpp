@@ -1,5 +1,6 @@
 #include "analysis/PatchGrid.h"
 
+#include "tiles/CentreOut.h"
 #include "tiles/TileGrid.h"
 
 #include <algorithm>
@@ -163,14 +164,8 @@ std::vector<Patch> patchesInView(const PatchGrid& grid, double x, double y, doub
             if (it->intersects(x, y, w, h)) out.push_back(*it);
         }
     }
-    const double cx = x + w / 2, cy = y + h / 2;
-    auto distance = [&](const Patch& p) {
-        const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
-        return dx * dx + dy * dy;
-    };
-    std::sort(out.begin(), out.end(), [&](const Patch& a, const Patch& b) {
-        return std::tuple{distance(a), a.row, a.column} < std::tuple{distance(b), b.row, b.column};
-    });
+    // `out` is in grid order, which breaks ties (by row, then column).
+    sortCentreOut(out.begin(), out.end(), PointF{x + w / 2, y + h / 2}, patchCentre);
     return out;
 }
 

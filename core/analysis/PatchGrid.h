@@ -2,6 +2,7 @@
 
 #include "analysis/TissueMask.h"
 #include "image/ImageSource.h"
+#include "tiles/ViewGeometry.h"
 
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ struct Patch {
         return x < rx + rw && x + width > rx && y < ry + rh && y + height > ry;
     }
 };
+
+// A patch's level-0 centre: what centre-out orders go by.
+inline PointF patchCentre(const Patch& p) { return {p.x + p.width / 2, p.y + p.height / 2}; }
 
 // How a slide is cut into model inputs.
 struct PatchGridOptions {

@@ -3,9 +3,11 @@
 #include "cam/Batching.h"
 #include "cam/Explainer.h"
 #include "image/ImageError.h"
+#include "io/AtomicFile.h"
 #include "model/Model.h"
 #include "model/ModelError.h"
 #include "model/Preprocess.h"
+#include "tiles/CentreOut.h"
 
 #include <nlohmann/json.hpp>
 
@@ -156,27 +158,22 @@ void writeSettings(const SlideAnalysis& a) {
                         {"whole_image", a.grid.wholeImage},
                         {"slice", a.settings.slice}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
-    {
-        std::ofstream out(path + ".tmp");
-        out << j.dump(2) << "\n";
-        if (!out) throw std::runtime_error(path + ": cannot write analysis settings");
-    }
-    fs::rename(path + ".tmp", path);
+    writeFileAtomically(path, j.dump(2) + "\n");
 }
 
 // Orders todo[from..] for a view: patches intersecting it first, each group by distance of the
 // patch centre from the view centre (ties by grid order).
 void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGrid& grid,
                 const std::array<double, 4>& view) {
-    const double cx = view[0] + view[2] / 2, cy = view[1] + view[3] / 2;
-    auto key = [&](std::size_t i) {
-        const Patch& p = grid.patches[i];
-        const bool inView = p.intersects(view[0], view[1], view[2], view[3]);
-        const double dx = p.x + p.width / 2 - cx, dy = p.y + p.height / 2 - cy;
-        return std::make_tuple(!inView, dx * dx + dy * dy, i);
-    };
-    std::sort(todo.begin() + static_cast<std::ptrdiff_t>(from), todo.end(),
-              [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+    const auto first = todo.begin() + static_cast<std::ptrdiff_t>(from);
+    std::sort(first, todo.end());  // grid order, which breaks distance ties
+    const auto outside = std::stable_partition(first, todo.end(), [&](std::size_t i) {
+        return grid.patches[i].intersects(view[0], view[1], view[2], view[3]);
+    });
+    const PointF centre{view[0] + view[2] / 2, view[1] + view[3] / 2};
+    auto centreOf = [&](std::size_t i) { return patchCentre(grid.patches[i]); };
+    sortCentreOut(first, outside, centre, centreOf);
+    sortCentreOut(outside, todo.end(), centre, centreOf);
 }
 
 }  // namespace

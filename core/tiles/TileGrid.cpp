@@ -1,5 +1,7 @@
 #include "tiles/TileGrid.h"
 
+#include "tiles/CentreOut.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -45,13 +47,11 @@ TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice,
     const RectF v = view.visibleImageRect();
     const RectF levelRect{v.x / ds, v.y / ds, v.width / ds, v.height / ds};
     plan.visible = tilesInRect(info, sourceId, slice, plan.level, levelRect, tileSize);
-    const double cx = view.centreX / ds, cy = view.centreY / ds;
-    auto distance = [&](const TileKey& k) {
-        const double dx = (k.col + 0.5) * tileSize - cx, dy = (k.row + 0.5) * tileSize - cy;
-        return dx * dx + dy * dy;
+    const PointF centre{view.centreX / ds, view.centreY / ds};
+    auto tileCentre = [&](const TileKey& k) {
+        return PointF{(k.col + 0.5) * tileSize, (k.row + 0.5) * tileSize};
     };
-    auto byDistance = [&](const TileKey& a, const TileKey& b) { return distance(a) < distance(b); };
-    std::sort(plan.visible.begin(), plan.visible.end(), byDistance);
+    sortCentreOut(plan.visible.begin(), plan.visible.end(), centre, tileCentre);
     if (prefetchRing > 0) {
         const double m = static_cast<double>(prefetchRing) * tileSize;
         const RectF grown{levelRect.x - m, levelRect.y - m, levelRect.width + 2 * m,
@@ -59,7 +59,7 @@ TilePlan planTiles(const ImageInfo& info, std::uint64_t sourceId, int slice,
         for (const TileKey& k : tilesInRect(info, sourceId, slice, plan.level, grown, tileSize))
             if (std::find(plan.visible.begin(), plan.visible.end(), k) == plan.visible.end())
                 plan.prefetch.push_back(k);
-        std::sort(plan.prefetch.begin(), plan.prefetch.end(), byDistance);
+        sortCentreOut(plan.prefetch.begin(), plan.prefetch.end(), centre, tileCentre);
     }
     return plan;
 }
