@@ -8,6 +8,7 @@
 #include "AnalysisPanel.h"
 #include "HeatmapOverlay.h"
 #include "MainWindow.h"
+#include "SceneRenderer.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "ViewWaits.h"
@@ -589,7 +590,11 @@ private slots:
             QImage canvas(4, 4, QImage::Format_ARGB32_Premultiplied);
             canvas.fill(Qt::white);
             QPainter painter(&canvas);
-            overlay.paint(painter, QTransform::fromScale(1.0 / 16, 1.0 / 16), QRectF(0, 0, 64, 64));
+            ViewGeometry view;  // the 64-cell board on the 4 x 4 canvas
+            view.scale = 1.0 / 16;
+            view.centreX = view.centreY = 32;
+            view.viewWidth = view.viewHeight = 4;
+            SceneRenderer::paintLayers(painter, overlay.layers(), view);
             return canvas;
         };
         const QRgb mean = colourOf(0.5f, ColourMap::Jet);

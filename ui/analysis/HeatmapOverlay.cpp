@@ -35,7 +35,10 @@ QImage colouriseRaster(const FloatRaster& r, ColourMap colours, double threshold
     return image;
 }
 
-HeatmapOverlay::HeatmapOverlay(QObject* parent) : QObject(parent) {}
+HeatmapOverlay::HeatmapOverlay(QObject* parent) : QObject(parent) {
+    heat_.setOpacity(0.5);
+    outline_.setVisible(false);
+}
 
 void HeatmapOverlay::setRasters(std::shared_ptr<const FloatRaster> cam,
                                 std::shared_ptr<const FloatRaster> probability,
@@ -92,8 +95,8 @@ void HeatmapOverlay::setColourMap(ColourMap colours) {
 
 void HeatmapOverlay::setOpacity(double opacity) {
     opacity = std::clamp(opacity, 0.0, 1.0);
-    if (opacity == opacity_) return;
-    opacity_ = opacity;
+    if (opacity == heat_.opacity()) return;
+    heat_.setOpacity(opacity);
     emit changed();
 }
 
@@ -105,21 +108,19 @@ void HeatmapOverlay::setThreshold(double threshold) {
 }
 
 void HeatmapOverlay::setHeatmapVisible(bool visible) {
-    if (visible == heatmapVisible_) return;
-    heatmapVisible_ = visible;
+    if (visible == heat_.isVisible()) return;
+    heat_.setVisible(visible);
     emit changed();
 }
 
 void HeatmapOverlay::setOutlines(std::vector<QPolygonF> outlines) {
-    outlines_ = std::move(outlines);
-    outlineBounds_.clear();
-    for (const QPolygonF& polygon : outlines_) outlineBounds_.push_back(polygon.boundingRect());
+    outline_.setOutlines(std::move(outlines));
     emit changed();
 }
 
 void HeatmapOverlay::setOutlineVisible(bool visible) {
-    if (visible == outlineVisible_) return;
-    outlineVisible_ = visible;
+    if (visible == outline_.isVisible()) return;
+    outline_.setVisible(visible);
     emit changed();
 }
 
@@ -170,56 +171,34 @@ ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colo
     return c;
 }
 
-void HeatmapOverlay::paint(QPainter& painter, const QTransform& imageToPainter,
-                           const QRectF& visible) {
-    const bool heat = heatmapVisible_ && !isEmpty() && opacity_ > 0;
-    const bool outline = outlineVisible_ && !outlines_.empty();
-    if (!heat && !outline) return;
-    painter.save();
-    painter.setTransform(imageToPainter, true);
-    if (heat) {
-        painter.save();
-        const QImage& colours = image();
-        const double cell = shownRaster()->cellSize;
-        QRectF area = visible;
-        if (!imageSize_.isEmpty()) {
-            painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
-            area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
-        }
-        // Only the cells on screen (and a margin): scaled drawing costs by what it is given.
-        const int x0 = std::max(0, int(std::floor(area.left() / cell)) - kMarginCells);
-        const int y0 = std::max(0, int(std::floor(area.top() / cell)) - kMarginCells);
-        const int x1 =
-            std::min(colours.width(), int(std::ceil(area.right() / cell)) + kMarginCells);
-        const int y1 =
-            std::min(colours.height(), int(std::ceil(area.bottom() / cell)) + kMarginCells);
-        if (!colours.isNull() && x1 > x0 && y1 > y0) {
-            painter.setOpacity(opacity_);
-            painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-            // Screen pixels per raster cell; below one half, draw a reduced copy.
-            const QTransform& t = painter.transform();
-            const double pixelsPerCell = std::sqrt(std::abs(t.determinant())) * cell;
-            int halvings = 0;
-            while (pixelsPerCell * double(1 << (halvings + 1)) <= 1.0 && halvings < 12) ++halvings;
-            const QImage& shown = reduced(colours, halvings);
-            const double f = double(shown.width()) / colours.width();
-            const double g = double(shown.height()) / colours.height();
-            painter.drawImage(QRectF(x0 * cell, y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell),
-                              shown, QRectF(x0 * f, y0 * g, (x1 - x0) * f, (y1 - y0) * g));
-            ++heatmapPaints_;
-        }
-        painter.restore();
+void HeatmapOverlay::paintHeat(QPainter& painter, const LayerContext& c) {
+    if (isEmpty()) return;
+    painter.setTransform(c.imageToFrame(), true);
+    const QImage& colours = image();
+    const double cell = shownRaster()->cellSize;
+    QRectF area(c.visible.x, c.visible.y, c.visible.width, c.visible.height);
+    if (!imageSize_.isEmpty()) {
+        painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
+        area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
     }
-    if (outline) {
-        QPen pen(QColor(40, 230, 120), 2);
-        pen.setCosmetic(true);  // two screen pixels at any zoom
-        painter.setPen(pen);
-        painter.setBrush(Qt::NoBrush);
-        painter.setRenderHint(QPainter::Antialiasing, true);
-        for (std::size_t i = 0; i < outlines_.size(); ++i)
-            if (outlineBounds_[i].intersects(visible)) painter.drawPolygon(outlines_[i]);
-    }
-    painter.restore();
+    // Only the cells on screen (and a margin): scaled drawing costs by what it is given.
+    const int x0 = std::max(0, int(std::floor(area.left() / cell)) - kMarginCells);
+    const int y0 = std::max(0, int(std::floor(area.top() / cell)) - kMarginCells);
+    const int x1 = std::min(colours.width(), int(std::ceil(area.right() / cell)) + kMarginCells);
+    const int y1 = std::min(colours.height(), int(std::ceil(area.bottom() / cell)) + kMarginCells);
+    if (colours.isNull() || x1 <= x0 || y1 <= y0) return;
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+    // Screen pixels per raster cell; below one half, draw a reduced copy.
+    const QTransform& t = painter.transform();
+    const double pixelsPerCell = std::sqrt(std::abs(t.determinant())) * cell;
+    int halvings = 0;
+    while (pixelsPerCell * double(1 << (halvings + 1)) <= 1.0 && halvings < 12) ++halvings;
+    const QImage& shown = reduced(colours, halvings);
+    const double f = double(shown.width()) / colours.width();
+    const double g = double(shown.height()) / colours.height();
+    painter.drawImage(QRectF(x0 * cell, y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell), shown,
+                      QRectF(x0 * f, y0 * g, (x1 - x0) * f, (y1 - y0) * g));
+    ++heatmapPaints_;
 }
 
 }  // namespace lucida::ui

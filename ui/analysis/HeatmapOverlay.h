@@ -1,6 +1,8 @@
 #pragma once
 
-#include "SlideView.h"
+#include "Layer.h"
+#include "OutlineLayer.h"
+#include "SlideView.h"  // what the overlay is attached to (includers use it)
 #include "analysis/AnalysisOutputs.h"
 #include "cam/CamMaps.h"
 
@@ -33,11 +35,12 @@ struct ColouredRaster {
 ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colours,
                                        double threshold);
 
-// A whole-slide heatmap over a SlideView: the CAM raster or the probability raster of an analysis,
-// colourised once into a QImage (one pixel per raster cell, cells below the threshold and cells
-// without a value transparent) and drawn as one smoothly (bilinearly) scaled image, so no cell or
-// tile edges show at any zoom; plus the tissue outlines as polylines. Painting only draws the
-// prepared image: colourising happens when the data or the colours change.
+// What an analysis shows over a SlideView, as two layers of its renderer: the heat, the CAM raster
+// or the probability raster colourised once into a QImage (one pixel per raster cell, cells below
+// the threshold and cells without a value transparent) and drawn as one smoothly (bilinearly)
+// scaled image with its own opacity, so no cell or tile edges show at any zoom; then the tissue
+// outlines. Painting only draws the prepared image: colourising happens when the data or the
+// colours change.
 class HeatmapOverlay : public QObject, public SlideOverlay {
     Q_OBJECT
 public:
@@ -64,17 +67,17 @@ public:
     void setColourMap(ColourMap colours);
     ColourMap colourMap() const { return colours_; }
     void setOpacity(double opacity);  // 0..1
-    double opacity() const { return opacity_; }
+    double opacity() const { return heat_.opacity(); }
     void setThreshold(double threshold);  // 0..1: cells below are transparent
     double threshold() const { return threshold_; }
     void setHeatmapVisible(bool visible);
-    bool heatmapVisible() const { return heatmapVisible_; }
+    bool heatmapVisible() const { return heat_.isVisible(); }
 
     // Tissue outlines in level-0 coordinates.
     void setOutlines(std::vector<QPolygonF> outlines);
-    const std::vector<QPolygonF>& outlines() const { return outlines_; }
+    const std::vector<QPolygonF>& outlines() const { return outline_.outlines(); }
     void setOutlineVisible(bool visible);
-    bool outlineVisible() const { return outlineVisible_; }
+    bool outlineVisible() const { return outline_.isVisible(); }
 
     // The shown layer colourised (ARGB32 premultiplied, one pixel per cell); null when empty.
     const QImage& image();
@@ -83,12 +86,25 @@ public:
     // How many halved copies painting had to make itself (tests: made ahead, this stays 0).
     int reductionsMadeInPaint() const { return reductionsMadeInPaint_; }
 
-    void paint(QPainter& painter, const QTransform& imageToPainter, const QRectF& visible) override;
+    // The heat, then the outlines.
+    std::vector<ui::Layer*> layers() override { return {&heat_, &outline_}; }
 
 signals:
     void changed();  // the view should repaint
 
 private:
+    class HeatLayer final : public ui::Layer {  // ui::Layer: Layer above is the raster shown
+    public:
+        explicit HeatLayer(HeatmapOverlay& overlay) : overlay_(overlay) {}
+        void paint(QPainter& painter, const LayerContext& context) override {
+            overlay_.paintHeat(painter, context);
+        }
+
+    private:
+        HeatmapOverlay& overlay_;
+    };
+
+    void paintHeat(QPainter& painter, const LayerContext& context);
     void invalidate();
     int index(Layer layer) const { return layer == Layer::Cam ? 0 : 1; }
 
@@ -96,12 +112,9 @@ private:
     QSizeF imageSize_;
     Layer layer_ = Layer::Cam;
     ColourMap colours_ = ColourMap::Jet;
-    double opacity_ = 0.5;
     double threshold_ = 0;
-    bool heatmapVisible_ = true;
-    std::vector<QPolygonF> outlines_;
-    std::vector<QRectF> outlineBounds_;
-    bool outlineVisible_ = false;
+    HeatLayer heat_{*this};  // visible and opacity: the heat's
+    OutlineLayer outline_;
     QImage images_[2];  // per layer; null: to be made
     // Halved copies per layer (cell values averaged, then coloured), for zoomed-out views: a
     // smooth transform samples only a few cells per screen pixel, which aliases into a plaid of

@@ -9,7 +9,6 @@
 #include <QPainter>
 #include <QPinchGesture>
 #include <QTimer>
-#include <QTransform>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -28,16 +27,12 @@ constexpr double kWheelStep = 1.25;
 constexpr int kLoadingFrameMs = 40;
 }  // namespace
 
-size_t qHash(const DisplayKey& k, size_t seed) noexcept {
-    return ::qHashMulti(seed, TileKeyHash{}(k.tile), k.centre, k.width);
-}
-
 SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* parent)
     : QWidget(parent),
       document_(document),
       tiles_(tiles),
       client_(tiles->loader().newClient()),
-      displayCache_(kMinDisplayCacheKiB),
+      renderer_(std::make_unique<SceneRenderer>(document, tiles)),
       loadingRepaint_(new QTimer(this)) {
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(true);
@@ -47,7 +42,6 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
     const ImageInfo& info = document_->info();
     geometry_.centreX = info.width() / 2.0;
     geometry_.centreY = info.height() / 2.0;
-    if (document_->isGray()) grayLut_ = GrayLut(info.grayMapping, document_->window());
 
     // The coarsest level is the backdrop while finer tiles load: fetch it now and keep it.
     const bool pin = info.sliceCount == 1;
@@ -69,13 +63,16 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
         emit viewChanged();
     });
     connect(document_, &ImageDocument::windowChanged, this, [this] {
-        grayLut_ = GrayLut(document_->info().grayMapping, document_->window());
         update();
         emit viewChanged();
     });
 }
 
-SlideView::~SlideView() { tiles_->loader().cancel(client_); }
+SlideView::~SlideView() {
+    // The overlay's owner (a child, deleted after this) may detach it then: nothing is left here.
+    overlay_ = nullptr;
+    tiles_->loader().cancel(client_);
+}
 
 void SlideView::tileArrived() {
     // Every paint takes the GUI thread's core from the decoders (a 1080p paint is several ms), so
@@ -117,7 +114,10 @@ QPointF SlideView::screenToImage(QPointF p) const {
 }
 
 void SlideView::setOverlay(SlideOverlay* overlay) {
+    for (Layer* layer : overlayLayers_) renderer_->removeLayer(layer);
     overlay_ = overlay;
+    overlayLayers_ = overlay ? overlay->layers() : std::vector<Layer*>{};
+    for (Layer* layer : overlayLayers_) renderer_->addLayer(layer, SceneRenderer::kAnalysisDepth);
     update();
 }
 
@@ -198,7 +198,7 @@ void SlideView::resizeEvent(QResizeEvent*) {
     geometry_.viewHeight = std::max(height(), 1);
     const int tilesPerScreen = (width() / kTileSize + 2) * (height() / kTileSize + 2);
     const int tileKiB = kTileSize * kTileSize * 4 / 1024;
-    displayCache_.setMaxCost(
+    renderer_->imageLayer().setDisplayCacheKiB(
         std::max(kMinDisplayCacheKiB, kDisplayScreens * tilesPerScreen * tileKiB));
     // Until the user moves the view, it follows the window's size (layouts settle in steps).
     if (fitMode_) {
@@ -208,144 +208,26 @@ void SlideView::resizeEvent(QResizeEvent*) {
     changed();
 }
 
-const QImage* SlideView::displayImage(const TileKey& key, const TilePtr& tile) {
-    const bool gray = tile->format == PixelFormat::Gray16;
-    const DisplayKey dk{key, gray ? document_->window().centre : 0.0,
-                        gray ? document_->window().width : 0.0};
-    if (const QImage* cached = displayCache_.object(dk)) return cached;
-    auto* image = new QImage(toDisplayImage(*tile, grayLut_));
-    const int cost = std::max<int>(1, static_cast<int>(image->sizeInBytes() / 1024));
-    displayCache_.insert(dk, image, cost);
-    return displayCache_.object(dk);
-}
-
-void SlideView::drawTile(QPainter& painter, const TileKey& key, const QImage& image) const {
-    // In the unrotated frame, level-0 point p is at (p - centre) * scale + frame/2. Tile edges are
-    // rounded to whole pixels so neighbours share them exactly: no seams at any zoom.
-    const ImageInfo& info = document_->info();
-    const double ds = info.level(key.level).downsample;
-    const bool sideways = geometry_.quarterTurns % 2 == 1;
-    const double fw = sideways ? height() : width(), fh = sideways ? width() : height();
-    const Rect r = tileRect(info, key);
-    auto sx = [&](double levelX) {
-        return std::round((levelX * ds - geometry_.centreX) * geometry_.scale + fw / 2);
-    };
-    auto sy = [&](double levelY) {
-        return std::round((levelY * ds - geometry_.centreY) * geometry_.scale + fh / 2);
-    };
-    const QRectF target(QPointF(sx(double(r.x)), sy(double(r.y))),
-                        QPointF(sx(double(r.x + r.width)), sy(double(r.y + r.height))));
-    // Only the part on screen: a coarse backdrop tile can be far larger than the view, and the
-    // raster engine's scaled drawing costs in proportion to the whole target, not what is seen.
-    const QRectF shown = target.intersected(QRectF(0, 0, fw, fh));
-    if (shown.isEmpty()) return;
-    if (shown == target) {
-        painter.drawImage(target, image);
-        return;
-    }
-    const double kx = image.width() / target.width(), ky = image.height() / target.height();
-    const QRectF source((shown.x() - target.x()) * kx, (shown.y() - target.y()) * ky,
-                        shown.width() * kx, shown.height() * ky);
-    painter.drawImage(shown, image, source);
-}
-
 void SlideView::paintEvent(QPaintEvent*) {
     QElapsedTimer timer;
     timer.start();
     sinceLastPaint_.start();
-    QPainter painter(this);
-    painter.fillRect(rect(), QColor(0x2b, 0x2b, 0x2b));
     geometry_.viewWidth = std::max(width(), 1);
     geometry_.viewHeight = std::max(height(), 1);
+    QPainter painter(this);
+    renderer_->paint(painter, geometry_);
 
-    const ImageInfo& info = document_->info();
-    const std::uint64_t id = document_->source()->id();
-    const int slice = document_->slice();
-    const TilePlan plan = planTiles(info, id, slice, geometry_, kTileSize, 1);
-    displayedLevel_ = plan.level;
-
-    painter.save();
-    const bool sideways = geometry_.quarterTurns % 2 == 1;
-    painter.translate(width() / 2.0, height() / 2.0);
-    painter.rotate(90.0 * geometry_.quarterTurns);
-    painter.translate(-(sideways ? height() : width()) / 2.0,
-                      -(sideways ? width() : height()) / 2.0);
-    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-
-    TileCache& cache = tiles_->cache();
-    std::vector<std::pair<TileKey, TilePtr>> present;
-    std::vector<TileKey> wanted;
-    for (const TileKey& key : plan.visible) {
-        if (TilePtr t = cache.find(key))
-            present.emplace_back(key, std::move(t));
-        else
-            wanted.push_back(key);
-    }
-    fullyLoaded_ = wanted.empty();
-    missing_ = wanted;
-    if (!fullyLoaded_) {
-        // Backdrop: coarser levels, coarsest first, so the finest available shows on top.
-        // Drawn unfiltered: it shows only until the finer tiles arrive, and filtering a whole
-        // screen of upscaled pixels costs ~20 ms a paint (1080p), time taken from the decoding
-        // threads.
-        const RectF v = geometry_.visibleImageRect();
-        painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
-        for (int level = static_cast<int>(info.levels.size()) - 1; level > plan.level; --level) {
-            const double ds = info.level(level).downsample;
-            for (const TileKey& key :
-                 tilesInRect(info, id, slice, level,
-                             {v.x / ds, v.y / ds, v.width / ds, v.height / ds}, kTileSize)) {
-                if (TilePtr t = cache.find(key))
-                    drawTile(painter, key, *displayImage(key, t));
-                else if (level == static_cast<int>(info.levels.size()) - 1)
-                    wanted.push_back(key);
-            }
-        }
-        painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-    }
-    for (const auto& [key, tile] : present) drawTile(painter, key, *displayImage(key, tile));
-    if (overlay_) {
-        // Level-0 point p is at (p - centre) * scale + frame / 2 in the unrotated frame.
-        const double fw = sideways ? height() : width(), fh = sideways ? width() : height();
-        const double s = geometry_.scale;
-        const QTransform toFrame(s, 0, 0, s, fw / 2 - geometry_.centreX * s,
-                                 fh / 2 - geometry_.centreY * s);
-        const RectF v = geometry_.visibleImageRect();
-        overlay_->paint(painter, toFrame, QRectF(v.x, v.y, v.width, v.height));
-    }
-    painter.restore();
-
+    const ImageLayer& image = renderer_->imageLayer();
+    displayedLevel_ = image.lastLevel();
+    fullyLoaded_ = image.complete();
+    missing_ = image.missing();
     // Neighbours only once the view is complete: before, they would take cores from its own tiles.
-    const std::vector<TileKey>& request = fullyLoaded_ ? plan.prefetch : wanted;
-    tiles_->loader().request(client_, document_->source(), request, tiles_->notifier());
+    tiles_->loader().request(client_, document_->source(),
+                             fullyLoaded_ ? image.prefetch() : image.wanted(), tiles_->notifier());
 
-    drawScaleBar(painter);
-    if (document_->isGray() || info.sliceCount > 1) drawDicomText(painter);
+    // On screen only, never in a render for export: it names the patient.
+    if (document_->isGray() || document_->info().sliceCount > 1) drawDicomText(painter);
     lastPaintMs_ = double(timer.nsecsElapsed()) / 1e6;
-}
-
-void SlideView::drawScaleBar(QPainter& painter) const {
-    const ImageInfo& info = document_->info();
-    if (!info.mppX) return;
-    const double umPerScreenPixel = *info.mppX / geometry_.scale;
-    const double lengthUm = niceScaleLength(umPerScreenPixel, 160);
-    if (lengthUm <= 0) return;
-    const double px = lengthUm / umPerScreenPixel;
-    QString label;
-    if (info.displayUnit == LengthUnit::Millimetre || lengthUm >= 1000)
-        label = QStringLiteral("%1 mm").arg(lengthUm / 1000.0, 0, 'g', 4);
-    else
-        label = QStringLiteral("%1 µm").arg(lengthUm, 0, 'g', 4);
-    const QRectF box(12, height() - 44, px + 16, 34);
-    painter.setRenderHint(QPainter::Antialiasing, true);
-    painter.setPen(Qt::NoPen);
-    painter.setBrush(QColor(255, 255, 255, 210));
-    painter.drawRoundedRect(box, 4, 4);
-    painter.setPen(QPen(Qt::black, 3));
-    const double y = box.bottom() - 9;
-    painter.drawLine(QPointF(box.left() + 8, y), QPointF(box.left() + 8 + px, y));
-    painter.setPen(Qt::black);
-    painter.drawText(QRectF(box.left(), box.top() + 2, box.width(), 18), Qt::AlignCenter, label);
 }
 
 void SlideView::drawDicomText(QPainter& painter) const {

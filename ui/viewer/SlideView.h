@@ -1,52 +1,33 @@
 #pragma once
 
 #include "ImageDocument.h"
-#include "TileImage.h"
+#include "Layer.h"
+#include "SceneRenderer.h"
 #include "tiles/TileGrid.h"
 #include "tiles/TileLoader.h"
 #include "tiles/ViewGeometry.h"
 
-#include <QCache>
 #include <QElapsedTimer>
 #include <QWidget>
 
+#include <memory>
 #include <optional>
 
 class QTimer;
 class QPainter;
-class QTransform;
 
 namespace lucida::ui {
 
 class TileService;
 
-// Something drawn over the image (a heatmap, outlines) in level-0 coordinates: `imageToPainter`
-// maps level-0 pixels to the painter's current coordinates (rotation included by the painter) and
-// `visible` is the level-0 rectangle on screen. Painted on the GUI thread at every paint: keep it
-// to drawing what is prepared.
-class SlideOverlay {
-public:
-    virtual ~SlideOverlay() = default;
-    virtual void paint(QPainter& painter, const QTransform& imageToPainter,
-                       const QRectF& visible) = 0;
-};
-
-// Tiles drawn on screen and a tile-display key: the tile, plus the grey window it was drawn with.
-struct DisplayKey {
-    TileKey tile;
-    double centre = 0;
-    double width = 0;
-    bool operator==(const DisplayKey&) const = default;
-};
-size_t qHash(const DisplayKey& key, size_t seed = 0) noexcept;
-
-// The image on screen. Paints what is cached, asks the TileService for the rest (visible tiles
-// centre-out, then a ring to prefetch) and repaints as tiles arrive; coarser levels show through
-// until the finer tiles are there. It never decodes: decoding is the loader's, on its threads.
+// The image on screen. Paints its SceneRenderer's layers from what is cached, asks the
+// TileService for the rest (visible tiles centre-out, then a ring to prefetch) and repaints as
+// tiles arrive; coarser levels show through until the finer tiles are there. It never decodes:
+// decoding is the loader's, on its threads.
 class SlideView : public QWidget {
     Q_OBJECT
 public:
-    static constexpr int kTileSize = 256;
+    static constexpr int kTileSize = ImageLayer::kTileSize;
 
     SlideView(ImageDocument* document, TileService* tiles, QWidget* parent = nullptr);
     ~SlideView() override;
@@ -75,7 +56,11 @@ public:
     QPointF imageToScreen(QPointF image) const;
     QPointF screenToImage(QPointF screen) const;
 
-    // Drawn on top of the tiles (not owned; null: none). The overlay asks for repaints itself.
+    // The layers painted (the image, the overlay's, the scale bar); also renders off-screen.
+    SceneRenderer& renderer() { return *renderer_; }
+
+    // The analysis' layers, in the renderer's analysis slot (not owned; null: none). The overlay
+    // asks for repaints itself.
     void setOverlay(SlideOverlay* overlay);
     SlideOverlay* overlay() const { return overlay_; }
 
@@ -99,9 +84,6 @@ private:
     void changed();  // geometry changed: clamp, repaint, tell listeners
     double minScale() const;
     double maxScale() const;
-    const QImage* displayImage(const TileKey& key, const TilePtr& tile);
-    void drawTile(QPainter& painter, const TileKey& key, const QImage& image) const;
-    void drawScaleBar(QPainter& painter) const;
     void drawDicomText(QPainter& painter) const;
     std::vector<TileKey> coarsestTiles() const;
     void tileArrived();
@@ -114,8 +96,7 @@ private:
     bool fullyLoaded_ = false;
     int displayedLevel_ = 0;
     double lastPaintMs_ = 0;
-    GrayLut grayLut_;
-    QCache<DisplayKey, QImage> displayCache_;
+    std::unique_ptr<SceneRenderer> renderer_;
     bool reportedError_ = false;
     // While tiles stream in: the visible tiles the last paint lacked, when it began, and the timer
     // of the next paint, so arrivals do not repaint the whole view once each.
@@ -123,6 +104,7 @@ private:
     QElapsedTimer sinceLastPaint_;
     QTimer* loadingRepaint_;
     SlideOverlay* overlay_ = nullptr;
+    std::vector<Layer*> overlayLayers_;  // what the overlay put in the renderer
 
     enum class Drag { None, Pan, Window } drag_ = Drag::None;
     QPointF lastMouse_;
