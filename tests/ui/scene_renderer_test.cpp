@@ -119,6 +119,12 @@ private slots:
         const QImage turnedScreen = shotOf(view);
         QVERIFY2(difference(turned, turnedScreen).isEmpty(),
                  qPrintable(difference(turned, turnedScreen)));
+
+        // Any region at any size, without the view: the whole slide as a small thumbnail.
+        const QImage thumbnail = view.renderer().renderRegion({0, 0, w, h}, QSize(160, 120));
+        QCOMPARE(thumbnail.size(), QSize(160, 120));
+        QVERIFY(thumbnail.pixel(80, 60) != view.renderer().background().rgb());
+        QVERIFY(view.renderer().imageLayer().complete());
         view.setOverlay(nullptr);
         QCOMPARE(view.renderer().layers().size(), std::size_t{2});
     }
