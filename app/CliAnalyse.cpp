@@ -1,4 +1,5 @@
 #include "CliAnalyse.h"
+#include "CliAnnotations.h"
 #include "CliInterrupt.h"
 
 #include "analysis/AnalysisOutputs.h"
@@ -47,6 +48,11 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     cmd->add_option("--out", a.outDir, "output folder")->required();
+    cmd->add_option("--annotations", a.annotations,
+                    "GeoJSON or ASAP XML: the share of the CAM's energy inside its areas and "
+                    "whether the peak lies inside (<slide>.annotations.json)");
+    cmd->add_option("--annotation-class", a.annotationClass,
+                    "with --annotations: only the areas of this class");
     cmd->add_option("--results", a.resultsDir,
                     "where per-patch results are kept for reuse and resume (default: --out)");
     return cmd;
@@ -123,6 +129,11 @@ int runAnalyse(const AnalyseArgs& args) {
     if (source->info().sliceCount > 1) stem += ".slice" + std::to_string(args.slice);
     const std::string json = writeAnalysisOutputs(analysis, source->info(), args.outDir, stem);
     std::cerr << "summary: " << json << "\n";
+    if (!args.annotations.empty()) {
+        const auto path = std::filesystem::path(args.outDir) / (stem + ".annotations.json");
+        writeAnnotationHeat(args.annotations, args.annotationClass, source->info(),
+                            stitchCam(analysis, CamNormalisation::Slide), path.string(), std::cerr);
+    }
     if (!analysis.complete()) {
         std::cerr << "cancelled after " << analysis.doneCount() << " of "
                   << analysis.outcomes.size() << " patches; run again to resume\n";

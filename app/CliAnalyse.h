@@ -22,6 +22,8 @@ struct AnalyseArgs {
     int slice = 1;               // 1-based, of a DICOM series or multi-frame image
     std::string outDir;
     std::string resultsDir;  // where patch results are kept for reuse/resume (default: outDir)
+    std::string annotations;      // GeoJSON/ASAP XML: how much of the heat falls inside them
+    std::string annotationClass;  // only this class's areas (default: every area)
 };
 
 CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& args);

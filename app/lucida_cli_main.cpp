@@ -4,6 +4,7 @@
 #include "CliExplain.h"
 #include "CliInfo.h"
 #include "CliMakeDemo.h"
+#include "CliAnnotations.h"
 #ifdef LUCIDA_WITH_TORCH
 #include "CliAnalyse.h"
 #include "CliEvaluate.h"
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
     lucida::cli::MakeDemoArgs makeDemoArgs;
     auto* makeDemo = lucida::cli::addMakeDemoCommand(app, makeDemoArgs);
     // --- end make-demo ---
+    lucida::cli::AnnotationsArgs annotationsArgs;
+    const auto annotations = lucida::cli::addAnnotationsCommand(app, annotationsArgs);
 
 #ifdef LUCIDA_WITH_TORCH
     lucida::TrainOptions trainOptions;
@@ -136,6 +139,10 @@ int main(int argc, char** argv) {
 #endif
         if (*info) return lucida::cli::runInfo(infoPath, infoJson, std::cout);
         if (*makeDemo) return lucida::cli::runMakeDemo(makeDemoArgs, std::cerr);
+        if (*annotations.convert)
+            return lucida::cli::runAnnotationsConvert(annotationsArgs, std::cerr);
+        if (*annotations.stats)
+            return lucida::cli::runAnnotationsStats(annotationsArgs, std::cout, std::cerr);
     } catch (const lucida::ModelError& e) {
         std::cerr << "lucida-cli: " << e.what() << "\n";
         return 3;

@@ -21,6 +21,7 @@ build_packages=(
     libopencv-dev libopenslide-dev libdcmtk-dev libopenjp2-7-dev libtiff-dev nlohmann-json3-dev
     libcli11-dev libtorch-dev
     zlib1g-dev  # CRC-32 and inflate in the model-file reader
+    libgeos-dev libpugixml-dev  # annotations: geometry (GEOS), ASAP XML (pugixml)
 )
 test_packages=(
     # fixture makers (libvips, libtiff tools, Debian's python3 with numpy and Pillow), a virtual
