@@ -6,6 +6,7 @@
 #include "analysis/SlideAnalysis.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
+#include "util/ProgressText.h"
 
 #include <CLI/CLI.hpp>
 
@@ -103,11 +104,9 @@ int runAnalyse(const AnalyseArgs& args) {
     AnalysisCallbacks callbacks;
     callbacks.cancelled = [&interrupt] { return interrupt.raised(); };
     callbacks.onProgress = [](const AnalysisProgress& p) {
-        char line[160];
-        const long left = static_cast<long>(p.secondsLeft + 0.5);
-        std::snprintf(line, sizeof line, "\rpatches %zu/%zu  %.1f patches/s  ETA %ldm%02lds   ",
-                      p.done, p.total, p.patchesPerSecond, left / 60, left % 60);
-        std::cerr << line << std::flush;
+        std::cerr << "\rpatches "
+                  << progressText(p.done, p.total, p.patchesPerSecond, "patches", p.secondsLeft)
+                  << "   " << std::flush;
     };
     // Another process writing the same results: say so once, then wait for it (Ctrl-C stops).
     bool waitShown = false;

@@ -8,6 +8,7 @@
 #include "io/AtomicFile.h"
 #include "model/Model.h"
 #include "model/Preprocess.h"
+#include "util/ProgressText.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -123,9 +124,11 @@ int runExplain(const ExplainArgs& args) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const double rate = done / std::max(seconds, 1e-9);
-        std::cerr << "\r[" << done << "/" << args.images.size() << "] " << std::fixed
-                  << std::setprecision(1) << rate << " images/s, ETA " << std::setprecision(0)
-                  << (args.images.size() - done) / std::max(rate, 1e-9) << " s   " << std::flush;
+        const std::size_t total = args.images.size();
+        std::cerr << "\rimages "
+                  << progressText(done, total, rate, "images",
+                                  secondsLeft(static_cast<double>(total - done), rate))
+                  << "   " << std::flush;
     };
     std::vector<Loaded> batch;
     for (const std::string& path : args.images) {

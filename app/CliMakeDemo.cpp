@@ -1,13 +1,13 @@
 #include "CliMakeDemo.h"
 
 #include "demo/DemoData.h"
+#include "util/ProgressText.h"
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <iomanip>
 #include <stdexcept>
 #include <system_error>
 
@@ -75,9 +75,9 @@ int runMakeDemo(const MakeDemoArgs& args, std::ostream& log) {
     const demo::DemoSetSummary summary = demo::writeDemoSet(patches.string(), set);
     log << "make-demo: " << summary.patches << " patches of " << args.patchSize << " px in "
         << patches.string() << " (mean lesion share of tumour patches "
-        << std::lround(summary.meanLesionShare * 100) << "%), " << std::fixed
-        << std::setprecision(1) << secondsSince(start) << " s\n"
-        << std::defaultfloat << std::flush;
+        << std::lround(summary.meanLesionShare * 100) << "%), " << durationText(secondsSince(start))
+        << "\n"
+        << std::flush;
 
     if (args.slide) {
         const auto slideStart = std::chrono::steady_clock::now();
@@ -100,13 +100,9 @@ int runMakeDemo(const MakeDemoArgs& args, std::ostream& log) {
             (dir / "demo-slide.tiff").string(), (dir / "demo-slide-mask.png").string(), options);
         log << "make-demo: slide " << r.path << " (" << r.width << " x " << r.height
             << " px, 0.5 um/px, 20x, " << r.lesions.size() << " lesions), mask " << r.maskPath
-            << ", lesions " << r.jsonPath << ", " << std::fixed << std::setprecision(1)
-            << secondsSince(slideStart) << " s\n"
-            << std::defaultfloat;
+            << ", lesions " << r.jsonPath << ", " << durationText(secondsSince(slideStart)) << "\n";
     }
-    log << "make-demo: done in " << std::fixed << std::setprecision(1) << secondsSince(start)
-        << " s\n"
-        << std::defaultfloat << std::flush;
+    log << "make-demo: done in " << durationText(secondsSince(start)) << "\n" << std::flush;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "CliInterrupt.h"
 
 #include "train/Trainer.h"
+#include "util/ProgressText.h"
 
 #include <CLI/CLI.hpp>
 
@@ -12,19 +13,6 @@
 #include <thread>
 
 namespace lucida::cli {
-namespace {
-
-std::string duration(double seconds) {
-    const long s = static_cast<long>(seconds + 0.5);
-    char text[32];
-    if (s >= 3600)
-        std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, s / 60 % 60);
-    else
-        std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
-    return text;
-}
-
-}  // namespace
 
 CLI::App* addTrainCommand(CLI::App& app, TrainOptions& o) {
     auto* cmd = app.add_subcommand(
@@ -125,33 +113,39 @@ int runTrain(const TrainOptions& options) {
     Trainer trainer(options);
     InterruptGuard interrupt;
     std::atomic<bool> done{false};
-    // A signal handler may only set a flag; this thread turns it into a cancel.
+    // A signal handler may only set a flag and wake this thread, which turns it into a cancel; it
+    // sleeps until Ctrl+C or the end of the run (no polling).
     std::thread watcher([&] {
-        while (!done) {
+        for (;;) {
+            interrupt.waitForInterrupt();
+            if (done) return;
             if (interrupt.take()) {
                 std::cerr << "\ncancelling after this batch…\n";
                 trainer.cancel();
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
     });
     struct JoinWatcher {
         std::atomic<bool>& done;
+        InterruptGuard& interrupt;
         std::thread& watcher;
         ~JoinWatcher() {
             done = true;
+            interrupt.wake();
             watcher.join();
         }
-    } joinWatcher{done, watcher};
+    } joinWatcher{done, interrupt, watcher};
     TrainCallbacks callbacks;
     callbacks.onMessage = [](const std::string& text) { std::cerr << text << "\n"; };
     callbacks.onBatch = [](const BatchProgress& p) {
-        char line[200];
-        std::snprintf(line, sizeof line,
-                      "\repoch %d/%d  batch %d/%d  loss %.4f  %.1f images/s  ETA %s   ", p.epoch,
-                      p.epochs, p.batch, p.batches, p.loss, p.imagesPerSecond,
-                      duration(p.secondsLeft).c_str());
-        std::cerr << line << std::flush;
+        char line[80];
+        std::snprintf(line, sizeof line, "\repoch %d/%d  loss %.4f  batch ", p.epoch, p.epochs,
+                      p.loss);
+        std::cerr << line
+                  << progressText(static_cast<std::size_t>(p.batch),
+                                  static_cast<std::size_t>(p.batches), p.imagesPerSecond, "images",
+                                  p.secondsLeft)
+                  << "   " << std::flush;
     };
     callbacks.onEpoch = [](const EpochRecord& r) {
         char line[300];
@@ -160,7 +154,7 @@ int runTrain(const TrainOptions& options) {
                       "AUC %.3f | lr %.2g | %.1f images/s | %s%s\n",
                       r.epoch, r.trainLoss, r.trainAccuracy, r.validationLoss, r.validationAccuracy,
                       r.metrics.macroF1, r.metrics.rocAuc, r.learningRate, r.imagesPerSecond,
-                      duration(r.seconds).c_str(), r.best ? "  *best" : "");
+                      durationText(r.seconds).c_str(), r.best ? "  *best" : "");
         std::cerr << line;
     };
     const TrainResult result = trainer.run(callbacks);
