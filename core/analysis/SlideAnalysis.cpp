@@ -245,6 +245,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         using WaitClock = std::chrono::steady_clock;
         WaitClock::time_point lastShown{};
         for (;;) {
+            const std::uint64_t seen = callbacks.wake ? callbacks.wake->generation() : 0;
             if (callbacks.cancelled && callbacks.cancelled()) {
                 readStored(a);
                 a.writer = holder;
@@ -259,7 +260,13 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                                                " of " + std::to_string(a.outcomes.size()) +
                                                " patches stored so far)");
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            // Another process's file lock tells no one when it goes: tried again every 100 ms,
+            // and at once on a cancel.
+            constexpr std::chrono::milliseconds kRetry{100};
+            if (callbacks.wake)
+                callbacks.wake->waitAfter(seen, kRetry);
+            else
+                std::this_thread::sleep_for(kRetry);
             lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
             if (lock) break;
         }
@@ -389,6 +396,8 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     };
     try {
         while (doneTotal < total) {
+            // Taken before the callbacks are asked: a change told after this wakes the wait below.
+            const std::uint64_t seen = callbacks.wake ? callbacks.wake->generation() : 0;
             if (callbacks.cancelled && callbacks.cancelled()) break;
             const bool wholeNow = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
             const auto view = callbacks.focus ? callbacks.focus() : std::nullopt;
@@ -406,7 +415,10 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                     if (callbacks.onIdle) callbacks.onIdle(a);
                 }
                 const auto idleFrom = Clock::now();
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                if (callbacks.wake)
+                    callbacks.wake->waitAfter(seen);  // until the view, scope or cancel changes
+                else
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
                 idleSeconds += std::chrono::duration<double>(Clock::now() - idleFrom).count();
                 continue;
             }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "analysis/AnalysisWake.h"
 #include "analysis/PatchGrid.h"
 #include "analysis/PatchStore.h"
 #include "analysis/TissueMask.h"
@@ -108,6 +109,11 @@ struct AnalysisCallbacks {
     std::function<bool()> wholeSlide;
     // View scope: called once each time everything in view is done (with onProgress before it).
     std::function<void(const SlideAnalysis&)> onIdle;
+    // Set by a caller that changes the answers above while the run goes on (a viewer): it calls
+    // wake->notify() after each change, and the run sleeps until then when it has nothing to do
+    // (view scope, all in view done) and wakes at once from waiting for another writer. Unset,
+    // such waits look at the callbacks again every 20 ms (100 ms for another writer).
+    AnalysisWake* wake = nullptr;
 };
 
 // The key of an analysis: the image file (name, size, modification time: results stay valid when

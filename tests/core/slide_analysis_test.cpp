@@ -263,6 +263,41 @@ private slots:
         QVERIFY(last.wholeSlide && last.done == last.total);
     }
 
+    // An idle live run (view scope, all in view done) sleeps until its caller tells it of a
+    // change (AnalysisWake), asking its callbacks nothing meanwhile; a cancel then ends it.
+    void idleRunSleepsUntilWoken() {
+        QTemporaryDir results;
+        lucida::AnalysisSettings settings;
+        settings.batchSize = 2;
+        lucida::AnalysisWake wake;
+        std::atomic<bool> cancel{false};
+        std::atomic<int> asked{0}, askedAtIdle{-1};
+        std::thread waker;
+        lucida::AnalysisCallbacks callbacks;
+        callbacks.wake = &wake;
+        callbacks.focus = [] { return std::optional<std::array<double, 4>>({0, 0, 600, 400}); };
+        callbacks.wholeSlide = [&] {
+            ++asked;
+            return false;
+        };
+        callbacks.cancelled = [&] { return cancel.load(); };
+        callbacks.onIdle = [&](const lucida::SlideAnalysis&) {
+            askedAtIdle = asked.load();
+            waker = std::thread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                cancel = true;
+                wake.notify();
+            });
+        };
+        const auto a = lucida::analyseSlide(*slide_, *model_, settings,
+                                            results.path().toStdString(), callbacks);
+        if (waker.joinable()) waker.join();
+        QVERIFY(askedAtIdle >= 0);
+        QVERIFY(!a.complete());
+        // Polling every 20 ms would have asked about 15 times while the waker slept.
+        QVERIFY2(asked - askedAtIdle <= 1, qPrintable(QString::number(asked - askedAtIdle)));
+    }
+
     // The analysis does what is on screen first, and follows the view when it moves.
     void followsTheView() {
         QTemporaryDir results;
