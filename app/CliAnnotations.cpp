@@ -152,7 +152,8 @@ void writeAnnotationHeat(const std::string& annotationsPath, const std::string& 
                               {"energy_inside", h.energyShare},
                               {"peak_inside", h.peakInside},
                               {"peak", {{"x", h.peak.x}, {"y", h.peak.y}, {"value", h.peakValue}}}};
-    writeFileAtomically(jsonPath, j.dump(2) + "\n");
+    writeFileAtomically(jsonPath,
+                        j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     log << "annotations: " << h.areas << " areas hold " << number(100 * h.energyShare)
         << "% of the CAM's energy; the peak is " << (h.peakInside ? "inside" : "outside") << " ("
         << jsonPath << ")\n";

@@ -289,7 +289,8 @@ std::string writeGeoJson(const AnnotationSet& set) {
     }
     l["classes"] = std::move(classes);
     root["lucida"] = std::move(l);
-    return root.dump(1) + "\n";
+    // Names from XML files or other tools may hold invalid UTF-8: replaced (U+FFFD), not thrown.
+    return root.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace lucida

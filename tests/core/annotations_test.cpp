@@ -196,6 +196,19 @@ private slots:
         QVERIFY(again.set.classes == in.set.classes);
     }
 
+    // Found by fuzz_annotations: a name with invalid UTF-8 (legal in an XML file's bytes as
+    // pugixml reads them) made the GeoJSON writer throw.
+    void invalidUtf8NamesAreWrittenReplaced() {
+        AnnotationSet s = sampleSet();
+        s.items[0].name = "bad \xFF name";
+        const AnnotationImport back = parseGeoJson(writeGeoJson(s), "u.geojson");
+        QCOMPARE(back.set.items[0].name, std::string("bad \xEF\xBF\xBD name"));
+        const std::string path = std::string(LUCIDA_SOURCE_DIR) +
+                                 "/tests/fuzz/regressions/fuzz_annotations/invalid-utf8-name.xml";
+        const AnnotationImport in = readAnnotationFile(path);
+        QVERIFY(!writeGeoJson(in.set).empty());
+    }
+
     void asapSaysWhatItCannotHold() {
         std::vector<std::string> notes;
         const AnnotationImport back = parseAsapXml(writeAsapXml(sampleSet(), &notes), "x.xml");
