@@ -21,6 +21,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <numeric>
 #include <stdexcept>
@@ -355,20 +356,14 @@ void Trainer::setPaused(bool paused) {
 
 bool Trainer::paused() const { return impl_->paused; }
 
-TrainResult Trainer::run(const TrainCallbacks& callbacks) {
-    const TrainOptions& o = impl_->options;
-    auto message = [&](const std::string& text) {
-        if (callbacks.onMessage) callbacks.onMessage(text);
-    };
-    if (o.outDir.empty()) throw std::invalid_argument("no output folder given");
-    if (o.epochs < 1 || o.batchSize < 1)
-        throw std::invalid_argument("epochs and batch size must be at least 1");
-    configureTorchThreads();
-    torch::manual_seed(o.seed);
+namespace {
 
-    // Data.
+using Message = std::function<void(const std::string&)>;
+
+// The training and validation images: a validation folder when given, else a stratified split.
+// Fills the result's classes and skipped files (each reported).
+Split loadImages(const TrainOptions& o, TrainResult& result, const Message& message) {
     ImageFolder data = scanImageFolder(o.dataDir);
-    TrainResult result;
     result.classes = data.classes;
     result.skipped = data.skipped;
     Split split;
@@ -383,72 +378,66 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
                                 o.validationFraction, o.seed);
     }
     for (const auto& s : result.skipped) message("skipped " + s.path + ": " + s.reason);
-    const int classCount = static_cast<int>(data.classes.size());
-    std::vector<int> trainCounts(classCount), validationCounts(classCount);
-    for (const auto& item : split.train) ++trainCounts[item.label];
-    for (const auto& item : split.validation) ++validationCounts[item.label];
+    return split;
+}
 
-    const bool sigmoid = classCount == 2 && o.binaryOutput == "sigmoid";
-    if (o.binaryOutput != "sigmoid" && o.binaryOutput != "softmax")
-        throw std::invalid_argument("binary output must be sigmoid or softmax, not '" +
-                                    o.binaryOutput + "'");
-    const std::int64_t outputs = sigmoid ? 1 : classCount;
-
-    // Network.
-    std::unique_ptr<Trainable> net;
+// The network to train: a model file to fine-tune, or a fresh architecture (optionally
+// initialised from a state_dict), with a head of `outputs` outputs.
+std::unique_ptr<Trainable> makeTrainable(const TrainOptions& o, std::int64_t outputs,
+                                         const Message& message) {
     if (o.architecture == "file") {
         if (o.baseModel.empty()) throw std::invalid_argument("no model file to fine-tune");
         if (isTorchScript(o.baseModel)) {
             auto script = std::make_unique<ScriptTrainable>(o.baseModel, outputs);
             if (script->replacedHead())
                 message("head replaced for " + std::to_string(outputs) + " outputs");
-            net = std::move(script);
-        } else {
-            const StateDict state = readStateDict(o.baseModel);
-            auto native = makeNativeNetwork(recogniseArchitecture(o.baseModel, state),
-                                            headOutputs(o.baseModel, state));
-            loadNativeState(o.baseModel, *native, state);
-            if (headOutputs(o.baseModel, state) != outputs) {
-                native->resetHead(outputs);
-                message("head replaced for " + std::to_string(outputs) + " outputs");
-            }
-            net = std::make_unique<NativeTrainable>(native);
+            return script;
         }
-    } else {
-        auto native = makeNativeNetwork(o.architecture, outputs);
-        if (!o.initWeights.empty()) {
-            const StateDict state = readStateDict(o.initWeights);
-            const std::string arch = recogniseArchitecture(o.initWeights, state);
-            if (arch != o.architecture)
-                throw ModelError(o.initWeights,
-                                 "holds a " + arch + ", not the chosen " + o.architecture);
-            loadNativeState(o.initWeights, *native, state, /*skipHead=*/true);
-            message("initialised from " + o.initWeights + " (head replaced)");
+        const StateDict state = readStateDict(o.baseModel);
+        auto native = makeNativeNetwork(recogniseArchitecture(o.baseModel, state),
+                                        headOutputs(o.baseModel, state));
+        loadNativeState(o.baseModel, *native, state);
+        if (headOutputs(o.baseModel, state) != outputs) {
+            native->resetHead(outputs);
+            message("head replaced for " + std::to_string(outputs) + " outputs");
         }
-        net = std::make_unique<NativeTrainable>(native);
+        return std::make_unique<NativeTrainable>(native);
     }
-    const torch::Device device =
-        torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-    result.device = device.str();
-    net->to(device);
-    message("training " + net->architecture() + " on " + result.device + " with " +
-            std::to_string(split.train.size()) + " training and " +
-            std::to_string(split.validation.size()) + " validation images");
+    auto native = makeNativeNetwork(o.architecture, outputs);
+    if (!o.initWeights.empty()) {
+        const StateDict state = readStateDict(o.initWeights);
+        const std::string arch = recogniseArchitecture(o.initWeights, state);
+        if (arch != o.architecture)
+            throw ModelError(o.initWeights,
+                             "holds a " + arch + ", not the chosen " + o.architecture);
+        loadNativeState(o.initWeights, *native, state, /*skipHead=*/true);
+        message("initialised from " + o.initWeights + " (head replaced)");
+    }
+    return std::make_unique<NativeTrainable>(native);
+}
 
-    // What the saved model declares.
+// What the saved model declares.
+ModelSpec savedModelSpec(const TrainOptions& o, const Trainable& net,
+                         const std::vector<std::string>& classes, bool sigmoid) {
     ModelSpec spec;
-    spec.architecture = net->architecture();
-    spec.classes = data.classes;
+    spec.architecture = net.architecture();
+    spec.classes = classes;
     spec.inputWidth = spec.inputHeight = o.inputSize;
     spec.output = sigmoid ? OutputKind::SigmoidBinary : OutputKind::Softmax;
-    spec.targetLayer = o.targetLayer.empty() ? net->defaultTargetLayer() : o.targetLayer;
+    spec.targetLayer = o.targetLayer.empty() ? net.defaultTargetLayer() : o.targetLayer;
     if (o.micronsPerPixel > 0) spec.micronsPerPixel = o.micronsPerPixel;
     if (o.magnification > 0) spec.magnification = o.magnification;
+    return spec;
+}
 
+// The loss, with class weights against imbalance when asked.
+LossSpec makeLossSpec(const TrainOptions& o, bool sigmoid, const std::vector<int>& trainCounts,
+                      std::size_t trainImages, const torch::Device& device) {
+    const int classCount = static_cast<int>(trainCounts.size());
     LossSpec lossSpec;
     lossSpec.sigmoid = sigmoid;
     if (o.classWeights) {
-        const double n = static_cast<double>(split.train.size());
+        const double n = static_cast<double>(trainImages);
         if (sigmoid) {
             lossSpec.classWeights =
                 torch::tensor({static_cast<float>(trainCounts[0]) / std::max(trainCounts[1], 1)})
@@ -460,23 +449,218 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
             lossSpec.classWeights = torch::tensor(w).to(device);
         }
     }
+    return lossSpec;
+}
 
+// Never over an earlier run's outputs unless asked, except when this resumes that run from
+// its own checkpoint.
+void refuseToReplaceOutputs(const TrainOptions& o) {
+    if (o.overwrite) return;
+    const fs::path ownCheckpoint = fs::path(o.outDir) / (o.modelName + ".checkpoint.pt");
+    std::error_code ec;
+    const bool resumingOwn =
+        !o.resumeFrom.empty() && fs::equivalent(o.resumeFrom, ownCheckpoint, ec);
+    if (const auto existing = existingTrainingOutputs(o.outDir, o.modelName);
+        !existing.empty() && !resumingOwn)
+        throw FileError(existing.front(),
+                        "exists, from an earlier training: not replaced (choose another name, "
+                        "e.g. " +
+                            freeModelName(o.outDir, o.modelName) + ", or allow overwriting)");
+}
+
+// Network, optimizer and history from o.resumeFrom; returns the epochs done, and the best
+// validation loss so far in `bestLoss`.
+int resumeFromCheckpoint(const TrainOptions& o, Trainable& net, torch::optim::Optimizer& optimizer,
+                         TrainResult& result, double& bestLoss) {
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(o.resumeFrom);
+    } catch (const c10::Error& e) {
+        throw FileError(o.resumeFrom,
+                        std::string("not a Lucida checkpoint: ") + e.what_without_backtrace());
+    }
+    c10::IValue value;
+    archive.read("classes", value);
+    std::vector<std::string> classes;
+    for (const auto& c : value.toListRef()) classes.push_back(c.toStringRef());
+    if (classes != result.classes)
+        throw FileError(o.resumeFrom, "checkpoint was trained on other classes");
+    archive.read("architecture", value);
+    if (value.toStringRef() != net.architecture())
+        throw FileError(o.resumeFrom, "checkpoint holds a " + value.toStringRef() + ", not a " +
+                                          net.architecture());
+    torch::serialize::InputArchive netArchive, optArchive;
+    archive.read("network", netArchive);
+    archive.read("optimizer", optArchive);
+    net.loadState(netArchive);
+    optimizer.load(optArchive);
+    archive.read("epochs_done", value);
+    const int firstEpoch = static_cast<int>(value.toInt());
+    archive.read("history", value);
+    result.history = historyFromJson(value.toStringRef());
+    for (const auto& r : result.history) {
+        if (r.best) {
+            bestLoss = r.validationLoss;
+            result.bestEpoch = r.epoch;
+        }
+    }
+    return firstEpoch;
+}
+
+void writeCheckpoint(const TrainResult& result, Trainable& net, torch::optim::Optimizer& optimizer,
+                     int epochsDone) {
+    writeFileAtomically(result.checkpointPath, [&](const std::string& temporary) {
+        torch::serialize::OutputArchive archive, netArchive, optArchive;
+        net.saveState(netArchive);
+        optimizer.save(optArchive);
+        archive.write("network", netArchive);
+        archive.write("optimizer", optArchive);
+        archive.write("epochs_done", c10::IValue(static_cast<std::int64_t>(epochsDone)));
+        archive.write("architecture", c10::IValue(net.architecture()));
+        c10::List<std::string> classes;
+        for (const auto& c : result.classes) classes.push_back(c);
+        archive.write("classes", c10::IValue(classes));
+        archive.write("history", c10::IValue(historyToJson(result.history)));
+        archive.save_to(temporary);
+    });
+}
+
+// One training epoch's progress: loss summed over images, right answers, images seen.
+struct EpochSums {
+    double lossSum = 0;
+    std::int64_t correct = 0, seen = 0;
+};
+
+// What one training epoch needs besides the network and its batches.
+struct EpochContext {
+    const TrainOptions& o;
+    const TrainCallbacks& callbacks;
+    const Message& message;
+    const LossSpec& lossSpec;
+    const torch::Device& device;
+    std::chrono::steady_clock::time_point runStart;
+    int batchesPerEpoch = 0;
+    long long imagesThisRun = 0;
+};
+
+// One pass over the training batches, stopping early when `stop` (blocks while paused) says so.
+EpochSums trainEpoch(int epoch, Trainable& net, torch::optim::Optimizer& optimizer,
+                     BatchLoader& trainLoader, EpochContext& c, const std::function<bool()>& stop) {
+    const TrainOptions& o = c.o;
+    EpochSums s;
+    int batchIndex = 0;
+    while (auto batch = trainLoader.next()) {
+        if (stop()) break;
+        for (const auto& f : batch->failed) c.message("skipped " + f.path + ": " + f.reason);
+        if (batch->labels.empty()) continue;
+        // Batch norm cannot train on a single image: drop a last batch of one.
+        if (batch->labels.size() == 1 && s.seen > 0) continue;
+        const at::Tensor images = toTensor(batch->images, c.device);
+        const at::Tensor labels = labelTensor(batch->labels, c.device);
+        const auto [loss, right] = step(net, optimizer, images, labels, c.lossSpec);
+        const auto n = static_cast<std::int64_t>(batch->labels.size());
+        s.lossSum += loss * n;
+        s.correct += right;
+        s.seen += n;
+        c.imagesThisRun += n;
+        ++batchIndex;
+        if (c.callbacks.onBatch) {
+            const double elapsed =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - c.runStart)
+                    .count();
+            BatchProgress p;
+            p.epoch = epoch + 1;
+            p.epochs = o.epochs;
+            p.batch = batchIndex;
+            p.batches = c.batchesPerEpoch;
+            p.loss = s.lossSum / static_cast<double>(s.seen);
+            p.imagesPerSecond = c.imagesThisRun / std::max(elapsed, 1e-9);
+            const double batchesLeft =
+                static_cast<double>(o.epochs - epoch) * c.batchesPerEpoch - batchIndex;
+            p.secondsLeft = batchesLeft * o.batchSize / std::max(p.imagesPerSecond, 1e-9);
+            c.callbacks.onBatch(p);
+        }
+    }
+    return s;
+}
+
+// Validation loss, accuracy and metrics into `record` (the training figures when there are no
+// validation images).
+void validate(Trainable& net, BatchLoader& validationLoader, const EpochContext& c, bool sigmoid,
+              int classCount, EpochRecord& record) {
+    net.setMode(false, false);
+    std::vector<std::vector<float>> probabilities;
+    std::vector<int> labels;
+    double validationLossSum = 0;
+    {
+        torch::NoGradGuard noGrad;
+        validationLoader.startEpoch(0);
+        while (auto batch = validationLoader.next()) {
+            for (const auto& f : batch->failed) c.message("skipped " + f.path + ": " + f.reason);
+            if (batch->labels.empty()) continue;
+            const at::Tensor images = toTensor(batch->images, c.device);
+            const at::Tensor l = labelTensor(batch->labels, c.device);
+            const at::Tensor logits = net.forward(images);
+            validationLossSum +=
+                computeLoss(logits, l, c.lossSpec).item<double>() * batch->labels.size();
+            const at::Tensor p = probabilitiesOf(logits, sigmoid).contiguous();
+            for (std::int64_t i = 0; i < p.size(0); ++i) {
+                const float* row = p.data_ptr<float>() + i * p.size(1);
+                probabilities.emplace_back(row, row + p.size(1));
+            }
+            labels.insert(labels.end(), batch->labels.begin(), batch->labels.end());
+        }
+    }
+    if (!labels.empty()) {
+        record.metrics = computeMetrics(probabilities, labels, classCount);
+        record.validationLoss = validationLossSum / static_cast<double>(labels.size());
+        record.validationAccuracy = record.metrics.accuracy;
+    } else {
+        record.validationLoss = record.trainLoss;  // no validation images: judge on training
+        record.validationAccuracy = record.trainAccuracy;
+    }
+}
+
+}  // namespace
+
+TrainResult Trainer::run(const TrainCallbacks& callbacks) {
+    const TrainOptions& o = impl_->options;
+    const Message message = [&](const std::string& text) {
+        if (callbacks.onMessage) callbacks.onMessage(text);
+    };
+    if (o.outDir.empty()) throw std::invalid_argument("no output folder given");
+    if (o.epochs < 1 || o.batchSize < 1)
+        throw std::invalid_argument("epochs and batch size must be at least 1");
+    configureTorchThreads();
+    torch::manual_seed(o.seed);
+
+    TrainResult result;
+    const Split split = loadImages(o, result, message);
+    const int classCount = static_cast<int>(result.classes.size());
+    std::vector<int> trainCounts(classCount), validationCounts(classCount);
+    for (const auto& item : split.train) ++trainCounts[item.label];
+    for (const auto& item : split.validation) ++validationCounts[item.label];
+
+    const bool sigmoid = classCount == 2 && o.binaryOutput == "sigmoid";
+    if (o.binaryOutput != "sigmoid" && o.binaryOutput != "softmax")
+        throw std::invalid_argument("binary output must be sigmoid or softmax, not '" +
+                                    o.binaryOutput + "'");
+    const std::int64_t outputs = sigmoid ? 1 : classCount;
+
+    std::unique_ptr<Trainable> net = makeTrainable(o, outputs, message);
+    const torch::Device device =
+        torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    result.device = device.str();
+    net->to(device);
+    message("training " + net->architecture() + " on " + result.device + " with " +
+            std::to_string(split.train.size()) + " training and " +
+            std::to_string(split.validation.size()) + " validation images");
+
+    const ModelSpec spec = savedModelSpec(o, *net, result.classes, sigmoid);
+    const LossSpec lossSpec = makeLossSpec(o, sigmoid, trainCounts, split.train.size(), device);
     auto optimizer = makeOptimizer(o, net->parameters());
 
-    // Never over an earlier run's outputs unless asked, except when this resumes that run from
-    // its own checkpoint.
-    if (!o.overwrite) {
-        const fs::path ownCheckpoint = fs::path(o.outDir) / (o.modelName + ".checkpoint.pt");
-        std::error_code ec;
-        const bool resumingOwn =
-            !o.resumeFrom.empty() && fs::equivalent(o.resumeFrom, ownCheckpoint, ec);
-        if (const auto existing = existingTrainingOutputs(o.outDir, o.modelName);
-            !existing.empty() && !resumingOwn)
-            throw FileError(existing.front(),
-                            "exists, from an earlier training: not replaced (choose another name, "
-                            "e.g. " +
-                                freeModelName(o.outDir, o.modelName) + ", or allow overwriting)");
-    }
+    refuseToReplaceOutputs(o);
     fs::create_directories(o.outDir);
     result.modelPath = (fs::path(o.outDir) / (o.modelName + net->extension())).string();
     result.sidecarPath = sidecarPathFor(result.modelPath);
@@ -487,57 +671,9 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
     int firstEpoch = 0;
     double bestLoss = std::numeric_limits<double>::infinity();
     if (!o.resumeFrom.empty()) {
-        torch::serialize::InputArchive archive;
-        try {
-            archive.load_from(o.resumeFrom);
-        } catch (const c10::Error& e) {
-            throw FileError(o.resumeFrom,
-                            std::string("not a Lucida checkpoint: ") + e.what_without_backtrace());
-        }
-        c10::IValue value;
-        archive.read("classes", value);
-        std::vector<std::string> classes;
-        for (const auto& c : value.toListRef()) classes.push_back(c.toStringRef());
-        if (classes != data.classes)
-            throw FileError(o.resumeFrom, "checkpoint was trained on other classes");
-        archive.read("architecture", value);
-        if (value.toStringRef() != net->architecture())
-            throw FileError(o.resumeFrom, "checkpoint holds a " + value.toStringRef() + ", not a " +
-                                              net->architecture());
-        torch::serialize::InputArchive netArchive, optArchive;
-        archive.read("network", netArchive);
-        archive.read("optimizer", optArchive);
-        net->loadState(netArchive);
-        optimizer->load(optArchive);
-        archive.read("epochs_done", value);
-        firstEpoch = static_cast<int>(value.toInt());
-        archive.read("history", value);
-        result.history = historyFromJson(value.toStringRef());
-        for (const auto& r : result.history) {
-            if (r.best) {
-                bestLoss = r.validationLoss;
-                result.bestEpoch = r.epoch;
-            }
-        }
+        firstEpoch = resumeFromCheckpoint(o, *net, *optimizer, result, bestLoss);
         message("resumed from " + o.resumeFrom + " after epoch " + std::to_string(firstEpoch));
     }
-
-    auto writeCheckpoint = [&](int epochsDone) {
-        writeFileAtomically(result.checkpointPath, [&](const std::string& temporary) {
-            torch::serialize::OutputArchive archive, netArchive, optArchive;
-            net->saveState(netArchive);
-            optimizer->save(optArchive);
-            archive.write("network", netArchive);
-            archive.write("optimizer", optArchive);
-            archive.write("epochs_done", c10::IValue(static_cast<std::int64_t>(epochsDone)));
-            archive.write("architecture", c10::IValue(net->architecture()));
-            c10::List<std::string> classes;
-            for (const auto& c : data.classes) classes.push_back(c);
-            archive.write("classes", c10::IValue(classes));
-            archive.write("history", c10::IValue(historyToJson(result.history)));
-            archive.save_to(temporary);
-        });
-    };
     auto writeReport = [&] {
         if (!result.history.empty()) writeTrainingCurves(result.curvesPath, result.history);
         writeTrainingReport(result.reportPath, o, result, trainCounts, validationCounts);
@@ -557,9 +693,8 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
     BatchLoader trainLoader(split.train, loaderSpec, trainLoading);
     BatchLoader validationLoader(split.validation, loaderSpec, validationLoading);
 
-    const int batchesPerEpoch = static_cast<int>(trainLoader.batchCount());
-    const auto runStart = std::chrono::steady_clock::now();
-    long long imagesThisRun = 0;
+    EpochContext context{o, callbacks, message, lossSpec, device, std::chrono::steady_clock::now()};
+    context.batchesPerEpoch = static_cast<int>(trainLoader.batchCount());
     int epochsWithoutBest = 0;
     for (const auto& r : result.history) epochsWithoutBest = r.best ? 0 : epochsWithoutBest + 1;
 
@@ -571,44 +706,11 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         net->setMode(true, frozen);
 
         trainLoader.startEpoch(epoch);
-        double lossSum = 0;
-        std::int64_t correct = 0, seen = 0;
-        int batchIndex = 0;
-        while (auto batch = trainLoader.next()) {
-            if (impl_->waitWhilePaused()) break;
-            for (const auto& f : batch->failed) message("skipped " + f.path + ": " + f.reason);
-            if (batch->labels.empty()) continue;
-            // Batch norm cannot train on a single image: drop a last batch of one.
-            if (batch->labels.size() == 1 && seen > 0) continue;
-            const at::Tensor images = toTensor(batch->images, device);
-            const at::Tensor labels = labelTensor(batch->labels, device);
-            const auto [loss, right] = step(*net, *optimizer, images, labels, lossSpec);
-            const auto n = static_cast<std::int64_t>(batch->labels.size());
-            lossSum += loss * n;
-            correct += right;
-            seen += n;
-            imagesThisRun += n;
-            ++batchIndex;
-            if (callbacks.onBatch) {
-                const double elapsed =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
-                        .count();
-                BatchProgress p;
-                p.epoch = epoch + 1;
-                p.epochs = o.epochs;
-                p.batch = batchIndex;
-                p.batches = batchesPerEpoch;
-                p.loss = lossSum / static_cast<double>(seen);
-                p.imagesPerSecond = imagesThisRun / std::max(elapsed, 1e-9);
-                const double batchesLeft =
-                    static_cast<double>(o.epochs - epoch) * batchesPerEpoch - batchIndex;
-                p.secondsLeft = batchesLeft * o.batchSize / std::max(p.imagesPerSecond, 1e-9);
-                callbacks.onBatch(p);
-            }
-        }
+        const EpochSums sums = trainEpoch(epoch, *net, *optimizer, trainLoader, context,
+                                          [this] { return impl_->waitWhilePaused(); });
         if (impl_->cancelled) {
             // Mid-epoch: the weights so far, resumable from the start of this epoch.
-            writeCheckpoint(epoch);
+            writeCheckpoint(result, *net, *optimizer, epoch);
             message("cancelled; checkpoint written to " + result.checkpointPath +
                     (result.bestEpoch ? "; best model (epoch " + std::to_string(result.bestEpoch) +
                                             ") kept at " + result.modelPath
@@ -620,46 +722,16 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
         const double trainSeconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
 
-        // Validation.
         EpochRecord record;
         record.epoch = epoch + 1;
-        record.trainLoss = seen ? lossSum / static_cast<double>(seen) : 0;
-        record.trainAccuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0;
+        record.trainLoss = sums.seen ? sums.lossSum / static_cast<double>(sums.seen) : 0;
+        record.trainAccuracy =
+            sums.seen ? static_cast<double>(sums.correct) / static_cast<double>(sums.seen) : 0;
         record.learningRate = lr;
         record.backboneFrozen = frozen;
-        record.imagesPerSecond = static_cast<double>(seen) / std::max(trainSeconds, 1e-9);
+        record.imagesPerSecond = static_cast<double>(sums.seen) / std::max(trainSeconds, 1e-9);
         record.loaderWaitSeconds = static_cast<double>(trainLoader.waitMicroseconds()) * 1e-6;
-        net->setMode(false, false);
-        std::vector<std::vector<float>> probabilities;
-        std::vector<int> labels;
-        double validationLossSum = 0;
-        {
-            torch::NoGradGuard noGrad;
-            validationLoader.startEpoch(0);
-            while (auto batch = validationLoader.next()) {
-                for (const auto& f : batch->failed) message("skipped " + f.path + ": " + f.reason);
-                if (batch->labels.empty()) continue;
-                const at::Tensor images = toTensor(batch->images, device);
-                const at::Tensor l = labelTensor(batch->labels, device);
-                const at::Tensor logits = net->forward(images);
-                validationLossSum +=
-                    computeLoss(logits, l, lossSpec).item<double>() * batch->labels.size();
-                const at::Tensor p = probabilitiesOf(logits, sigmoid).contiguous();
-                for (std::int64_t i = 0; i < p.size(0); ++i) {
-                    const float* row = p.data_ptr<float>() + i * p.size(1);
-                    probabilities.emplace_back(row, row + p.size(1));
-                }
-                labels.insert(labels.end(), batch->labels.begin(), batch->labels.end());
-            }
-        }
-        if (!labels.empty()) {
-            record.metrics = computeMetrics(probabilities, labels, classCount);
-            record.validationLoss = validationLossSum / static_cast<double>(labels.size());
-            record.validationAccuracy = record.metrics.accuracy;
-        } else {
-            record.validationLoss = record.trainLoss;  // no validation images: judge on training
-            record.validationAccuracy = record.trainAccuracy;
-        }
+        validate(*net, validationLoader, context, sigmoid, classCount, record);
         record.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - epochStart).count();
         record.best = record.validationLoss < bestLoss - o.minImprovement;
@@ -673,7 +745,7 @@ TrainResult Trainer::run(const TrainCallbacks& callbacks) {
             ++epochsWithoutBest;
         }
         result.history.push_back(record);
-        writeCheckpoint(epoch + 1);
+        writeCheckpoint(result, *net, *optimizer, epoch + 1);
         if (callbacks.onEpoch) callbacks.onEpoch(record);
         if (o.earlyStoppingPatience > 0 && epochsWithoutBest >= o.earlyStoppingPatience) {
             message("early stop: no better validation loss for " +
