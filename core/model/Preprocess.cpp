@@ -1,5 +1,7 @@
 #include "model/Preprocess.h"
 
+#include "image/Windowing.h"
+
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -10,18 +12,10 @@
 namespace lucida {
 
 namespace {
-// Grey stored values -> 0..255 through a window (DICOM's linear VOI function).
+// Grey stored values -> 0..255 through a window, as the viewer shows them (image/Windowing).
 cv::Mat windowed(const PixelBuffer& image, const Window& w, const GrayMapping& m) {
-    cv::Mat out(image.height, image.width, CV_8U);
-    const double c = w.centre - 0.5, width = std::max(w.width - 1.0, 1e-6);
-    for (int y = 0; y < image.height; ++y) {
-        const auto* in = reinterpret_cast<const std::uint16_t*>(image.row(y));
-        auto* o = out.ptr<std::uint8_t>(y);
-        for (int x = 0; x < image.width; ++x)
-            o[x] = static_cast<std::uint8_t>(
-                std::lround(std::clamp((m.toValue(in[x]) - c) / width + 0.5, 0.0, 1.0) * 255));
-    }
-    return out;
+    std::vector<std::uint8_t> grey = windowGray16(image, m, w);
+    return cv::Mat(image.height, image.width, CV_8U, grey.data()).clone();
 }
 }  // namespace
 

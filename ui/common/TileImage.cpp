@@ -1,5 +1,7 @@
 #include "TileImage.h"
 
+#include "image/Windowing.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -7,17 +9,12 @@
 
 namespace lucida::ui {
 
-int windowedGray(double value, const Window& w) {
-    // DICOM PS3.3 C.11.2.1.2 linear function.
-    const double c = w.centre - 0.5, width = std::max(w.width - 1.0, 1e-6);
-    const double t = (value - c) / width + 0.5;
-    return static_cast<int>(std::lround(std::clamp(t, 0.0, 1.0) * 255.0));
-}
+int windowedGray(double value, const Window& w) { return lucida::windowedGray(value, w); }
 
 GrayLut::GrayLut(const GrayMapping& mapping, const Window& window) : table_(65536) {
+    const std::vector<std::uint8_t> grey = windowTable(mapping, window);
     for (std::size_t s = 0; s < table_.size(); ++s) {
-        const auto g = static_cast<std::uint32_t>(
-            windowedGray(mapping.toValue(static_cast<std::uint16_t>(s)), window));
+        const std::uint32_t g = grey[s];
         table_[s] = 0xFF000000u | (g << 16) | (g << 8) | g;
     }
 }

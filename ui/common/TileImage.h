@@ -24,7 +24,8 @@ private:
 // `lut`, which must then be non-empty.
 QImage toDisplayImage(const PixelBuffer& tile, const GrayLut& lut);
 
-// The same windowing for one value, 0..255; exposed for tests and the overview.
+// The same windowing for one value, 0..255 (core's windowedGray, which the model input uses
+// too); exposed for tests and the overview.
 int windowedGray(double value, const Window& window);
 
 }  // namespace lucida::ui
