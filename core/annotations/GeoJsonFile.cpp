@@ -290,7 +290,7 @@ std::string writeGeoJson(const AnnotationSet& set) {
     l["classes"] = std::move(classes);
     root["lucida"] = std::move(l);
     // Names from XML files or other tools may hold invalid UTF-8: replaced (U+FFFD), not thrown.
-    return root.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+    return root.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace lucida
