@@ -2,21 +2,14 @@
 
 #include "DicomControls.h"
 #include "Icons.h"
+#include "ModelSession.h"
+#include "ModelTools.h"
 #include "OverviewWidget.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
-#include "ResultsLocation.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
-#ifdef LUCIDA_WITH_TORCH
-#include "AnalysisController.h"
-#include "AnalysisPanel.h"
-#include "HeatmapOverlay.h"
-#include "ModelDescriptionDialog.h"
-#include "TrainingWizard.h"
-#include "model/Model.h"
-#endif
 #include "tiles/TileGrid.h"
 
 #include <QAction>
@@ -47,9 +40,6 @@ namespace lucida::ui {
 
 namespace {
 constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
-// Top regions zoom to at most the scan's own scale (1:1), or this with Shift.
-constexpr double kRegionCloserScale = 2.0;
-constexpr int kRecentModels = 8;
 
 // "7.43×", "20×": three significant digits.
 QString magnificationText(double magnification) {
@@ -113,29 +103,11 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     propertiesDock->setWidget(properties_);
     addDockWidget(Qt::RightDockWidgetArea, propertiesDock);
 
-#ifdef LUCIDA_WITH_TORCH
-    analysisPanel_ = new AnalysisPanel(this);
-    analysisDock_ = new QDockWidget(tr("Analysis"), this);
-    analysisDock_->setObjectName("analysisDock");
-    analysisDock_->setWidget(analysisPanel_);
-    addDockWidget(Qt::RightDockWidgetArea, analysisDock_);
-    tabifyDockWidget(propertiesDock, analysisDock_);
-    analysisDock_->raise();
-    connect(analysisPanel_, &AnalysisPanel::openModelRequested, this, &MainWindow::chooseModel);
-    connect(analysisPanel_, &AnalysisPanel::modelChosen, this, &MainWindow::openModel);
-    connect(analysisPanel_, &AnalysisPanel::describeModelRequested, this,
-            &MainWindow::describeModel);
-    connect(analysisPanel_, &AnalysisPanel::analyseRequested, this, &MainWindow::analyseCurrent);
-    connect(analysisPanel_, &AnalysisPanel::displayChanged, this,
-            &MainWindow::applyAnalysisDisplay);
-    connect(analysisPanel_, &AnalysisPanel::regionActivated, this, &MainWindow::showRegion);
-    // The model last used opens at once, off the GUI thread: ready by the time a slide is.
-    if (const QString last = QSettings().value("analysis/lastModel").toString(); !last.isEmpty())
-        loadModel(last, /*reportErrors=*/false);
-    // The panel is tall: most of the column is its (until a saved layout says otherwise).
-    resizeDocks({overviewDock, analysisDock_}, {200, 700}, Qt::Vertical);
-    resizeDocks({analysisDock_}, {analysisPanel_->minimumWidth()}, Qt::Horizontal);
-#endif
+    modelTools_ = ModelTools::create(this, tabs_);
+    modelTools_->addDocks(overviewDock, propertiesDock);
+    connect(modelTools_, &ModelTools::modelOpened, this, &MainWindow::modelOpened);
+    connect(modelTools_, &ModelTools::modelFailed, this, &MainWindow::modelFailed);
+    connect(modelTools_, &ModelTools::errorOccurred, this, &MainWindow::showError);
 
     positionLabel_ = new QLabel(this);
     positionLabel_->setObjectName("positionLabel");
@@ -226,14 +198,7 @@ void MainWindow::buildActions() {
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
 
-    const QList<QAction*> analysisBar = buildAnalysisActions();
-#ifdef LUCIDA_WITH_TORCH
-    QMenu* tools = menuBar()->addMenu(tr("&Tools"));
-    QAction* train = tools->addAction(tr("&Train a Model…"), QKeySequence("Ctrl+Shift+T"), this,
-                                      &MainWindow::openTrainingWizard);
-    train->setObjectName("trainModelAction");
-    train->setStatusTip(tr("Train a classifier on a folder of images, one sub-folder per class"));
-#endif
+    const QList<QAction*> analysisBar = modelTools_->addMenus();  // Analysis, Tools
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(applicationIcon(), tr("&About Lucida"), this, &MainWindow::showAbout);
@@ -340,260 +305,18 @@ void MainWindow::setCacheBudget() {
     QSettings().setValue("cache/budgetMiB", mib);
 }
 
-void MainWindow::openTrainingWizard() {
-#ifdef LUCIDA_WITH_TORCH
-    if (!trainingWizard_) {
-        trainingWizard_ = new TrainingWizard(this);
-        trainingWizard_->setAttribute(Qt::WA_DeleteOnClose);
-        // "Open the Model in the Viewer": the viewer switches to it (panel, heat, recent list).
-        connect(trainingWizard_, &TrainingWizard::modelTrained, this, [this](const QString& path) {
-            openModel(path);
-            statusBar()->showMessage(tr("Trained model: %1").arg(QDir::toNativeSeparators(path)));
-        });
-    }
-    trainingWizard_->show();
-    trainingWizard_->raise();
-    trainingWizard_->activateWindow();
-#endif
-}
+// ---- Models: analysis and training (ModelTools) ------------------------------------------------
 
-// ---- Whole-slide analysis ---------------------------------------------------------------------
-
-#ifdef LUCIDA_WITH_TORCH
-
-QList<QAction*> MainWindow::buildAnalysisActions() {
-    QMenu* menu = menuBar()->addMenu(tr("&Analysis"));
-    QAction* open = menu->addAction(ownIcon("model-open"), tr("Open &Model…"),
-                                    QKeySequence("Ctrl+M"), this, &MainWindow::chooseModel);
-    open->setObjectName("openModelAction");
-    QAction* analyse =
-        menu->addAction(ownIcon("analyse-slide"), tr("&Analyse Slide"),
-                        QKeySequence("Ctrl+Shift+A"), this, &MainWindow::analyseCurrent);
-    analyse->setObjectName("analyseSlideAction");
-    analyse->setStatusTip(tr("Run the model over every tissue patch of the slide"));
-    liveAction_ = menu->addAction(ownIcon("live-heatmap"), tr("&Live Heatmap While Panning"));
-    liveAction_->setObjectName("liveHeatmapAction");
-    liveAction_->setShortcut(QKeySequence("Ctrl+L"));
-    liveAction_->setCheckable(true);
-    liveAction_->setChecked(QSettings().value("analysis/live", true).toBool());
-    liveAction_->setStatusTip(
-        tr("With a model open, analyse the patches on screen as you pan and zoom"));
-    connect(liveAction_, &QAction::toggled, this, [this](bool on) {
-        QSettings().setValue("analysis/live", on);
-        for (AnalysisController* c : analysisControllers()) c->setLive(on);
-    });
-    QAction* beside = menu->addAction(tr("Keep Results &Beside the Image"));
-    beside->setObjectName("resultsBesideImageAction");
-    beside->setCheckable(true);
-    beside->setChecked(savedResultsPlace() == ResultsPlace::BesideImage);
-    beside->setStatusTip(
-        tr("Keep analysis results in <image>.lucida/ next to the image instead "
-           "of your own results store (never in folders that cannot be written)"));
-    connect(beside, &QAction::toggled, this, [this](bool on) {
-        saveResultsPlace(on ? ResultsPlace::BesideImage : ResultsPlace::UserStore);
-        for (AnalysisController* c : analysisControllers()) c->resultsPlaceChanged();
-    });
-    menu->addSeparator();
-    heatmapAction_ = menu->addAction(ownIcon("heatmap"), tr("Show &Heatmap"));
-    heatmapAction_->setObjectName("showHeatmapAction");
-    heatmapAction_->setShortcut(QKeySequence("H"));
-    heatmapAction_->setCheckable(true);
-    heatmapAction_->setChecked(true);
-    outlineAction_ = menu->addAction(tr("Show &Tissue Outline"));
-    outlineAction_->setObjectName("showTissueOutlineAction");
-    outlineAction_->setShortcut(QKeySequence("T"));
-    outlineAction_->setCheckable(true);
-    connect(heatmapAction_, &QAction::toggled, this, &MainWindow::applyAnalysisDisplay);
-    connect(outlineAction_, &QAction::toggled, this, &MainWindow::applyAnalysisDisplay);
-    menu->addSeparator();
-    menu->addAction(analysisDock_->toggleViewAction());
-    return {open, analyse, liveAction_, heatmapAction_};
-}
-
+void MainWindow::openModel(const QString& path) { modelTools_->openModel(path); }
+void MainWindow::analyseCurrent() { modelTools_->analyseCurrent(); }
+void MainWindow::setAnalyseOnOpen(bool analyse) { modelTools_->setAnalyseOnOpen(analyse); }
+QString MainWindow::modelPath() const { return modelTools_->session()->path(); }
+bool MainWindow::hasModel() const { return bool(modelTools_->session()->model()); }
+bool MainWindow::isAnalysisBusy() const { return modelTools_->isBusy(); }
+AnalysisPanel* MainWindow::analysisPanel() const { return modelTools_->panel(); }
 AnalysisController* MainWindow::analysisController(const SlideView* view) const {
-    return AnalysisController::of(view);
+    return modelTools_->controller(view);
 }
-
-QList<AnalysisController*> MainWindow::analysisControllers() const {
-    QList<AnalysisController*> controllers;
-    for (int i = 0; i < tabs_->count(); ++i)
-        if (auto* c = analysisController(qobject_cast<SlideView*>(tabs_->widget(i))))
-            controllers << c;
-    return controllers;
-}
-
-bool MainWindow::isAnalysisBusy() const {
-    if (modelLoading_) return true;
-    const auto controllers = analysisControllers();
-    return std::any_of(controllers.begin(), controllers.end(),
-                       [](const AnalysisController* c) { return c->isBusy(); });
-}
-
-void MainWindow::attachAnalysis(SlideView* view) {
-    auto* controller = new AnalysisController(view);
-    controller->setLive(liveAction_->isChecked());
-    controller->setMethod(analysisPanel_->method());
-    controller->setFit(analysisPanel_->fit());
-    controller->setOverlap(analysisPanel_->overlap());
-    controller->setNormalisation(analysisPanel_->normalisation());
-    analysisPanel_->applyDisplay(controller->overlay());
-    controller->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
-    controller->overlay()->setOutlineVisible(outlineAction_->isChecked());
-    connect(controller, &AnalysisController::failed, this, [this, view](const QString& message) {
-        showError(tr("Cannot analyse %1").arg(view->document()->displayName()), message);
-    });
-    if (model_) {
-        controller->setModel(model_);
-        if (analyseOnOpen_) controller->start();
-    }
-}
-
-void MainWindow::applyAnalysisDisplay() {
-    for (AnalysisController* c : analysisControllers()) {
-        analysisPanel_->applyDisplay(c->overlay());
-        c->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
-        c->overlay()->setOutlineVisible(outlineAction_->isChecked());
-        c->setNormalisation(analysisPanel_->normalisation());
-    }
-}
-
-void MainWindow::chooseModel() {
-    QSettings settings;
-    const QString start = settings.value("analysis/lastModel").toString();
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Open Model"), start.isEmpty() ? settings.value("lastDir").toString() : start,
-        tr("Models (*.pt *.pth *.ts *.torchscript);;All files (*)"));
-    if (path.isEmpty()) {
-        analysePending_ = false;
-        return;
-    }
-    openModel(path);
-}
-
-void MainWindow::openModel(const QString& path) { loadModel(path, /*reportErrors=*/true); }
-
-void MainWindow::describeModel() {
-    if (!model_) return;
-    ModelDescriptionDialog dialog(model_, this);
-    if (dialog.exec() != QDialog::Accepted) return;
-    statusBar()->showMessage(tr("Model description saved in %1").arg(dialog.sidecarPath()), 5000);
-    // Opened again with its new description; results under the old one are not reused (the
-    // analysis key includes the sidecar).
-    openModel(QString::fromStdString(model_->path()));
-}
-
-void MainWindow::loadModel(const QString& path, bool reportErrors) {
-    const int request = ++modelRequest_;
-    modelLoading_ = true;
-    modelPath_ = path;
-    // The old model goes at once: its heat, classes and score never show under the new name
-    // (an analysis that was asked for runs again once the new model is there).
-    model_.reset();
-    for (AnalysisController* c : analysisControllers()) c->setModel(nullptr);
-    analysisPanel_->setModelState(path, nullptr);
-    if (!reportErrors && !QFileInfo::exists(path)) {  // a remembered model that is gone
-        modelLoading_ = false;
-        analysisPanel_->setModelState(path, nullptr, tr("no such file"));
-        emit modelFailed(tr("%1: no such file").arg(path));
-        return;
-    }
-    statusBar()->showMessage(tr("Opening model %1…").arg(path));
-    const bool loud = reportErrors;  // a dialog when it fails
-    auto* watcher = new QFutureWatcher<ModelLoad>(this);
-    connect(watcher, &QFutureWatcher<ModelLoad>::finished, this, [this, watcher, request, loud] {
-        watcher->deleteLater();
-        if (request != modelRequest_) return;  // another model was asked for since
-        modelLoading_ = false;
-        const ModelLoad load = watcher->result();
-        statusBar()->clearMessage();
-        if (!load.model) {
-            analysePending_ = false;
-            analysisPanel_->setModelState(load.path, nullptr, load.error);
-            if (loud)
-                showError(tr("Cannot open model"), load.error);
-            else
-                statusBar()->showMessage(tr("Cannot open the last model: %1").arg(load.error));
-            emit modelFailed(load.error);
-            return;
-        }
-        model_ = load.model;
-        QSettings settings;
-        settings.setValue("analysis/lastModel", load.path);
-        QStringList recent = settings.value("analysis/recentModels").toStringList();
-        recent.removeAll(load.path);
-        recent.prepend(load.path);
-        while (recent.size() > kRecentModels) recent.removeLast();
-        settings.setValue("analysis/recentModels", recent);
-        for (AnalysisController* c : analysisControllers()) c->setModel(model_);
-        analysisPanel_->setRecentModels(recent);
-        analysisPanel_->setModelState(load.path, model_.get());
-        emit modelOpened(load.path);
-        if (analyseOnOpen_) {
-            for (AnalysisController* c : analysisControllers()) c->start();
-        } else if (analysePending_) {
-            analysePending_ = false;
-            analyseCurrent();
-        }
-    });
-    watcher->setFuture(AnalysisController::openModelAsync(path));
-}
-
-void MainWindow::analyseCurrent() {
-    SlideView* view = currentView();
-    if (!view) {
-        statusBar()->showMessage(tr("Open a slide to analyse it."), 5000);
-        return;
-    }
-    analysisDock_->show();
-    analysisDock_->raise();
-    if (!model_) {
-        analysePending_ = true;
-        if (modelLoading_) return;
-        const QString path = analysisPanel_->selectedModelPath();
-        if (!path.isEmpty() && QFileInfo::exists(path))
-            openModel(path);
-        else
-            chooseModel();
-        return;
-    }
-    if (AnalysisController* c = analysisController(view)) c->start();
-}
-
-void MainWindow::showRegion(const QRectF& region, bool closer) {
-    SlideView* view = currentView();
-    if (!view || region.isEmpty()) return;
-    // The region with about as much again around it on each side, but never beyond what the image
-    // holds: the scan's magnification (1:1), or twice that when asked (Shift), for a slide that
-    // says its objective power; no more than 1:1 for other images.
-    const double maxScale =
-        closer && view->document()->info().objectivePower ? kRegionCloserScale : 1.0;
-    const double scale = std::min(maxScale, std::min(view->width(), view->height()) /
-                                                (3.0 * std::max(region.width(), region.height())));
-    view->setScale(scale);
-    view->setCentre(region.center().x(), region.center().y());
-}
-
-#else  // no LibTorch: no models to run
-
-QList<QAction*> MainWindow::buildAnalysisActions() { return {}; }
-AnalysisController* MainWindow::analysisController(const SlideView*) const { return nullptr; }
-QList<AnalysisController*> MainWindow::analysisControllers() const { return {}; }
-bool MainWindow::isAnalysisBusy() const { return false; }
-void MainWindow::attachAnalysis(SlideView*) {}
-void MainWindow::applyAnalysisDisplay() {}
-void MainWindow::chooseModel() {}
-void MainWindow::describeModel() {}
-void MainWindow::analyseCurrent() {}
-void MainWindow::showRegion(const QRectF&, bool) {}
-void MainWindow::loadModel(const QString& path, bool) { openModel(path); }
-void MainWindow::openModel(const QString& path) {
-    const QString message =
-        tr("%1: this build of Lucida has no LibTorch, so it cannot run models.").arg(path);
-    showError(tr("Cannot open model"), message);
-    emit modelFailed(message);
-}
-
-#endif
 
 void MainWindow::openPath(const QString& path) {
     ++pendingOpens_;
@@ -652,7 +375,7 @@ void MainWindow::showOpened(const OpenResult& result) {
     document->setParent(view);
     connect(view, &SlideView::tileError, this,
             [this](const QString& m) { showError(tr("Cannot read image data"), m); });
-    attachAnalysis(view);
+    modelTools_->attach(view);
     const int index = tabs_->addTab(view, document->displayName());
     tabs_->setTabToolTip(index, document->path());
     tabs_->setCurrentIndex(index);
@@ -698,9 +421,7 @@ void MainWindow::currentTabChanged() {
     overview_->setView(view);
     properties_->setDocument(view ? view->document() : nullptr);
     dicomControls_->setDocument(view ? view->document() : nullptr);
-#ifdef LUCIDA_WITH_TORCH
-    analysisPanel_->setController(analysisController(view));
-#endif
+    modelTools_->setCurrentView(view);
     const bool dicomish =
         view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
     dicomDock_->setVisible(dicomish);
@@ -768,12 +489,10 @@ void MainWindow::dropEvent(QDropEvent* e) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
-#ifdef LUCIDA_WITH_TORCH
-    if (trainingWizard_ && !trainingWizard_->stopTrainingForQuit()) {
+    if (!modelTools_->mayClose()) {  // a training run the user keeps
         e->ignore();
         return;
     }
-#endif
     QSettings settings;
     settings.setValue("window/geometry", saveGeometry());
     settings.setValue("window/state", saveState());

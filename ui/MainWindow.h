@@ -4,9 +4,6 @@
 
 #include <QFutureWatcher>
 #include <QMainWindow>
-#include <QPointer>
-
-#include <memory>
 
 class QTabWidget;
 class QLabel;
@@ -16,10 +13,6 @@ class QDockWidget;
 class QStackedWidget;
 class QAction;
 
-namespace lucida {
-class Model;
-}
-
 namespace lucida::ui {
 
 class TileService;
@@ -28,9 +21,9 @@ class OverviewWidget;
 class PropertiesPanel;
 class DicomControls;
 class RecentFiles;
-class TrainingWizard;
 class AnalysisPanel;
 class AnalysisController;
+class ModelTools;
 
 // The viewer window: one tab per opened image, with the overview, properties and slice/window
 // docks following the current tab. Opening is asynchronous; failures are shown as dialogs that
@@ -54,14 +47,15 @@ public:
     QString lastError() const { return lastError_; }
     bool isOpening() const { return pendingOpens_ > 0; }
 
-    // Whole-slide analysis (builds with LibTorch; elsewhere openModel reports that it cannot).
+    // Whole-slide analysis and training (ModelTools: builds with LibTorch; elsewhere openModel
+    // reports that it cannot).
     void openModel(const QString& path);  // asynchronous; see modelOpened / modelFailed
     void analyseCurrent();                // the current document; opens the model first if needed
-    void setAnalyseOnOpen(bool analyse) { analyseOnOpen_ = analyse; }  // every document, at once
-    QString modelPath() const { return modelPath_; }
-    bool hasModel() const { return bool(model_); }
-    bool isAnalysisBusy() const;  // a model opening or an analysis running
-    AnalysisPanel* analysisPanel() const { return analysisPanel_; }
+    void setAnalyseOnOpen(bool analyse);  // every document, at once
+    QString modelPath() const;
+    bool hasModel() const;
+    bool isAnalysisBusy() const;           // a model opening or an analysis running
+    AnalysisPanel* analysisPanel() const;  // null without LibTorch
     AnalysisController* analysisController(const SlideView* view) const;
 
 signals:
@@ -87,18 +81,7 @@ private:
     void chooseFolder();
     void chooseSeries();  // the current DICOM folder's other series
     void setCacheBudget();
-    void openTrainingWizard();               // Tools ▸ Train a Model (builds with LibTorch only)
-    QList<QAction*> buildAnalysisActions();  // the actions for the Analysis toolbar
     void showAbout();
-    void attachAnalysis(SlideView* view);
-    void chooseModel();
-    void describeModel();  // the open model's sidecar, edited in ModelDescriptionDialog
-    // openModel; a model remembered from the last session (reportErrors false) that cannot be
-    // opened says so in the panel and the status bar, with no dialog at start-up.
-    void loadModel(const QString& path, bool reportErrors);
-    void applyAnalysisDisplay();
-    void showRegion(const QRectF& region, bool closer = false);
-    QList<AnalysisController*> analysisControllers() const;
 
     TileService* tiles_;
     QStackedWidget* centre_;
@@ -115,19 +98,8 @@ private:
     QString lastError_;
     int pendingOpens_ = 0;
     QList<QMetaObject::Connection> viewConnections_;
-    QPointer<TrainingWizard> trainingWizard_;
-    AnalysisPanel* analysisPanel_ = nullptr;
-    QDockWidget* analysisDock_ = nullptr;
+    ModelTools* modelTools_;
     QAction* seriesAction_ = nullptr;
-    QAction* heatmapAction_ = nullptr;
-    QAction* liveAction_ = nullptr;
-    QAction* outlineAction_ = nullptr;
-    std::shared_ptr<const Model> model_;
-    QString modelPath_;
-    int modelRequest_ = 0;  // the latest openModel; older loads are dropped
-    bool modelLoading_ = false;
-    bool analysePending_ = false;  // analyse the current document once the model is there
-    bool analyseOnOpen_ = false;
 };
 
 }  // namespace lucida::ui

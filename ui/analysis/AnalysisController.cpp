@@ -6,6 +6,7 @@
 #include "SlideView.h"
 #include "model/AllocatorMode.h"
 #include "model/Model.h"
+#include "tiles/ViewGeometry.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -76,18 +77,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The level-0 bounding box of what the view shows (any rotation).
+// The level-0 bounding box of what the view shows (any rotation), for the widget's size now.
 std::array<double, 4> visibleRect(const SlideView& view) {
-    const QPointF corners[] = {view.screenToImage(QPointF(0, 0)),
-                               view.screenToImage(QPointF(view.width(), 0)),
-                               view.screenToImage(QPointF(0, view.height())),
-                               view.screenToImage(QPointF(view.width(), view.height()))};
-    double x0 = corners[0].x(), x1 = x0, y0 = corners[0].y(), y1 = y0;
-    for (const auto& c : corners) {
-        x0 = std::min(x0, c.x()), x1 = std::max(x1, c.x());
-        y0 = std::min(y0, c.y()), y1 = std::max(y1, c.y());
-    }
-    return {x0, y0, x1 - x0, y1 - y0};
+    ViewGeometry geometry = view.viewGeometry();
+    geometry.viewWidth = view.width();
+    geometry.viewHeight = view.height();
+    const RectF r = geometry.visibleImageRect();
+    return {r.x, r.y, r.width, r.height};
 }
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
@@ -128,8 +124,8 @@ std::shared_ptr<const AnalysisResults> makeResults(
 
 }  // namespace
 
-AnalysisController::AnalysisController(SlideView* view)
-    : QObject(view), view_(view), overlay_(new HeatmapOverlay(this)) {
+AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
+    : QObject(view), view_(view), session_(session), overlay_(new HeatmapOverlay(this)) {
     setObjectName("analysisController");
     const ImageInfo& info = view->document()->info();
     overlay_->setImageSize(QSizeF(double(info.width()), double(info.height())));
@@ -147,6 +143,18 @@ AnalysisController::AnalysisController(SlideView* view)
         run_->threshold = overlay_->threshold();
     });
     view->setOverlay(overlay_);
+    // What the session holds now, then as it changes.
+    method_ = session_->method();
+    classIndex_ = session_->classIndex();
+    fit_ = session_->fit();
+    overlap_ = session_->overlap();
+    live_ = session_->isLive();
+    displayChanged();
+    connect(session_, &ModelSession::modelChanged, this, &AnalysisController::modelChanged);
+    connect(session_, &ModelSession::analysisChanged, this, &AnalysisController::analysisChanged);
+    connect(session_, &ModelSession::displayChanged, this, &AnalysisController::displayChanged);
+    connect(session_, &ModelSession::liveChanged, this, &AnalysisController::setLive);
+    modelChanged();
 }
 
 AnalysisController::~AnalysisController() {
@@ -177,8 +185,8 @@ QFuture<ModelLoad> AnalysisController::openModelAsync(const QString& path) {
 }
 
 int AnalysisController::effectiveClassIndex() const {
-    if (!model_) return -1;
-    const int count = model_->spec().classCount();
+    if (!model()) return -1;
+    const int count = model()->spec().classCount();
     return classIndex_ >= 0 && classIndex_ < count ? classIndex_ : count - 1;
 }
 
@@ -193,46 +201,44 @@ QString AnalysisController::resultsRoot() const {
     return cachedRoot_;
 }
 
-void AnalysisController::setModel(std::shared_ptr<const Model> model) {
-    if (model == model_) return;
-    model_ = std::move(model);
-    if (model_ && classIndex_ >= model_->spec().classCount()) classIndex_ = -1;
+void AnalysisController::modelChanged() {
+    if (model().get() == shownModel_) return;
+    shownModel_ = model().get();
     restart();
 }
 
 void AnalysisController::restart() {
     stopRun(true);
     scale_.reset();  // other settings: the first heat of the new run fixes a new scale
-    if (model_ && (wanted_ || live_))
+    if (model() && (wanted_ || live_))
         launch(wanted_);
     else
         setState(State::Idle);
 }
 
-void AnalysisController::setMethod(const QString& method) {
-    if (method == method_) return;
-    method_ = method;
-    restart();
+void AnalysisController::analysisChanged() {
+    bool changed =
+        method_ != session_->method() || fit_ != session_->fit() || overlap_ != session_->overlap();
+    const int classBefore = effectiveClassIndex();
+    const int indexBefore = classIndex_;
+    method_ = session_->method();
+    fit_ = session_->fit();
+    overlap_ = session_->overlap();
+    classIndex_ = session_->classIndex();
+    // Another class, unless it is the same one named differently (-1 and the last class).
+    if (classIndex_ != indexBefore && !(model() && effectiveClassIndex() == classBefore))
+        changed = true;
+    if (changed) restart();
 }
 
-void AnalysisController::setFit(ImageFit fit) {
-    if (fit == fit_) return;
-    fit_ = fit;
-    restart();
-}
-
-void AnalysisController::setOverlap(double overlap) {
-    if (overlap == overlap_) return;
-    overlap_ = overlap;
-    restart();
-}
-
-void AnalysisController::setClassIndex(int index) {
-    if (index == classIndex_) return;
-    const int before = effectiveClassIndex();
-    classIndex_ = index;
-    if (model_ && effectiveClassIndex() == before) return;  // the same class, named differently
-    restart();
+void AnalysisController::displayChanged() {
+    overlay_->setLayer(session_->layer() == ShownHeat::Probability
+                           ? HeatmapOverlay::Layer::Probability
+                           : HeatmapOverlay::Layer::Cam);
+    overlay_->setColourMap(session_->colourMap());
+    overlay_->setOpacity(session_->opacity());
+    overlay_->setThreshold(session_->threshold());
+    setNormalisation(session_->normalisation());
 }
 
 void AnalysisController::setNormalisation(CamNormalisation normalisation) {
@@ -286,13 +292,13 @@ void AnalysisController::setLive(bool live) {
 // A live run for the view, unless one runs, all is done, or the last one failed (a pan does not
 // retry a broken model; changing the settings does).
 void AnalysisController::resumeLive() {
-    if (!live_ || !model_) return;
+    if (!live_ || !model()) return;
     if (state_ != State::Idle && state_ != State::Cancelled) return;
     launch(false);
 }
 
 void AnalysisController::start() {
-    if (!model_) {
+    if (!model()) {
         emit failed(tr("Open a model first (Analysis ▸ Open Model…)."));
         return;
     }
@@ -344,10 +350,11 @@ void AnalysisController::launch(bool wholeSlide) {
     auto run = std::make_shared<Run>();
     run->generation = generation_;
     run->source = view_->document()->source();
-    run->model = model_;
+    run->model = model();
     run->scale = scale_;  // a live run resumed, or Analyse Slide after live heat: same colours
     run->settings.method = method_.toStdString();
-    if (classIndex_ >= 0) run->settings.classIndex = classIndex_;
+    if (classIndex_ >= 0 && effectiveClassIndex() == classIndex_)  // else the model's default
+        run->settings.classIndex = classIndex_;
     run->settings.batchSize = batchSize_;
     run->settings.fit = fit_;
     run->settings.overlap = overlap_;
@@ -514,7 +521,7 @@ void AnalysisController::threadFinished(QThread* thread) {
     if (thread == thread_) thread_ = nullptr;
     if (restartPending_) {
         restartPending_ = false;
-        if (model_ && (wanted_ || live_)) launch(wanted_);
+        if (model() && (wanted_ || live_)) launch(wanted_);
     }
 }
 

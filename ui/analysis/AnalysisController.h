@@ -1,6 +1,7 @@
 #pragma once
 
 #include "HeatmapOverlay.h"
+#include "ModelSession.h"
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
 
@@ -23,13 +24,6 @@ class Model;
 namespace lucida::ui {
 
 class SlideView;
-
-// A model opened off the GUI thread: the model, or the error naming the file.
-struct ModelLoad {
-    QString path;
-    std::shared_ptr<const Model> model;
-    QString error;
-};
 
 // What an analysis has given so far, prepared on the analysing thread for the GUI.
 struct AnalysisResults {
@@ -63,8 +57,9 @@ struct AnalysisProgressInfo {
     QString note;
 };
 
-// The analysis of one document (a child of its SlideView, whose overlay it installs). The model is
-// shared, opened off the GUI thread (openModelAsync). With a model, the controller is live: it
+// The analysis of one document (a child of its SlideView, whose overlay it installs). It observes
+// the window's ModelSession: the model (opened off the GUI thread by openModelAsync), what is
+// analysed and how heat is shown come from there. With a model, the controller is live: it
 // analyses the patches on screen, centre first, as the user pans and zooms, and requests that
 // leave the view are cancelled (counted). start() ("Analyse slide") widens that run to every
 // tissue patch. A run first shows what is stored (loadSlideAnalysis), then runs analyseSlide on a
@@ -78,7 +73,7 @@ public:
     // Live: analysing what is in view (or waiting for the view to move); Running: the whole slide.
     enum class State { Idle, Live, Running, Complete, Cancelled, Failed };
 
-    explicit AnalysisController(SlideView* view);
+    AnalysisController(SlideView* view, ModelSession* session);
     ~AnalysisController() override;  // cancels and waits for the current batch
 
     static AnalysisController* of(const SlideView* view);
@@ -87,21 +82,16 @@ public:
     SlideView* view() const { return view_; }
     HeatmapOverlay* overlay() const { return overlay_; }
 
-    void setModel(std::shared_ptr<const Model> model);
-    const std::shared_ptr<const Model>& model() const { return model_; }
-    void setMethod(const QString& method);
+    ModelSession* session() const { return session_; }
+    // The session's model (the one whose heat is shown, or none); what is analysed: the session's
+    // method, class (-1: the model's default, positive / last class), fit (how the image is cut
+    // into model inputs) and overlap of sliding patches, and CAM scale.
+    const std::shared_ptr<const Model>& model() const { return session_->model(); }
     QString method() const { return method_; }
-    // The class explained; -1: the model's default (positive / last class).
-    void setClassIndex(int index);
     int classIndex() const { return classIndex_; }
     int effectiveClassIndex() const;  // -1 without a model
-    // How the image is cut into model inputs (Auto: the whole image for a photo or MRI model on
-    // a photo or MRI slice, else patches) and the overlap of sliding patches.
-    void setFit(ImageFit fit);
     ImageFit fit() const { return fit_; }
-    void setOverlap(double overlap);
     double overlap() const { return overlap_; }
-    void setNormalisation(CamNormalisation normalisation);
     CamNormalisation normalisation() const { return normalisation_; }
     // Where results are kept; default: the user's results store, or beside the image when that
     // is chosen (Analysis ▸ Keep Results Beside the Image) and writable (ResultsLocation.h).
@@ -115,8 +105,8 @@ public:
     void setBatchSize(int batchSize) { batchSize_ = batchSize; }
     void setPartialIntervalMs(int ms) { partialIntervalMs_ = ms; }  // default 1000
 
-    // Live analysis of the view while a model is set (default on). Off: only start() runs.
-    void setLive(bool live);
+    // Live analysis of the view while a model is set (the session's; default on). Off: only
+    // start() runs.
     bool isLive() const { return live_; }
 
     void start();   // the whole slide: stored results at once, then the rest; needs a model
@@ -152,10 +142,17 @@ private:
     void setState(State state);
     void restitch();
     void restart();  // after a change of what is analysed: drop the heat, run the new settings
+    // The session's settings, as they change.
+    void modelChanged();
+    void analysisChanged();
+    void displayChanged();
+    void setLive(bool live);
+    void setNormalisation(CamNormalisation normalisation);
 
     SlideView* view_;
+    ModelSession* session_;
     HeatmapOverlay* overlay_;
-    std::shared_ptr<const Model> model_;
+    const Model* shownModel_ = nullptr;  // the model of the current settings (restart on change)
     QString method_ = "gradcam";
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;

@@ -2,6 +2,8 @@
 #include "DurationText.h"
 
 #include "AnalysisController.h"
+#include "ModelSession.h"
+#include "RecentFiles.h"
 #include "SlideView.h"
 #include "cam/CamMethod.h"
 #include "model/Model.h"
@@ -19,7 +21,6 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QScrollBar>
-#include <QSettings>
 #include <QSlider>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -173,8 +174,8 @@ constexpr int kMinModelNameChars = 10;
 constexpr int kMaxModelNameChars = 32;
 }  // namespace
 
-AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
-    QSettings settings;
+AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
+    : QWidget(parent), session_(session) {
     auto* content = new QWidget;
     auto* layout = new QVBoxLayout(content);
 
@@ -208,7 +209,6 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     methodCombo_ = new QComboBox(modelBox);
     methodCombo_->setObjectName("methodCombo");
     for (const std::string& m : camMethodNames()) methodCombo_->addItem(QString::fromStdString(m));
-    methodCombo_->setCurrentText(settings.value("analysis/method", "gradcam").toString());
     modelForm->addRow(tr("Method:"), methodCombo_);
     classCombo_ = new QComboBox(modelBox);
     classCombo_->setObjectName("classCombo");
@@ -222,7 +222,6 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     fitCombo_->setToolTip(
         tr("Automatic: the whole image resized to the model input when neither the model nor the "
            "image has a physical scale (photos, MRI slices), else patches at the model's scale"));
-    fitCombo_->setCurrentIndex(std::clamp(settings.value("analysis/fit", 0).toInt(), 0, 2));
     modelForm->addRow(tr("Input:"), fitCombo_);
     overlapCombo_ = new QComboBox(modelBox);
     overlapCombo_->setObjectName("overlapCombo");
@@ -232,8 +231,6 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     overlapCombo_->setToolTip(
         tr("Overlapping patches, blended: smoother heat, more patches "
            "(25 %: 1.8x, 50 %: 4x)"));
-    overlapCombo_->setCurrentIndex(
-        std::max(0, overlapCombo_->findData(settings.value("analysis/overlap", 0.0).toDouble())));
     modelForm->addRow(tr("Overlap:"), overlapCombo_);
     layout->addWidget(modelBox);
 
@@ -264,22 +261,17 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     auto* displayBox = new QGroupBox(tr("Heatmap"), content);
     auto* displayForm = new QFormLayout(displayBox);
     layerCombo_ = new QComboBox(displayBox);
-    layerCombo_->addItem(tr("CAM"), int(HeatmapOverlay::Layer::Cam));
-    layerCombo_->addItem(tr("Probability"), int(HeatmapOverlay::Layer::Probability));
-    layerCombo_->setCurrentIndex(settings.value("analysis/layer", 0).toInt() == 1 ? 1 : 0);
+    layerCombo_->addItem(tr("CAM"), int(ShownHeat::Cam));
+    layerCombo_->addItem(tr("Probability"), int(ShownHeat::Probability));
     displayForm->addRow(tr("Show:"), layerCombo_);
     normalisationCombo_ = new QComboBox(displayBox);
     normalisationCombo_->addItem(tr("slide-wide"), int(CamNormalisation::Slide));
     normalisationCombo_->addItem(tr("per-patch min–max"), int(CamNormalisation::Patch));
     normalisationCombo_->setToolTip(
         tr("slide-wide: one scale for all patches, so heat means the same everywhere"));
-    normalisationCombo_->setCurrentIndex(
-        settings.value("analysis/normalisation", 0).toInt() == 1 ? 1 : 0);
     displayForm->addRow(tr("CAM scale:"), normalisationCombo_);
     colourMapCombo_ = new QComboBox(displayBox);
     for (const char* name : kColourMapNames) colourMapCombo_->addItem(QString::fromLatin1(name));
-    colourMapCombo_->setCurrentText(settings.value("analysis/colourMap", "jet").toString());
-    if (colourMapCombo_->currentIndex() < 0) colourMapCombo_->setCurrentIndex(0);
     displayForm->addRow(tr("Colours:"), colourMapCombo_);
     auto sliderRow = [&](QSlider* slider, QLabel*& value) {
         auto* row = new QHBoxLayout;
@@ -290,14 +282,10 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
         row->addWidget(value);
         return row;
     };
-    opacitySlider_ = percentSlider(
-        static_cast<int>(std::lround(settings.value("analysis/opacity", 0.5).toDouble() * 100)),
-        displayBox);
+    opacitySlider_ = percentSlider(0, displayBox);
     opacitySlider_->setObjectName("opacitySlider");
     displayForm->addRow(tr("Opacity:"), sliderRow(opacitySlider_, opacityValue_));
-    thresholdSlider_ = percentSlider(
-        static_cast<int>(std::lround(settings.value("analysis/threshold", 0.2).toDouble() * 100)),
-        displayBox);
+    thresholdSlider_ = percentSlider(0, displayBox);
     thresholdSlider_->setObjectName("thresholdSlider");
     thresholdSlider_->setToolTip(tr("Values below are not drawn"));
     displayForm->addRow(tr("Threshold:"), sliderRow(thresholdSlider_, thresholdValue_));
@@ -347,31 +335,51 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     outer->setContentsMargins(0, 0, 0, 0);
     outer->addWidget(scroll);
 
+    showAnalysisSettings();
+    showDisplay();
+    showModel();
+    connectWidgets();
+    connect(session_, &ModelSession::modelChanged, this, &AnalysisPanel::showModel);
+    connect(session_->recentModels(), &RecentFiles::changed, this,
+            &AnalysisPanel::showRecentModels);
+    connect(session_, &ModelSession::analysisChanged, this, &AnalysisPanel::showAnalysisSettings);
+    connect(session_, &ModelSession::displayChanged, this, &AnalysisPanel::showDisplay);
+    updateState();
+    updateProgress();
+    updateResults();
+}
+
+// Edits go to the session; what it then holds comes back through showAnalysisSettings and
+// showDisplay (for this panel and every controller alike).
+void AnalysisPanel::connectWidgets() {
     connect(openModelButton_, &QToolButton::clicked, this, &AnalysisPanel::openModelRequested);
     connect(describeButton_, &QToolButton::clicked, this, &AnalysisPanel::describeModelRequested);
     connect(modelCombo_, &QComboBox::activated, this, [this](int index) {
         const QString path = modelCombo_->itemData(index).toString();
-        if (!path.isEmpty() && path != modelPath_) emit modelChosen(path);
+        if (!path.isEmpty() && path != session_->path()) emit modelChosen(path);
     });
-    connect(methodCombo_, &QComboBox::currentIndexChanged, this, [this] {
-        QSettings().setValue("analysis/method", method());
-        if (controller_) controller_->setMethod(method());
-    });
+    connect(methodCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { session_->setMethod(methodCombo_->currentText()); });
     connect(classCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
-        if (controller_ && index >= 0) controller_->setClassIndex(index);
+        if (index >= 0) session_->setClassIndex(index);
     });
-    connect(fitCombo_, &QComboBox::currentIndexChanged, this, [this] {
-        QSettings().setValue("analysis/fit", fitCombo_->currentIndex());
-        if (controller_) controller_->setFit(fit());
+    connect(fitCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { session_->setFit(static_cast<ImageFit>(fitCombo_->currentData().toInt())); });
+    connect(overlapCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { session_->setOverlap(overlapCombo_->currentData().toDouble()); });
+    connect(layerCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
+        session_->setLayer(index == 1 ? ShownHeat::Probability : ShownHeat::Cam);
     });
-    connect(overlapCombo_, &QComboBox::currentIndexChanged, this, [this] {
-        QSettings().setValue("analysis/overlap", overlap());
-        if (controller_) controller_->setOverlap(overlap());
+    connect(normalisationCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
+        session_->setNormalisation(index == 1 ? CamNormalisation::Patch : CamNormalisation::Slide);
     });
-    for (QComboBox* combo : {layerCombo_, normalisationCombo_, colourMapCombo_})
-        connect(combo, &QComboBox::currentIndexChanged, this, &AnalysisPanel::displayEdited);
-    for (QSlider* slider : {opacitySlider_, thresholdSlider_})
-        connect(slider, &QSlider::valueChanged, this, &AnalysisPanel::displayEdited);
+    connect(colourMapCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        session_->setColourMap(colourMapFromName(colourMapCombo_->currentText().toStdString()));
+    });
+    connect(opacitySlider_, &QSlider::valueChanged, this,
+            [this](int value) { session_->setOpacity(value / 100.0); });
+    connect(thresholdSlider_, &QSlider::valueChanged, this,
+            [this](int value) { session_->setThreshold(value / 100.0); });
     connect(analyseButton_, &QPushButton::clicked, this, &AnalysisPanel::analyseRequested);
     connect(cancelButton_, &QPushButton::clicked, this, [this] {
         if (controller_) controller_->cancel();
@@ -383,76 +391,47 @@ AnalysisPanel::AnalysisPanel(QWidget* parent) : QWidget(parent) {
     };
     connect(regionList_, &QListWidget::itemClicked, this, activate);
     connect(regionList_, &QListWidget::itemActivated, this, activate);
+}
 
+void AnalysisPanel::showAnalysisSettings() {
+    const QSignalBlocker blockMethod(methodCombo_), blockFit(fitCombo_),
+        blockOverlap(overlapCombo_);
+    methodCombo_->setCurrentText(session_->method());
+    fitCombo_->setCurrentIndex(fitCombo_->findData(int(session_->fit())));
+    overlapCombo_->setCurrentIndex(std::max(0, overlapCombo_->findData(session_->overlap())));
+    updateClasses();
+}
+
+void AnalysisPanel::showDisplay() {
+    {
+        const QSignalBlocker blockLayer(layerCombo_), blockScale(normalisationCombo_),
+            blockColours(colourMapCombo_), blockOpacity(opacitySlider_),
+            blockThreshold(thresholdSlider_);
+        layerCombo_->setCurrentIndex(session_->layer() == ShownHeat::Probability ? 1 : 0);
+        normalisationCombo_->setCurrentIndex(
+            session_->normalisation() == CamNormalisation::Patch ? 1 : 0);
+        colourMapCombo_->setCurrentText(colourMapName(session_->colourMap()));
+        opacitySlider_->setValue(int(std::lround(session_->opacity() * 100)));
+        thresholdSlider_->setValue(int(std::lround(session_->threshold() * 100)));
+    }
     opacityValue_->setText(QStringLiteral("%1 %").arg(opacitySlider_->value()));
     thresholdValue_->setText(QString::number(threshold(), 'f', 2));
-    setRecentModels(settings.value("analysis/recentModels").toStringList());
-    updateState();
-    updateProgress();
-    updateResults();
-}
-
-QString AnalysisPanel::method() const { return methodCombo_->currentText(); }
-
-ImageFit AnalysisPanel::fit() const {
-    return static_cast<ImageFit>(fitCombo_->currentData().toInt());
-}
-
-double AnalysisPanel::overlap() const { return overlapCombo_->currentData().toDouble(); }
-
-CamNormalisation AnalysisPanel::normalisation() const {
-    return normalisationCombo_->currentIndex() == 1 ? CamNormalisation::Patch
-                                                    : CamNormalisation::Slide;
-}
-
-HeatmapOverlay::Layer AnalysisPanel::layer() const {
-    return layerCombo_->currentIndex() == 1 ? HeatmapOverlay::Layer::Probability
-                                            : HeatmapOverlay::Layer::Cam;
-}
-
-ColourMap AnalysisPanel::colourMap() const {
-    return colourMapFromName(colourMapCombo_->currentText().toStdString());
-}
-
-double AnalysisPanel::opacity() const { return opacitySlider_->value() / 100.0; }
-double AnalysisPanel::threshold() const { return thresholdSlider_->value() / 100.0; }
-
-void AnalysisPanel::applyDisplay(HeatmapOverlay* overlay) const {
-    overlay->setLayer(layer());
-    overlay->setColourMap(colourMap());
-    overlay->setOpacity(opacity());
-    overlay->setThreshold(threshold());
-}
-
-void AnalysisPanel::displayEdited() {
-    QSettings settings;
-    settings.setValue("analysis/layer", layerCombo_->currentIndex());
-    settings.setValue("analysis/normalisation", normalisationCombo_->currentIndex());
-    settings.setValue("analysis/colourMap", colourMapCombo_->currentText());
-    settings.setValue("analysis/opacity", opacity());
-    settings.setValue("analysis/threshold", threshold());
-    opacityValue_->setText(QStringLiteral("%1 %").arg(opacitySlider_->value()));
-    thresholdValue_->setText(QString::number(threshold(), 'f', 2));
-    normalisationCombo_->setEnabled(layer() == HeatmapOverlay::Layer::Cam);
+    normalisationCombo_->setEnabled(layer() == ShownHeat::Cam);
     updateLegend();
-    emit displayChanged();
 }
+
+CamNormalisation AnalysisPanel::normalisation() const { return session_->normalisation(); }
+
+ShownHeat AnalysisPanel::layer() const { return session_->layer(); }
+
+ColourMap AnalysisPanel::colourMap() const { return session_->colourMap(); }
+double AnalysisPanel::threshold() const { return session_->threshold(); }
 
 void AnalysisPanel::setController(AnalysisController* controller) {
     for (const auto& c : connections_) disconnect(c);
     connections_.clear();
     controller_ = controller;
     if (controller_) {
-        {
-            const QSignalBlocker block(methodCombo_);
-            methodCombo_->setCurrentText(controller_->method());
-        }
-        {
-            const QSignalBlocker blockFit(fitCombo_), blockOverlap(overlapCombo_);
-            fitCombo_->setCurrentIndex(fitCombo_->findData(int(controller_->fit())));
-            overlapCombo_->setCurrentIndex(
-                std::max(0, overlapCombo_->findData(controller_->overlap())));
-        }
         connections_ << connect(controller_, &AnalysisController::stateChanged, this,
                                 &AnalysisPanel::updateState);
         connections_ << connect(controller_, &AnalysisController::progressChanged, this,
@@ -466,12 +445,13 @@ void AnalysisPanel::setController(AnalysisController* controller) {
     updateResults();
 }
 
-void AnalysisPanel::setRecentModels(const QStringList& paths) {
-    recentModels_ = paths;
+void AnalysisPanel::showRecentModels() {
+    const QStringList paths = session_->recentModels()->files();
+    const QString modelPath = session_->path();
     const QSignalBlocker block(modelCombo_);
     modelCombo_->clear();
     QStringList all = paths;
-    if (!modelPath_.isEmpty() && !all.contains(modelPath_)) all.prepend(modelPath_);
+    if (!modelPath.isEmpty() && !all.contains(modelPath)) all.prepend(modelPath);
     int longest = kMinModelNameChars;
     for (const QString& path : all) {
         const QString name = QFileInfo(path).fileName();
@@ -481,18 +461,19 @@ void AnalysisPanel::setRecentModels(const QStringList& paths) {
     }
     // Wide enough for the names (up to a limit: the tooltip has the whole path), not cut.
     modelCombo_->setMinimumContentsLength(std::min(longest, kMaxModelNameChars));
-    modelCombo_->setCurrentIndex(modelPath_.isEmpty() ? (all.isEmpty() ? -1 : 0)
-                                                      : all.indexOf(modelPath_));
+    modelCombo_->setCurrentIndex(modelPath.isEmpty() ? (all.isEmpty() ? -1 : 0)
+                                                     : all.indexOf(modelPath));
 }
 
 QString AnalysisPanel::selectedModelPath() const {
     return modelCombo_->currentIndex() >= 0 ? modelCombo_->currentData().toString() : QString();
 }
 
-void AnalysisPanel::setModelState(const QString& path, const Model* model, const QString& error) {
-    modelPath_ = path;
-    model_ = model;
-    setRecentModels(recentModels_);
+void AnalysisPanel::showModel() {
+    const QString path = session_->path();
+    const Model* model = session_->model().get();
+    const QString error = session_->error();
+    showRecentModels();
     const QString name = QFileInfo(path).fileName();
     if (!error.isEmpty()) {
         modelLabel_->setText(tr("<span style='color:#c0392b'>Cannot open %1:<br>%2</span>")
@@ -533,22 +514,23 @@ void AnalysisPanel::setModelState(const QString& path, const Model* model, const
 void AnalysisPanel::updateClasses() {
     const QSignalBlocker block(classCombo_);
     classCombo_->clear();
-    const Model* model = controller_ && controller_->model() ? controller_->model().get() : model_;
+    const Model* model = session_->model().get();
     if (!model) return;
     const ModelSpec& spec = model->spec();
     for (int k = 0; k < spec.classCount(); ++k)
         classCombo_->addItem(k < int(spec.classes.size()) ? QString::fromStdString(spec.classes[k])
                                                           : tr("class %1").arg(k));
-    int current = spec.classCount() - 1;  // the positive (last) class
-    if (controller_ && controller_->effectiveClassIndex() >= 0)
-        current = controller_->effectiveClassIndex();
-    classCombo_->setCurrentIndex(current);
+    // The session's class; by default (or out of range) the positive (last) class.
+    const int chosen = session_->classIndex();
+    classCombo_->setCurrentIndex(chosen >= 0 && chosen < spec.classCount() ? chosen
+                                                                           : spec.classCount() - 1);
 }
 
 void AnalysisPanel::updateState() {
     const bool running = controller_ && controller_->isRunning();
     analyseButton_->setEnabled(controller_ && !running &&
-                               (model_ || !modelPath_.isEmpty() || !recentModels_.isEmpty()));
+                               (session_->model() || !session_->path().isEmpty() ||
+                                !session_->recentModels()->files().isEmpty()));
     cancelButton_->setEnabled(
         running || (controller_ && controller_->state() == AnalysisController::State::Live));
     updateProgress();
@@ -679,7 +661,7 @@ void AnalysisPanel::updateLegend() {
     colourBar_->setColourMap(colourMap());
     colourBar_->setThreshold(threshold());
     const auto results = controller_ ? controller_->results() : nullptr;
-    if (layer() == HeatmapOverlay::Layer::Probability) {
+    if (layer() == ShownHeat::Probability) {
         QString name = classCombo_->currentText();
         colourBar_->setScale(name.isEmpty() ? tr("Probability") : tr("Probability of %1").arg(name),
                              false, 0, 1);
@@ -703,8 +685,7 @@ void AnalysisPanel::updateLegend() {
                                     : QString());
     }
     rescaleButton_->setEnabled(
-        results && normalisation() == CamNormalisation::Slide &&
-        layer() == HeatmapOverlay::Layer::Cam &&
+        results && normalisation() == CamNormalisation::Slide && layer() == ShownHeat::Cam &&
         (results->camDataLow != results->camLow || results->camDataHigh != results->camHigh));
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "HeatmapOverlay.h"
+#include "ModelSession.h"
 #include "analysis/AnalysisOutputs.h"
 #include "cam/CamMaps.h"
 
@@ -17,13 +17,10 @@ class QPushButton;
 class QSlider;
 class QToolButton;
 
-namespace lucida {
-class Model;
-}
-
 namespace lucida::ui {
 
 class AnalysisController;
+class ModelSession;
 
 // The legend: the colour map as a bar with its value scale (0…1; for the CAM also the raw range
 // the slide-wide scale maps to 0…1), values below the threshold greyed.
@@ -69,31 +66,19 @@ private:
 };
 
 // The "Analysis" dock: model, method and class, what is shown and how, the run with its progress,
-// the legend and the slide's summary with its top regions. Method, class and runs act on the
-// current document's controller; the display settings hold for every document (applyDisplay) and
-// persist, with the method, in QSettings.
+// the legend and the slide's summary with its top regions. The model and every setting are the
+// ModelSession's: the panel edits them there and shows what the session holds (every document's
+// controller follows the same session). Runs and progress are the current document's controller's.
 class AnalysisPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit AnalysisPanel(QWidget* parent = nullptr);
+    explicit AnalysisPanel(ModelSession* session, QWidget* parent = nullptr);
 
     void setController(AnalysisController* controller);  // the current document's; null: none
     AnalysisController* controller() const { return controller_; }
+    ModelSession* session() const { return session_; }
 
-    // The model shown in the picker: loading (model null, no error), loaded, or failed.
-    void setModelState(const QString& path, const Model* model, const QString& error = {});
-    void setRecentModels(const QStringList& paths);
-    QString selectedModelPath() const;
-
-    QString method() const;
-    ImageFit fit() const;
-    double overlap() const;
-    CamNormalisation normalisation() const;
-    HeatmapOverlay::Layer layer() const;
-    ColourMap colourMap() const;
-    double opacity() const;    // 0..1
-    double threshold() const;  // 0..1
-    void applyDisplay(HeatmapOverlay* overlay) const;
+    QString selectedModelPath() const;  // the model picked in the box (the open or a recent one)
 
     QComboBox* modelCombo() const { return modelCombo_; }
     QComboBox* methodCombo() const { return methodCombo_; }
@@ -120,23 +105,29 @@ signals:
     void describeModelRequested();  // edit the open model's sidecar
     void modelChosen(const QString& path);
     void analyseRequested();
-    void displayChanged();  // layer, colours, opacity, threshold, normalisation
     // Level-0 bounds of a top region; `closer`: Shift held, zoom up to twice the scan's scale.
     void regionActivated(const QRectF& region, bool closer);
 
 private:
-    void displayEdited();
+    void connectWidgets();
+    void showModel();             // the session's model: loading, loaded or failed
+    void showRecentModels();      // the picker's list
+    void showAnalysisSettings();  // method, class, fit, overlap
+    void showDisplay();           // layer, CAM scale, colours, opacity, threshold; the legend
     void updateClasses();
     void updateState();
     void updateProgress();
     void updateResults();
     void updateLegend();
+    // The session's display settings, as the legend shows them.
+    CamNormalisation normalisation() const;
+    ShownHeat layer() const;
+    ColourMap colourMap() const;
+    double threshold() const;
 
+    ModelSession* session_;
     QPointer<AnalysisController> controller_;
     QList<QMetaObject::Connection> connections_;
-    QStringList recentModels_;
-    QString modelPath_;
-    const Model* model_ = nullptr;
 
     QComboBox* modelCombo_;
     QToolButton* openModelButton_;

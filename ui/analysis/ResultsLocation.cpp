@@ -1,5 +1,6 @@
 #include "ResultsLocation.h"
 
+#include "AnalysisSettingKeys.h"
 #include "analysis/SlideAnalysis.h"
 
 #include <QCryptographicHash>
@@ -12,7 +13,7 @@
 namespace lucida::ui {
 namespace {
 
-constexpr auto kBesideKey = "analysis/resultsBesideImage";
+constexpr auto kBesideKey = analysis_keys::kResultsBesideImage;
 constexpr qint64 kIdentityBytes = qint64{1} << 20;
 
 QByteArray identity(const QString& imagePath) {

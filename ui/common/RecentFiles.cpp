@@ -5,20 +5,19 @@
 
 namespace lucida::ui {
 
-namespace {
-const char* kKey = "recentFiles";
-}
+RecentFiles::RecentFiles(QObject* parent) : RecentFiles("recentFiles", kMaxEntries, parent) {}
 
-RecentFiles::RecentFiles(QObject* parent) : QObject(parent) {}
+RecentFiles::RecentFiles(QString key, int maxEntries, QObject* parent)
+    : QObject(parent), key_(std::move(key)), maxEntries_(maxEntries) {}
 
-QStringList RecentFiles::files() const { return QSettings().value(kKey).toStringList(); }
+QStringList RecentFiles::files() const { return QSettings().value(key_).toStringList(); }
 
 void RecentFiles::add(const QString& path) {
     const QString absolute = QFileInfo(path).absoluteFilePath();
     QStringList list = files();
     list.removeAll(absolute);
     list.prepend(absolute);
-    while (list.size() > kMaxEntries) list.removeLast();
+    while (list.size() > maxEntries_) list.removeLast();
     store(list);
 }
 
@@ -31,7 +30,7 @@ void RecentFiles::remove(const QString& path) {
 void RecentFiles::clear() { store({}); }
 
 void RecentFiles::store(const QStringList& list) {
-    QSettings().setValue(kKey, list);
+    QSettings().setValue(key_, list);
     emit changed();
 }
 

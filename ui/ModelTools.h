@@ -1,0 +1,53 @@
+#pragma once
+
+#include <QList>
+#include <QObject>
+#include <QString>
+
+class QAction;
+class QDockWidget;
+class QMainWindow;
+class QTabWidget;
+
+namespace lucida::ui {
+
+class AnalysisController;
+class AnalysisPanel;
+class ModelSession;
+class SlideView;
+
+// What the viewer window does with models: the analysis dock, menus and per-image controllers,
+// and training. A build with LibTorch makes the real tools (ModelToolsTorch.cpp); one without
+// makes tools that have no panel and say, when asked to open a model, that they cannot
+// (ModelToolsNoTorch.cpp). CMake compiles one of the two, so the window needs no #ifdef.
+class ModelTools : public QObject {
+    Q_OBJECT
+public:
+    // `tabs` holds the window's SlideViews.
+    static ModelTools* create(QMainWindow* window, QTabWidget* tabs);
+
+    virtual ModelSession* session() const = 0;
+    virtual AnalysisPanel* panel() const = 0;  // null without LibTorch
+    // The Analysis dock, tabbed with `beside`, most of the column below `above`.
+    virtual void addDocks(QDockWidget* above, QDockWidget* beside) = 0;
+    // The Analysis and Tools menus; returns the actions of the Analysis toolbar (none: no bar).
+    virtual QList<QAction*> addMenus() = 0;
+    virtual void attach(SlideView* view) = 0;          // a new document's analysis
+    virtual void setCurrentView(SlideView* view) = 0;  // the current tab's (null: none)
+    virtual AnalysisController* controller(const SlideView* view) const = 0;
+    virtual void openModel(const QString& path) = 0;  // asynchronous; modelOpened / modelFailed
+    virtual void analyseCurrent() = 0;  // the current document; opens a model first if needed
+    virtual void setAnalyseOnOpen(bool analyse) = 0;  // every document, at once
+    virtual bool isBusy() const = 0;                  // a model opening or an analysis running
+    virtual bool mayClose() = 0;  // false: the window stays (a training run was kept)
+
+signals:
+    void modelOpened(const QString& path);
+    void modelFailed(const QString& message);
+    void errorOccurred(const QString& title, const QString& message);  // shown as a dialog
+
+protected:
+    using QObject::QObject;
+};
+
+}  // namespace lucida::ui
