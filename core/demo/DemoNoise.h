@@ -1,6 +1,8 @@
 #pragma once
 // The demo generator's randomness (seeded streams with our own uniform/normal transforms) and
 // noise (value noise, fractal noise, seamless equalised textures). Internal to core/demo.
+#include "util/Random.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -32,11 +34,6 @@ inline std::uint64_t hashKey(std::uint64_t seed, std::int64_t a, std::int64_t b,
     return h;
 }
 
-// [0, 1) from the top 53 bits.
-inline double unitInterval(std::uint64_t bits) {
-    return static_cast<double>(bits >> 11) * (1.0 / 9007199254740992.0);
-}
-
 // Per-cell stream (SplitMix64).
 struct Stream {
     std::uint64_t state;
@@ -49,23 +46,12 @@ struct Stream {
     double normal() {
         const double u1 = 1.0 - uniform();  // (0, 1]
         const double u2 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
+        return normalFromUniforms(u1, u2);
     }
 };
 
-// Layout stream: mt19937_64 with an explicit seed.
-struct Random {
-    std::mt19937_64 engine;
-    explicit Random(std::uint64_t seed) : engine(seed) {}
-    double uniform() { return unitInterval(engine()); }
-    double uniform(double a, double b) { return a + (b - a) * uniform(); }
-    int below(int n) { return std::min(n - 1, static_cast<int>(uniform() * n)); }
-    double normal() {
-        const double u1 = 1.0 - uniform();
-        const double u2 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * kPi * u2);
-    }
-};
+// Layout stream: mt19937_64 with an explicit seed (util/Random, shared with training).
+using Random = SeededRandom;
 
 // ---------------------------------------------------------------------------------------------
 // Noise.

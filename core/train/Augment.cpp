@@ -1,5 +1,5 @@
 #include "train/Augment.h"
-#include "train/Random.h"
+#include "util/Random.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>

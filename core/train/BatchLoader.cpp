@@ -1,5 +1,5 @@
 #include "train/BatchLoader.h"
-#include "train/Random.h"
+#include "util/Random.h"
 
 #include "image/ImageError.h"
 #include "image/ImageSource.h"

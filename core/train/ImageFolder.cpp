@@ -1,5 +1,5 @@
 #include "train/ImageFolder.h"
-#include "train/Random.h"
+#include "util/Random.h"
 
 #include "image/FileError.h"
 #include "image/ImageSource.h"
