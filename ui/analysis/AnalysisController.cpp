@@ -63,9 +63,22 @@ struct AnalysisController::Run {
         scale = s;
     }
 
+    // Each change the run asks about wakes it (an idle live run sleeps until then).
+    AnalysisWake wake;
     void setFocus(const std::array<double, 4>& rect) {
-        std::lock_guard lock(focusMutex);
-        focus = rect;
+        {
+            std::lock_guard lock(focusMutex);
+            focus = rect;
+        }
+        wake.notify();
+    }
+    void cancel() {
+        cancelled = true;
+        wake.notify();
+    }
+    void widenToWholeSlide() {
+        wholeSlide = true;
+        wake.notify();
     }
     std::optional<std::array<double, 4>> currentFocus() {
         std::lock_guard lock(focusMutex);
@@ -160,7 +173,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
 AnalysisController::~AnalysisController() {
     if (view_->overlay() == overlay_) view_->setOverlay(nullptr);
     if (thread_) {
-        if (run_) run_->cancelled = true;
+        if (run_) run_->cancel();
         thread_->wait();  // the run stops at its next batch
         delete thread_;
     }
@@ -283,7 +296,7 @@ void AnalysisController::setLive(bool live) {
     if (live_) {
         resumeLive();
     } else if (state_ == State::Live) {
-        if (run_) run_->cancelled = true;  // what is done stays shown
+        if (run_) run_->cancel();  // what is done stays shown
         if (!thread_) ++generation_;
         setState(State::Idle);
     }
@@ -305,7 +318,7 @@ void AnalysisController::start() {
     wanted_ = true;
     if (state_ == State::Running) return;
     if (state_ == State::Live && run_ && !restartPending_) {
-        run_->wholeSlide = true;  // the live run goes on to every tissue patch
+        run_->widenToWholeSlide();  // the live run goes on to every tissue patch
         setState(State::Running);
         return;
     }
@@ -317,14 +330,14 @@ void AnalysisController::cancel() {
     restartPending_ = false;
     if (state_ != State::Running && state_ != State::Live) return;
     // The run stops at its next batch; its last (partial) results still arrive and stay shown.
-    if (run_) run_->cancelled = true;
+    if (run_) run_->cancel();
     if (!thread_) ++generation_;
     setState(State::Cancelled);
 }
 
 void AnalysisController::stopRun(bool dropResults) {
     ++generation_;  // what the old run still sends is ignored
-    if (run_) run_->cancelled = true;
+    if (run_) run_->cancel();
     restartPending_ = false;
     if (dropResults) {
         results_.reset();
@@ -471,6 +484,7 @@ void AnalysisController::launch(bool wholeSlide) {
             callbacks.cancelled = [&] { return run->cancelled.load(); };
             callbacks.focus = [&] { return run->currentFocus(); };
             callbacks.wholeSlide = [&] { return run->wholeSlide.load(); };
+            callbacks.wake = &run->wake;
             callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
             callbacks.onIdle = [&](const SlideAnalysis& a) {
                 postProgress(info(a));
