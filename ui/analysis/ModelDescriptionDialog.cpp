@@ -118,6 +118,22 @@ ModelDescriptionDialog::ModelDescriptionDialog(std::shared_ptr<const Model> mode
     size->addWidget(height_);
     form->addRow(tr("Input size:"), size);
 
+    addNormalisationRows(form, spec);
+    addScaleRow(form, spec);
+    addLayerRow(form, spec);
+
+    error_ = new QLabel(this);
+    error_->setObjectName("errorLabel");
+    error_->setStyleSheet(QStringLiteral("color:#c0392b"));
+    error_->setWordWrap(true);
+    layout->addWidget(error_);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, this);
+    connect(buttons, &QDialogButtonBox::accepted, this, &ModelDescriptionDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    layout->addWidget(buttons);
+}
+
+void ModelDescriptionDialog::addNormalisationRows(QFormLayout* form, const ModelSpec& spec) {
     normPreset_ = new QComboBox(this);
     for (const Normalisation& n : kNormalisations) normPreset_->addItem(tr(n.name));
     normPreset_->addItem(tr("Custom"));
@@ -145,7 +161,9 @@ ModelDescriptionDialog::ModelDescriptionDialog(std::shared_ptr<const Model> mode
     form->addRow(tr("Normalisation:"), normPreset_);
     form->addRow(tr("    mean (R, G, B):"), mean_);
     form->addRow(tr("    std (R, G, B):"), std_);
+}
 
+void ModelDescriptionDialog::addScaleRow(QFormLayout* form, const ModelSpec& spec) {
     scaleKind_ = new QComboBox(this);
     scaleKind_->setObjectName("scaleCombo");
     scaleKind_->addItem(tr("None (photos, MRI: the whole image is the input)"));
@@ -174,7 +192,9 @@ ModelDescriptionDialog::ModelDescriptionDialog(std::shared_ptr<const Model> mode
     scaleRow->addWidget(scaleKind_, 1);
     scaleRow->addWidget(scale_);
     form->addRow(tr("Scale:"), scaleRow);
+}
 
+void ModelDescriptionDialog::addLayerRow(QFormLayout* form, const ModelSpec& spec) {
     layer_ = new QComboBox(this);
     layer_->setObjectName("layerCombo");
     layer_->setEditable(true);
@@ -201,16 +221,6 @@ ModelDescriptionDialog::ModelDescriptionDialog(std::shared_ptr<const Model> mode
         }
     });
     watcher->setFuture(QtConcurrent::run([shared = model_] { return shared->layers(); }));
-
-    error_ = new QLabel(this);
-    error_->setObjectName("errorLabel");
-    error_->setStyleSheet(QStringLiteral("color:#c0392b"));
-    error_->setWordWrap(true);
-    layout->addWidget(error_);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, this);
-    connect(buttons, &QDialogButtonBox::accepted, this, &ModelDescriptionDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    layout->addWidget(buttons);
 }
 
 ModelSpec ModelDescriptionDialog::description() const {

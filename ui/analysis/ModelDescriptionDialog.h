@@ -10,6 +10,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -43,6 +44,11 @@ public:
     void accept() override;  // saves; stays open with the error when the description is wrong
 
 private:
+    // The form's rows that need more than one widget or follow the model.
+    void addNormalisationRows(QFormLayout* form, const ModelSpec& spec);
+    void addScaleRow(QFormLayout* form, const ModelSpec& spec);
+    void addLayerRow(QFormLayout* form, const ModelSpec& spec);
+
     std::shared_ptr<const Model> model_;
     QString sidecar_;
     QLineEdit* classes_;

@@ -229,6 +229,16 @@ TrainingDataPage::TrainingDataPage(QWidget* parent)
     layout->addLayout(upper, 3);
     layout->addWidget(skippedBox, 2);
 
+    restoreSettings();
+    connectControls(trainBrowse);
+
+    validationEdit_->setEnabled(separateMode_->isChecked());
+    validationBrowse_->setEnabled(separateMode_->isChecked());
+    fraction_->setEnabled(!separateMode_->isChecked());
+    if (!trainEdit_->text().isEmpty()) QTimer::singleShot(0, this, &TrainingDataPage::startScan);
+}
+
+void TrainingDataPage::restoreSettings() {
     QSettings settings;
     settings.beginGroup("training");
     separateMode_->setChecked(settings.value("separateValidation", false).toBool());
@@ -238,7 +248,9 @@ TrainingDataPage::TrainingDataPage(QWidget* parent)
     fraction_->setValue(settings.value("validationFraction", 0.2).toDouble());
     seed_->setValue(settings.value("seed", 42).toInt());
     settings.endGroup();
+}
 
+void TrainingDataPage::connectControls(QPushButton* trainBrowse) {
     auto modeChanged = [this] {
         const bool separate = separateMode_->isChecked();
         validationEdit_->setEnabled(separate);
@@ -265,11 +277,6 @@ TrainingDataPage::TrainingDataPage(QWidget* parent)
     connect(thumbWatcher_, &QFutureWatcher<QList<QImage>>::finished, this, [this] {
         if (thumbGeneration_ == generation_) showThumbnails(thumbWatcher_->result());
     });
-
-    validationEdit_->setEnabled(separateMode_->isChecked());
-    validationBrowse_->setEnabled(separateMode_->isChecked());
-    fraction_->setEnabled(!separateMode_->isChecked());
-    if (!trainEdit_->text().isEmpty()) QTimer::singleShot(0, this, &TrainingDataPage::startScan);
 }
 
 TrainingDataPage::~TrainingDataPage() = default;

@@ -87,6 +87,8 @@ signals:
     void thumbnailsShown();
 
 private:
+    void restoreSettings();  // the last training's folders, split and seed
+    void connectControls(QPushButton* trainBrowse);
     void chooseFolder(QLineEdit* edit, const QString& title);
     void scheduleScan();
     void startScan();

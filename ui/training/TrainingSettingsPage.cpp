@@ -56,83 +56,8 @@ TrainingSettingsPage::TrainingSettingsPage(QWidget* parent) : QWizardPage(parent
         tr("How long and how to train, which augmentations to apply to the training "
            "images, and where to write the model."));
 
-    epochs_ = new QSpinBox(this);
-    epochs_->setObjectName("epochs");
-    epochs_->setRange(1, 10000);
-    epochs_->setValue(10);
-    batch_ = new QSpinBox(this);
-    batch_->setObjectName("batchSize");
-    batch_->setRange(1, 4096);
-    batch_->setValue(32);
-    optimizer_ = new QComboBox(this);
-    optimizer_->setObjectName("optimizer");
-    optimizer_->addItem(tr("AdamW"), "adamw");
-    optimizer_->addItem(tr("Adam"), "adam");
-    optimizer_->addItem(tr("SGD (momentum 0.9)"), "sgd");
-    learningRate_ = doubleBox(this, 1e-7, 10, 1e-4, 7, 1e-3);
-    learningRate_->setObjectName("learningRate");
-    weightDecay_ = doubleBox(this, 0, 1, 1e-4, 6, 1e-4);
-    weightDecay_->setObjectName("weightDecay");
-    schedule_ = new QComboBox(this);
-    schedule_->setObjectName("schedule");
-    schedule_->addItem(tr("Cosine annealing"), "cosine");
-    schedule_->addItem(tr("Step"), "step");
-    schedule_->addItem(tr("Constant"), "none");
-    stepEpochs_ = new QSpinBox(this);
-    stepEpochs_->setRange(1, 1000);
-    stepEpochs_->setValue(5);
-    stepEpochs_->setPrefix(tr("every "));
-    stepEpochs_->setSuffix(tr(" epoch(s)"));
-    stepGamma_ = doubleBox(this, 0.001, 1, 0.05, 3, 0.1);
-    stepGamma_->setPrefix(tr("× "));
-
-    auto* training = new QGroupBox(tr("Optimisation"), this);
-    auto* trainingForm = new QFormLayout(training);
-    trainingForm->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
-    trainingForm->addRow(tr("&Epochs:"), epochs_);
-    trainingForm->addRow(tr("&Batch size:"), batch_);
-    trainingForm->addRow(tr("&Optimiser:"), optimizer_);
-    trainingForm->addRow(tr("&Learning rate:"), learningRate_);
-    trainingForm->addRow(tr("&Weight decay:"), weightDecay_);
-    trainingForm->addRow(tr("&Schedule:"), schedule_);
-    trainingForm->addRow(tr("Step:"), row({stepEpochs_, stepGamma_}));
-
-    hflip_ = new QCheckBox(tr("Horizontal flips"), this);
-    vflip_ = new QCheckBox(tr("Vertical flips"), this);
-    rotate_ = new QCheckBox(tr("90° rotations"), this);
-    colour_ = new QCheckBox(tr("Colour jitter"), this);
-    brightness_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
-    contrast_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
-    saturation_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
-    hue_ = doubleBox(this, 0, 0.5, 0.01, 2, 0.02);
-    stain_ = new QCheckBox(tr("H&&E stain jitter"), this);
-    stain_->setToolTip(
-        tr("Haematoxylin/eosin/DAB densities scaled by U(1-σ, 1+σ) and shifted by "
-           "U(-b, b) (Tellez et al. 2018)."));
-    stainSigma_ = doubleBox(this, 0, 1, 0.01, 3, 0.05);
-    stainBias_ = doubleBox(this, 0, 1, 0.01, 3, 0.05);
-    crop_ = new QCheckBox(tr("Random resized crop"), this);
-    cropMin_ = doubleBox(this, 0.05, 0.99, 0.05, 2, 0.5);
-    hflip_->setObjectName("hflip");
-    vflip_->setObjectName("vflip");
-    rotate_->setObjectName("rotate90");
-    colour_->setObjectName("colourJitter");
-    stain_->setObjectName("stainJitter");
-    crop_->setObjectName("randomCrop");
-
-    auto* augment = new QGroupBox(tr("Augmentation (training images only)"), this);
-    auto* augmentGrid = new QGridLayout(augment);
-    augmentGrid->addWidget(row({hflip_, vflip_, rotate_}), 0, 0, 1, 2);
-    augmentGrid->addWidget(colour_, 1, 0);
-    augmentGrid->addWidget(
-        row({small(tr("brightness")), brightness_, small(tr("contrast")), contrast_,
-             small(tr("saturation")), saturation_, small(tr("hue")), hue_}),
-        1, 1);
-    augmentGrid->addWidget(stain_, 2, 0);
-    augmentGrid->addWidget(row({small(tr("σ")), stainSigma_, small(tr("bias")), stainBias_}), 2, 1);
-    augmentGrid->addWidget(crop_, 3, 0);
-    augmentGrid->addWidget(row({small(tr("minimum area")), cropMin_}), 3, 1);
-    augmentGrid->setColumnStretch(1, 1);
+    auto* training = makeOptimisationGroup();
+    auto* augment = makeAugmentationGroup();
 
     classWeights_ = new QCheckBox(tr("Weight the loss by inverse class frequency"), this);
     patience_ = new QSpinBox(this);
@@ -205,6 +130,112 @@ TrainingSettingsPage::TrainingSettingsPage(QWidget* parent) : QWizardPage(parent
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(columns);
 
+    restoreSettings();
+
+    connect(outBrowse, &QPushButton::clicked, this, [this] {
+        const QString dir =
+            QFileDialog::getExistingDirectory(this, tr("Output Folder"), outDir_->text());
+        if (!dir.isEmpty()) outDir_->setText(QDir::toNativeSeparators(dir));
+    });
+    connect(resumeBrowse, &QPushButton::clicked, this, [this] {
+        const QString start = resume_->text().isEmpty() ? outDir_->text() : resume_->text();
+        const QString path = QFileDialog::getOpenFileName(this, tr("Resume from Checkpoint"), start,
+                                                          tr("Checkpoints (*.pt);;All files (*)"));
+        if (!path.isEmpty()) setResumeFrom(path);
+    });
+    for (QLineEdit* e : {outDir_, modelName_, resume_})
+        connect(e, &QLineEdit::textChanged, this, &TrainingSettingsPage::updateState);
+    for (QCheckBox* c : {colour_, stain_, crop_})
+        connect(c, &QCheckBox::toggled, this, &TrainingSettingsPage::updateState);
+    connect(schedule_, &QComboBox::currentIndexChanged, this, &TrainingSettingsPage::updateState);
+    updateState();
+}
+
+QGroupBox* TrainingSettingsPage::makeOptimisationGroup() {
+    epochs_ = new QSpinBox(this);
+    epochs_->setObjectName("epochs");
+    epochs_->setRange(1, 10000);
+    epochs_->setValue(10);
+    batch_ = new QSpinBox(this);
+    batch_->setObjectName("batchSize");
+    batch_->setRange(1, 4096);
+    batch_->setValue(32);
+    optimizer_ = new QComboBox(this);
+    optimizer_->setObjectName("optimizer");
+    optimizer_->addItem(tr("AdamW"), "adamw");
+    optimizer_->addItem(tr("Adam"), "adam");
+    optimizer_->addItem(tr("SGD (momentum 0.9)"), "sgd");
+    learningRate_ = doubleBox(this, 1e-7, 10, 1e-4, 7, 1e-3);
+    learningRate_->setObjectName("learningRate");
+    weightDecay_ = doubleBox(this, 0, 1, 1e-4, 6, 1e-4);
+    weightDecay_->setObjectName("weightDecay");
+    schedule_ = new QComboBox(this);
+    schedule_->setObjectName("schedule");
+    schedule_->addItem(tr("Cosine annealing"), "cosine");
+    schedule_->addItem(tr("Step"), "step");
+    schedule_->addItem(tr("Constant"), "none");
+    stepEpochs_ = new QSpinBox(this);
+    stepEpochs_->setRange(1, 1000);
+    stepEpochs_->setValue(5);
+    stepEpochs_->setPrefix(tr("every "));
+    stepEpochs_->setSuffix(tr(" epoch(s)"));
+    stepGamma_ = doubleBox(this, 0.001, 1, 0.05, 3, 0.1);
+    stepGamma_->setPrefix(tr("× "));
+
+    auto* training = new QGroupBox(tr("Optimisation"), this);
+    auto* trainingForm = new QFormLayout(training);
+    trainingForm->setFieldGrowthPolicy(QFormLayout::FieldsStayAtSizeHint);
+    trainingForm->addRow(tr("&Epochs:"), epochs_);
+    trainingForm->addRow(tr("&Batch size:"), batch_);
+    trainingForm->addRow(tr("&Optimiser:"), optimizer_);
+    trainingForm->addRow(tr("&Learning rate:"), learningRate_);
+    trainingForm->addRow(tr("&Weight decay:"), weightDecay_);
+    trainingForm->addRow(tr("&Schedule:"), schedule_);
+    trainingForm->addRow(tr("Step:"), row({stepEpochs_, stepGamma_}));
+    return training;
+}
+
+QGroupBox* TrainingSettingsPage::makeAugmentationGroup() {
+    hflip_ = new QCheckBox(tr("Horizontal flips"), this);
+    vflip_ = new QCheckBox(tr("Vertical flips"), this);
+    rotate_ = new QCheckBox(tr("90° rotations"), this);
+    colour_ = new QCheckBox(tr("Colour jitter"), this);
+    brightness_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
+    contrast_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
+    saturation_ = doubleBox(this, 0, 1, 0.05, 2, 0.2);
+    hue_ = doubleBox(this, 0, 0.5, 0.01, 2, 0.02);
+    stain_ = new QCheckBox(tr("H&&E stain jitter"), this);
+    stain_->setToolTip(
+        tr("Haematoxylin/eosin/DAB densities scaled by U(1-σ, 1+σ) and shifted by "
+           "U(-b, b) (Tellez et al. 2018)."));
+    stainSigma_ = doubleBox(this, 0, 1, 0.01, 3, 0.05);
+    stainBias_ = doubleBox(this, 0, 1, 0.01, 3, 0.05);
+    crop_ = new QCheckBox(tr("Random resized crop"), this);
+    cropMin_ = doubleBox(this, 0.05, 0.99, 0.05, 2, 0.5);
+    hflip_->setObjectName("hflip");
+    vflip_->setObjectName("vflip");
+    rotate_->setObjectName("rotate90");
+    colour_->setObjectName("colourJitter");
+    stain_->setObjectName("stainJitter");
+    crop_->setObjectName("randomCrop");
+
+    auto* augment = new QGroupBox(tr("Augmentation (training images only)"), this);
+    auto* augmentGrid = new QGridLayout(augment);
+    augmentGrid->addWidget(row({hflip_, vflip_, rotate_}), 0, 0, 1, 2);
+    augmentGrid->addWidget(colour_, 1, 0);
+    augmentGrid->addWidget(
+        row({small(tr("brightness")), brightness_, small(tr("contrast")), contrast_,
+             small(tr("saturation")), saturation_, small(tr("hue")), hue_}),
+        1, 1);
+    augmentGrid->addWidget(stain_, 2, 0);
+    augmentGrid->addWidget(row({small(tr("σ")), stainSigma_, small(tr("bias")), stainBias_}), 2, 1);
+    augmentGrid->addWidget(crop_, 3, 0);
+    augmentGrid->addWidget(row({small(tr("minimum area")), cropMin_}), 3, 1);
+    augmentGrid->setColumnStretch(1, 1);
+    return augment;
+}
+
+void TrainingSettingsPage::restoreSettings() {
     QSettings s;
     s.beginGroup("training");
     epochs_->setValue(s.value("epochs", 10).toInt());
@@ -241,24 +272,6 @@ TrainingSettingsPage::TrainingSettingsPage(QWidget* parent) : QWizardPage(parent
         freeModelName(QDir::fromNativeSeparators(outDir_->text().trimmed()).toStdString(),
                       remembered.toStdString())));
     s.endGroup();
-
-    connect(outBrowse, &QPushButton::clicked, this, [this] {
-        const QString dir =
-            QFileDialog::getExistingDirectory(this, tr("Output Folder"), outDir_->text());
-        if (!dir.isEmpty()) outDir_->setText(QDir::toNativeSeparators(dir));
-    });
-    connect(resumeBrowse, &QPushButton::clicked, this, [this] {
-        const QString start = resume_->text().isEmpty() ? outDir_->text() : resume_->text();
-        const QString path = QFileDialog::getOpenFileName(this, tr("Resume from Checkpoint"), start,
-                                                          tr("Checkpoints (*.pt);;All files (*)"));
-        if (!path.isEmpty()) setResumeFrom(path);
-    });
-    for (QLineEdit* e : {outDir_, modelName_, resume_})
-        connect(e, &QLineEdit::textChanged, this, &TrainingSettingsPage::updateState);
-    for (QCheckBox* c : {colour_, stain_, crop_})
-        connect(c, &QCheckBox::toggled, this, &TrainingSettingsPage::updateState);
-    connect(schedule_, &QComboBox::currentIndexChanged, this, &TrainingSettingsPage::updateState);
-    updateState();
 }
 
 void TrainingSettingsPage::setResumeFrom(const QString& checkpoint) {

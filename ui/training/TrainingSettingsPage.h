@@ -7,6 +7,7 @@
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -45,6 +46,10 @@ public:
     bool askAboutTakenName();
 
 private:
+    // The page's parts, built in the constructor in this order.
+    QGroupBox* makeOptimisationGroup();
+    QGroupBox* makeAugmentationGroup();
+    void restoreSettings();  // the last training's choices (QSettings "training/...")
     void updateState();
     QString chosenModelKey() const;  // folder and name, as the confirmation holds them
 
