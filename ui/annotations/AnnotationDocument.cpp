@@ -1,0 +1,260 @@
+#include "AnnotationDocument.h"
+
+#include "annotations/AnnotationFiles.h"
+
+#include <QFileInfo>
+#include <QTimer>
+#include <QUndoStack>
+#include <QtConcurrent>
+
+#include <algorithm>
+#include <utility>
+
+namespace lucida::ui {
+
+namespace {
+
+// One undo step: a list of changes applied forward (redo) or backward (undo).
+class ChangeCommand : public QUndoCommand {
+public:
+    ChangeCommand(AnnotationDocument* doc, std::vector<AnnotationDocument::Change> changes,
+                  const QString& text)
+        : QUndoCommand(text), doc_(doc), changes_(std::move(changes)) {}
+    void redo() override { doc_->apply(changes_, true); }
+    void undo() override { doc_->apply(changes_, false); }
+
+private:
+    AnnotationDocument* doc_;
+    std::vector<AnnotationDocument::Change> changes_;
+};
+
+QString writeFile(const QString& path, const AnnotationSet& set) {
+    try {
+        writeAnnotationFile(path.toStdString(), set);
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+}  // namespace
+
+PixelSize pixelSizeOf(const ImageInfo& info) {
+    PixelSize p;
+    if (!info.mppX) return p;
+    const bool mm = info.displayUnit == LengthUnit::Millimetre;
+    const double scale = mm ? 1e-3 : 1.0;  // mppX/Y are micrometres per pixel
+    p.x = *info.mppX * scale;
+    p.y = info.mppY.value_or(*info.mppX) * scale;
+    p.unit = mm ? PixelSize::Unit::Millimetre : PixelSize::Unit::Micrometre;
+    return p;
+}
+
+QString annotationFilePath(const QString& resultsRoot, const QString& imagePath) {
+    return resultsRoot + "/" + QFileInfo(imagePath).fileName() + ".annotations.geojson";
+}
+
+AnnotationDocument::AnnotationDocument(const ImageInfo& info, QObject* parent)
+    : QObject(parent),
+      pixel_(pixelSizeOf(info)),
+      undo_(new QUndoStack(this)),
+      autosave_(new QTimer(this)) {
+    set_.imageWidth = info.width();
+    set_.imageHeight = info.height();
+    const auto& defaults = defaultAnnotationClasses();
+    if (!defaults.empty()) currentClass_ = defaults.front().name;
+    autosave_->setSingleShot(true);
+    autosave_->setInterval(kAutosaveMs);
+    connect(autosave_, &QTimer::timeout, this, &AnnotationDocument::autosave);
+}
+
+AnnotationDocument::~AnnotationDocument() {
+    saving_.waitForFinished();
+    if (modified_ && !path_.isEmpty()) save();
+}
+
+std::vector<std::size_t> AnnotationDocument::query(const Bounds& view) const {
+    if (indexDirty_) {
+        index_.rebuild(set_.items);
+        indexDirty_ = false;
+    }
+    return index_.query(view);
+}
+
+std::optional<std::size_t> AnnotationDocument::indexOf(const std::string& id) const {
+    for (std::size_t i = 0; i < set_.items.size(); ++i)
+        if (set_.items[i].id == id) return i;
+    return std::nullopt;
+}
+
+bool AnnotationDocument::open(const QString& path, QString* error) {
+    if (QFileInfo::exists(path)) {
+        try {
+            AnnotationImport in = readAnnotationFile(path.toStdString());
+            in.set.imageWidth = set_.imageWidth;
+            in.set.imageHeight = set_.imageHeight;
+            set_ = std::move(in.set);
+        } catch (const std::exception& e) {
+            if (error) *error = QString::fromStdString(e.what());
+            return false;
+        }
+    }
+    path_ = path;
+    undo_->clear();
+    selection_.clear();
+    modified_ = false;
+    indexDirty_ = true;
+    emit changed();
+    emit selectionChanged();
+    return true;
+}
+
+QStringList AnnotationDocument::import(const AnnotationSet& other) {
+    std::vector<Change> changes;
+    for (const AnnotationClass& c : other.classes) set_.useClass(c.name, c.colour);
+    for (Annotation a : other.items) {
+        if (a.id.empty() || indexOf(a.id)) a.id = newAnnotationId();
+        changes.push_back({a.id, std::nullopt, std::move(a), 0});
+    }
+    const auto n = int(changes.size());
+    push(std::move(changes), tr("Import %n annotation(s)", nullptr, n));
+    return {};
+}
+
+bool AnnotationDocument::save(QString* error) {
+    if (path_.isEmpty()) return true;
+    saving_.waitForFinished();
+    const QString message = writeFile(path_, set_);
+    if (!message.isEmpty()) {
+        if (error) *error = message;
+        emit saveFailed(message);
+        return false;
+    }
+    modified_ = false;
+    return true;
+}
+
+void AnnotationDocument::autosave() {
+    if (path_.isEmpty() || !modified_) return;
+    if (set_.items.size() <= kSynchronousSaveLimit) {
+        save();
+        return;
+    }
+    if (saving_.isRunning()) {  // one write at a time: try again after this one
+        autosave_->start();
+        return;
+    }
+    modified_ = false;  // an edit during the write sets it again
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+        const QString message = watcher->result();
+        watcher->deleteLater();
+        if (message.isEmpty()) return;
+        modified_ = true;
+        emit saveFailed(message);
+    });
+    saving_ = QtConcurrent::run(writeFile, path_, set_);
+    watcher->setFuture(saving_);
+}
+
+void AnnotationDocument::push(std::vector<Change> changes, const QString& text) {
+    if (changes.empty()) return;
+    undo_->push(new ChangeCommand(this, std::move(changes), text));  // runs redo()
+}
+
+void AnnotationDocument::apply(const std::vector<Change>& changes, bool forward) {
+    auto& items = set_.items;
+    auto step = [&](const Change& c) {
+        const std::optional<Annotation>& to = forward ? c.after : c.before;
+        const std::optional<Annotation>& from = forward ? c.before : c.after;
+        const std::optional<std::size_t> at = indexOf(c.id);
+        if (to && from && at) {
+            items[*at] = *to;
+        } else if (to && !at) {  // (re)insert where it was, else at the end
+            const std::size_t pos = from || !c.before ? items.size() : c.position;
+            items.insert(items.begin() + std::ptrdiff_t(std::min(pos, items.size())), *to);
+        } else if (!to && at) {
+            items.erase(items.begin() + std::ptrdiff_t(*at));
+            selection_.erase(c.id);
+        }
+    };
+    if (forward)
+        std::for_each(changes.begin(), changes.end(), step);
+    else
+        std::for_each(changes.rbegin(), changes.rend(), step);
+    edited();
+}
+
+void AnnotationDocument::edited() {
+    modified_ = true;
+    indexDirty_ = true;
+    if (!path_.isEmpty()) autosave_->start();
+    emit changed();
+    emit selectionChanged();
+}
+
+void AnnotationDocument::add(Annotation a, const QString& text) {
+    if (a.id.empty()) a.id = newAnnotationId();
+    if (!a.className.empty()) set_.useClass(a.className, colourOf(a));
+    const std::string id = a.id;
+    push({{id, std::nullopt, std::move(a), 0}}, text);
+    select({id});
+}
+
+void AnnotationDocument::remove(const std::vector<std::string>& ids) {
+    std::vector<Change> changes;
+    for (const std::string& id : ids)
+        if (const auto at = indexOf(id))
+            changes.push_back({id, set_.items[*at], std::nullopt, *at});
+    // Removing the later ones first keeps the earlier positions valid, and undo (reversed)
+    // reinserts the earlier ones first.
+    std::sort(changes.begin(), changes.end(),
+              [](const Change& a, const Change& b) { return a.position > b.position; });
+    const auto n = int(changes.size());
+    push(std::move(changes), tr("Delete %n annotation(s)", nullptr, n));
+}
+
+void AnnotationDocument::replace(const Annotation& changed, const QString& text) {
+    const auto at = indexOf(changed.id);
+    if (!at || set_.items[*at] == changed) return;
+    push({{changed.id, set_.items[*at], changed, *at}}, text);
+}
+
+void AnnotationDocument::setClass(const std::vector<std::string>& ids,
+                                  const std::string& className) {
+    for (const AnnotationClass& c : classes())
+        if (c.name == className) set_.useClass(c.name, c.colour);
+    std::vector<Change> changes;
+    for (const std::string& id : ids) {
+        const auto at = indexOf(id);
+        if (!at || set_.items[*at].className == className) continue;
+        Annotation after = set_.items[*at];
+        after.className = className;
+        changes.push_back({id, set_.items[*at], std::move(after), *at});
+    }
+    push(std::move(changes), tr("Set class"));
+}
+
+std::vector<AnnotationClass> AnnotationDocument::classes() const {
+    std::vector<AnnotationClass> all = set_.classes;
+    for (const AnnotationClass& c : defaultAnnotationClasses())
+        if (!set_.findClass(c.name)) all.push_back(c);
+    return all;
+}
+
+Rgb AnnotationDocument::colourOf(const Annotation& a) const {
+    if (a.colour) return *a.colour;
+    if (const AnnotationClass* c = set_.findClass(a.className)) return c->colour;
+    for (const AnnotationClass& c : defaultAnnotationClasses())
+        if (c.name == a.className) return c.colour;
+    return 0xC8C8C8;
+}
+
+void AnnotationDocument::select(const std::vector<std::string>& ids) {
+    std::set<std::string> next(ids.begin(), ids.end());
+    if (next == selection_) return;
+    selection_ = std::move(next);
+    emit selectionChanged();
+}
+
+}  // namespace lucida::ui
