@@ -137,6 +137,168 @@ std::shared_ptr<const AnalysisResults> makeResults(
 
 }  // namespace
 
+// The analysing thread of one run: analyseSlide with callbacks that post progress and results to
+// the controller (queued; messages of an older generation are ignored there).
+struct AnalysisController::RunThread {
+    RunThread(std::shared_ptr<Run> r, AnalysisController* controller)
+        : run(std::move(r)), self(controller), generation(run->generation) {}
+
+    std::shared_ptr<Run> run;
+    AnalysisController* self;
+    quint64 generation;
+    // Partial heatmaps are stitched on a thread of their own, overlapping the next batches (one
+    // at a time: while one is being made, later batches do not start another). Final ones are made
+    // here, after the partial one in flight, so they arrive last. This thread waits for the
+    // stitching thread before it ends, and the controller for this thread.
+    std::future<void> stitching;
+    AnalysisProgress last;
+    Clock::time_point lastProgress{}, lastPartial{};
+    QString notes;             // of this run (AnalysisProgressInfo::note)
+    bool storedShown = false;  // what was stored is shown
+    std::size_t waitingShown = 0;
+
+    template <typename F>
+    void post(F function) {
+        QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
+    }
+    void waitStitching() {
+        if (stitching.valid()) stitching.wait();
+    }
+    // `wholeSlide`: the complete analysis, shown at the whole slide's range (the one change of
+    // scale a run makes by itself, once it is over; the legend says so).
+    void postResults(const SlideAnalysis& a, bool wholeSlide = false) {
+        waitStitching();
+        auto results = makeResults(
+            a, normalisationOf(run->normalisation), static_cast<ColourMap>(run->colours.load()),
+            run->threshold.load(), wholeSlide ? std::nullopt : run->currentScale());
+        if (wholeSlide) run->setScale(CamRange{results->camLow, results->camHigh});
+        run->offerScale(*results);
+        post([self = self, generation = generation, results] {
+            self->applyResults(generation, results);
+        });
+    }
+    bool postPartialResults(const SlideAnalysis& a) {
+        if (stitching.valid() &&
+            stitching.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            return false;
+        stitching =
+            std::async(std::launch::async, [self = self, generation = generation, run = run,
+                                            copy = std::make_shared<const SlideAnalysis>(a),
+                                            n = normalisationOf(run->normalisation),
+                                            colours = static_cast<ColourMap>(run->colours.load()),
+                                            threshold = run->threshold.load()] {
+                // The copy goes along for Rescale while the run goes on (restitch needs what is
+                // done now).
+                auto results = makeResults(*copy, n, colours, threshold, run->currentScale(), copy);
+                run->offerScale(*results);
+                QMetaObject::invokeMethod(
+                    self, [self, generation, results] { self->applyResults(generation, results); },
+                    Qt::QueuedConnection);
+            });
+        return true;
+    }
+    void postProgress(AnalysisProgressInfo p) {
+        post([self = self, generation = generation, p] { self->applyProgress(generation, p); });
+    }
+    void finish(State state, QString message, std::shared_ptr<const SlideAnalysis> a) {
+        post([self = self, generation = generation, state, message, a] {
+            self->runFinished(generation, state, message, a);
+        });
+    }
+    AnalysisProgressInfo info(const SlideAnalysis& a) const {
+        return AnalysisProgressInfo{last.done,
+                                    last.total,
+                                    a.reused,
+                                    last.done - a.reused,
+                                    last.patchesPerSecond,
+                                    last.secondsLeft,
+                                    last.queued,
+                                    last.cancelled,
+                                    last.idle,
+                                    notes};
+    }
+    AnalysisCallbacks callbacks();
+    void analyse();
+};
+
+AnalysisCallbacks AnalysisController::RunThread::callbacks() {
+    AnalysisCallbacks callbacks;
+    // What is stored shows at once (a complete store runs no model at all).
+    callbacks.onLoaded = [this](const SlideAnalysis& a) {
+        QStringList lines;
+        for (const auto& notice : a.notices) lines << QString::fromStdString(notice);
+        notes = lines.join('\n');
+        if (a.reused == 0) {
+            if (!notes.isEmpty())
+                postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes});
+            return;
+        }
+        postResults(a);
+        postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false, notes});
+        storedShown = true;
+    };
+    // Another process (a `lucida-cli analyse`, another window) writes these results: show what it
+    // has stored as it grows, say so, and take over when it is done.
+    callbacks.onWaiting = [this](const SlideAnalysis& a, const std::string& message) {
+        if (a.reused > waitingShown) {
+            waitingShown = a.reused;
+            postResults(a);
+        }
+        postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false,
+                      QString::fromStdString(message)});
+    };
+    callbacks.cancelled = [this] { return run->cancelled.load(); };
+    callbacks.focus = [this] { return run->currentFocus(); };
+    callbacks.wholeSlide = [this] { return run->wholeSlide.load(); };
+    callbacks.onProgress = [this](const AnalysisProgress& p) { last = p; };
+    callbacks.onIdle = [this](const SlideAnalysis& a) {
+        postProgress(info(a));
+        postResults(a);
+        lastPartial = lastProgress = Clock::now();
+    };
+    callbacks.onBatch = [this](const SlideAnalysis& a) {
+        const auto now = Clock::now();
+        if (now - lastProgress >= kProgressInterval || last.done == last.total) {
+            lastProgress = now;
+            postProgress(info(a));
+        }
+        // Partial heatmaps about once a second (the complete one follows the run).
+        if (last.done < last.total &&
+            now - lastPartial >= std::chrono::milliseconds(run->partialIntervalMs) &&
+            postPartialResults(a))
+            lastPartial = now;
+    };
+    return callbacks;
+}
+
+void AnalysisController::RunThread::analyse() {
+    const TensorWork tensorWork;  // malloc tuned for tensors while this runs
+    try {
+        if (run->cancelled) {
+            finish(State::Cancelled, {}, nullptr);
+            return;
+        }
+        auto analysis = std::make_shared<const SlideAnalysis>(
+            analyseSlide(*run->source, *run->model, run->settings, run->resultsRoot, callbacks()));
+        const std::size_t done = analysis->doneCount();
+        if (!analysis->writer.empty())
+            notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
+                        .arg(QString::fromStdString(analysis->writer));
+        postProgress({done, analysis->outcomes.size(), analysis->reused, done - analysis->reused,
+                      last.patchesPerSecond, 0, 0, last.cancelled, false, notes});
+        if (!(storedShown && done == analysis->reused))  // else shown
+            postResults(*analysis, analysis->complete() && run->wholeSlide.load());
+        finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
+    } catch (const std::exception& e) {
+        waitStitching();
+        finish(State::Failed, QString::fromStdString(e.what()), nullptr);
+    } catch (...) {
+        waitStitching();
+        finish(State::Failed, AnalysisController::tr("The analysis failed."), nullptr);
+    }
+    waitStitching();  // a cancelled run returns without a final stitch
+}
+
 AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     : QObject(view), view_(view), session_(session), overlay_(new HeatmapOverlay(this)) {
     setObjectName("analysisController");
@@ -382,148 +544,7 @@ void AnalysisController::launch(bool wholeSlide) {
     run_ = run;
 
     // The thread only reads `run` and posts to this object, which waits for it before it goes.
-    thread_ = QThread::create([run, self = this] {
-        const TensorWork tensorWork;  // malloc tuned for tensors while this runs
-        const quint64 generation = run->generation;
-        auto post = [self](auto function) {
-            QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
-        };
-        // Partial heatmaps are stitched on a thread of their own, overlapping the next batches
-        // (one at a time: while one is being made, later batches do not start another). Final
-        // ones are made here, after the partial one in flight, so they arrive last. This thread
-        // waits for the stitching thread before it ends, and the controller for this thread.
-        std::future<void> stitching;
-        auto waitStitching = [&] {
-            if (stitching.valid()) stitching.wait();
-        };
-        // `wholeSlide`: the complete analysis, shown at the whole slide's range (the one change of
-        // scale a run makes by itself, once it is over; the legend says so).
-        auto postResults = [&](const SlideAnalysis& a, bool wholeSlide = false) {
-            waitStitching();
-            auto results = makeResults(
-                a, normalisationOf(run->normalisation), static_cast<ColourMap>(run->colours.load()),
-                run->threshold.load(), wholeSlide ? std::nullopt : run->currentScale());
-            if (wholeSlide) run->setScale(CamRange{results->camLow, results->camHigh});
-            run->offerScale(*results);
-            post([self, generation, results] { self->applyResults(generation, results); });
-        };
-        auto postPartialResults = [&](const SlideAnalysis& a) {
-            if (stitching.valid() &&
-                stitching.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-                return false;
-            stitching = std::async(
-                std::launch::async,
-                [post, self, generation, run, copy = std::make_shared<const SlideAnalysis>(a),
-                 n = normalisationOf(run->normalisation),
-                 colours = static_cast<ColourMap>(run->colours.load()),
-                 threshold = run->threshold.load()] {
-                    // The copy goes along for Rescale while the run goes on (restitch needs
-                    // what is done now).
-                    auto results =
-                        makeResults(*copy, n, colours, threshold, run->currentScale(), copy);
-                    run->offerScale(*results);
-                    post([self, generation, results] { self->applyResults(generation, results); });
-                });
-            return true;
-        };
-        auto postProgress = [&](AnalysisProgressInfo p) {
-            post([self, generation, p] { self->applyProgress(generation, p); });
-        };
-        auto finish = [&](State state, QString message, std::shared_ptr<const SlideAnalysis> a) {
-            post([self, generation, state, message, a] {
-                self->runFinished(generation, state, message, a);
-            });
-        };
-        try {
-            if (run->cancelled) {
-                finish(State::Cancelled, {}, nullptr);
-                return;
-            }
-            AnalysisProgress last;
-            Clock::time_point lastProgress{}, lastPartial{};
-            QString notes;  // of this run (AnalysisProgressInfo::note)
-            auto info = [&](const SlideAnalysis& a) {
-                return AnalysisProgressInfo{last.done,
-                                            last.total,
-                                            a.reused,
-                                            last.done - a.reused,
-                                            last.patchesPerSecond,
-                                            last.secondsLeft,
-                                            last.queued,
-                                            last.cancelled,
-                                            last.idle,
-                                            notes};
-            };
-            AnalysisCallbacks callbacks;
-            // What is stored shows at once (a complete store runs no model at all).
-            bool storedShown = false;
-            callbacks.onLoaded = [&](const SlideAnalysis& a) {
-                QStringList lines;
-                for (const auto& notice : a.notices) lines << QString::fromStdString(notice);
-                notes = lines.join('\n');
-                if (a.reused == 0) {
-                    if (!notes.isEmpty())
-                        postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes});
-                    return;
-                }
-                postResults(a);
-                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false, notes});
-                storedShown = true;
-            };
-            // Another process (a `lucida-cli analyse`, another window) writes these results: show
-            // what it has stored as it grows, say so, and take over when it is done.
-            std::size_t waitingShown = 0;
-            callbacks.onWaiting = [&](const SlideAnalysis& a, const std::string& message) {
-                if (a.reused > waitingShown) {
-                    waitingShown = a.reused;
-                    postResults(a);
-                }
-                postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false,
-                              QString::fromStdString(message)});
-            };
-            callbacks.cancelled = [&] { return run->cancelled.load(); };
-            callbacks.focus = [&] { return run->currentFocus(); };
-            callbacks.wholeSlide = [&] { return run->wholeSlide.load(); };
-            callbacks.wake = &run->wake;
-            callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
-            callbacks.onIdle = [&](const SlideAnalysis& a) {
-                postProgress(info(a));
-                postResults(a);
-                lastPartial = lastProgress = Clock::now();
-            };
-            callbacks.onBatch = [&](const SlideAnalysis& a) {
-                const auto now = Clock::now();
-                if (now - lastProgress >= kProgressInterval || last.done == last.total) {
-                    lastProgress = now;
-                    postProgress(info(a));
-                }
-                // Partial heatmaps about once a second (the complete one follows the run).
-                if (last.done < last.total &&
-                    now - lastPartial >= std::chrono::milliseconds(run->partialIntervalMs) &&
-                    postPartialResults(a))
-                    lastPartial = now;
-            };
-            auto analysis = std::make_shared<const SlideAnalysis>(analyseSlide(
-                *run->source, *run->model, run->settings, run->resultsRoot, callbacks));
-            const std::size_t done = analysis->doneCount();
-            if (!analysis->writer.empty())
-                notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
-                            .arg(QString::fromStdString(analysis->writer));
-            postProgress({done, analysis->outcomes.size(), analysis->reused,
-                          done - analysis->reused, last.patchesPerSecond, 0, 0, last.cancelled,
-                          false, notes});
-            if (!(storedShown && done == analysis->reused))  // else shown
-                postResults(*analysis, analysis->complete() && run->wholeSlide.load());
-            finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
-        } catch (const std::exception& e) {
-            waitStitching();
-            finish(State::Failed, QString::fromStdString(e.what()), nullptr);
-        } catch (...) {
-            waitStitching();
-            finish(State::Failed, AnalysisController::tr("The analysis failed."), nullptr);
-        }
-        waitStitching();  // a cancelled run returns without a final stitch
-    });
+    thread_ = QThread::create([run, self = this] { RunThread(run, self).analyse(); });
     thread_->setObjectName("slideAnalysis");
     connect(thread_, &QThread::finished, this,
             [this, thread = thread_] { threadFinished(thread); });

@@ -131,6 +131,7 @@ signals:
 
 private:
     struct Run;
+    struct RunThread;
     void launch(bool wholeSlide);
     void resumeLive();
     void stopRun(bool dropResults);

@@ -179,8 +179,39 @@ AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
     auto* content = new QWidget;
     auto* layout = new QVBoxLayout(content);
 
-    // Model, method, class.
-    auto* modelBox = new QGroupBox(tr("Model"), content);
+    layout->addWidget(buildModelBox(content));
+    layout->addWidget(buildRunBox(content));
+    layout->addWidget(buildDisplayBox(content));
+    layout->addWidget(buildSummaryBox(content), 1);
+
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setMinimumWidth(content->minimumSizeHint().width() +
+                    scroll->verticalScrollBar()->sizeHint().width() + 4);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setWidget(content);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(scroll);
+
+    showAnalysisSettings();
+    showDisplay();
+    showModel();
+    connectWidgets();
+    connect(session_, &ModelSession::modelChanged, this, &AnalysisPanel::showModel);
+    connect(session_->recentModels(), &RecentFiles::changed, this,
+            &AnalysisPanel::showRecentModels);
+    connect(session_, &ModelSession::analysisChanged, this, &AnalysisPanel::showAnalysisSettings);
+    connect(session_, &ModelSession::displayChanged, this, &AnalysisPanel::showDisplay);
+    updateState();
+    updateProgress();
+    updateResults();
+}
+
+// Model, method, class, input and overlap.
+QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
+    auto* modelBox = new QGroupBox(tr("Model"), parent);
     auto* modelForm = new QFormLayout(modelBox);
     modelCombo_ = new QComboBox(modelBox);
     modelCombo_->setObjectName("modelCombo");
@@ -232,10 +263,12 @@ AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
         tr("Overlapping patches, blended: smoother heat, more patches "
            "(25 %: 1.8x, 50 %: 4x)"));
     modelForm->addRow(tr("Overlap:"), overlapCombo_);
-    layout->addWidget(modelBox);
+    return modelBox;
+}
 
-    // Run.
-    auto* runBox = new QGroupBox(tr("Run"), content);
+// Analyse, Cancel and the progress.
+QWidget* AnalysisPanel::buildRunBox(QWidget* parent) {
+    auto* runBox = new QGroupBox(tr("Run"), parent);
     auto* runLayout = new QVBoxLayout(runBox);
     auto* buttons = new QHBoxLayout;
     analyseButton_ = new QPushButton(tr("Analyse Slide"), runBox);
@@ -255,10 +288,12 @@ AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
     progressLabel_ = new QLabel(runBox);
     progressLabel_->setWordWrap(true);
     runLayout->addWidget(progressLabel_);
-    layout->addWidget(runBox);
+    return runBox;
+}
 
-    // Display.
-    auto* displayBox = new QGroupBox(tr("Heatmap"), content);
+// What heat is shown and how, with the legend.
+QWidget* AnalysisPanel::buildDisplayBox(QWidget* parent) {
+    auto* displayBox = new QGroupBox(tr("Heatmap"), parent);
     auto* displayForm = new QFormLayout(displayBox);
     layerCombo_ = new QComboBox(displayBox);
     layerCombo_->addItem(tr("CAM"), int(ShownHeat::Cam));
@@ -304,10 +339,12 @@ AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
     connect(rescaleButton_, &QToolButton::clicked, this, [this] {
         if (controller_) controller_->rescale();
     });
-    layout->addWidget(displayBox);
+    return displayBox;
+}
 
-    // Summary.
-    auto* summaryBox = new QGroupBox(tr("Summary"), content);
+// The slide's figures and top regions.
+QWidget* AnalysisPanel::buildSummaryBox(QWidget* parent) {
+    auto* summaryBox = new QGroupBox(tr("Summary"), parent);
     auto* summaryLayout = new QVBoxLayout(summaryBox);
     scoreLabel_ = new QLabel(summaryBox);
     scoreLabel_->setToolTip(tr("Mean probability of the 10 most suspicious patches"));
@@ -322,31 +359,7 @@ AnalysisPanel::AnalysisPanel(ModelSession* session, QWidget* parent)
     regionList_->setObjectName("regionList");
     regionList_->setMinimumHeight(90);
     summaryLayout->addWidget(regionList_, 1);
-    layout->addWidget(summaryBox, 1);
-
-    auto* scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    setMinimumWidth(content->minimumSizeHint().width() +
-                    scroll->verticalScrollBar()->sizeHint().width() + 4);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setWidget(content);
-    auto* outer = new QVBoxLayout(this);
-    outer->setContentsMargins(0, 0, 0, 0);
-    outer->addWidget(scroll);
-
-    showAnalysisSettings();
-    showDisplay();
-    showModel();
-    connectWidgets();
-    connect(session_, &ModelSession::modelChanged, this, &AnalysisPanel::showModel);
-    connect(session_->recentModels(), &RecentFiles::changed, this,
-            &AnalysisPanel::showRecentModels);
-    connect(session_, &ModelSession::analysisChanged, this, &AnalysisPanel::showAnalysisSettings);
-    connect(session_, &ModelSession::displayChanged, this, &AnalysisPanel::showDisplay);
-    updateState();
-    updateProgress();
-    updateResults();
+    return summaryBox;
 }
 
 // Edits go to the session; what it then holds comes back through showAnalysisSettings and

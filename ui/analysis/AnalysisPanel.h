@@ -109,6 +109,10 @@ signals:
     void regionActivated(const QRectF& region, bool closer);
 
 private:
+    QWidget* buildModelBox(QWidget* parent);
+    QWidget* buildRunBox(QWidget* parent);
+    QWidget* buildDisplayBox(QWidget* parent);
+    QWidget* buildSummaryBox(QWidget* parent);
     void connectWidgets();
     void showModel();             // the session's model: loading, loaded or failed
     void showRecentModels();      // the picker's list
