@@ -250,6 +250,7 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
     callbacks.cancelled = [this] { return run->cancelled.load(); };
     callbacks.focus = [this] { return run->currentFocus(); };
     callbacks.wholeSlide = [this] { return run->wholeSlide.load(); };
+    callbacks.wake = &run->wake;
     callbacks.onProgress = [this](const AnalysisProgress& p) { last = p; };
     callbacks.onIdle = [this](const SlideAnalysis& a) {
         postProgress(info(a));
