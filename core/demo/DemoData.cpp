@@ -31,6 +31,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Files.
 
+// Not core/io/AtomicFile: demo data is thousands of small, regenerable files, for which an fsync
+// of each file and folder would cost more than the data is worth. Still never half a file.
 void writeBytesAtomically(const std::string& path, const void* data, std::size_t size) {
     const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
     {
