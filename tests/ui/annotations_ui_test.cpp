@@ -14,12 +14,18 @@
 #include "image/ImageSource.h"
 
 #include <QFile>
+#include <QImage>
+#include <QPainter>
 #include <QTemporaryDir>
 #include <QUndoStack>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <random>
+
+#include <time.h>
 
 using namespace lucida;
 using namespace lucida::ui;
@@ -79,6 +85,13 @@ double shoelace(const std::vector<Point2>& p) {
         twice += a.x * b.y - b.x * a.y;
     }
     return std::abs(twice) / 2;
+}
+
+// This thread's CPU time: paint cost without the other processes sharing the machine.
+double threadCpuMs() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
 }
 
 bool near(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
@@ -212,6 +225,82 @@ private slots:
         s.drag({250, 190}, {250, 210}, Qt::AltModifier);  // erase across the middle
         QVERIFY(geometryArea(s.annotations->items()[0].geometry) < painted);
         QCOMPARE(s.annotations->items()[0].geometry.type, Geometry::Type::MultiPolygon);
+    }
+
+    void undoRedoShortcutsOnTheView() {
+        Scene s;
+        QApplication::setActiveWindow(&s.view);
+        QVERIFY(QTest::qWaitForWindowActive(&s.view));
+        s.view.setFocus();
+        s.tools.setTool(AnnotationTools::Tool::Ellipse);
+        s.drag({200, 200}, {400, 320});
+        QCOMPARE(s.annotations->items().size(), std::size_t(1));
+        QCOMPARE(s.annotations->items()[0].geometry.polygons[0].outer.size(),
+                 std::size_t(AnnotationTools::kEllipseVertices));
+        const Geometry drawn = s.annotations->items()[0].geometry;
+        QTest::keyClick(&s.view, Qt::Key_Z, Qt::ControlModifier);
+        QCOMPARE(s.annotations->items().size(), std::size_t(0));
+        QTest::keyClick(&s.view, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+        QCOMPARE(s.annotations->items().size(), std::size_t(1));
+        QVERIFY(s.annotations->items()[0].geometry == drawn);
+
+        // An import is one undo step, and ids already present get new ones.
+        AnnotationSet other;
+        other.items.push_back(s.annotations->items()[0]);
+        s.annotations->import(other);
+        QCOMPARE(s.annotations->items().size(), std::size_t(2));
+        QVERIFY(s.annotations->items()[1].id != s.annotations->items()[0].id);
+        s.annotations->undoStack()->undo();
+        QCOMPARE(s.annotations->items().size(), std::size_t(1));
+    }
+
+    // 50,000 small polygons (QuPath cell detections): the layer's paint while panning, at the whole
+    // slide (all of them, as dots or boxes) and at 1:1 (thousands as outlines), in CPU time.
+    // Reported; bounded loosely here (sanitiser builds), the 16 ms budget is the benchmark's.
+    void fiftyThousandPolygonsPaintFast() {
+        TileService tiles{std::size_t{16} << 20, 1};
+        ImageDocument image{openImage(fixtures::path("slides/aperio.svs"))};
+        AnnotationDocument annotations(image.info());
+        AnnotationSet set;
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<double> x(0, 3000), y(0, 2000);
+        for (int i = 0; i < 50000; ++i) {
+            Annotation a;
+            a.id = "cell-" + std::to_string(i);
+            a.className = "Immune cells";
+            a.detection = true;
+            const double cx = x(rng), cy = y(rng);
+            Ring ring;
+            for (int k = 0; k < 8; ++k)
+                ring.push_back({cx + 5 * std::cos(k * M_PI / 4), cy + 5 * std::sin(k * M_PI / 4)});
+            a.geometry.polygons.push_back({ring, {}});
+            set.items.push_back(std::move(a));
+        }
+        annotations.import(set);
+        AnnotationLayer layer(&annotations, &image);
+        QImage target(1280, 800, QImage::Format_ARGB32_Premultiplied);
+        for (const double scale : {0.4, 1.0}) {
+            ViewGeometry view;
+            view.viewWidth = target.width();
+            view.viewHeight = target.height();
+            view.scale = scale;
+            view.centreX = 1500;
+            view.centreY = 1000;
+            std::vector<double> ms;
+            for (int frame = 0; frame < 30; ++frame) {
+                view.panByScreen(7, 3);
+                target.fill(Qt::black);
+                QPainter painter(&target);
+                const double start = threadCpuMs();
+                SceneRenderer::paintLayers(painter, {&layer}, view);
+                ms.push_back(threadCpuMs() - start);
+            }
+            std::sort(ms.begin(), ms.end());
+            const double p95 = ms[std::size_t(ms.size() * 95 / 100)];
+            qInfo("scale %.1f: %d objects painted, p95 %.1f ms", scale, layer.lastPainted(), p95);
+            QVERIFY(layer.lastPainted() > 1000);
+            QVERIFY2(p95 < 80, qPrintable(QString::number(p95)));
+        }
     }
 
     void autosavesAfterAnEditAndOnClose() {

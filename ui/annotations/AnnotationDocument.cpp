@@ -8,6 +8,8 @@
 #include <QtConcurrent>
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace lucida::ui {
@@ -109,16 +111,17 @@ bool AnnotationDocument::open(const QString& path, QString* error) {
     return true;
 }
 
-QStringList AnnotationDocument::import(const AnnotationSet& other) {
+void AnnotationDocument::import(const AnnotationSet& other) {
     std::vector<Change> changes;
     for (const AnnotationClass& c : other.classes) set_.useClass(c.name, c.colour);
+    std::unordered_set<std::string> ids;
+    for (const Annotation& a : set_.items) ids.insert(a.id);
     for (Annotation a : other.items) {
-        if (a.id.empty() || indexOf(a.id)) a.id = newAnnotationId();
+        if (a.id.empty() || !ids.insert(a.id).second) a.id = newAnnotationId();
         changes.push_back({a.id, std::nullopt, std::move(a), 0});
     }
     const auto n = int(changes.size());
     push(std::move(changes), tr("Import %n annotation(s)", nullptr, n));
-    return {};
 }
 
 bool AnnotationDocument::save(QString* error) {
@@ -163,25 +166,42 @@ void AnnotationDocument::push(std::vector<Change> changes, const QString& text) 
 }
 
 void AnnotationDocument::apply(const std::vector<Change>& changes, bool forward) {
+    // In passes over the whole set, not a search per change: an import of 50,000 detections and
+    // its undo stay linear.
     auto& items = set_.items;
+    std::unordered_map<std::string, std::size_t> at;
+    for (std::size_t i = 0; i < items.size(); ++i) at.emplace(items[i].id, i);
+    std::unordered_set<std::string> removed;
+    std::vector<const Change*> inserted;
     auto step = [&](const Change& c) {
         const std::optional<Annotation>& to = forward ? c.after : c.before;
         const std::optional<Annotation>& from = forward ? c.before : c.after;
-        const std::optional<std::size_t> at = indexOf(c.id);
-        if (to && from && at) {
-            items[*at] = *to;
-        } else if (to && !at) {  // (re)insert where it was, else at the end
-            const std::size_t pos = from || !c.before ? items.size() : c.position;
-            items.insert(items.begin() + std::ptrdiff_t(std::min(pos, items.size())), *to);
-        } else if (!to && at) {
-            items.erase(items.begin() + std::ptrdiff_t(*at));
-            selection_.erase(c.id);
-        }
+        const auto it = at.find(c.id);
+        if (to && from && it != at.end())
+            items[it->second] = *to;
+        else if (to && it == at.end())
+            inserted.push_back(&c);
+        else if (!to && it != at.end())
+            removed.insert(c.id);
     };
     if (forward)
         std::for_each(changes.begin(), changes.end(), step);
     else
         std::for_each(changes.rbegin(), changes.rend(), step);
+    if (!removed.empty()) {
+        std::erase_if(items, [&](const Annotation& a) { return removed.count(a.id) != 0; });
+        std::erase_if(selection_, [&](const std::string& id) { return removed.count(id) != 0; });
+    }
+    for (const Change* c : inserted) {
+        // An undone removal goes back where it stood (removals list the later ones first, so
+        // reversed they reinsert the earlier ones first); an addition goes at the end.
+        const bool undoneRemoval = !forward && c->before && !c->after;
+        const Annotation& a = forward ? *c->after : *c->before;
+        if (undoneRemoval && c->position < items.size())
+            items.insert(items.begin() + std::ptrdiff_t(c->position), a);
+        else
+            items.push_back(a);
+    }
     edited();
 }
 

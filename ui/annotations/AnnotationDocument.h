@@ -52,8 +52,9 @@ public:
     // `error` set when it cannot be read (nothing here is changed then).
     bool open(const QString& path, QString* error = nullptr);
     QString path() const { return path_; }
-    // Adds the annotations of another file (import), as one undoable edit; the reader's notes.
-    QStringList import(const AnnotationSet& other);
+    // Adds the annotations of another file (an import, a drop), its classes too, as one undoable
+    // edit; ids already here get new ones.
+    void import(const AnnotationSet& other);
     // Writes now, synchronously; false with `error` on failure.
     bool save(QString* error = nullptr);
     bool isModified() const { return modified_; }

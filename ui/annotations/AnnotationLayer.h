@@ -20,6 +20,8 @@ public:
     // Objects whose bounds are smaller than this on screen (pixels) are drawn as one dot: 50,000
     // cell detections at low zoom cost a point each, not a path each.
     static constexpr double kDotBelowPixels = 2.0;
+    // Below this (and above a dot) an object is drawn as its bounding box, batched per colour.
+    static constexpr double kBoxBelowPixels = 6.0;
 
     AnnotationLayer(AnnotationDocument* annotations, ImageDocument* image);
 

@@ -5,8 +5,10 @@
 #include "SlideView.h"
 #include "annotations/AnnotationGeometry.h"
 
+#include <QAction>
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QUndoStack>
 
 #include <cmath>
 #include <numbers>
@@ -47,6 +49,17 @@ AnnotationTools::AnnotationTools(SlideView* view, AnnotationDocument* document,
                                  AnnotationLayer* layer)
     : QObject(view), view_(view), document_(document), layer_(layer) {
     view_->installEventFilter(this);
+    // Ctrl+Z / Ctrl+Shift+Z on the view (with the focus in it), whether or not a window has an
+    // Edit menu: the actions belong to the view and follow the stack's texts and states.
+    QUndoStack* stack = document_->undoStack();
+    QAction* undo = stack->createUndoAction(view_, tr("Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = stack->createRedoAction(view_, tr("Redo"));
+    redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence::Redo});
+    for (QAction* a : {undo, redo}) {
+        a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        view_->addAction(a);
+    }
 }
 
 const char* AnnotationTools::toolName(Tool tool) {
