@@ -19,6 +19,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -176,6 +177,145 @@ void prioritise(std::vector<std::size_t>& todo, std::size_t from, const PatchGri
     sortCentreOut(outside, todo.end(), centre, centreOf);
 }
 
+// The request queue of one run: positions in `todo` before nextToConsume were consumed, those
+// up to nextToDecode are being decoded or wait decoded in `ready`, the rest are requests not yet
+// started, which a new view or scope replaces. Decoder threads fill `ready` in todo order, at
+// most `capacity` ahead; the run's thread batches and runs the model, so decoding the next batch
+// overlaps inference.
+struct PatchQueue {
+    struct Decoded {
+        std::size_t index;
+        FloatTensor input;
+        std::string error;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::size_t> todo;
+    std::map<std::size_t, Decoded> ready;  // by position in `todo`
+    std::size_t nextToDecode = 0, nextToConsume = 0, capacity = 0;
+    bool stop = false;
+    std::vector<std::thread> decoders;
+
+    void start(int threads, const std::function<FloatTensor(std::size_t index)>& decode) {
+        for (int t = 0; t < threads; ++t)
+            decoders.emplace_back([this, decode] {
+                for (;;) {
+                    std::size_t position, index;
+                    {
+                        std::unique_lock lock(mutex);
+                        changed.wait(lock, [&] {
+                            return stop || (nextToDecode < todo.size() &&
+                                            nextToDecode < nextToConsume + capacity);
+                        });
+                        if (stop) return;
+                        position = nextToDecode++;
+                        index = todo[position];
+                    }
+                    Decoded d{index, {}, {}};
+                    try {
+                        d.input = decode(index);
+                    } catch (const std::exception& e) {
+                        d.error = e.what();
+                    }
+                    std::lock_guard lock(mutex);
+                    ready.emplace(position, std::move(d));
+                    changed.notify_all();
+                }
+            });
+    }
+
+    void shutdown() {
+        {
+            std::lock_guard lock(mutex);
+            stop = true;
+            changed.notify_all();
+        }
+        for (auto& t : decoders) t.join();
+        decoders.clear();
+    }
+
+    // The next `count` requests in order, waiting for their decodes; those `keep` refuses are
+    // dropped and counted in `dropped`.
+    std::vector<Decoded> take(std::size_t count, const std::function<bool(std::size_t)>& keep,
+                              std::size_t& dropped) {
+        std::vector<Decoded> batch;
+        std::unique_lock lock(mutex);
+        const std::size_t end = std::min(todo.size(), nextToConsume + count);
+        for (std::size_t p = nextToConsume; p < end; ++p) {
+            changed.wait(lock, [&] { return ready.count(p) > 0; });
+            Decoded d = std::move(ready.at(p));
+            ready.erase(p);
+            if (keep(d.index))
+                batch.push_back(std::move(d));
+            else
+                ++dropped;
+        }
+        nextToConsume = end;
+        changed.notify_all();
+        return batch;
+    }
+};
+
+// One writer per results folder. Another one (a second `analyse`, a viewer): show what it has
+// stored and wait for it; its results are then reused, so no patch is computed twice. Null when
+// cancelled while waiting (then `a` holds what the other writer stored, and who it is).
+std::unique_ptr<ResultsLock> waitForResultsLock(SlideAnalysis& a,
+                                                const AnalysisCallbacks& callbacks) {
+    std::string holder;
+    auto lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
+    if (!lock) {
+        using WaitClock = std::chrono::steady_clock;
+        WaitClock::time_point lastShown{};
+        for (;;) {
+            const std::uint64_t seen = callbacks.wake ? callbacks.wake->generation() : 0;
+            if (callbacks.cancelled && callbacks.cancelled()) {
+                readStored(a);
+                a.writer = holder;
+                return nullptr;
+            }
+            if (WaitClock::now() - lastShown >= std::chrono::seconds(1)) {
+                lastShown = WaitClock::now();
+                readStored(a);
+                if (callbacks.onWaiting)
+                    callbacks.onWaiting(a, holder + " is writing the results in " + a.resultsDir +
+                                               ": waiting for it (" + std::to_string(a.reused) +
+                                               " of " + std::to_string(a.outcomes.size()) +
+                                               " patches stored so far)");
+            }
+            // Another process's file lock tells no one when it goes: tried again every 100 ms,
+            // and at once on a cancel.
+            constexpr std::chrono::milliseconds kRetry{100};
+            if (callbacks.wake)
+                callbacks.wake->waitAfter(seen, kRetry);
+            else
+                std::this_thread::sleep_for(kRetry);
+            lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
+            if (lock) break;
+        }
+    }
+    return lock;
+}
+
+// Checks one patch's explanation, appends it to the store and to `a`.
+void storeOutcome(SlideAnalysis& a, PatchStore& store, std::size_t index, const Explanation& e) {
+    PatchOutcome o{true, e.probabilities, e.map.data};
+    const int height = static_cast<int>(e.map.size(0)), width = static_cast<int>(e.map.size(1));
+    // Never stored, never shown: what the store would refuse to read back.
+    const std::string why =
+        PatchStore::implausible(o, static_cast<int>(a.classes.size()), std::size_t(width) * height);
+    if (!why.empty()) {
+        const Patch& p = a.grid.patches[index];
+        throw ModelError(a.modelPath, "impossible output for patch " + std::to_string(index) +
+                                          " at (" + std::to_string(std::lround(p.x)) + ", " +
+                                          std::to_string(std::lround(p.y)) + ") of " + a.slidePath +
+                                          ": " + why);
+    }
+    store.append(index, o, width, height);
+    a.outcomes[index] = std::move(o);
+    a.camHeight = height;
+    a.camWidth = width;
+}
+
 }  // namespace
 
 std::string analysisKey(const std::string& imagePath, const std::string& modelPath,
@@ -237,40 +377,8 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                            const AnalysisCallbacks& callbacks) {
     SlideAnalysis a = prepare(source, model, settings, resultsRoot);
     fs::create_directories(a.resultsDir);
-    // One writer per results folder. Another one (a second `analyse`, a viewer): show what it has
-    // stored and wait for it; its results are then reused, so no patch is computed twice.
-    std::string holder;
-    auto lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
-    if (!lock) {
-        using WaitClock = std::chrono::steady_clock;
-        WaitClock::time_point lastShown{};
-        for (;;) {
-            const std::uint64_t seen = callbacks.wake ? callbacks.wake->generation() : 0;
-            if (callbacks.cancelled && callbacks.cancelled()) {
-                readStored(a);
-                a.writer = holder;
-                return a;
-            }
-            if (WaitClock::now() - lastShown >= std::chrono::seconds(1)) {
-                lastShown = WaitClock::now();
-                readStored(a);
-                if (callbacks.onWaiting)
-                    callbacks.onWaiting(a, holder + " is writing the results in " + a.resultsDir +
-                                               ": waiting for it (" + std::to_string(a.reused) +
-                                               " of " + std::to_string(a.outcomes.size()) +
-                                               " patches stored so far)");
-            }
-            // Another process's file lock tells no one when it goes: tried again every 100 ms,
-            // and at once on a cancel.
-            constexpr std::chrono::milliseconds kRetry{100};
-            if (callbacks.wake)
-                callbacks.wake->waitAfter(seen, kRetry);
-            else
-                std::this_thread::sleep_for(kRetry);
-            lock = ResultsLock::tryAcquire(a.resultsDir, &holder);
-            if (lock) break;
-        }
-    }
+    std::unique_ptr<ResultsLock> lock = waitForResultsLock(a, callbacks);
+    if (!lock) return a;  // cancelled while another writer held the folder
     writeSettings(a);
     PatchStore store(storePath(a), storeLayout(a));
     const StoreReport report = store.openForWriting(a.outcomes);
@@ -287,28 +395,14 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         return a;
     }
 
-    // `todo` is the request queue: positions before nextToConsume were consumed, those up to
-    // nextToDecode are being decoded or wait decoded in `ready`, the rest are requests not yet
-    // started, which a new view or scope replaces. Decoders fill `ready` in todo order (bounded);
-    // this thread batches and runs the model, so decoding the next batch overlaps inference.
-    struct Decoded {
-        std::size_t index;
-        FloatTensor input;
-        std::string error;
-    };
     ExplainOptions explainOptions;
     explainOptions.method = settings.method;
     explainOptions.classIndex = a.explainedClass;
     explainOptions.layer = a.layer;
     int batchSize = settings.batchSize > 0 ? settings.batchSize
                                            : chooseBatchSize(model, explainOptions).batchSize;
-    const std::size_t capacity = static_cast<std::size_t>(batchSize) * 3;
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::vector<std::size_t> todo;
-    std::map<std::size_t, Decoded> ready;  // by position in `todo`
-    std::size_t nextToDecode = 0, nextToConsume = 0;
-    bool stop = false;
+    PatchQueue q;
+    q.capacity = static_cast<std::size_t>(batchSize) * 3;
 
     auto inView = [&](std::size_t i, const std::array<double, 4>& view) {
         return a.grid.patches[i].intersects(view[0], view[1], view[2], view[3]);
@@ -317,20 +411,20 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     std::optional<std::array<double, 4>> focused =
         callbacks.focus ? callbacks.focus() : std::nullopt;
     std::size_t cancelled = 0;
-    // Replaces the requests not yet started with those of the scope and view now (under `mutex`).
+    // Replaces the requests not yet started with those of the scope and view now (under q.mutex).
     std::vector<char> mark(total, 0);
     auto requeue = [&] {
         std::fill(mark.begin(), mark.end(), 0);
-        for (std::size_t p = nextToConsume; p < nextToDecode; ++p) mark[todo[p]] = 1;  // started
-        std::vector<std::size_t> dropped(todo.begin() + static_cast<std::ptrdiff_t>(nextToDecode),
-                                         todo.end());
-        todo.resize(nextToDecode);
+        for (std::size_t p = q.nextToConsume; p < q.nextToDecode; ++p) mark[q.todo[p]] = 1;
+        std::vector<std::size_t> dropped(
+            q.todo.begin() + static_cast<std::ptrdiff_t>(q.nextToDecode), q.todo.end());
+        q.todo.resize(q.nextToDecode);
         for (std::size_t i = 0; i < total; ++i)
             if (!a.outcomes[i].done && !mark[i] && (whole || (focused && inView(i, *focused)))) {
-                todo.push_back(i);
+                q.todo.push_back(i);
                 mark[i] = 2;
             }
-        if (focused) prioritise(todo, nextToDecode, a.grid, *focused);
+        if (focused) prioritise(q.todo, q.nextToDecode, a.grid, *focused);
         for (std::size_t i : dropped) cancelled += mark[i] != 2;
     };
     requeue();
@@ -338,42 +432,9 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     const int threads = settings.decodeThreads > 0
                             ? settings.decodeThreads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> decoders;
-    for (int t = 0; t < threads; ++t) {
-        decoders.emplace_back([&] {
-            for (;;) {
-                std::size_t position, index;
-                {
-                    std::unique_lock lock(mutex);
-                    changed.wait(lock, [&] {
-                        return stop || (nextToDecode < todo.size() &&
-                                        nextToDecode < nextToConsume + capacity);
-                    });
-                    if (stop) return;
-                    position = nextToDecode++;
-                    index = todo[position];
-                }
-                Decoded d{index, {}, {}};
-                try {
-                    d.input = readPatch(source, a.grid, a.grid.patches[d.index], model.spec(),
-                                        settings.slice);
-                } catch (const std::exception& e) {
-                    d.error = e.what();
-                }
-                std::lock_guard lock(mutex);
-                ready.emplace(position, std::move(d));
-                changed.notify_all();
-            }
-        });
-    }
-    auto shutdown = [&] {
-        {
-            std::lock_guard lock(mutex);
-            stop = true;
-            changed.notify_all();
-        }
-        for (auto& t : decoders) t.join();
-    };
+    q.start(threads, [&](std::size_t index) {
+        return readPatch(source, a.grid, a.grid.patches[index], model.spec(), settings.slice);
+    });
 
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
@@ -387,7 +448,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         const double busy =
             std::chrono::duration<double>(Clock::now() - started).count() - idleSeconds;
         p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
-        p.queued = todo.size() - nextToConsume;
+        p.queued = q.todo.size() - q.nextToConsume;
         p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
         p.cancelled = cancelled;
         p.wholeSlide = whole;
@@ -404,11 +465,11 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
             if (wholeNow != whole || (view && view != focused)) {
                 whole = wholeNow;
                 if (view) focused = view;
-                std::lock_guard lock(mutex);
+                std::lock_guard lock(q.mutex);
                 requeue();
-                changed.notify_all();
+                q.changed.notify_all();
             }
-            if (nextToConsume == todo.size()) {  // view scope, all in view done: wait for a move
+            if (q.nextToConsume == q.todo.size()) {  // view scope, all in view done: wait
                 if (!idle) {
                     idle = true;
                     if (callbacks.onProgress) callbacks.onProgress(progress());
@@ -423,24 +484,11 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 continue;
             }
             idle = false;
-            std::vector<Decoded> batch;
-            {
-                std::unique_lock lock(mutex);
-                const std::size_t end = std::min(todo.size(), nextToConsume + batchSize);
-                for (std::size_t p = nextToConsume; p < end; ++p) {
-                    changed.wait(lock, [&] { return ready.count(p) > 0; });
-                    Decoded d = std::move(ready.at(p));
-                    ready.erase(p);
-                    // Decoded for a view the user has left: dropped before the expensive part.
-                    if (!whole && focused && !inView(d.index, *focused)) {
-                        ++cancelled;
-                        continue;
-                    }
-                    batch.push_back(std::move(d));
-                }
-                nextToConsume = end;
-                changed.notify_all();
-            }
+            // Decoded for a view the user has left: dropped before the expensive part.
+            std::vector<PatchQueue::Decoded> batch = q.take(
+                std::size_t(batchSize),
+                [&](std::size_t index) { return whole || !focused || inView(index, *focused); },
+                cancelled);
             for (const auto& d : batch)
                 if (!d.error.empty()) throw ImageError(a.slidePath, d.error);
             if (!batch.empty()) {
@@ -454,28 +502,8 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                             stackBatch({inputs.begin() + first, inputs.begin() + first + count}),
                             explainOptions);
                     });
-                for (std::size_t i = 0; i < batch.size(); ++i) {
-                    const auto& e = explanations[i];
-                    const std::size_t index = batch[i].index;
-                    PatchOutcome o{true, e.probabilities, e.map.data};
-                    const int height = static_cast<int>(e.map.size(0)),
-                              width = static_cast<int>(e.map.size(1));
-                    // Never stored, never shown: what the store would refuse to read back.
-                    const std::string why = PatchStore::implausible(
-                        o, static_cast<int>(a.classes.size()), std::size_t(width) * height);
-                    if (!why.empty()) {
-                        const Patch& p = a.grid.patches[index];
-                        throw ModelError(a.modelPath, "impossible output for patch " +
-                                                          std::to_string(index) + " at (" +
-                                                          std::to_string(std::lround(p.x)) + ", " +
-                                                          std::to_string(std::lround(p.y)) +
-                                                          ") of " + a.slidePath + ": " + why);
-                    }
-                    store.append(index, o, width, height);
-                    a.outcomes[index] = std::move(o);
-                    a.camHeight = height;
-                    a.camWidth = width;
-                }
+                for (std::size_t i = 0; i < batch.size(); ++i)
+                    storeOutcome(a, store, batch[i].index, explanations[i]);
                 store.flush();
                 doneNow += batch.size();
                 doneTotal += batch.size();
@@ -484,10 +512,10 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
             if (!batch.empty() && callbacks.onBatch) callbacks.onBatch(a);
         }
     } catch (...) {
-        shutdown();
+        q.shutdown();
         throw;
     }
-    shutdown();
+    q.shutdown();
     return a;
 }
 
