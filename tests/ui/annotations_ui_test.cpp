@@ -8,6 +8,7 @@
 #include "AnnotationsDock.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewAnnotations.h"
 #include "annotations/AnnotationFiles.h"
 #include "annotations/AnnotationGeometry.h"
 #include "fixtures/Fixtures.h"
@@ -301,6 +302,62 @@ private slots:
             QVERIFY(layer.lastPainted() > 1000);
             QVERIFY2(p95 < 80, qPrintable(QString::number(p95)));
         }
+    }
+
+    // The per-view bundle a window uses: tool actions, import of a file dropped or chosen, the
+    // dock centring the view on a row, DICOM units.
+    void viewAnnotationsImportAndDock() {
+        QTemporaryDir dir;
+        TileService tiles{std::size_t{64} << 20, 2};
+        ImageDocument image{openImage(fixtures::path("slides/aperio.svs"))};
+        auto* view = new SlideView(&image, &tiles);
+        view->resize(640, 480);
+        view->show();
+        auto* va = new ViewAnnotations(view, dir.filePath("a.geojson"));
+        QCOMPARE(ViewAnnotations::of(view), va);
+        QVERIFY(va->loadError().isEmpty());
+
+        AnnotationSet set;
+        Annotation far;
+        far.className = "Necrosis";
+        far.geometry.polygons.push_back({{{2500, 1500}, {2600, 1500}, {2600, 1600}}, {}});
+        set.items.push_back(far);
+        writeAnnotationFile(dir.filePath("in.geojson").toStdString(), set);
+        QVERIFY(ViewAnnotations::isAnnotationFile(dir.filePath("in.geojson")));
+        QVERIFY(va->importFile(dir.filePath("in.geojson")).isEmpty());
+        QVERIFY(va->importFile(dir.filePath("missing.xml")).contains("missing.xml"));
+        QCOMPARE(va->document()->items().size(), std::size_t(1));
+
+        AnnotationsDock dock;
+        dock.setDocument(va->document(), view);
+        dock.showRow(0);
+        QCOMPARE(view->viewGeometry().centreX, 2550.0);  // the middle of its bounds
+        QCOMPARE(view->viewGeometry().centreY, 1550.0);
+        QCOMPARE(va->document()->selection().size(), std::size_t(1));
+
+        QObject owner;
+        AnnotationTools* current = va->tools();
+        QActionGroup* actions = createAnnotationToolActions(&owner, [&] { return current; });
+        actions->actions().at(6)->trigger();  // Polygon
+        QCOMPARE(va->tools()->tool(), AnnotationTools::Tool::Polygon);
+        actions->actions().at(6)->trigger();  // unchecked: back to panning
+        QCOMPARE(va->tools()->tool(), AnnotationTools::Tool::None);
+
+        QVERIFY(va->exportFile(dir.filePath("out.xml")).isEmpty());
+        QCOMPARE(readAnnotationFile(dir.filePath("out.xml").toStdString()).set.items.size(),
+                 std::size_t(1));
+        dock.setDocument(nullptr, nullptr);
+        delete view;  // and with it the annotations, saved
+        QCOMPARE(readAnnotationFile(dir.filePath("a.geojson").toStdString()).set.items.size(),
+                 std::size_t(1));
+
+        ImageInfo dicom;
+        dicom.mppX = dicom.mppY = 700;  // 0.7 mm pixel spacing
+        dicom.displayUnit = LengthUnit::Millimetre;
+        const PixelSize mm = pixelSizeOf(dicom);
+        QCOMPARE(mm.unit, PixelSize::Unit::Millimetre);
+        QVERIFY(near(mm.x, 0.7));
+        QVERIFY(!pixelSizeOf(ImageInfo{}).known());
     }
 
     void autosavesAfterAnEditAndOnClose() {
