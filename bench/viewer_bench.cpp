@@ -2,9 +2,11 @@
 //   --mode open    open-to-fully-painted time of a 1920x1080 view (fitted, and 1:1 at the centre)
 //                  against the floor: decoding just the tiles that view needs, same run, same
 //                  number of threads, from a freshly opened source
-//   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max)
+//   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max);
+//                  with --heat, a whole-slide heat layer shown at opacity 0.5
 //   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step
 // See docs/PERFORMANCE.md for the targets and the results.
+#include "HeatmapOverlay.h"
 #include "ImageDocument.h"
 #include "SlideView.h"
 #include "TileService.h"
@@ -121,6 +123,7 @@ struct Options {
     int repeats = 5;
     std::size_t cacheBytes = TileCache::kDefaultBudgetBytes;
     int threads = 0;
+    bool heat = false;  // pan with a whole-slide heat layer shown
 };
 
 enum class Start { Fitted, ActualCentre };
@@ -240,6 +243,24 @@ Json benchPan(const Options& o) {
     const double cx = document.info().width() / 2.0, cy = document.info().height() / 2.0;
     view.setScale(1.0);
     view.setCentre(cx, cy);
+    // With --heat: a whole-slide heat layer (one cell per 32 level-0 pixels, smooth values) at
+    // opacity 0.5, as a finished analysis shows it.
+    lucida::ui::HeatmapOverlay overlay;
+    if (o.heat) {
+        auto cam = std::make_shared<FloatRaster>();
+        cam->cellSize = 32;
+        cam->width = int(std::ceil(document.info().width() / cam->cellSize));
+        cam->height = int(std::ceil(document.info().height() / cam->cellSize));
+        cam->values.resize(std::size_t(cam->width) * cam->height);
+        for (int y = 0; y < cam->height; ++y)
+            for (int x = 0; x < cam->width; ++x)
+                cam->values[std::size_t(y) * cam->width + x] =
+                    float(0.5 + 0.5 * std::sin(x * 0.05) * std::cos(y * 0.07));
+        overlay.setImageSize(QSizeF(document.info().width(), document.info().height()));
+        overlay.setRasters(cam, nullptr);
+        overlay.setOpacity(0.5);
+        view.setOverlay(&overlay);
+    }
     view.show();
     waitFullyLoaded(view);
 
@@ -274,7 +295,9 @@ Json benchPan(const Options& o) {
             QCoreApplication::processEvents();
         }
     const auto decodedDuring = service.loader().stats().decoded - decodedBefore;
-    Json s{{"frames", wallMs.size()},
+    view.setOverlay(nullptr);
+    Json s{{"heat_layer", o.heat},
+           {"frames", wallMs.size()},
            {"preloaded_tiles", keys.size()},
            {"decodes_during_pan", decodedDuring},
            {"repaint_wall_ms",
@@ -376,8 +399,9 @@ int main(int argc, char** argv) {
     QCommandLineOption threadsOption("threads", "Decoding threads (default: one per core).", "N",
                                      "0");
     QCommandLineOption jsonOption("json", "Also write the results as JSON to OUT.", "OUT");
-    parser.addOptions(
-        {slideOption, modeOption, repeatsOption, cacheOption, threadsOption, jsonOption});
+    QCommandLineOption heatOption("heat", "pan: with a whole-slide heat layer shown.");
+    parser.addOptions({slideOption, modeOption, repeatsOption, cacheOption, threadsOption,
+                       jsonOption, heatOption});
     parser.process(app);
     if (!parser.isSet(slideOption) || !parser.isSet(modeOption)) parser.showHelp(2);
 
@@ -387,6 +411,7 @@ int main(int argc, char** argv) {
     o.repeats = std::max(1, parser.value(repeatsOption).toInt());
     o.cacheBytes = std::size_t(std::max(16, parser.value(cacheOption).toInt())) << 20;
     o.threads = parser.value(threadsOption).toInt();
+    o.heat = parser.isSet(heatOption);
 
     try {
         Json result{{"slide", o.slide}, {"mode", o.mode}, {"cache_mib", o.cacheBytes >> 20}};
