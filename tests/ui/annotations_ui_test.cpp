@@ -128,6 +128,14 @@ private slots:
                  qPrintable(QString::number(s.value(0)) + " vs " + QString::number(area)));
         QCOMPARE(s.text(0), QString::fromStdString(areaText(area, s.annotations->pixelSize())));
 
+        // A polygon finished by a double-click on its last vertex: no vertex twice.
+        s.click({500, 100});
+        s.click({600, 100});
+        QTest::mouseDClick(&s.view, Qt::LeftButton, {}, QPoint(550, 200));
+        QCOMPARE(s.annotations->items().size(), std::size_t(2));
+        QCOMPARE(s.annotations->items()[1].geometry.polygons.at(0).outer.size(), std::size_t(3));
+        s.annotations->undoStack()->undo();
+
         // Line (ruler): a drag.
         s.tools.setTool(AnnotationTools::Tool::Line);
         const QPoint a(420, 400), b(640, 470);

@@ -115,7 +115,7 @@ bool AnnotationTools::eventFilter(QObject* watched, QEvent* event) {
             return e->button() == Qt::LeftButton && release(e->position());
         }
         case QEvent::MouseButtonDblClick:
-            return doubleClick();
+            return doubleClick(static_cast<QMouseEvent*>(event)->position());
         case QEvent::KeyPress:
             return key(static_cast<QKeyEvent*>(event)->key());
         default:
@@ -172,7 +172,11 @@ bool AnnotationTools::press(QPointF screen, Qt::KeyboardModifiers modifiers) {
             finish();
             break;
         case Tool::Polygon:
-            points_.push_back(p);
+            // The second press of a double-click (which finishes) adds no vertex of its own.
+            if (points_.empty() || std::hypot(p.x - points_.back().x, p.y - points_.back().y) *
+                                           view_->viewGeometry().scale >=
+                                       1.0)
+                points_.push_back(p);
             updatePreview();
             break;
         default:  // drags: line, arrow, rectangle, ellipse, freehand, brush
@@ -247,9 +251,14 @@ bool AnnotationTools::release(QPointF screen) {
     return true;
 }
 
-bool AnnotationTools::doubleClick() {
+bool AnnotationTools::doubleClick(QPointF screen) {
     if (tool_ == Tool::Select) return false;  // the view zooms
-    if (tool_ == Tool::Polygon) finish();
+    if (tool_ == Tool::Polygon) {
+        // Its position is the last vertex, whether or not a press there came first (added once).
+        press(screen, {});
+        pressed_ = false;
+        finish();
+    }
     return true;
 }
 

@@ -58,7 +58,7 @@ private:
     bool press(QPointF screen, Qt::KeyboardModifiers modifiers);
     bool move(QPointF screen);
     bool release(QPointF screen);
-    bool doubleClick();
+    bool doubleClick(QPointF screen);
     bool key(int key);
 
     Point2 toImage(QPointF screen) const;
