@@ -3,13 +3,16 @@
 //                  against the floor: decoding just the tiles that view needs, same run, same
 //                  number of threads, from a freshly opened source
 //   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max);
-//                  with --heat, a whole-slide heat layer shown at opacity 0.5
+//                  with --heat, a whole-slide heat layer shown at opacity 0.5; with
+//                  --annotations N, N cell polygons around the centre (and their import time)
 //   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step
 // See docs/PERFORMANCE.md for the targets and the results.
 #include "HeatmapOverlay.h"
 #include "ImageDocument.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewAnnotations.h"
+#include "annotations/AnnotationFiles.h"
 #include "image/ImageSource.h"
 #include "tiles/TileGrid.h"
 #include "tiles/TileLoader.h"
@@ -123,7 +126,8 @@ struct Options {
     int repeats = 5;
     std::size_t cacheBytes = TileCache::kDefaultBudgetBytes;
     int threads = 0;
-    bool heat = false;  // pan with a whole-slide heat layer shown
+    bool heat = false;    // pan with a whole-slide heat layer shown
+    int annotations = 0;  // pan with this many cell polygons around the centre
 };
 
 enum class Start { Fitted, ActualCentre };
@@ -261,6 +265,44 @@ Json benchPan(const Options& o) {
         overlay.setOpacity(0.5);
         view.setOverlay(&overlay);
     }
+    // With --annotations N: N cell polygons (10-14 vertices, ~20 px across) in a square of
+    // 12,000 px around the centre — QuPath's cell detections at the density of a tumour region,
+    // about 2,000 of them in view — imported from GeoJSON the way a user imports them.
+    double importMs = 0;
+    if (o.annotations > 0) {
+        AnnotationSet cells;
+        std::uint64_t state = 12345;
+        auto next = [&] {  // xorshift: a fixed layout without <random>'s distributions
+            state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+            return double(state % 1000000) / 1e6;
+        };
+        for (int i = 0; i < o.annotations; ++i) {
+            Annotation a;
+            a.id = newAnnotationId();
+            a.detection = true;
+            a.className = "Tumour";
+            a.geometry.type = Geometry::Type::Polygon;
+            const double x = cx - 6000 + 12000 * next(), y = cy - 6000 + 12000 * next();
+            const int n = 10 + i % 5;
+            Ring ring;
+            for (int k = 0; k < n; ++k) {
+                const double r = 8 + 4 * next();
+                ring.push_back(
+                    {x + r * std::cos(2 * M_PI * k / n), y + r * std::sin(2 * M_PI * k / n)});
+            }
+            a.geometry.polygons.push_back({ring, {}});
+            cells.items.push_back(std::move(a));
+        }
+        const std::string file = "/tmp/viewer_bench_cells.geojson";
+        writeAnnotationFile(file, cells);
+        auto* annotations = new lucida::ui::ViewAnnotations(&view, QString());
+        QElapsedTimer t;
+        t.start();
+        const QString error = annotations->importFile(QString::fromStdString(file));
+        importMs = elapsedMs(t);
+        if (!error.isEmpty()) throw std::runtime_error(error.toStdString());
+        std::printf("imported %d cell polygons from GeoJSON in %.0f ms\n", o.annotations, importMs);
+    }
     view.show();
     waitFullyLoaded(view);
 
@@ -297,6 +339,8 @@ Json benchPan(const Options& o) {
     const auto decodedDuring = service.loader().stats().decoded - decodedBefore;
     view.setOverlay(nullptr);
     Json s{{"heat_layer", o.heat},
+           {"annotations", o.annotations},
+           {"annotation_import_ms", importMs},
            {"frames", wallMs.size()},
            {"preloaded_tiles", keys.size()},
            {"decodes_during_pan", decodedDuring},
@@ -400,8 +444,10 @@ int main(int argc, char** argv) {
                                      "0");
     QCommandLineOption jsonOption("json", "Also write the results as JSON to OUT.", "OUT");
     QCommandLineOption heatOption("heat", "pan: with a whole-slide heat layer shown.");
+    QCommandLineOption annotationsOption("annotations",
+                                         "pan: with N cell polygons around the centre.", "N", "0");
     parser.addOptions({slideOption, modeOption, repeatsOption, cacheOption, threadsOption,
-                       jsonOption, heatOption});
+                       jsonOption, heatOption, annotationsOption});
     parser.process(app);
     if (!parser.isSet(slideOption) || !parser.isSet(modeOption)) parser.showHelp(2);
 
@@ -412,6 +458,7 @@ int main(int argc, char** argv) {
     o.cacheBytes = std::size_t(std::max(16, parser.value(cacheOption).toInt())) << 20;
     o.threads = parser.value(threadsOption).toInt();
     o.heat = parser.isSet(heatOption);
+    o.annotations = std::max(0, parser.value(annotationsOption).toInt());
 
     try {
         Json result{{"slide", o.slide}, {"mode", o.mode}, {"cache_mib", o.cacheBytes >> 20}};
