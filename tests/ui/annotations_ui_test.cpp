@@ -286,6 +286,14 @@ private slots:
             set.items.push_back(std::move(a));
         }
         annotations.import(set);
+        // Deleting many and undoing it puts each back in its place (linear, not a search each).
+        std::vector<std::string> some;
+        for (std::size_t i = 0; i < 50000; i += 3) some.push_back(annotations.items()[i].id);
+        const std::vector<Annotation> all = annotations.items();
+        annotations.remove(some);
+        QCOMPARE(annotations.items().size(), all.size() - some.size());
+        annotations.undoStack()->undo();
+        QVERIFY(annotations.items() == all);
         AnnotationLayer layer(&annotations, &image);
         QImage target(1280, 800, QImage::Format_ARGB32_Premultiplied);
         for (const double scale : {0.4, 1.0}) {

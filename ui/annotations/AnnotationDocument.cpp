@@ -192,16 +192,25 @@ void AnnotationDocument::apply(const std::vector<Change>& changes, bool forward)
         std::erase_if(items, [&](const Annotation& a) { return removed.count(a.id) != 0; });
         std::erase_if(selection_, [&](const std::string& id) { return removed.count(id) != 0; });
     }
+    // Undone removals go back where they stood, in one merge (removals list the later positions
+    // first, so reversed they come in ascending order); additions go at the end.
+    std::vector<Annotation> merged;
+    std::size_t next = 0;
+    bool restoring = false;
     for (const Change* c : inserted) {
-        // An undone removal goes back where it stood (removals list the later ones first, so
-        // reversed they reinsert the earlier ones first); an addition goes at the end.
-        const bool undoneRemoval = !forward && c->before && !c->after;
-        const Annotation& a = forward ? *c->after : *c->before;
-        if (undoneRemoval && c->position < items.size())
-            items.insert(items.begin() + std::ptrdiff_t(c->position), a);
-        else
-            items.push_back(a);
+        if (forward || !c->before || c->after) continue;
+        if (!restoring) merged.reserve(items.size() + inserted.size());
+        restoring = true;
+        while (merged.size() < c->position && next < items.size())
+            merged.push_back(std::move(items[next++]));
+        merged.push_back(*c->before);
     }
+    if (restoring) {
+        while (next < items.size()) merged.push_back(std::move(items[next++]));
+        items = std::move(merged);
+    }
+    for (const Change* c : inserted)
+        if (forward || !c->before || c->after) items.push_back(forward ? *c->after : *c->before);
     edited();
 }
 
@@ -222,14 +231,11 @@ void AnnotationDocument::add(Annotation a, const QString& text) {
 }
 
 void AnnotationDocument::remove(const std::vector<std::string>& ids) {
+    const std::unordered_set<std::string> wanted(ids.begin(), ids.end());
     std::vector<Change> changes;
-    for (const std::string& id : ids)
-        if (const auto at = indexOf(id))
-            changes.push_back({id, set_.items[*at], std::nullopt, *at});
-    // Removing the later ones first keeps the earlier positions valid, and undo (reversed)
-    // reinserts the earlier ones first.
-    std::sort(changes.begin(), changes.end(),
-              [](const Change& a, const Change& b) { return a.position > b.position; });
+    for (std::size_t i = set_.items.size(); i-- > 0;)  // the later first: undo (reversed)
+        if (wanted.count(set_.items[i].id))            // reinserts in ascending order
+            changes.push_back({set_.items[i].id, set_.items[i], std::nullopt, i});
     const auto n = int(changes.size());
     push(std::move(changes), tr("Delete %n annotation(s)", nullptr, n));
 }

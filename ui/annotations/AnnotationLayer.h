@@ -2,13 +2,21 @@
 // The annotations over the image (the renderer's annotation slot): outlines in their class's
 // colour, areas lightly filled, points as dots, lines, arrows and text callouts, the selection
 // highlighted, and the shape being drawn with its live measurement beside it.
+// What does not change while the view pans is cached as image tiles of kTileSize screen pixels at
+// the view's scale (50,000 cells would cost ~50 ms a frame drawn anew); the selection with its
+// handles, text callouts and the shape being drawn are drawn live every paint.
 
 #include "Layer.h"
 #include "annotations/Annotation.h"
 
+#include <QObject>
+#include <QPointF>
 #include <QString>
 
+#include <cstddef>
+#include <memory>
 #include <optional>
+#include <vector>
 
 namespace lucida::ui {
 
@@ -23,7 +31,14 @@ public:
     // Below this (and above a dot) an object is drawn as its bounding box, batched per colour.
     static constexpr double kBoxBelowPixels = 6.0;
 
+    // Cached tiles: screen pixels a side, and bytes kept per scale (at least twice what a paint
+    // shows); the view's scale and one other (an export) are kept, least recently used first out.
+    static constexpr int kTileSize = 512;
+    static constexpr std::size_t kBytesPerScale = std::size_t{64} << 20;
+    static constexpr int kScalesKept = 2;
+
     AnnotationLayer(AnnotationDocument* annotations, ImageDocument* image);
+    ~AnnotationLayer() override;
 
     void paint(QPainter& painter, const LayerContext& context) override;
 
@@ -31,10 +46,23 @@ public:
     void setPreview(const Geometry& geometry, const QString& text, Rgb colour, bool arrow = false);
     void clearPreview();
 
-    int lastPainted() const { return lastPainted_; }  // objects drawn as shapes or dots
+    // Objects shown by the last paint: in its tiles (one across tiles counts in each) and live.
+    int lastPainted() const { return lastPainted_; }
+    void clearCache();        // the next paint renders every tile anew
+    int cachedTiles() const;  // all scales
 
 private:
+    struct Tiles;
+    enum class Pass { Cached, Live };
+
     void paintPreview(QPainter& painter, const LayerContext& context) const;
+    // Draws the objects of `hits` that belong to `pass`, level-0 point p at p * scale + origin;
+    // returns how many it drew.
+    int drawObjects(QPainter& painter, double scale, QPointF origin,
+                    const std::vector<std::size_t>& hits, Pass pass) const;
+    bool isLive(std::size_t index) const;
+    void updateLive();  // the live objects' indices and bounds, after an edit or a selection
+    void onSelectionChanged();
 
     AnnotationDocument* annotations_;
     ImageDocument* image_;
@@ -46,6 +74,11 @@ private:
     };
     std::optional<Preview> preview_;
     int lastPainted_ = 0;
+    std::unique_ptr<Tiles> tiles_;
+    std::vector<std::size_t> live_;  // selected objects and text callouts
+    std::vector<Bounds> liveBounds_;
+    bool liveDirty_ = true;
+    QObject receiver_;  // the document's signals, disconnected with the layer
 };
 
 }  // namespace lucida::ui
