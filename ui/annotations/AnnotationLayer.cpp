@@ -6,7 +6,11 @@
 #include <QPainter>
 #include <QPainterPath>
 
+#include <algorithm>
 #include <cmath>
+#include <compare>
+#include <cstdint>
+#include <map>
 #include <unordered_map>
 
 namespace lucida::ui {
@@ -14,8 +18,14 @@ namespace lucida::ui {
 namespace {
 
 constexpr int kFillAlpha = 48;
-constexpr double kPointRadius = 4.0;   // screen pixels
-constexpr int kAntialiasBelow = 3000;  // objects on screen; more: no antialiasing, no fill
+constexpr double kPointRadius = 4.0;  // screen pixels
+// Objects in a tile (~3,000 on a full-HD screen); more: no antialiasing, no fill.
+constexpr std::size_t kAntialiasBelow = 400;
+// How far (screen pixels) a drawn object can reach past its bounds: a point's dot, an arrow head,
+// a selected outline; and a text callout's label.
+constexpr double kReachPixels = 16.0;
+constexpr double kLabelReachPixels = 420.0;
+constexpr int kPhaseSteps = 16;  // the tile grid's sub-pixel offset, in 1/16 pixels
 
 QColor colourOf(Rgb rgb, int alpha = 255) {
     return QColor(int(rgb >> 16) & 0xFF, int(rgb >> 8) & 0xFF, int(rgb) & 0xFF, alpha);
@@ -29,6 +39,7 @@ struct Mapper {
         ox = o.x;
         oy = o.y;
     }
+    Mapper(double s, QPointF origin) : scale(s), ox(origin.x()), oy(origin.y()) {}
     QPointF operator()(const Point2& p) const { return {p.x * scale + ox, p.y * scale + oy}; }
     QPolygonF polygon(const std::vector<Point2>& points) const {
         QPolygonF out;
@@ -105,10 +116,106 @@ void drawGeometry(QPainter& painter, const Mapper& map, const Geometry& g, const
     }
 }
 
+bool intersects(const Bounds& a, const Bounds& b) {
+    return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
+}
+
 }  // namespace
 
+// The rendered tiles, per scale key; least recently used out first, tiles and scales alike.
+struct AnnotationLayer::Tiles {
+    struct Key {
+        double scale;
+        double pixelRatio;
+        int phaseX, phaseY;  // the frame's sub-pixel offset, in 1/kPhaseSteps pixels
+        int slice;
+        auto operator<=>(const Key&) const = default;
+    };
+    struct Tile {
+        QImage image;
+        Bounds bounds;  // the level-0 area it can show, reach included
+        int objects = 0;
+        std::uint64_t used = 0;
+    };
+    struct Scale {
+        std::map<std::pair<int, int>, Tile> tiles;  // by row, column
+        std::uint64_t used = 0;
+    };
+    std::map<Key, Scale> scales;
+    std::uint64_t clock = 0;
+
+    Scale& use(const Key& key) {
+        Scale& scale = scales[key];
+        scale.used = ++clock;
+        while (int(scales.size()) > kScalesKept)
+            scales.erase(std::min_element(scales.begin(), scales.end(), [](auto& a, auto& b) {
+                return a.second.used < b.second.used;
+            }));
+        return scale;
+    }
+    // Drops the least recently used tiles over `budget`, never one this paint shows.
+    void trim(Scale& scale, std::size_t budget) const {
+        std::size_t bytes = 0;
+        for (const auto& [at, tile] : scale.tiles) bytes += std::size_t(tile.image.sizeInBytes());
+        while (bytes > budget) {
+            const auto oldest =
+                std::min_element(scale.tiles.begin(), scale.tiles.end(),
+                                 [](auto& a, auto& b) { return a.second.used < b.second.used; });
+            if (oldest->second.used == clock) return;
+            bytes -= std::size_t(oldest->second.image.sizeInBytes());
+            scale.tiles.erase(oldest);
+        }
+    }
+    void invalidate(const Bounds& area) {
+        for (auto& [key, scale] : scales)
+            std::erase_if(scale.tiles, [&](auto& t) { return intersects(t.second.bounds, area); });
+    }
+};
+
 AnnotationLayer::AnnotationLayer(AnnotationDocument* annotations, ImageDocument* image)
-    : annotations_(annotations), image_(image) {}
+    : annotations_(annotations), image_(image), tiles_(std::make_unique<Tiles>()) {
+    QObject::connect(annotations_, &AnnotationDocument::changed, &receiver_, [this] {
+        clearCache();
+        liveDirty_ = true;
+    });
+    QObject::connect(annotations_, &AnnotationDocument::selectionChanged, &receiver_,
+                     [this] { onSelectionChanged(); });
+}
+
+AnnotationLayer::~AnnotationLayer() = default;
+
+void AnnotationLayer::clearCache() { tiles_->scales.clear(); }
+
+int AnnotationLayer::cachedTiles() const {
+    int n = 0;
+    for (const auto& [key, scale] : tiles_->scales) n += int(scale.tiles.size());
+    return n;
+}
+
+bool AnnotationLayer::isLive(std::size_t index) const {
+    const Annotation& a = annotations_->items()[index];
+    return a.tool == "text" ||
+           (!annotations_->selection().empty() && annotations_->isSelected(a.id));
+}
+
+void AnnotationLayer::updateLive() {
+    live_.clear();
+    liveBounds_.clear();
+    const auto& items = annotations_->items();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (!isLive(i)) continue;
+        live_.push_back(i);
+        liveBounds_.push_back(boundsOf(items[i].geometry));
+    }
+    liveDirty_ = false;
+}
+
+void AnnotationLayer::onSelectionChanged() {
+    // The tiles under what was and what is now selected are drawn anew without (with) it.
+    for (const Bounds& b : liveBounds_) tiles_->invalidate(b);
+    updateLive();
+    for (const Bounds& b : liveBounds_) tiles_->invalidate(b);
+}
 
 void AnnotationLayer::setPreview(const Geometry& geometry, const QString& text, Rgb colour,
                                  bool arrow) {
@@ -118,15 +225,76 @@ void AnnotationLayer::setPreview(const Geometry& geometry, const QString& text, 
 void AnnotationLayer::clearPreview() { preview_.reset(); }
 
 void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
-    const Mapper map(context);
+    if (liveDirty_) updateLive();
+    const double scale = context.frame.scale;
+    const PointF origin = context.frame.toScreen({0, 0});
+    // The tile grid is anchored at level-0 (0, 0) at this scale, on whole frame pixels, its
+    // sub-pixel phase in the key: panning by whole pixels keeps the tiles, and they land where a
+    // direct drawing would.
+    double baseX = std::floor(origin.x), baseY = std::floor(origin.y);
+    int phaseX = int(std::lround((origin.x - baseX) * kPhaseSteps));
+    int phaseY = int(std::lround((origin.y - baseY) * kPhaseSteps));
+    if (phaseX == kPhaseSteps) baseX += 1, phaseX = 0;
+    if (phaseY == kPhaseSteps) baseY += 1, phaseY = 0;
+    const double pixelRatio = painter.device() ? painter.device()->devicePixelRatioF() : 1.0;
+    const int slice = image_ && image_->info().sliceCount > 1 ? image_->slice() : 0;
+    Tiles::Scale& cache = tiles_->use({scale, pixelRatio, phaseX, phaseY, slice});
+
+    constexpr int T = kTileSize;
+    const QRectF& f = context.frameBounds;
+    const int c0 = int(std::floor((f.left() - baseX) / T));
+    const int c1 = int(std::ceil((f.right() - baseX) / T)) - 1;
+    const int r0 = int(std::floor((f.top() - baseY) / T));
+    const int r1 = int(std::ceil((f.bottom() - baseY) / T)) - 1;
+    const int side = int(std::lround(T * pixelRatio));
+    const double reach = kReachPixels / scale;
+    lastPainted_ = 0;
+    for (int r = r0; r <= r1; ++r) {
+        for (int c = c0; c <= c1; ++c) {
+            Tiles::Tile& tile = cache.tiles[{r, c}];
+            if (tile.image.isNull()) {
+                // Level-0 p lands on tile pixel p * scale + o.
+                const QPointF o(double(phaseX) / kPhaseSteps - c * T,
+                                double(phaseY) / kPhaseSteps - r * T);
+                tile.bounds = {-o.x() / scale - reach, -o.y() / scale - reach,
+                               (T - o.x()) / scale + reach, (T - o.y()) / scale + reach};
+                tile.image = QImage(side, side, QImage::Format_ARGB32_Premultiplied);
+                tile.image.setDevicePixelRatio(pixelRatio);
+                tile.image.fill(Qt::transparent);
+                QPainter tilePainter(&tile.image);
+                tile.objects = drawObjects(tilePainter, scale, o, annotations_->query(tile.bounds),
+                                           Pass::Cached);
+            }
+            tile.used = tiles_->clock;
+            painter.drawImage(QPointF(baseX + c * T, baseY + r * T), tile.image);
+            lastPainted_ += tile.objects;
+        }
+    }
+    const std::size_t shownBytes =
+        std::size_t(std::max(0, (r1 - r0 + 1) * (c1 - c0 + 1))) * side * side * 4;
+    tiles_->trim(cache, std::max(kBytesPerScale, 2 * shownBytes));
+
+    // Live: the selection with its handles and the text callouts, those that reach the view.
     const RectF& v = context.visible;
-    const std::vector<std::size_t> hits =
-        annotations_->query({v.x, v.y, v.x + v.width, v.y + v.height});
+    const double labelReach = kLabelReachPixels / scale;
+    const Bounds view{v.x - labelReach, v.y - labelReach, v.x + v.width + labelReach,
+                      v.y + v.height + labelReach};
+    std::vector<std::size_t> live;
+    for (std::size_t k = 0; k < live_.size(); ++k)
+        if (intersects(liveBounds_[k], view)) live.push_back(live_[k]);
+    lastPainted_ += drawObjects(painter, scale, QPointF(origin.x, origin.y), live, Pass::Live);
+    paintPreview(painter, context);
+}
+
+int AnnotationLayer::drawObjects(QPainter& painter, double scale, QPointF origin,
+                                 const std::vector<std::size_t>& hits, Pass pass) const {
     const auto& items = annotations_->items();
     const int slice = image_ ? image_->slice() : 0;
     const bool series = image_ && image_->info().sliceCount > 1;
 
-    const bool smooth = hits.size() < std::size_t(kAntialiasBelow);
+    const Mapper map(scale, origin);
+    // Live objects are few: drawn smooth, as the view's other shapes.
+    const bool smooth = pass == Pass::Live || hits.size() < kAntialiasBelow;
     painter.setRenderHint(QPainter::Antialiasing, smooth);
     // With thousands on screen (detections): one-pixel outlines without antialiasing, which take
     // the rasteriser's fast path, and no fill (8,000 translucent fills alone take ~30 ms).
@@ -141,11 +309,12 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
     constexpr Rgb kNoPen = 0xFF000000;  // no 0xRRGGBB colour
     Rgb penRgb = kNoPen;
     bool penSelected = false;
-    lastPainted_ = 0;
+    int painted = 0;
     for (std::size_t i : hits) {
         const Annotation& a = items[i];
         if (series && a.slice >= 0 && a.slice != slice) continue;
-        ++lastPainted_;
+        if (pass == Pass::Cached && (a.tool == "text" || (anySelected && isLive(i)))) continue;
+        ++painted;
         if (a.colour || !lastClass || *lastClass != a.className) {
             lastRgb = annotations_->colourOf(a);
             lastClass = a.colour ? nullptr : &a.className;
@@ -199,7 +368,7 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
         painter.setPen(pen);
         painter.drawPoints(points);
     }
-    paintPreview(painter, context);
+    return painted;
 }
 
 void AnnotationLayer::paintPreview(QPainter& painter, const LayerContext& context) const {
