@@ -144,9 +144,13 @@ struct AnnotationLayer::Tiles {
     std::map<Key, Scale> scales;
     std::uint64_t clock = 0;
 
+    // The scale a paint draws at; the others kept are trimmed to the budget of one (what an
+    // export left).
     Scale& use(const Key& key) {
         Scale& scale = scales[key];
         scale.used = ++clock;
+        for (auto& [k, other] : scales)
+            if (&other != &scale) trim(other, kBytesPerScale);
         while (int(scales.size()) > kScalesKept)
             scales.erase(std::min_element(scales.begin(), scales.end(), [](auto& a, auto& b) {
                 return a.second.used < b.second.used;
@@ -248,11 +252,16 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
     const int r1 = int(std::ceil((f.bottom() - baseY) / T)) - 1;
     const int side = int(std::lround(T * pixelRatio));
     const double reach = kReachPixels / scale;
+    const std::size_t shownBytes =
+        std::size_t(std::max(0, (r1 - r0 + 1) * (c1 - c0 + 1))) * side * side * 4;
+    // A paint larger than two budgets (a large export) keeps none of the tiles it renders.
+    const bool keep = shownBytes <= 2 * kBytesPerScale;
     lastPainted_ = 0;
     for (int r = r0; r <= r1; ++r) {
         for (int c = c0; c <= c1; ++c) {
             Tiles::Tile& tile = cache.tiles[{r, c}];
-            if (tile.image.isNull()) {
+            const bool fresh = tile.image.isNull();
+            if (fresh) {
                 // Level-0 p lands on tile pixel p * scale + o.
                 const QPointF o(double(phaseX) / kPhaseSteps - c * T,
                                 double(phaseY) / kPhaseSteps - r * T);
@@ -268,11 +277,10 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
             tile.used = tiles_->clock;
             painter.drawImage(QPointF(baseX + c * T, baseY + r * T), tile.image);
             lastPainted_ += tile.objects;
+            if (fresh && !keep) cache.tiles.erase({r, c});
         }
     }
-    const std::size_t shownBytes =
-        std::size_t(std::max(0, (r1 - r0 + 1) * (c1 - c0 + 1))) * side * side * 4;
-    tiles_->trim(cache, std::max(kBytesPerScale, 2 * shownBytes));
+    tiles_->trim(cache, std::max(kBytesPerScale, shownBytes * 3 / 2));
 
     // Live: the selection with its handles and the text callouts, those that reach the view.
     const RectF& v = context.visible;

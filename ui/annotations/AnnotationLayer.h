@@ -31,8 +31,9 @@ public:
     // Below this (and above a dot) an object is drawn as its bounding box, batched per colour.
     static constexpr double kBoxBelowPixels = 6.0;
 
-    // Cached tiles: screen pixels a side, and bytes kept per scale (at least twice what a paint
-    // shows); the view's scale and one other (an export) are kept, least recently used first out.
+    // Cached tiles: screen pixels a side, and bytes kept per scale (at least 1.5 times what a
+    // paint shows); the view's scale and one other (an export) are kept, least recently used out
+    // first.
     static constexpr int kTileSize = 512;
     static constexpr std::size_t kBytesPerScale = std::size_t{64} << 20;
     static constexpr int kScalesKept = 2;
