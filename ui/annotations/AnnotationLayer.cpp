@@ -132,9 +132,10 @@ struct AnnotationLayer::Tiles {
         auto operator<=>(const Key&) const = default;
     };
     struct Tile {
-        QImage image;
+        QImage image;   // null where nothing is drawn (most of a slide): no memory, no blending
         Bounds bounds;  // the level-0 area it can show, reach included
         int objects = 0;
+        bool rendered = false;
         std::uint64_t used = 0;
     };
     struct Scale {
@@ -260,22 +261,27 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
     for (int r = r0; r <= r1; ++r) {
         for (int c = c0; c <= c1; ++c) {
             Tiles::Tile& tile = cache.tiles[{r, c}];
-            const bool fresh = tile.image.isNull();
+            const bool fresh = !tile.rendered;
             if (fresh) {
                 // Level-0 p lands on tile pixel p * scale + o.
                 const QPointF o(double(phaseX) / kPhaseSteps - c * T,
                                 double(phaseY) / kPhaseSteps - r * T);
                 tile.bounds = {-o.x() / scale - reach, -o.y() / scale - reach,
                                (T - o.x()) / scale + reach, (T - o.y()) / scale + reach};
-                tile.image = QImage(side, side, QImage::Format_ARGB32_Premultiplied);
-                tile.image.setDevicePixelRatio(pixelRatio);
-                tile.image.fill(Qt::transparent);
-                QPainter tilePainter(&tile.image);
-                tile.objects = drawObjects(tilePainter, scale, o, annotations_->query(tile.bounds),
-                                           Pass::Cached);
+                tile.rendered = true;
+                const std::vector<std::size_t> hits = annotations_->query(tile.bounds);
+                if (!hits.empty()) {
+                    tile.image = QImage(side, side, QImage::Format_ARGB32_Premultiplied);
+                    tile.image.setDevicePixelRatio(pixelRatio);
+                    tile.image.fill(Qt::transparent);
+                    QPainter tilePainter(&tile.image);
+                    tile.objects = drawObjects(tilePainter, scale, o, hits, Pass::Cached);
+                }
+                if (tile.objects == 0) tile.image = QImage();
             }
             tile.used = tiles_->clock;
-            painter.drawImage(QPointF(baseX + c * T, baseY + r * T), tile.image);
+            if (!tile.image.isNull())
+                painter.drawImage(QPointF(baseX + c * T, baseY + r * T), tile.image);
             lastPainted_ += tile.objects;
             if (fresh && !keep) cache.tiles.erase({r, c});
         }
