@@ -1,4 +1,7 @@
 #include "MainWindow.h"
+#include "AnnotationDocument.h"
+#include "AnnotationTools.h"
+#include "AnnotationsDock.h"
 
 #include "DicomControls.h"
 #include "Icons.h"
@@ -7,12 +10,15 @@
 #include "OverviewWidget.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
+#include "ResultsLocation.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
+#include "ViewAnnotations.h"
 #include "tiles/TileGrid.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -103,6 +109,10 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     propertiesDock->setWidget(properties_);
     addDockWidget(Qt::RightDockWidgetArea, propertiesDock);
 
+    annotationsDock_ = new AnnotationsDock(this);
+    annotationsDock_->setObjectName("annotationsDock");
+    addDockWidget(Qt::RightDockWidgetArea, annotationsDock_);
+
     modelTools_ = ModelTools::create(this, tabs_);
     modelTools_->addDocks(overviewDock, propertiesDock);
     connect(modelTools_, &ModelTools::modelOpened, this, &MainWindow::modelOpened);
@@ -140,6 +150,11 @@ void MainWindow::buildActions() {
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     connect(recent_, &RecentFiles::changed, this, &MainWindow::rebuildRecentMenu);
     rebuildRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Import Annotations…"), QKeySequence("Ctrl+I"), this,
+                    &MainWindow::chooseAnnotationsToImport);
+    file->addAction(tr("E&xport Annotations…"), QKeySequence("Ctrl+Shift+E"), this,
+                    &MainWindow::chooseAnnotationsExport);
     file->addSeparator();
     file->addAction(tr("&Close Tab"), QKeySequence::Close, this,
                     [this] { closeTab(tabs_->currentIndex()); });
@@ -198,6 +213,14 @@ void MainWindow::buildActions() {
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
 
+    // Annotation tools act on the current image's annotations (QuPath's keys where free).
+    annotationTools_ = createAnnotationToolActions(this, [this]() -> AnnotationTools* {
+        auto* annotations = ViewAnnotations::of(currentView());
+        return annotations ? annotations->tools() : nullptr;
+    });
+    QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
+    annotate->addActions(annotationTools_->actions());
+
     const QList<QAction*> analysisBar = modelTools_->addMenus();  // Analysis, Tools
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -231,6 +254,10 @@ void MainWindow::buildActions() {
         updateStatus();  // the magnification now shown (or back to it after nonsense)
     });
     bar->addWidget(magnification_);
+
+    QToolBar* annotateBar = addToolBar(tr("Annotate"));
+    annotateBar->setObjectName("annotateToolbar");
+    annotateBar->addActions(annotationTools_->actions());
 
     if (!analysisBar.isEmpty()) {
         QToolBar* analysis = addToolBar(tr("Analysis"));
@@ -376,6 +403,12 @@ void MainWindow::showOpened(const OpenResult& result) {
     connect(view, &SlideView::tileError, this,
             [this](const QString& m) { showError(tr("Cannot read image data"), m); });
     modelTools_->attach(view);
+    // Annotations load from and autosave to the image's results folder (ResultsLocation).
+    const QString path = document->path();
+    auto* annotations = new ViewAnnotations(
+        view, annotationFilePath(resultsRootFor(path, savedResultsPlace()), path));
+    if (!annotations->loadError().isEmpty())
+        showError(tr("Cannot read the annotations"), annotations->loadError());
     const int index = tabs_->addTab(view, document->displayName());
     tabs_->setTabToolTip(index, document->path());
     tabs_->setCurrentIndex(index);
@@ -422,6 +455,15 @@ void MainWindow::currentTabChanged() {
     properties_->setDocument(view ? view->document() : nullptr);
     dicomControls_->setDocument(view ? view->document() : nullptr);
     modelTools_->setCurrentView(view);
+    {
+        auto* annotations = ViewAnnotations::of(view);
+        annotationsDock_->setDocument(annotations ? annotations->document() : nullptr, view);
+        // The tool buttons show the new view's tool (none: it pans).
+        for (QAction* a : annotationTools_->actions()) {
+            const QSignalBlocker block(a);
+            a->setChecked(annotations && int(annotations->tools()->tool()) == a->data().toInt());
+        }
+    }
     const bool dicomish =
         view && (view->document()->isGray() || view->document()->info().sliceCount > 1);
     dicomDock_->setVisible(dicomish);
@@ -483,9 +525,56 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
 }
 
 void MainWindow::dropEvent(QDropEvent* e) {
-    for (const QUrl& url : e->mimeData()->urls())
-        if (url.isLocalFile()) openPath(url.toLocalFile());
+    for (const QUrl& url : e->mimeData()->urls()) {
+        if (!url.isLocalFile()) continue;
+        const QString path = url.toLocalFile();
+        // A GeoJSON or ASAP XML file dropped on an open image adds to its annotations.
+        if (ViewAnnotations::isAnnotationFile(path) && currentView())
+            importAnnotations(path);
+        else
+            openPath(path);
+    }
     e->acceptProposedAction();
+}
+
+void MainWindow::importAnnotations(const QString& path) {
+    auto* annotations = ViewAnnotations::of(currentView());
+    if (!annotations) return;
+    QStringList notes;
+    const QString error = annotations->importFile(path, &notes);
+    if (!error.isEmpty()) {
+        showError(tr("Cannot import annotations"), error);
+        return;
+    }
+    statusBar()->showMessage(
+        notes.isEmpty() ? tr("Annotations imported from %1").arg(QFileInfo(path).fileName())
+                        : tr("Annotations imported from %1: %2")
+                              .arg(QFileInfo(path).fileName(), notes.join(QStringLiteral("; "))),
+        15000);
+}
+
+void MainWindow::chooseAnnotationsToImport() {
+    if (!currentView()) return;
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Import Annotations"), QString(),
+        tr("Annotations (*.geojson *.json *.xml);;QuPath GeoJSON (*.geojson *.json);;ASAP XML "
+           "(*.xml)"));
+    if (!path.isEmpty()) importAnnotations(path);
+}
+
+void MainWindow::chooseAnnotationsExport() {
+    auto* annotations = ViewAnnotations::of(currentView());
+    if (!annotations) return;
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export Annotations"),
+        QFileInfo(currentView()->document()->path()).completeBaseName() + ".geojson",
+        tr("QuPath GeoJSON (*.geojson);;ASAP XML (*.xml)"));
+    if (path.isEmpty()) return;
+    const QString error = annotations->exportFile(path);
+    if (!error.isEmpty())
+        showError(tr("Cannot export annotations"), error);
+    else
+        statusBar()->showMessage(tr("Annotations written to %1").arg(path), 10000);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

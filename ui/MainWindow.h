@@ -12,11 +12,13 @@ class QComboBox;
 class QDockWidget;
 class QStackedWidget;
 class QAction;
+class QActionGroup;
 
 namespace lucida::ui {
 
 class TileService;
 class SlideView;
+class AnnotationsDock;
 class OverviewWidget;
 class PropertiesPanel;
 class DicomControls;
@@ -82,6 +84,9 @@ private:
     void chooseSeries();  // the current DICOM folder's other series
     void setCacheBudget();
     void showAbout();
+    void importAnnotations(const QString& path);  // into the current image
+    void chooseAnnotationsToImport();
+    void chooseAnnotationsExport();
 
     TileService* tiles_;
     QStackedWidget* centre_;
@@ -99,6 +104,8 @@ private:
     int pendingOpens_ = 0;
     QList<QMetaObject::Connection> viewConnections_;
     ModelTools* modelTools_;
+    AnnotationsDock* annotationsDock_;
+    QActionGroup* annotationTools_ = nullptr;
     QAction* seriesAction_ = nullptr;
 };
 

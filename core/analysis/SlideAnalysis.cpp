@@ -347,8 +347,6 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
     return hex;
 }
 
-std::string defaultResultsRoot(const std::string& slidePath) { return slidePath + ".lucida"; }
-
 bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit) {
     if (fit != ImageFit::Auto) return fit == ImageFit::WholeImage;
     auto scale = [](const std::optional<double>& v) { return v && std::isfinite(*v) && *v > 0; };

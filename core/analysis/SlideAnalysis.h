@@ -125,7 +125,9 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
                         int explainedClass);
 
 // Where results of a slide are kept by default: "<slide>.lucida/" beside the slide.
-std::string defaultResultsRoot(const std::string& slidePath);
+inline std::string defaultResultsRoot(const std::string& slidePath) {
+    return slidePath + ".lucida";
+}
 
 // Analyses every tissue patch of `source` with `model` (or those in view: see
 // AnalysisCallbacks::wholeSlide): tissue detection on a thumbnail, patches at the model's scale,

@@ -3,6 +3,7 @@
 #include "AnnotationDocument.h"
 #include "AnnotationLayer.h"
 #include "AnnotationTools.h"
+#include "Icons.h"
 #include "SlideView.h"
 #include "annotations/AnnotationFiles.h"
 
@@ -70,22 +71,29 @@ QActionGroup* createAnnotationToolActions(QObject* parent,
         Tool tool;
         const char* text;
         const char* key;
+        const char* icon;  // resources/icons/<icon>.svg
     };
     const Entry entries[] = {
-        {Tool::Select, QT_TRANSLATE_NOOP("ViewAnnotations", "Select / Move"), "S"},
-        {Tool::Point, QT_TRANSLATE_NOOP("ViewAnnotations", "Point"), "."},
-        {Tool::Line, QT_TRANSLATE_NOOP("ViewAnnotations", "Line (ruler)"), "L"},
-        {Tool::Arrow, QT_TRANSLATE_NOOP("ViewAnnotations", "Arrow"), "A"},
-        {Tool::Rectangle, QT_TRANSLATE_NOOP("ViewAnnotations", "Rectangle"), "R"},
-        {Tool::Ellipse, QT_TRANSLATE_NOOP("ViewAnnotations", "Ellipse"), "O"},
-        {Tool::Polygon, QT_TRANSLATE_NOOP("ViewAnnotations", "Polygon"), "P"},
-        {Tool::Freehand, QT_TRANSLATE_NOOP("ViewAnnotations", "Freehand"), "F"},
-        {Tool::Brush, QT_TRANSLATE_NOOP("ViewAnnotations", "Brush (Alt: erase)"), "B"},
+        {Tool::Select, QT_TRANSLATE_NOOP("ViewAnnotations", "Select / Move"), "S",
+         "annotate-select"},
+        {Tool::Point, QT_TRANSLATE_NOOP("ViewAnnotations", "Point"), ".", "annotate-point"},
+        {Tool::Line, QT_TRANSLATE_NOOP("ViewAnnotations", "Line (ruler)"), "L", "annotate-line"},
+        {Tool::Arrow, QT_TRANSLATE_NOOP("ViewAnnotations", "Arrow"), "A", "annotate-arrow"},
+        {Tool::Rectangle, QT_TRANSLATE_NOOP("ViewAnnotations", "Rectangle"), "Shift+R",
+         "annotate-rectangle"},
+        {Tool::Ellipse, QT_TRANSLATE_NOOP("ViewAnnotations", "Ellipse"), "O", "annotate-ellipse"},
+        {Tool::Polygon, QT_TRANSLATE_NOOP("ViewAnnotations", "Polygon"), "P", "annotate-polygon"},
+        {Tool::Freehand, QT_TRANSLATE_NOOP("ViewAnnotations", "Freehand"), "Shift+F",
+         "annotate-freehand"},
+        {Tool::Brush, QT_TRANSLATE_NOOP("ViewAnnotations", "Brush (Alt: erase)"), "B",
+         "annotate-brush"},
     };
     auto* group = new QActionGroup(parent);
     group->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);
     for (const Entry& e : entries) {
         auto* action = new QAction(QObject::tr(e.text), group);
+        action->setObjectName(QStringLiteral("annotationTool%1").arg(int(e.tool)));
+        action->setIcon(ownIcon(QString::fromLatin1(e.icon)));
         action->setCheckable(true);
         action->setShortcut(QKeySequence(QString::fromLatin1(e.key)));
         action->setData(int(e.tool));

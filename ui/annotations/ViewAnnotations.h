@@ -48,8 +48,9 @@ private:
     QString loadError_;
 };
 
-// The tool buttons (checkable, one at a time, QuPath's keys: Esc/S select, . point, L line,
-// A arrow, R rectangle, O ellipse, P polygon, F freehand, B brush) acting on the tools `current`
+// The tool buttons (checkable, one at a time, QuPath's keys where the viewer leaves them free:
+// Esc/S select, . point, L line, A arrow, Shift+R rectangle, O ellipse, P polygon, Shift+F
+// freehand, B brush — R rotates and F fits the view) acting on the tools `current`
 // returns (null: no view; the actions do nothing).
 QActionGroup* createAnnotationToolActions(QObject* parent,
                                           std::function<AnnotationTools*()> current);
