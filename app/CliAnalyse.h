@@ -21,7 +21,7 @@ struct AnalyseArgs {
     std::string fit = "auto";    // auto | whole | patches
     int slice = 1;               // 1-based, of a DICOM series or multi-frame image
     std::string outDir;
-    std::string resultsDir;  // where patch results are kept for reuse/resume (default: outDir)
+    std::string resultsDir;       // where patch results are kept for reuse/resume (default: outDir)
     std::string annotations;      // GeoJSON/ASAP XML: how much of the heat falls inside them
     std::string annotationClass;  // only this class's areas (default: every area)
 };

@@ -1,10 +1,10 @@
 // lucida-cli: headless entry point.
 // Exit codes: 0 success; 1 some input could not be read or explained (each named on stderr with the
 // reason), or training was cancelled; 2 bad command line; 3 the model cannot be opened or run.
+#include "CliAnnotations.h"
 #include "CliExplain.h"
 #include "CliInfo.h"
 #include "CliMakeDemo.h"
-#include "CliAnnotations.h"
 #ifdef LUCIDA_WITH_TORCH
 #include "CliAnalyse.h"
 #include "CliEvaluate.h"
