@@ -234,8 +234,8 @@ void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
     const double scale = context.frame.scale;
     const PointF origin = context.frame.toScreen({0, 0});
     // The tile grid is anchored at level-0 (0, 0) at this scale, on whole frame pixels, its
-    // sub-pixel phase in the key: panning by whole pixels keeps the tiles, and they land where a
-    // direct drawing would.
+    // sub-pixel phase (to 1/16 pixel) in the key: panning by whole pixels keeps the tiles, and
+    // they land within 1/32 pixel of where a direct drawing would.
     double baseX = std::floor(origin.x), baseY = std::floor(origin.y);
     int phaseX = int(std::lround((origin.x - baseX) * kPhaseSteps));
     int phaseY = int(std::lround((origin.y - baseY) * kPhaseSteps));
