@@ -8,6 +8,7 @@
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
+#include "ViewAnnotations.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -58,7 +59,11 @@ int main(int argc, char** argv) {
         "model", "Open MODEL for whole-slide analysis (TorchScript .pt or ResNet .pth).", "MODEL");
     QCommandLineOption analyseOption("analyse",
                                      "Analyse every opened slide with the --model at once.");
-    parser.addOptions({cacheOption, shotOption, sizeOption, magOption, modelOption, analyseOption});
+    QCommandLineOption annotationsOption(
+        "annotations", "Import annotations (QuPath GeoJSON or ASAP XML) into each opened image.",
+        "FILE");
+    parser.addOptions({cacheOption, shotOption, sizeOption, magOption, modelOption, analyseOption,
+                       annotationsOption});
     parser.process(app);
 
     QSettings settings;
@@ -82,6 +87,16 @@ int main(int argc, char** argv) {
         QObject::connect(&window, &lucida::ui::MainWindow::documentOpened, &window,
                          [mag](lucida::ui::SlideView* v) {
                              QTimer::singleShot(50, v, [v, mag] { v->setMagnification(mag); });
+                         });
+    }
+    if (parser.isSet(annotationsOption)) {
+        const QString file = parser.value(annotationsOption);
+        QObject::connect(&window, &lucida::ui::MainWindow::documentOpened, &window,
+                         [file](lucida::ui::SlideView* v) {
+                             auto* annotations = lucida::ui::ViewAnnotations::of(v);
+                             const QString error =
+                                 annotations ? annotations->importFile(file) : QString();
+                             if (!error.isEmpty()) qWarning("%s", qPrintable(error));
                          });
     }
     if (parser.isSet(shotOption)) {

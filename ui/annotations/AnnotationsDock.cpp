@@ -110,7 +110,7 @@ QVariant AnnotationTableModel::headerData(int section, Qt::Orientation o, int ro
         case ClassColumn:
             return tr("Class");
         case ToolColumn:
-            return tr("Shape");
+            return tr("Name / shape");
         case MeasurementColumn:
             return tr("Area / length");
         case SliceColumn:
