@@ -224,7 +224,9 @@ void AnnotationDocument::edited() {
 
 void AnnotationDocument::add(Annotation a, const QString& text) {
     if (a.id.empty()) a.id = newAnnotationId();
-    if (!a.className.empty()) set_.useClass(a.className, colourOf(a));
+    // The class's own colour (a default class's, else grey), never the object's: an object with
+    // a colour of its own must not recolour every object of its class.
+    if (!a.className.empty()) set_.useClass(a.className, std::nullopt);
     const std::string id = a.id;
     push({{id, std::nullopt, std::move(a), 0}}, text);
     select({id});
@@ -273,7 +275,8 @@ Rgb AnnotationDocument::colourOf(const Annotation& a) const {
     if (const AnnotationClass* c = set_.findClass(a.className)) return c->colour;
     for (const AnnotationClass& c : defaultAnnotationClasses())
         if (c.name == a.className) return c.colour;
-    return 0xC8C8C8;
+    // Unclassified (rulers, arrows, notes): gold, which stands out on H&E, IHC and grey images.
+    return a.className.empty() ? 0xFFD000 : 0xC8C8C8;
 }
 
 void AnnotationDocument::select(const std::vector<std::string>& ids) {
