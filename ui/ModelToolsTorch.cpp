@@ -4,6 +4,7 @@
 
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
+#include "AnnotationDocument.h"
 #include "HeatmapOverlay.h"
 #include "Icons.h"
 #include "ImageDocument.h"
@@ -12,6 +13,8 @@
 #include "ResultsLocation.h"
 #include "SlideView.h"
 #include "TrainingWizard.h"
+#include "ViewAnnotations.h"
+#include "annotations/HeatRegions.h"
 #include "model/Model.h"
 
 #include <QAction>
@@ -19,8 +22,10 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
 #include <QMainWindow>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QPointer>
 #include <QSettings>
 #include <QStatusBar>
@@ -58,6 +63,8 @@ private:
     SlideView* currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }
     QList<AnalysisController*> controllers() const;
     void applyVisibility();
+    void createRegionsFromHeat();  // the shown heat above a threshold, as annotations
+    void measureHeatInside();      // the heat's energy inside a class's areas
     void chooseModel();
     void describeModel();  // the open model's sidecar, edited in ModelDescriptionDialog
     void modelLoaded();
@@ -153,6 +160,10 @@ QList<QAction*> TorchModelTools::addMenus() {
     connect(heatmapAction_, &QAction::toggled, this, &TorchModelTools::applyVisibility);
     connect(outlineAction_, &QAction::toggled, this, &TorchModelTools::applyVisibility);
     menu->addSeparator();
+    menu->addAction(tr("Create &Regions from Heat…"), this,
+                    &TorchModelTools::createRegionsFromHeat);
+    menu->addAction(tr("Heat &Inside Annotations…"), this, &TorchModelTools::measureHeatInside);
+    menu->addSeparator();
     menu->addAction(dock_->toggleViewAction());
 
     QMenu* tools = window_->menuBar()->addMenu(tr("&Tools"));
@@ -185,6 +196,91 @@ void TorchModelTools::attach(SlideView* view) {
         emit errorOccurred(tr("Cannot analyse %1").arg(view->document()->displayName()), message);
     });
     if (session_->model() && analyseOnOpen_) controller->start();
+}
+
+namespace {
+
+// The classes a user can choose for regions or ask about: the image's, then the defaults.
+QStringList classNames(const AnnotationSet& set) {
+    QStringList names;
+    for (const AnnotationClass& c : set.classes) names << QString::fromStdString(c.name);
+    for (const AnnotationClass& c : defaultAnnotationClasses())
+        if (!names.contains(QString::fromStdString(c.name)))
+            names << QString::fromStdString(c.name);
+    return names;
+}
+
+}  // namespace
+
+void TorchModelTools::createRegionsFromHeat() {
+    SlideView* view = currentView();
+    AnalysisController* c = controller(view);
+    ViewAnnotations* annotations = ViewAnnotations::of(view);
+    const auto raster = c ? c->overlay()->shownRaster() : nullptr;
+    if (!raster || !annotations) {
+        QMessageBox::information(window_, tr("Create Regions from Heat"),
+                                 tr("Analyse the image first: there is no heat to outline."));
+        return;
+    }
+    bool ok = false;
+    const double threshold = QInputDialog::getDouble(
+        window_, tr("Create Regions from Heat"), tr("Outline the heat at or above (0-1):"),
+        std::max(0.05, session_->threshold()), 0.0, 1.0, 2, &ok, {}, 0.05);
+    if (!ok) return;
+    const QString cls =
+        QInputDialog::getItem(window_, tr("Create Regions from Heat"), tr("Class of the regions:"),
+                              classNames(annotations->document()->set()), 0, true, &ok);
+    if (!ok) return;
+    HeatRegionOptions options;
+    options.threshold = threshold;
+    options.className = cls.trimmed().toStdString();
+    options.minArea = 4 * raster->cellSize * raster->cellSize;  // smaller is noise
+    AnnotationSet regions;
+    regions.items = heatRegions(*raster, options);
+    regions.useClass(options.className, std::nullopt);
+    annotations->document()->import(regions);
+    window_->statusBar()->showMessage(
+        tr("%n region(s) of heat >= %1 added as %2 (Ctrl+Z undoes)", "", int(regions.items.size()))
+            .arg(threshold, 0, 'f', 2)
+            .arg(cls),
+        15000);
+}
+
+void TorchModelTools::measureHeatInside() {
+    SlideView* view = currentView();
+    AnalysisController* c = controller(view);
+    ViewAnnotations* annotations = ViewAnnotations::of(view);
+    const auto raster = c ? c->overlay()->shownRaster() : nullptr;
+    if (!raster || !annotations) {
+        QMessageBox::information(window_, tr("Heat Inside Annotations"),
+                                 tr("Analyse the image first: there is no heat to measure."));
+        return;
+    }
+    const AnnotationSet& set = annotations->document()->set();
+    QStringList choices{tr("(every area)")};
+    for (const AnnotationClass& k : set.classes) choices << QString::fromStdString(k.name);
+    bool ok = false;
+    const QString cls = QInputDialog::getItem(window_, tr("Heat Inside Annotations"),
+                                              tr("Areas of class:"), choices, 0, false, &ok);
+    if (!ok) return;
+    std::vector<const Annotation*> areas;
+    for (const Annotation& a : set.items)
+        if (a.geometry.isArea() && (cls == choices.front() || a.className == cls.toStdString()))
+            areas.push_back(&a);
+    if (areas.empty()) {
+        QMessageBox::information(window_, tr("Heat Inside Annotations"),
+                                 tr("No area annotation of that class on this image."));
+        return;
+    }
+    const HeatInside h = heatInside(*raster, areas);
+    QMessageBox::information(
+        window_, tr("Heat Inside Annotations"),
+        tr("%n area(s) hold %1% of the heat's energy (the sum of the heat whose cells' centres lie "
+           "inside, over all heat).\nThe heat's peak (%2) lies %3 them.",
+           "", int(h.areas))
+            .arg(100 * h.energyShare, 0, 'f', 1)
+            .arg(h.peakValue, 0, 'f', 2)
+            .arg(h.peakInside ? tr("inside") : tr("outside")));
 }
 
 void TorchModelTools::applyVisibility() {

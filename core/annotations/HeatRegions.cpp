@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace lucida {
 
@@ -131,6 +132,19 @@ HeatInside heatInside(const FloatRaster& heat, const std::vector<const Annotatio
         }
     r.energyShare = total > 0 ? inside / total : 0;
     if (best >= 0) {
+        // A plateau of equal maxima (a saturated map): its cell nearest the plateau's centre,
+        // not the first in row order, which lies on its edge.
+        double sx = 0, sy = 0, n = 0;
+        for (int y = 0; y < heat.height; ++y)
+            for (int x = 0; x < heat.width; ++x)
+                if (heat.at(x, y) == best) sx += x, sy += y, ++n;
+        double nearest = std::numeric_limits<double>::infinity();
+        for (int y = 0; y < heat.height; ++y)
+            for (int x = 0; x < heat.width; ++x)
+                if (heat.at(x, y) == best) {
+                    const double d = std::hypot(x - sx / n, y - sy / n);
+                    if (d < nearest) nearest = d, bx = x, by = y;
+                }
         r.peakValue = best;
         r.peak = {(bx + 0.5) * heat.cellSize, (by + 0.5) * heat.cellSize};
         r.peakInside = mask.at<std::uint8_t>(by, bx) != 0;

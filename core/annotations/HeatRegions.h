@@ -25,7 +25,7 @@ std::vector<Annotation> heatRegions(const FloatRaster& heat, const HeatRegionOpt
 struct HeatInside {
     double energyShare = 0;  // sum of the heat inside / sum of all heat (NaN cells count 0)
     bool peakInside = false;
-    Point2 peak;  // level-0 centre of the hottest cell
+    Point2 peak;  // level-0 centre of the hottest cell (of a plateau, the one nearest its centre)
     double peakValue = 0;
     std::size_t areas = 0;  // annotations that took part
 };

@@ -6,14 +6,18 @@
 // the model. With LUCIDA_SCREENSHOT_DIR set, saves screenshot-heatmap.png there.
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
+#include "AnnotationDocument.h"
 #include "HeatmapOverlay.h"
 #include "MainWindow.h"
 #include "SceneRenderer.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewAnnotations.h"
 #include "ViewWaits.h"
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
+#include "annotations/AnnotationGeometry.h"
+#include "annotations/HeatRegions.h"
 #include "cam/CamMaps.h"
 #include "fixtures/Fixtures.h"
 #include "model/Model.h"
@@ -24,6 +28,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QInputDialog>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
@@ -939,6 +944,69 @@ private slots:
         QVERIFY(fresh > 0);  // the new heat was painted
         QCOMPARE(QString::fromStdString(c->model()->path()), other);
         QCOMPARE(c->results()->modelPath, other);
+    }
+
+    // Analysis > Create Regions from Heat and Heat Inside Annotations, through the real window
+    // and its dialogs: a disc of heat becomes one Tumour region of the disc's area, and that
+    // region holds all of the heat's energy with the peak inside.
+    void heatBecomesRegionsAndIsMeasured() {
+        auto window = makeWindow();
+        QVERIFY(window);
+        SlideView* view = openSlide(window.get(), slidePath_);
+        QVERIFY(view);
+        AnalysisController* c = AnalysisController::of(view);
+        QVERIFY(c);
+        auto heat = std::make_shared<FloatRaster>();
+        heat->cellSize = 32;
+        heat->width = 94;
+        heat->height = 63;
+        heat->values.assign(std::size_t(heat->width) * heat->height, 0.f);
+        for (int y = 0; y < heat->height; ++y)
+            for (int x = 0; x < heat->width; ++x)
+                if (std::hypot(x + 0.5 - 47, y + 0.5 - 31) < 10)
+                    heat->values[std::size_t(y) * heat->width + x] = 1.f;
+        c->overlay()->setRasters(heat, nullptr);
+
+        QStringList messages;
+        // Answers each dialog the actions open: the threshold, the class, then the result box.
+        QTimer answer;
+        connect(&answer, &QTimer::timeout, this, [&] {
+            QWidget* modal = QApplication::activeModalWidget();
+            if (auto* input = qobject_cast<QInputDialog*>(modal)) {
+                if (input->inputMode() == QInputDialog::DoubleInput)
+                    input->setDoubleValue(0.5);
+                else
+                    input->setTextValue(QStringLiteral("Tumour"));
+                input->accept();
+            } else if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+                messages << box->text();
+                box->accept();
+            }
+        });
+        answer.start(50);
+        auto trigger = [&](const QString& text) {
+            for (QAction* a : window->findChildren<QAction*>())
+                if (a->text() == text) return a->trigger(), true;
+            return false;
+        };
+        QVERIFY(trigger(QStringLiteral("Create &Regions from Heat…")));
+        const AnnotationSet& set = ViewAnnotations::of(view)->document()->set();
+        QCOMPARE(set.items.size(), std::size_t(1));
+        QCOMPARE(set.items[0].className, std::string("Tumour"));
+        QCOMPARE(set.items[0].tool, std::string("heat-region"));
+        const double disc = M_PI * 320.0 * 320.0;
+        QVERIFY2(std::abs(geometryArea(set.items[0].geometry) - disc) < 0.08 * disc,
+                 qPrintable(QString::number(geometryArea(set.items[0].geometry) / disc)));
+        QVERIFY(trigger(QStringLiteral("Heat &Inside Annotations…")));
+        QTRY_COMPARE(messages.size(), 1);
+        // The box says what the core computes for the region (most of the heat: the outline is
+        // smoothed and simplified, so a few edge cells' centres fall outside).
+        const HeatInside h = heatInside(*heat, {&set.items[0]});
+        QVERIFY(h.energyShare > 0.9 && h.peakInside);
+        const QString share = QString::number(100 * h.energyShare, 'f', 1) + "% of the heat";
+        QVERIFY2(
+            messages[0].contains("1 area(s) hold " + share) && messages[0].contains("lies inside"),
+            qPrintable(messages[0]));
     }
 };
 
