@@ -14,10 +14,13 @@
 #include "fixtures/Fixtures.h"
 #include "image/ImageSource.h"
 
+#include <QDialog>
 #include <QFile>
 #include <QImage>
+#include <QInputDialog>
 #include <QPainter>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QUndoStack>
 #include <QtTest>
 
@@ -96,6 +99,21 @@ double threadCpuMs() {
 }
 
 bool near(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); }
+
+// Answers the next modal dialog (an input dialog with `text`; none: cancels it) once it shows.
+void answerDialog(std::optional<QString> text) {
+    QTimer::singleShot(10, [text] {
+        auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+        if (!dialog) return answerDialog(text);  // not shown yet
+        if (auto* input = qobject_cast<QInputDialog*>(dialog); input && text)
+            input->setTextValue(*text);
+        text ? dialog->accept() : dialog->reject();
+    });
+}
+
+std::vector<std::string> ids(const std::set<std::string>& selection) {
+    return {selection.begin(), selection.end()};
+}
 
 }  // namespace
 
@@ -219,6 +237,106 @@ private slots:
         s.annotations->undoStack()->undo();
         QCOMPARE(s.dock.model()->rowCount(), 1);
         QVERIFY(s.annotations->items()[0].geometry == moved);
+    }
+
+    void textCalloutAsksForItsText() {
+        Scene s;
+        s.tools.setTool(AnnotationTools::Tool::Text);
+        answerDialog(QStringLiteral("Mitosis here"));
+        s.click({300, 200});
+        QCOMPARE(s.annotations->items().size(), std::size_t(1));
+        const Annotation a = s.annotations->items()[0];
+        QCOMPARE(a.tool, std::string("text"));
+        QCOMPARE(a.text, std::string("Mitosis here"));
+        QCOMPARE(a.geometry.type, Geometry::Type::Point);
+        QCOMPARE(a.geometry.points, std::vector<Point2>{s.level0({300, 200})});
+        s.annotations->undoStack()->undo();
+        QCOMPARE(s.annotations->items().size(), std::size_t(0));
+        s.annotations->undoStack()->redo();
+        QVERIFY(s.annotations->items().at(0) == a);
+        answerDialog(std::nullopt);  // cancelled: nothing added
+        s.click({500, 300});
+        QCOMPARE(s.annotations->items().size(), std::size_t(1));
+
+        QObject owner;
+        AnnotationTools* current = &s.tools;
+        QActionGroup* actions = createAnnotationToolActions(&owner, [&] { return current; });
+        QAction* text = actions->actions().last();
+        QCOMPARE(text->shortcut(), QKeySequence("Shift+T"));
+        QVERIFY(!text->icon().isNull());
+        text->trigger();
+        QCOMPARE(s.tools.tool(), AnnotationTools::Tool::Text);
+    }
+
+    // Shift+click adds to and takes from the selection; a drag moves all selected, Del deletes
+    // all, Ctrl+D duplicates them; each one undo step that restores exactly.
+    void multiSelectMoveDuplicateDelete() {
+        Scene s;
+        QApplication::setActiveWindow(&s.view);
+        QVERIFY(QTest::qWaitForWindowActive(&s.view));
+        s.view.setFocus();
+        s.tools.setTool(AnnotationTools::Tool::Rectangle);
+        s.drag({100, 100}, {200, 200});
+        s.drag({300, 300}, {420, 380});
+        const std::vector<Annotation> drawn = s.annotations->items();
+        QCOMPARE(drawn.size(), std::size_t(2));
+
+        s.tools.setTool(AnnotationTools::Tool::Select);
+        s.click({150, 150});
+        QTest::mouseClick(&s.view, Qt::LeftButton, Qt::ShiftModifier, {350, 340});
+        QCOMPARE(s.annotations->selection().size(), std::size_t(2));
+        QTest::mouseClick(&s.view, Qt::LeftButton, Qt::ShiftModifier, {150, 150});
+        QCOMPARE(ids(s.annotations->selection()), std::vector<std::string>{drawn[1].id});
+        QTest::mouseClick(&s.view, Qt::LeftButton, Qt::ShiftModifier, {150, 150});
+        QCOMPARE(s.annotations->selection().size(), std::size_t(2));
+
+        // A drag from either moves both by the same level-0 offset, one undo step.
+        const int steps = s.annotations->undoStack()->count();
+        s.drag({150, 150}, {190, 170});
+        QCOMPARE(s.annotations->undoStack()->count(), steps + 1);
+        const Point2 d0 = s.level0({150, 150}), d1 = s.level0({190, 170});
+        const std::vector<Annotation> moved = s.annotations->items();
+        for (std::size_t i = 0; i < 2; ++i) {
+            const Point2 b = drawn[i].geometry.polygons[0].outer[2];
+            const Point2 a = moved[i].geometry.polygons[0].outer[2];
+            QVERIFY(near(a.x - b.x, d1.x - d0.x));
+            QVERIFY(near(a.y - b.y, d1.y - d0.y));
+        }
+        s.annotations->undoStack()->undo();
+        QVERIFY(s.annotations->items() == drawn);
+        s.annotations->undoStack()->redo();
+        QVERIFY(s.annotations->items() == moved);
+
+        // Ctrl+D: copies with new ids, 20 screen pixels right and down, selected.
+        QTest::keyClick(&s.view, Qt::Key_D, Qt::ControlModifier);
+        QCOMPARE(s.annotations->items().size(), std::size_t(4));
+        QCOMPARE(s.annotations->undoStack()->count(), steps + 2);
+        const double offset = AnnotationTools::kDuplicateOffsetPixels / s.view.viewGeometry().scale;
+        std::vector<std::string> copies;
+        for (std::size_t i = 0; i < 2; ++i) {
+            const Annotation& copy = s.annotations->items()[2 + i];
+            QVERIFY(copy.id != moved[i].id);
+            QCOMPARE(copy.className, moved[i].className);
+            const auto& from = moved[i].geometry.polygons[0].outer;
+            const auto& to = copy.geometry.polygons[0].outer;
+            QCOMPARE(to.size(), from.size());
+            for (std::size_t k = 0; k < to.size(); ++k) {
+                QVERIFY(near(to[k].x, from[k].x + offset));
+                QVERIFY(near(to[k].y, from[k].y + offset));
+            }
+            copies.push_back(copy.id);
+        }
+        std::sort(copies.begin(), copies.end());
+        QCOMPARE(ids(s.annotations->selection()), copies);
+        s.annotations->undoStack()->undo();
+        QVERIFY(s.annotations->items() == moved);
+
+        // Del removes all selected, in one step.
+        s.annotations->select({moved[0].id, moved[1].id});
+        QTest::keyClick(&s.view, Qt::Key_Delete);
+        QCOMPARE(s.annotations->items().size(), std::size_t(0));
+        s.annotations->undoStack()->undo();
+        QVERIFY(s.annotations->items() == moved);
     }
 
     void brushPaintsAndErases() {

@@ -2,7 +2,9 @@
 
 #include "annotations/AnnotationFiles.h"
 
+#include <QColor>
 #include <QFileInfo>
+#include <QSettings>
 #include <QTimer>
 #include <QUndoStack>
 #include <QtConcurrent>
@@ -56,6 +58,28 @@ QString annotationFilePath(const QString& resultsRoot, const QString& imagePath)
     return resultsRoot + "/" + QFileInfo(imagePath).fileName() + ".annotations.geojson";
 }
 
+std::vector<AnnotationClass> userAnnotationClasses() {
+    std::vector<AnnotationClass> out;
+    for (const QString& entry : QSettings().value(kUserClassesKey).toStringList()) {
+        const qsizetype bar = entry.lastIndexOf('|');
+        const QString name = entry.left(bar).trimmed();
+        const QColor colour(entry.mid(bar + 1));
+        if (bar <= 0 || name.isEmpty() || !colour.isValid()) continue;
+        out.push_back({name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF), {}});
+    }
+    return out;
+}
+
+void addUserAnnotationClass(const AnnotationClass& c) {
+    std::vector<AnnotationClass> all = userAnnotationClasses();
+    std::erase_if(all, [&](const AnnotationClass& o) { return o.name == c.name; });
+    all.push_back(c);
+    QStringList entries;
+    for (const AnnotationClass& o : all)
+        entries << QString::fromStdString(o.name) + '|' + QColor(QRgb(o.colour)).name();
+    QSettings().setValue(kUserClassesKey, entries);
+}
+
 AnnotationDocument::AnnotationDocument(const ImageInfo& info, QObject* parent)
     : QObject(parent),
       pixel_(pixelSizeOf(info)),
@@ -65,6 +89,7 @@ AnnotationDocument::AnnotationDocument(const ImageInfo& info, QObject* parent)
     set_.imageHeight = info.height();
     const auto& defaults = defaultAnnotationClasses();
     if (!defaults.empty()) currentClass_ = defaults.front().name;
+    userClasses_ = userAnnotationClasses();
     autosave_->setSingleShot(true);
     autosave_->setInterval(kAutosaveMs);
     connect(autosave_, &QTimer::timeout, this, &AnnotationDocument::autosave);
@@ -226,10 +251,34 @@ void AnnotationDocument::add(Annotation a, const QString& text) {
     if (a.id.empty()) a.id = newAnnotationId();
     // The class's own colour (a default class's, else grey), never the object's: an object with
     // a colour of its own must not recolour every object of its class.
-    if (!a.className.empty()) set_.useClass(a.className, std::nullopt);
+    // A user's class comes with its own colour, the same in every image.
+    std::optional<Rgb> classColour;
+    for (const AnnotationClass& c : userClasses_)
+        if (c.name == a.className) classColour = c.colour;
+    if (!a.className.empty()) set_.useClass(a.className, classColour);
     const std::string id = a.id;
     push({{id, std::nullopt, std::move(a), 0}}, text);
     select({id});
+}
+
+void AnnotationDocument::add(std::vector<Annotation> items, const QString& text) {
+    std::vector<Change> changes;
+    std::vector<std::string> ids;
+    for (Annotation& a : items) {
+        a.id = newAnnotationId();
+        ids.push_back(a.id);
+        changes.push_back({a.id, std::nullopt, std::move(a), 0});
+    }
+    push(std::move(changes), text);
+    select(ids);
+}
+
+void AnnotationDocument::replace(const std::vector<Annotation>& changed, const QString& text) {
+    std::vector<Change> changes;
+    for (const Annotation& a : changed)
+        if (const auto at = indexOf(a.id); at && !(set_.items[*at] == a))
+            changes.push_back({a.id, set_.items[*at], a, *at});
+    push(std::move(changes), text);
 }
 
 void AnnotationDocument::remove(const std::vector<std::string>& ids) {
@@ -265,16 +314,52 @@ void AnnotationDocument::setClass(const std::vector<std::string>& ids,
 
 std::vector<AnnotationClass> AnnotationDocument::classes() const {
     std::vector<AnnotationClass> all = set_.classes;
-    for (const AnnotationClass& c : defaultAnnotationClasses())
-        if (!set_.findClass(c.name)) all.push_back(c);
+    auto listed = [&](const std::string& name) {
+        return std::any_of(all.begin(), all.end(),
+                           [&](const AnnotationClass& c) { return c.name == name; });
+    };
+    for (const auto* more : {&userClasses_, &defaultAnnotationClasses()})
+        for (const AnnotationClass& c : *more)
+            if (!listed(c.name)) all.push_back(c);
     return all;
+}
+
+void AnnotationDocument::addUserClass(const AnnotationClass& c) {
+    addUserAnnotationClass(c);
+    userClasses_ = userAnnotationClasses();
+    emit classesChanged();
+}
+
+void AnnotationDocument::setClassHidden(const std::string& name, bool hidden) {
+    if (isClassHidden(name) == hidden) return;
+    if (hidden) {
+        hidden_.insert(name);
+        std::vector<std::string> kept;  // a hidden object stays out of the selection
+        for (const std::string& id : selection_)
+            if (const auto at = indexOf(id); at && set_.items[*at].className != name)
+                kept.push_back(id);
+        select(kept);
+    } else {
+        hidden_.erase(name);
+    }
+    emit classesChanged();
+}
+
+void AnnotationDocument::setClassLocked(const std::string& name, bool locked) {
+    if (isClassLocked(name) == locked) return;
+    if (locked)
+        locked_.insert(name);
+    else
+        locked_.erase(name);
+    emit classesChanged();
 }
 
 Rgb AnnotationDocument::colourOf(const Annotation& a) const {
     if (a.colour) return *a.colour;
     if (const AnnotationClass* c = set_.findClass(a.className)) return c->colour;
-    for (const AnnotationClass& c : defaultAnnotationClasses())
-        if (c.name == a.className) return c.colour;
+    for (const auto* more : {&userClasses_, &defaultAnnotationClasses()})
+        for (const AnnotationClass& c : *more)
+            if (c.name == a.className) return c.colour;
     // Unclassified (rulers, arrows, notes): gold, which stands out on H&E, IHC and grey images.
     return a.className.empty() ? 0xFFD000 : 0xC8C8C8;
 }

@@ -32,6 +32,12 @@ PixelSize pixelSizeOf(const ImageInfo& info);
 // so annotations sit with the heat maps of the same image and move with them.
 QString annotationFilePath(const QString& resultsRoot, const QString& imagePath);
 
+// The user's own classes, kept in QSettings under kUserClassesKey as "name|#RRGGBB" entries, for
+// every image; adding one of a name already there changes its colour.
+inline constexpr const char* kUserClassesKey = "annotations/classes";
+std::vector<AnnotationClass> userAnnotationClasses();
+void addUserAnnotationClass(const AnnotationClass& c);
+
 class AnnotationDocument : public QObject {
     Q_OBJECT
 public:
@@ -61,14 +67,28 @@ public:
 
     // Edits, each one undo step.
     void add(Annotation a, const QString& text = tr("Add annotation"));
+    void add(std::vector<Annotation> items, const QString& text);  // new ids; selects them
     void remove(const std::vector<std::string>& ids);
     void replace(const Annotation& changed, const QString& text);  // by id
+    void replace(const std::vector<Annotation>& changed, const QString& text);
     void setClass(const std::vector<std::string>& ids, const std::string& className);
 
     // The class new annotations get, and the classes offered (the set's, then the defaults).
     std::string currentClass() const { return currentClass_; }
     void setCurrentClass(const std::string& name) { currentClass_ = name; }
+    // The image's classes, then the user's (userAnnotationClasses, read when the document is
+    // made and on addUserClass), then the defaults; each name once.
     std::vector<AnnotationClass> classes() const;
+    void addUserClass(const AnnotationClass& c);  // kept in the settings, offered here at once
+
+    // Per class, for this document while it is open: hidden ones are neither drawn nor picked;
+    // locked ones are not moved, edited or deleted (nor are objects locked themselves).
+    void setClassHidden(const std::string& name, bool hidden);
+    void setClassLocked(const std::string& name, bool locked);
+    bool isClassHidden(const std::string& name) const { return hidden_.count(name) != 0; }
+    bool isClassLocked(const std::string& name) const { return locked_.count(name) != 0; }
+    bool anyClassHidden() const { return !hidden_.empty(); }
+    bool isEditable(const Annotation& a) const { return !a.locked && !isClassLocked(a.className); }
     // An annotation's colour: its own, else its class's, else grey.
     Rgb colourOf(const Annotation& a) const;
 
@@ -89,6 +109,7 @@ signals:
     void changed();           // items added, removed or edited
     void selectionChanged();  // the selection
     void saveFailed(const QString& message);
+    void classesChanged();  // a class added, shown, hidden, locked or unlocked
 
 private:
     void push(std::vector<Change> changes, const QString& text);
@@ -108,6 +129,8 @@ private:
     QFuture<QString> saving_;  // a background write in flight: its error, empty on success
     std::string currentClass_;
     std::set<std::string> selection_;
+    std::vector<AnnotationClass> userClasses_;
+    std::set<std::string> hidden_, locked_;
     mutable AnnotationIndex index_;
     mutable bool indexDirty_ = true;
 };

@@ -185,6 +185,9 @@ AnnotationLayer::AnnotationLayer(AnnotationDocument* annotations, ImageDocument*
     });
     QObject::connect(annotations_, &AnnotationDocument::selectionChanged, &receiver_,
                      [this] { onSelectionChanged(); });
+    // A class shown or hidden: every tile may change.
+    QObject::connect(annotations_, &AnnotationDocument::classesChanged, &receiver_,
+                     [this] { clearCache(); });
 }
 
 AnnotationLayer::~AnnotationLayer() = default;
@@ -318,6 +321,7 @@ int AnnotationLayer::drawObjects(QPainter& painter, double scale, QPointF origin
     std::unordered_map<Rgb, QPolygonF> dots;
     std::unordered_map<Rgb, std::vector<QRectF>> boxes;
     const bool anySelected = !annotations_->selection().empty();
+    const bool someHidden = annotations_->anyClassHidden();
     const std::string* lastClass = nullptr;  // detections come in runs of one class
     Rgb lastRgb = 0;
     constexpr Rgb kNoPen = 0xFF000000;  // no 0xRRGGBB colour
@@ -327,6 +331,7 @@ int AnnotationLayer::drawObjects(QPainter& painter, double scale, QPointF origin
     for (std::size_t i : hits) {
         const Annotation& a = items[i];
         if (series && a.slice >= 0 && a.slice != slice) continue;
+        if (someHidden && annotations_->isClassHidden(a.className)) continue;
         if (pass == Pass::Cached && (a.tool == "text" || (anySelected && isLive(i)))) continue;
         ++painted;
         if (a.colour || !lastClass || *lastClass != a.className) {

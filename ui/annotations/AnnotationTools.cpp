@@ -6,6 +6,7 @@
 #include "annotations/AnnotationGeometry.h"
 
 #include <QAction>
+#include <QInputDialog>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QUndoStack>
@@ -56,7 +57,10 @@ AnnotationTools::AnnotationTools(SlideView* view, AnnotationDocument* document,
     undo->setShortcut(QKeySequence::Undo);
     QAction* redo = stack->createRedoAction(view_, tr("Redo"));
     redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence::Redo});
-    for (QAction* a : {undo, redo}) {
+    auto* duplicate = new QAction(tr("Duplicate"), view_);
+    duplicate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    connect(duplicate, &QAction::triggered, this, &AnnotationTools::duplicateSelection);
+    for (QAction* a : {undo, redo, duplicate}) {
         a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
         view_->addAction(a);
     }
@@ -80,6 +84,8 @@ const char* AnnotationTools::toolName(Tool tool) {
             return "freehand";
         case Tool::Brush:
             return "brush";
+        case Tool::Text:
+            return "text";
         case Tool::None:
         case Tool::Select:
             break;
@@ -125,51 +131,16 @@ bool AnnotationTools::eventFilter(QObject* watched, QEvent* event) {
 
 bool AnnotationTools::press(QPointF screen, Qt::KeyboardModifiers modifiers) {
     const Point2 p = toImage(screen);
-    if (tool_ == Tool::Select) {
-        const double tolerance = kPickPixels / view_->viewGeometry().scale;
-        for (const std::string& id : document_->selection()) {  // a vertex of the selection?
-            const auto at = document_->indexOf(id);
-            if (!at) continue;
-            const Annotation& a = document_->items()[*at];
-            if (a.locked) continue;
-            auto near = [&](const std::vector<Point2>& pts, int ring) {
-                for (std::size_t i = 0; i < pts.size(); ++i)
-                    if (std::hypot(pts[i].x - p.x, pts[i].y - p.y) <= tolerance) {
-                        vertex_ = int(i);
-                        ring_ = ring;
-                        return true;
-                    }
-                return false;
-            };
-            bool found = near(a.geometry.points, -1);
-            for (std::size_t r = 0; !found && r < a.geometry.polygons.size(); ++r)
-                found = near(a.geometry.polygons[r].outer, int(r));
-            if (found) {
-                editing_ = a;
-                dragFrom_ = p;
-                pressed_ = true;
-                return true;
-            }
-        }
-        const std::optional<std::string> hit = pick(screen);
-        if (!hit) {
-            document_->select({});
-            return false;  // the view pans
-        }
-        document_->select({*hit});
-        const Annotation& a = document_->items()[*document_->indexOf(*hit)];
-        if (!a.locked) editing_ = a;
-        vertex_ = -1;
-        dragFrom_ = p;
-        pressed_ = true;
-        return true;
-    }
+    if (tool_ == Tool::Select) return pressSelect(screen, modifiers & Qt::ShiftModifier);
     pressed_ = true;
     erasing_ = tool_ == Tool::Brush && (modifiers & Qt::AltModifier);
     switch (tool_) {
         case Tool::Point:
             points_ = {p};
             finish();
+            break;
+        case Tool::Text:
+            placeText(p);
             break;
         case Tool::Polygon:
             // The second press of a double-click (which finishes) adds no vertex of its own.
@@ -185,6 +156,94 @@ bool AnnotationTools::press(QPointF screen, Qt::KeyboardModifiers modifiers) {
             updatePreview();
     }
     return true;
+}
+
+bool AnnotationTools::pressSelect(QPointF screen, bool toggle) {
+    const Point2 p = toImage(screen);
+    const double tolerance = kPickPixels / view_->viewGeometry().scale;
+    for (const std::string& id : document_->selection()) {  // a vertex of the selection?
+        if (toggle) break;
+        const auto at = document_->indexOf(id);
+        if (!at) continue;
+        const Annotation& a = document_->items()[*at];
+        if (!document_->isEditable(a)) continue;
+        auto near = [&](const std::vector<Point2>& pts, int ring) {
+            for (std::size_t i = 0; i < pts.size(); ++i)
+                if (std::hypot(pts[i].x - p.x, pts[i].y - p.y) <= tolerance) {
+                    vertex_ = int(i);
+                    ring_ = ring;
+                    return true;
+                }
+            return false;
+        };
+        bool found = near(a.geometry.points, -1);
+        for (std::size_t r = 0; !found && r < a.geometry.polygons.size(); ++r)
+            found = near(a.geometry.polygons[r].outer, int(r));
+        if (found) {
+            editing_ = a;
+            dragFrom_ = p;
+            pressed_ = true;
+            return true;
+        }
+    }
+    const std::optional<std::string> hit = pick(screen);
+    if (toggle) {  // Shift+click: in or out of the selection, nothing moves
+        if (!hit) return true;
+        std::set<std::string> next = document_->selection();
+        if (!next.erase(*hit)) next.insert(*hit);
+        document_->select({next.begin(), next.end()});
+        return true;
+    }
+    if (!hit) {
+        document_->select({});
+        return false;  // the view pans
+    }
+    // A click on one of several selected keeps them all, to move together.
+    if (!document_->isSelected(*hit)) document_->select({*hit});
+    moving_.clear();
+    for (const std::string& id : document_->selection())
+        if (const auto at = document_->indexOf(id))
+            if (document_->isEditable(document_->items()[*at]))
+                moving_.push_back(document_->items()[*at]);
+    const Annotation& a = document_->items()[*document_->indexOf(*hit)];
+    if (document_->isEditable(a)) editing_ = a;
+    vertex_ = -1;
+    dragFrom_ = p;
+    pressed_ = true;
+    return true;
+}
+
+void AnnotationTools::placeText(Point2 at) {
+    pressed_ = false;
+    bool ok = false;
+    const QString text = QInputDialog::getText(view_, tr("Text callout"), tr("Text:"),
+                                               QLineEdit::Normal, QString(), &ok);
+    if (!ok || text.trimmed().isEmpty()) return;
+    Annotation a;
+    a.className = document_->currentClass();
+    a.tool = "text";
+    a.text = text.toStdString();
+    a.geometry.type = Geometry::Type::Point;
+    a.geometry.points = {at};
+    if (view_->document()->info().sliceCount > 1) a.slice = view_->document()->slice();
+    document_->add(std::move(a), tr("Add text"));
+}
+
+void AnnotationTools::duplicateSelection() {
+    const auto& sel = document_->selection();
+    if (sel.empty()) return;
+    const double offset = kDuplicateOffsetPixels / view_->viewGeometry().scale;
+    std::vector<Annotation> copies;
+    for (const auto& item : document_->items())
+        if (sel.count(item.id)) {
+            Annotation copy = item;
+            copy.locked = false;
+            translate(copy.geometry, offset, offset);
+            copies.push_back(std::move(copy));
+        }
+    const auto n = int(copies.size());
+    document_->add(std::move(copies), tr("Duplicate %n annotation(s)", nullptr, n));
+    view_->update();
 }
 
 bool AnnotationTools::move(QPointF screen) {
@@ -230,19 +289,25 @@ bool AnnotationTools::release(QPointF screen) {
     if (!pressed_) return false;
     pressed_ = false;
     if (tool_ == Tool::Select) {
-        if (editing_) {
-            const Point2 p = toImage(screen);
-            if (p.x != dragFrom_.x || p.y != dragFrom_.y)
-                document_->replace(dragged(p),
-                                   vertex_ < 0 ? tr("Move annotation") : tr("Edit vertex"));
+        const Point2 p = toImage(screen);
+        if (editing_ && (p.x != dragFrom_.x || p.y != dragFrom_.y)) {
+            if (vertex_ >= 0) {
+                document_->replace(dragged(p), tr("Edit vertex"));
+            } else {
+                for (Annotation& a : moving_)
+                    translate(a.geometry, p.x - dragFrom_.x, p.y - dragFrom_.y);
+                document_->replace(moving_,
+                                   tr("Move %n annotation(s)", nullptr, int(moving_.size())));
+            }
         }
         editing_.reset();
+        moving_.clear();
         vertex_ = -1;
         layer_->clearPreview();
         view_->update();
         return true;
     }
-    if (tool_ == Tool::Polygon || tool_ == Tool::Point) return true;
+    if (tool_ == Tool::Polygon || tool_ == Tool::Point || tool_ == Tool::Text) return true;
     if (tool_ != Tool::Freehand && tool_ != Tool::Brush) points_.back() = toImage(screen);
     if (tool_ == Tool::Brush)
         finishBrush();
@@ -274,16 +339,21 @@ bool AnnotationTools::key(int key) {
             cancel();
             return true;
         case Qt::Key_Delete:
-        case Qt::Key_Backspace:
+        case Qt::Key_Backspace: {
             if (tool_ == Tool::Polygon && !points_.empty()) {  // the last vertex
                 points_.pop_back();
                 updatePreview();
                 return true;
             }
             if (document_->selection().empty()) return false;
-            document_->remove({document_->selection().begin(), document_->selection().end()});
+            std::vector<std::string> ids;  // locked ones stay
+            for (const std::string& id : document_->selection())
+                if (const auto at = document_->indexOf(id))
+                    if (document_->isEditable(document_->items()[*at])) ids.push_back(id);
+            document_->remove(ids);
             view_->update();
             return true;
+        }
         default:
             return false;
     }
@@ -327,6 +397,7 @@ Geometry AnnotationTools::shape() const {
             break;
         case Tool::None:
         case Tool::Select:
+        case Tool::Text:
             break;
     }
     return g;
@@ -373,7 +444,8 @@ void AnnotationTools::finishBrush() {
     std::optional<Annotation> target;
     if (document_->selection().size() == 1)
         if (const auto at = document_->indexOf(*document_->selection().begin()))
-            if (document_->items()[*at].geometry.isArea() && !document_->items()[*at].locked)
+            if (document_->items()[*at].geometry.isArea() &&
+                document_->isEditable(document_->items()[*at]))
                 target = document_->items()[*at];
     if (target) {
         auto result =
@@ -399,6 +471,7 @@ void AnnotationTools::cancel() {
     points_.clear();
     pressed_ = false;
     editing_.reset();
+    moving_.clear();
     vertex_ = -1;
     layer_->clearPreview();
     view_->update();
@@ -415,6 +488,7 @@ std::optional<std::string> AnnotationTools::pick(QPointF screen) const {
     for (auto it = hits.rbegin(); it != hits.rend(); ++it) {  // the topmost first
         const Annotation& a = items[*it];
         if (series && a.slice >= 0 && a.slice != slice) continue;
+        if (document_->isClassHidden(a.className)) continue;
         const Geometry& g = a.geometry;
         bool hit = false;
         if (g.isArea()) {

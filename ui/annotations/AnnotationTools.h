@@ -2,8 +2,9 @@
 // Drawing and editing annotations on a SlideView. Watches the view's mouse and key events (an
 // event filter, so the view needs no hook): with a drawing tool active, left-button input draws
 // instead of panning; with Select, a click selects, a drag moves the selection or one of its
-// vertices, Del deletes, and a drag on empty space still pans. Screen points become level-0
-// points through the view's ViewGeometry, so drawing works at any zoom and rotation.
+// vertices, Shift+click adds to or takes from the selection, Del deletes, Ctrl+D duplicates, and a
+// drag on empty space still pans. Text asks for a callout's text where it is clicked. Screen points
+// become level-0 points through the view's ViewGeometry, so drawing works at any zoom and rotation.
 
 #include "annotations/Annotation.h"
 
@@ -32,11 +33,13 @@ public:
         Ellipse,
         Polygon,
         Freehand,
-        Brush
+        Brush,
+        Text
     };
 
     static constexpr int kEllipseVertices = 72;
     static constexpr double kPickPixels = 6.0;  // how close a click must be to a line or vertex
+    static constexpr double kDuplicateOffsetPixels = 20.0;  // copies land this far right and down
 
     AnnotationTools(SlideView* view, AnnotationDocument* document, AnnotationLayer* layer);
 
@@ -47,6 +50,10 @@ public:
 
     // The name a tool is stored under (Annotation::tool).
     static const char* toolName(Tool tool);
+
+    // Copies of the selection (new ids) kDuplicateOffsetPixels right of and below it, selected
+    // instead of it; one undo step. Ctrl+D on the view.
+    void duplicateSelection();
 
 signals:
     void toolChanged(Tool tool);
@@ -67,6 +74,8 @@ private:
     void finish();  // adds the shape drawn
     void cancel();
     void finishBrush();
+    void placeText(Point2 at);  // asks for the callout's text; adds it unless cancelled
+    bool pressSelect(QPointF screen, bool toggle);
     std::optional<std::string> pick(QPointF screen) const;
     Annotation dragged(Point2 to) const;  // the edited annotation with the drag applied
 
@@ -79,8 +88,10 @@ private:
     std::vector<Point2> points_;  // the shape being drawn, level-0 pixels
     bool pressed_ = false;
     bool erasing_ = false;
-    // Select: a drag of the selection (vertex -1) or of one vertex of `editing_`.
+    // Select: a drag of the selection (vertex -1; `editing_` is the one grabbed, `moving_` all
+    // that move) or of one vertex of `editing_`.
     std::optional<Annotation> editing_;
+    std::vector<Annotation> moving_;
     int vertex_ = -1;
     int ring_ = -1;  // polygon of the vertex; -1: points
     Point2 dragFrom_;

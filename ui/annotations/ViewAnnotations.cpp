@@ -23,6 +23,7 @@ ViewAnnotations::ViewAnnotations(SlideView* view, const QString& path)
     view_->renderer().addLayer(layer_, SceneRenderer::kAnnotationDepth);
     connect(document_, &AnnotationDocument::changed, view_, qOverload<>(&QWidget::update));
     connect(document_, &AnnotationDocument::selectionChanged, view_, qOverload<>(&QWidget::update));
+    connect(document_, &AnnotationDocument::classesChanged, view_, qOverload<>(&QWidget::update));
 }
 
 // Deleted with its view, as the view's child: by then the view's renderer is gone (its members go
@@ -87,6 +88,8 @@ QActionGroup* createAnnotationToolActions(QObject* parent,
          "annotate-freehand"},
         {Tool::Brush, QT_TRANSLATE_NOOP("ViewAnnotations", "Brush (Alt: erase)"), "B",
          "annotate-brush"},
+        {Tool::Text, QT_TRANSLATE_NOOP("ViewAnnotations", "Text callout"), "Shift+T",
+         "annotate-text"},
     };
     auto* group = new QActionGroup(parent);
     group->setExclusionPolicy(QActionGroup::ExclusionPolicy::ExclusiveOptional);

@@ -50,8 +50,8 @@ private:
 
 // The tool buttons (checkable, one at a time, QuPath's keys where the viewer leaves them free:
 // Esc/S select, . point, L line, A arrow, Shift+R rectangle, O ellipse, P polygon, Shift+F
-// freehand, B brush — R rotates and F fits the view) acting on the tools `current`
-// returns (null: no view; the actions do nothing).
+// freehand, B brush, Shift+T text — R rotates, F fits the view and T shows the tissue outline)
+// acting on the tools `current` returns (null: no view; the actions do nothing).
 QActionGroup* createAnnotationToolActions(QObject* parent,
                                           std::function<AnnotationTools*()> current);
 
