@@ -14,13 +14,18 @@
 #include "fixtures/Fixtures.h"
 #include "image/ImageSource.h"
 
+#include <QColorDialog>
+#include <QComboBox>
 #include <QDialog>
 #include <QFile>
 #include <QImage>
 #include <QInputDialog>
 #include <QPainter>
+#include <QPushButton>
+#include <QSettings>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QTreeWidget>
 #include <QUndoStack>
 #include <QtTest>
 
@@ -104,11 +109,29 @@ bool near(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, s
 void answerDialog(std::optional<QString> text) {
     QTimer::singleShot(10, [text] {
         auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
-        if (!dialog) return answerDialog(text);  // not shown yet
+        if (!dialog || qobject_cast<QColorDialog*>(dialog))
+            return answerDialog(text);  // not shown yet
         if (auto* input = qobject_cast<QInputDialog*>(dialog); input && text)
             input->setTextValue(*text);
         text ? dialog->accept() : dialog->reject();
     });
+}
+
+// Answers the next colour dialog with `colour`.
+void answerColour(QColor colour) {
+    QTimer::singleShot(10, [colour] {
+        auto* dialog = qobject_cast<QColorDialog*>(QApplication::activeModalWidget());
+        if (!dialog) return answerColour(colour);
+        dialog->setCurrentColor(colour);
+        dialog->accept();
+    });
+}
+
+QTreeWidgetItem* classRow(const AnnotationsDock& dock, const QString& name) {
+    for (int i = 0; i < dock.classList()->topLevelItemCount(); ++i)
+        if (dock.classList()->topLevelItem(i)->text(AnnotationsDock::ClassNameColumn) == name)
+            return dock.classList()->topLevelItem(i);
+    return nullptr;
 }
 
 std::vector<std::string> ids(const std::set<std::string>& selection) {
@@ -121,6 +144,16 @@ class AnnotationsUiTest : public QObject {
     Q_OBJECT
 
 private slots:
+    // The user's classes go to settings of this test's own, in a folder of its own.
+    void initTestCase() {
+        QVERIFY(settingsDir_.isValid());
+        QCoreApplication::setOrganizationName("LucidaTest");
+        QCoreApplication::setApplicationName("annotations_ui_test");
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir_.path());
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir_.path());
+        QSettings().remove(kUserClassesKey);
+    }
+
     void drawnShapesMeasureExactly() {
         Scene s;
         const ImageInfo& info = s.image.info();
@@ -339,6 +372,88 @@ private slots:
         QVERIFY(s.annotations->items() == moved);
     }
 
+    // Per class: hidden ones are not drawn (the cached tiles dropped) nor picked; locked ones are
+    // not moved or deleted. The user's own class, made in the dock, is kept in the settings,
+    // offered to every image and kept when its annotations go.
+    void classesShowHideLockAndUserClasses() {
+        Scene s;
+        QApplication::setActiveWindow(&s.view);
+        QVERIFY(QTest::qWaitForWindowActive(&s.view));
+        s.view.setFocus();
+        s.tools.setTool(AnnotationTools::Tool::Rectangle);
+        s.drag({100, 100}, {200, 200});
+        QTreeWidgetItem* stroma = classRow(s.dock, "Stroma");
+        QVERIFY(stroma);
+        s.dock.classList()->setCurrentItem(stroma);  // the class new ones get
+        s.drag({300, 300}, {420, 380});
+        const std::vector<Annotation> drawn = s.annotations->items();
+        QCOMPARE(drawn.at(0).className, defaultAnnotationClasses().front().name);
+        QCOMPARE(drawn.at(1).className, std::string("Stroma"));
+
+        s.annotations->select({});
+        QImage target(800, 600, QImage::Format_ARGB32_Premultiplied);
+        auto painted = [&] {
+            target.fill(Qt::black);
+            QPainter painter(&target);
+            SceneRenderer::paintLayers(painter, {&s.layer}, s.view.viewGeometry());
+            return s.layer.lastPainted();
+        };
+        const int all = painted();
+        QVERIFY(all >= 2);
+        QVERIFY(s.layer.cachedTiles() > 0);
+        classRow(s.dock, "Stroma")->setCheckState(AnnotationsDock::ClassShownColumn, Qt::Unchecked);
+        QVERIFY(s.annotations->isClassHidden("Stroma"));
+        const int shown = painted();
+        QVERIFY2(shown > 0 && shown < all, qPrintable(QString("%1 of %2").arg(shown).arg(all)));
+        s.tools.setTool(AnnotationTools::Tool::Select);
+        s.click({350, 340});  // on the hidden one: nothing picked
+        QVERIFY(s.annotations->selection().empty());
+        classRow(s.dock, "Stroma")->setCheckState(AnnotationsDock::ClassShownColumn, Qt::Checked);
+        QCOMPARE(painted(), all);
+        s.click({350, 340});
+        QCOMPARE(ids(s.annotations->selection()), std::vector<std::string>{drawn[1].id});
+
+        // Locked: selectable, but neither moved nor deleted.
+        const QString tumour = QString::fromStdString(drawn[0].className);
+        classRow(s.dock, tumour)->setCheckState(AnnotationsDock::ClassLockedColumn, Qt::Checked);
+        QVERIFY(s.annotations->isClassLocked(drawn[0].className));
+        const int steps = s.annotations->undoStack()->count();
+        s.drag({150, 150}, {190, 170});
+        QCOMPARE(ids(s.annotations->selection()), std::vector<std::string>{drawn[0].id});
+        QTest::keyClick(&s.view, Qt::Key_Delete);
+        QVERIFY(s.annotations->items() == drawn);
+        QCOMPARE(s.annotations->undoStack()->count(), steps);
+        classRow(s.dock, tumour)->setCheckState(AnnotationsDock::ClassLockedColumn, Qt::Unchecked);
+        s.drag({150, 150}, {190, 170});
+        QVERIFY(s.annotations->items()[0].geometry != drawn[0].geometry);
+        s.annotations->undoStack()->undo();
+        QVERIFY(s.annotations->items() == drawn);
+
+        // A class of the user's own: name, then colour; current at once, kept in the settings.
+        answerDialog(QStringLiteral("Mitosis"));
+        answerColour(QColor("#12ab34"));
+        s.dock.findChild<QPushButton*>("newClass")->click();
+        QCOMPARE(QSettings().value(kUserClassesKey).toStringList(), QStringList{"Mitosis|#12ab34"});
+        QCOMPARE(s.annotations->currentClass(), std::string("Mitosis"));
+        QVERIFY(classRow(s.dock, "Mitosis"));
+        auto* setClass = s.dock.findChild<QComboBox*>("setClass");
+        QVERIFY(setClass->findText("Mitosis") > 0);
+        QVERIFY(setClass->findText("Necrosis") > 0);  // with the defaults
+        s.tools.setTool(AnnotationTools::Tool::Rectangle);
+        s.drag({500, 100}, {600, 200});
+        const Annotation mitosis = s.annotations->items().back();
+        QCOMPARE(mitosis.className, std::string("Mitosis"));
+        QCOMPARE(s.annotations->colourOf(mitosis), Rgb(0x12ab34));
+        s.annotations->remove({mitosis.id});  // its class stays
+        QVERIFY(setClass->findText("Mitosis") > 0);
+        AnnotationDocument other(s.image.info());  // another image offers it too
+        const auto classes = other.classes();
+        QVERIFY(std::any_of(classes.begin(), classes.end(), [](const AnnotationClass& c) {
+            return c.name == "Mitosis" && c.colour == 0x12ab34;
+        }));
+        QSettings().remove(kUserClassesKey);
+    }
+
     void brushPaintsAndErases() {
         Scene s;
         s.tools.setTool(AnnotationTools::Tool::Brush);
@@ -523,6 +638,9 @@ private slots:
         QVERIFY(reopened.open(path));
         QVERIFY(reopened.items() == items);
     }
+
+private:
+    QTemporaryDir settingsDir_;
 };
 
 QTEST_MAIN(AnnotationsUiTest)

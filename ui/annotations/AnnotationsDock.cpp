@@ -3,17 +3,22 @@
 #include "AnnotationDocument.h"
 #include "SlideView.h"
 
+#include <QColorDialog>
 #include <QComboBox>
 #include <QFile>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QIcon>
+#include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QMessageBox>
+#include <QPixmap>
 #include <QPushButton>
 #include <QTableView>
 #include <QTextStream>
+#include <QTreeWidget>
 #include <QVBoxLayout>
 
 namespace lucida::ui {
@@ -24,6 +29,14 @@ QString csvField(QString s) {
     if (s.contains(',') || s.contains('"') || s.contains('\n'))
         s = '"' + s.replace('"', "\"\"") + '"';
     return s;
+}
+
+QColor qColour(Rgb c) { return QColor(int(c >> 16) & 0xFF, int(c >> 8) & 0xFF, int(c) & 0xFF); }
+
+QIcon colourSwatch(const QColor& colour) {
+    QPixmap swatch(12, 12);
+    swatch.fill(colour);
+    return QIcon(swatch);
 }
 
 QString unitWords(const PixelSize& pixel) {
@@ -82,8 +95,7 @@ QVariant AnnotationTableModel::data(const QModelIndex& index, int role) const {
     const Annotation& a = document_->items()[rows_[std::size_t(index.row())]];
     if (role == IdRole) return QString::fromStdString(a.id);
     if (role == Qt::DecorationRole && index.column() == ClassColumn) {
-        const Rgb c = document_->colourOf(a);
-        return QColor(int(c >> 16) & 0xFF, int(c >> 8) & 0xFF, int(c) & 0xFF);
+        return qColour(document_->colourOf(a));
     }
     if (role != Qt::DisplayRole && role != ValueRole) return {};
     switch (index.column()) {
@@ -126,6 +138,7 @@ AnnotationsDock::AnnotationsDock(QWidget* parent)
       table_(new QTableView),
       filter_(new QComboBox),
       setClass_(new QComboBox),
+      classList_(new QTreeWidget),
       units_(new QLabel) {
     setObjectName("annotationsDock");
     table_->setModel(model_);
@@ -135,8 +148,19 @@ AnnotationsDock::AnnotationsDock(QWidget* parent)
     table_->horizontalHeader()->setStretchLastSection(true);
     filter_->setToolTip(tr("Show the annotations of one class"));
     setClass_->setToolTip(tr("Set the class of the selected annotations"));
+    setClass_->setObjectName("setClass");
     auto* exportButton = new QPushButton(tr("Export CSV…"));
     exportButton->setObjectName("exportCsv");
+    classList_->setObjectName("annotationClasses");
+    classList_->setColumnCount(3);
+    classList_->setHeaderLabels({tr("Class (for new ones)"), tr("Shown"), tr("Locked")});
+    classList_->setRootIsDecorated(false);
+    classList_->setToolTip(tr("The class new annotations get; hide or lock each class"));
+    classList_->header()->setStretchLastSection(false);
+    classList_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+    classList_->setMaximumHeight(160);
+    auto* newClassButton = new QPushButton(tr("New Class…"));
+    newClassButton->setObjectName("newClass");
 
     auto* top = new QHBoxLayout;
     top->addWidget(new QLabel(tr("Show:")));
@@ -147,6 +171,8 @@ AnnotationsDock::AnnotationsDock(QWidget* parent)
     bottom->addWidget(exportButton);
     auto* body = new QWidget;
     auto* layout = new QVBoxLayout(body);
+    layout->addWidget(classList_);
+    layout->addWidget(newClassButton, 0, Qt::AlignLeft);
     layout->addLayout(top);
     layout->addWidget(table_, 1);
     layout->addWidget(units_);
@@ -169,6 +195,12 @@ AnnotationsDock::AnnotationsDock(QWidget* parent)
     connect(table_, &QTableView::clicked, this,
             [this](const QModelIndex& index) { showRow(index.row()); });
     connect(exportButton, &QPushButton::clicked, this, &AnnotationsDock::exportCsvAsked);
+    connect(newClassButton, &QPushButton::clicked, this, &AnnotationsDock::newClassAsked);
+    connect(classList_, &QTreeWidget::itemChanged, this, &AnnotationsDock::classItemChanged);
+    connect(classList_, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* item) {
+        if (document_ && item && !filling_)
+            document_->setCurrentClass(item->text(ClassNameColumn).toStdString());
+    });
     setDocument(nullptr, nullptr);
 }
 
@@ -179,6 +211,8 @@ void AnnotationsDock::setDocument(AnnotationDocument* document, SlideView* view)
     model_->setDocument(document);
     if (document_) {
         connect(document_, &AnnotationDocument::changed, this, &AnnotationsDock::fillClasses);
+        connect(document_, &AnnotationDocument::classesChanged, this,
+                &AnnotationsDock::fillClasses);
         connect(document_, &AnnotationDocument::selectionChanged, this,
                 &AnnotationsDock::documentSelectionChanged);
     }
@@ -200,7 +234,53 @@ void AnnotationsDock::fillClasses() {
             setClass_->addItem(name, name);
         }
     filter_->setCurrentIndex(std::max(0, filter_->findData(current)));
+    fillClassList();
     documentSelectionChanged();
+}
+
+void AnnotationsDock::fillClassList() {
+    if (filling_) return;  // a box of the list changed the document: the list shows it already
+    filling_ = true;
+    classList_->clear();
+    if (document_)
+        for (const AnnotationClass& c : document_->classes()) {
+            auto* item = new QTreeWidgetItem(classList_);
+            item->setText(ClassNameColumn, QString::fromStdString(c.name));
+            item->setIcon(ClassNameColumn, colourSwatch(qColour(c.colour)));
+            item->setToolTip(ClassNameColumn, QString::fromStdString(c.description));
+            item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemIsUserCheckable);
+            item->setCheckState(ClassShownColumn,
+                                document_->isClassHidden(c.name) ? Qt::Unchecked : Qt::Checked);
+            item->setCheckState(ClassLockedColumn,
+                                document_->isClassLocked(c.name) ? Qt::Checked : Qt::Unchecked);
+            if (c.name == document_->currentClass()) classList_->setCurrentItem(item);
+        }
+    filling_ = false;
+}
+
+void AnnotationsDock::classItemChanged(QTreeWidgetItem* item, int column) {
+    if (filling_ || !document_) return;
+    const std::string name = item->text(ClassNameColumn).toStdString();
+    const bool on = item->checkState(column) == Qt::Checked;
+    filling_ = true;  // the list is not rebuilt under the item that signals
+    if (column == ClassShownColumn) document_->setClassHidden(name, !on);
+    if (column == ClassLockedColumn) document_->setClassLocked(name, on);
+    filling_ = false;
+    if (view_) view_->update();
+}
+
+void AnnotationsDock::newClassAsked() {
+    if (!document_) return;
+    bool ok = false;
+    const QString name =
+        QInputDialog::getText(this, tr("New class"), tr("Name:"), QLineEdit::Normal, {}, &ok)
+            .trimmed()
+            .remove('|');
+    if (!ok || name.isEmpty()) return;
+    const QColor colour = QColorDialog::getColor(Qt::yellow, this, tr("Colour of %1").arg(name));
+    if (!colour.isValid()) return;
+    document_->setCurrentClass(name.toStdString());
+    document_->addUserClass({name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF), {}});
 }
 
 void AnnotationsDock::tableSelectionChanged() {

@@ -1,7 +1,9 @@
 #pragma once
 // The annotations of the current image as a list: class, tool, measurement in the image's units,
 // slice. A click centres the view on one; a class filter; a class box sets the class of the
-// selected ones; the measurements export as CSV.
+// selected ones; the measurements export as CSV. Above them the classes, each with a Shown and a
+// Locked box; the class chosen there is the one new annotations get; "New Class…" adds one of the
+// user's own (a name and a colour, kept in the settings for every image).
 
 #include <QAbstractTableModel>
 #include <QDockWidget>
@@ -12,6 +14,8 @@
 class QComboBox;
 class QLabel;
 class QTableView;
+class QTreeWidget;
+class QTreeWidgetItem;
 
 namespace lucida::ui {
 
@@ -55,6 +59,11 @@ public:
     void setDocument(AnnotationDocument* document, SlideView* view);
     AnnotationTableModel* model() const { return model_; }
     QTableView* table() const { return table_; }
+    // The classes: one row each, name (with its colour), Shown and Locked check boxes.
+    enum ClassListColumn { ClassNameColumn, ClassShownColumn, ClassLockedColumn };
+    QTreeWidget* classList() const { return classList_; }
+    // Asks for a name, then a colour; adds the class to the user's own and makes it current.
+    void newClassAsked();
 
     // The listed rows (class filter applied) as CSV: id, name, class, tool, slice, area, length,
     // unit. False with `error` when the file cannot be written.
@@ -63,6 +72,8 @@ public:
 
 private:
     void fillClasses();
+    void fillClassList();
+    void classItemChanged(QTreeWidgetItem* item, int column);
     void tableSelectionChanged();
     void documentSelectionChanged();
     void exportCsvAsked();
@@ -73,8 +84,10 @@ private:
     QTableView* table_;
     QComboBox* filter_;
     QComboBox* setClass_;
+    QTreeWidget* classList_;
     QLabel* units_;
     bool syncing_ = false;
+    bool filling_ = false;  // the class list being filled: its signals are not the user's
 };
 
 }  // namespace lucida::ui
