@@ -323,9 +323,15 @@ private slots:
         QTest::mouseClick(&s.view, Qt::LeftButton, Qt::ShiftModifier, {150, 150});
         QCOMPARE(s.annotations->selection().size(), std::size_t(2));
 
-        // A drag from either moves both by the same level-0 offset, one undo step.
+        // A drag from either moves both by the same level-0 offset, one undo step; both are
+        // shown moving while it lasts.
         const int steps = s.annotations->undoStack()->count();
-        s.drag({150, 150}, {190, 170});
+        QTest::mousePress(&s.view, Qt::LeftButton, {}, {150, 150});
+        QTest::mouseMove(&s.view, {170, 160});
+        QCOMPARE(s.layer.previewShapes(), std::size_t(2));
+        QTest::mouseMove(&s.view, {190, 170});
+        QTest::mouseRelease(&s.view, Qt::LeftButton, {}, {190, 170});
+        QCOMPARE(s.layer.previewShapes(), std::size_t(0));
         QCOMPARE(s.annotations->undoStack()->count(), steps + 1);
         const Point2 d0 = s.level0({150, 150}), d1 = s.level0({190, 170});
         const std::vector<Annotation> moved = s.annotations->items();

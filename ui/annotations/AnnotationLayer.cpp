@@ -230,7 +230,10 @@ void AnnotationLayer::setPreview(const Geometry& geometry, const QString& text, 
     preview_ = Preview{geometry, text, colour, arrow};
 }
 
-void AnnotationLayer::clearPreview() { preview_.reset(); }
+void AnnotationLayer::clearPreview() {
+    preview_.reset();
+    previewOthers_.clear();
+}
 
 void AnnotationLayer::paint(QPainter& painter, const LayerContext& context) {
     if (liveDirty_) updateLive();
@@ -399,6 +402,7 @@ void AnnotationLayer::paintPreview(QPainter& painter, const LayerContext& contex
     pen.setCosmetic(true);
     painter.setPen(pen);
     drawGeometry(painter, map, preview_->geometry, colour, preview_->arrow);
+    for (const Geometry& other : previewOthers_) drawGeometry(painter, map, other, colour, false);
     const Geometry& g = preview_->geometry;
     const Point2* last = !g.points.empty() ? &g.points.back()
                          : !g.polygons.empty() && !g.polygons[0].outer.empty()

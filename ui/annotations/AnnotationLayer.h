@@ -45,6 +45,9 @@ public:
 
     // The shape being drawn (level-0 pixels) and its measurement text; cleared when done.
     void setPreview(const Geometry& geometry, const QString& text, Rgb colour, bool arrow = false);
+    // With several moved at once: the others, drawn as the preview without its text.
+    void setPreviewOthers(std::vector<Geometry> others) { previewOthers_ = std::move(others); }
+    std::size_t previewShapes() const { return (preview_ ? 1 : 0) + previewOthers_.size(); }
     void clearPreview();
 
     // Objects shown by the last paint: in its tiles (one across tiles counts in each) and live.
@@ -74,6 +77,7 @@ private:
         bool arrow;
     };
     std::optional<Preview> preview_;
+    std::vector<Geometry> previewOthers_;
     int lastPainted_ = 0;
     std::unique_ptr<Tiles> tiles_;
     std::vector<std::size_t> live_;  // selected objects and text callouts

@@ -255,6 +255,14 @@ bool AnnotationTools::move(QPointF screen) {
             moved.geometry,
             QString::fromStdString(measure(moved.geometry, document_->pixelSize()).text),
             document_->colourOf(moved), moved.tool == "arrow");
+        std::vector<Geometry> others;
+        if (vertex_ < 0)
+            for (const Annotation& a : moving_)
+                if (a.id != editing_->id) {
+                    others.push_back(a.geometry);
+                    translate(others.back(), p.x - dragFrom_.x, p.y - dragFrom_.y);
+                }
+        layer_->setPreviewOthers(std::move(others));
         view_->update();
         return true;
     }
