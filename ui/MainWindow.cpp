@@ -220,6 +220,14 @@ void MainWindow::buildActions() {
     });
     QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
     annotate->addActions(annotationTools_->actions());
+    annotate->addSeparator();
+    // The view takes Ctrl+D itself when it has the focus; the menu item says it exists.
+    QAction* duplicate = annotate->addAction(tr("&Duplicate Selection"), this, [this] {
+        if (auto* annotations = ViewAnnotations::of(currentView()))
+            annotations->tools()->duplicateSelection();
+    });
+    duplicate->setShortcut(QKeySequence("Ctrl+D"));
+    duplicate->setShortcutContext(Qt::WidgetShortcut);  // shown in the menu, no clash with the view
 
     const QList<QAction*> analysisBar = modelTools_->addMenus();  // Analysis, Tools
 
