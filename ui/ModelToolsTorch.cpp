@@ -49,7 +49,10 @@ public:
     void addDocks(QDockWidget* above, QDockWidget* beside) override;
     QList<QAction*> addMenus() override;
     void attach(SlideView* view) override;
-    void setCurrentView(SlideView* view) override { panel_->setController(controller(view)); }
+    void setCurrentView(SlideView* view) override {
+        panel_->setController(controller(view));
+        panel_->showHeatInside({});  // an answer about another image
+    }
     AnalysisController* controller(const SlideView* view) const override {
         return AnalysisController::of(view);
     }
@@ -95,6 +98,9 @@ TorchModelTools::TorchModelTools(QMainWindow* window, QTabWidget* tabs)
     connect(panel_, &AnalysisPanel::describeModelRequested, this, &TorchModelTools::describeModel);
     connect(panel_, &AnalysisPanel::analyseRequested, this, &TorchModelTools::analyseCurrent);
     connect(panel_, &AnalysisPanel::regionActivated, this, &TorchModelTools::showRegion);
+    connect(panel_, &AnalysisPanel::regionsFromHeatRequested, this,
+            &TorchModelTools::createRegionsFromHeat);
+    connect(panel_, &AnalysisPanel::heatInsideRequested, this, &TorchModelTools::measureHeatInside);
     connect(session_, &ModelSession::modelChanged, this, [this] {
         if (session_->isLoading())
             window_->statusBar()->showMessage(tr("Opening model %1…").arg(session_->path()));
@@ -273,6 +279,10 @@ void TorchModelTools::measureHeatInside() {
         return;
     }
     const HeatInside h = heatInside(*raster, areas);
+    panel_->showHeatInside(tr("%1: %2% of the heat inside, peak %3")
+                               .arg(cls)
+                               .arg(100 * h.energyShare, 0, 'f', 1)
+                               .arg(h.peakInside ? tr("inside") : tr("outside")));
     QMessageBox::information(
         window_, tr("Heat Inside Annotations"),
         tr("%n area(s) hold %1% of the heat's energy (the sum of the heat whose cells' centres lie "

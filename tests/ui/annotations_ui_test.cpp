@@ -582,6 +582,17 @@ private slots:
         QVERIFY(va->importFile(dir.filePath("in.geojson")).isEmpty());
         QVERIFY(va->importFile(dir.filePath("missing.xml")).contains("missing.xml"));
         QCOMPARE(va->document()->items().size(), std::size_t(1));
+        // A damaged file is refused naming it, and what is already drawn stays as it was.
+        const Annotation before = va->document()->items().front();
+        QFile bad(dir.filePath("bad.geojson"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write(R"({"type": "FeatureCollection", "features": [{"type": "Feature")");
+        bad.close();
+        const QString refused = va->importFile(dir.filePath("bad.geojson"));
+        QVERIFY2(refused.contains("bad.geojson") && refused.contains("not valid JSON"),
+                 qPrintable(refused));
+        QCOMPARE(va->document()->items().size(), std::size_t(1));
+        QVERIFY(va->document()->items().front() == before);
 
         AnnotationsDock dock;
         dock.setDocument(va->document(), view);

@@ -359,8 +359,28 @@ QWidget* AnalysisPanel::buildSummaryBox(QWidget* parent) {
     regionList_->setObjectName("regionList");
     regionList_->setMinimumHeight(90);
     summaryLayout->addWidget(regionList_, 1);
+    // Heat and annotations: regions made from the heat, and how much heat the drawn areas hold.
+    auto* annotationRow = new QHBoxLayout;
+    auto* regionsButton = new QPushButton(tr("Regions from Heat…"), summaryBox);
+    regionsButton->setObjectName("regionsFromHeatButton");
+    regionsButton->setToolTip(tr("Outline the shown heat above a threshold as annotations"));
+    auto* insideButton = new QPushButton(tr("Heat Inside…"), summaryBox);
+    insideButton->setObjectName("heatInsideButton");
+    insideButton->setToolTip(
+        tr("Share of the heat's energy inside the areas of a class, and whether its peak is"));
+    annotationRow->addWidget(regionsButton);
+    annotationRow->addWidget(insideButton);
+    summaryLayout->addLayout(annotationRow);
+    heatInsideLabel_ = new QLabel(summaryBox);
+    heatInsideLabel_->setObjectName("heatInsideLabel");
+    heatInsideLabel_->setWordWrap(true);
+    summaryLayout->addWidget(heatInsideLabel_);
+    connect(regionsButton, &QPushButton::clicked, this, &AnalysisPanel::regionsFromHeatRequested);
+    connect(insideButton, &QPushButton::clicked, this, &AnalysisPanel::heatInsideRequested);
     return summaryBox;
 }
+
+void AnalysisPanel::showHeatInside(const QString& text) { heatInsideLabel_->setText(text); }
 
 // Edits go to the session; what it then holds comes back through showAnalysisSettings and
 // showDisplay (for this panel and every controller alike).

@@ -99,12 +99,17 @@ public:
     AnalysisHistogram* histogram() const { return histogram_; }
     ColourBar* colourBar() const { return colourBar_; }
     QListWidget* regionList() const { return regionList_; }
+    QLabel* heatInsideLabel() const { return heatInsideLabel_; }
+    // The last "heat inside annotations" answer for the current image (empty: none yet).
+    void showHeatInside(const QString& text);
 
 signals:
     void openModelRequested();
     void describeModelRequested();  // edit the open model's sidecar
     void modelChosen(const QString& path);
     void analyseRequested();
+    void regionsFromHeatRequested();  // the shown heat above a threshold, as annotations
+    void heatInsideRequested();       // the heat's energy inside a class's areas
     // Level-0 bounds of a top region; `closer`: Shift held, zoom up to twice the scan's scale.
     void regionActivated(const QRectF& region, bool closer);
 
@@ -157,6 +162,7 @@ private:
     QLabel* scoreLabel_;
     QLabel* shareLabel_;
     AnalysisHistogram* histogram_;
+    QLabel* heatInsideLabel_ = nullptr;
     QListWidget* regionList_;
 };
 
