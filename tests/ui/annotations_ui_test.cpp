@@ -117,13 +117,14 @@ void answerDialog(std::optional<QString> text) {
     });
 }
 
-// Answers the next colour dialog with `colour`.
-void answerColour(QColor colour) {
-    QTimer::singleShot(10, [colour] {
+// Answers the next colour dialog with `colour`, then (when given) the text dialog after it.
+void answerColour(QColor colour, std::optional<QString> then = std::nullopt) {
+    QTimer::singleShot(10, [colour, then] {
         auto* dialog = qobject_cast<QColorDialog*>(QApplication::activeModalWidget());
-        if (!dialog) return answerColour(colour);
+        if (!dialog) return answerColour(colour, then);
         dialog->setCurrentColor(colour);
         dialog->accept();
+        if (then) answerDialog(then);
     });
 }
 
@@ -435,11 +436,16 @@ private slots:
         s.annotations->undoStack()->undo();
         QVERIFY(s.annotations->items() == drawn);
 
-        // A class of the user's own: name, then colour; current at once, kept in the settings.
+        // A class of the user's own: name, colour, description; current at once, kept in the
+        // settings.
         answerDialog(QStringLiteral("Mitosis"));
-        answerColour(QColor("#12ab34"));
+        answerColour(QColor("#12ab34"), QStringLiteral("Dividing cells"));
         s.dock.findChild<QPushButton*>("newClass")->click();
         QCOMPARE(QSettings().value(kUserClassesKey).toStringList(), QStringList{"Mitosis|#12ab34"});
+        QCOMPARE(QSettings().value(kClassDescriptionsKey).toMap().value("Mitosis").toString(),
+                 QStringLiteral("Dividing cells"));
+        QCOMPARE(classRow(s.dock, "Mitosis")->toolTip(AnnotationsDock::ClassNameColumn),
+                 QStringLiteral("Dividing cells"));
         QCOMPARE(s.annotations->currentClass(), std::string("Mitosis"));
         QVERIFY(classRow(s.dock, "Mitosis"));
         auto* setClass = s.dock.findChild<QComboBox*>("setClass");

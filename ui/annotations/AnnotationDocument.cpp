@@ -65,7 +65,10 @@ std::vector<AnnotationClass> userAnnotationClasses() {
         const QString name = entry.left(bar).trimmed();
         const QColor colour(entry.mid(bar + 1));
         if (bar <= 0 || name.isEmpty() || !colour.isValid()) continue;
-        out.push_back({name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF), {}});
+        const QString description =
+            QSettings().value(kClassDescriptionsKey).toMap().value(name).toString();
+        out.push_back(
+            {name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF), description.toStdString()});
     }
     return out;
 }
@@ -78,6 +81,9 @@ void addUserAnnotationClass(const AnnotationClass& c) {
     for (const AnnotationClass& o : all)
         entries << QString::fromStdString(o.name) + '|' + QColor(QRgb(o.colour)).name();
     QSettings().setValue(kUserClassesKey, entries);
+    QVariantMap descriptions = QSettings().value(kClassDescriptionsKey).toMap();
+    descriptions.insert(QString::fromStdString(c.name), QString::fromStdString(c.description));
+    QSettings().setValue(kClassDescriptionsKey, descriptions);
 }
 
 AnnotationDocument::AnnotationDocument(const ImageInfo& info, QObject* parent)

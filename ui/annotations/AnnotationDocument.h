@@ -35,6 +35,8 @@ QString annotationFilePath(const QString& resultsRoot, const QString& imagePath)
 // The user's own classes, kept in QSettings under kUserClassesKey as "name|#RRGGBB" entries, for
 // every image; adding one of a name already there changes its colour.
 inline constexpr const char* kUserClassesKey = "annotations/classes";
+// Their descriptions, a name -> text map apart, so the list above keeps its format.
+inline constexpr const char* kClassDescriptionsKey = "annotations/classDescriptions";
 std::vector<AnnotationClass> userAnnotationClasses();
 void addUserAnnotationClass(const AnnotationClass& c);
 

@@ -279,8 +279,12 @@ void AnnotationsDock::newClassAsked() {
     if (!ok || name.isEmpty()) return;
     const QColor colour = QColorDialog::getColor(Qt::yellow, this, tr("Colour of %1").arg(name));
     if (!colour.isValid()) return;
+    const QString description =
+        QInputDialog::getText(this, tr("New class"), tr("Description of %1 (optional):").arg(name),
+                              QLineEdit::Normal, {}, &ok);
     document_->setCurrentClass(name.toStdString());
-    document_->addUserClass({name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF), {}});
+    document_->addUserClass({name.toStdString(), Rgb(colour.rgb() & 0xFFFFFF),
+                             ok ? description.trimmed().toStdString() : std::string()});
 }
 
 void AnnotationsDock::tableSelectionChanged() {
