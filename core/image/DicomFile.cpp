@@ -262,8 +262,7 @@ DicomFile parseFile(const std::string& path) {
                 throw ImageError(path,
                                  "pixel data truncated: the file ends inside the "
                                  "compressed fragments");
-            // The length field, not getLength(): for an element DCMTK reads as a string (a
-            // damaged VR) that loads the declared value, up to 4 GB (found by fuzzing).
+            // The length field: getLength() of a string-typed element loads it (fuzzed: 4 GB).
             throw ImageError(path, truncationReason(path, pixelElement->getLengthField()));
         }
         throw ImageError(path, std::string("not a readable DICOM file: ") + load.text());
