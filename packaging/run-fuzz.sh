@@ -58,12 +58,12 @@ for target in fuzz_model_file fuzz_sidecar fuzz_image_slide fuzz_image_raster fu
     build-fuzz/tests/fuzz/$target -max_total_time="$seconds" -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -timeout=20 -max_len=262144 -print_final_stats=1 \
         -artifact_prefix="$work/artifacts/$target/" "${dirs[@]}" >"$log" 2>&1 || status=FAILED
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+    runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+    rate=$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
     printf '%-20s %12s %10s %s\n' "$target" "$runs" "$rate" "$status"
     if [[ $status != ok ]]; then
         failed=1
-        grep -E 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -20 || true
+        grep -aE 'ERROR|SUMMARY|Test unit written|==[0-9]+==' "$log" | head -20 || true
     fi
 done
 exit $failed
