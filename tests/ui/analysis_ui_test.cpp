@@ -16,6 +16,7 @@
 #include "ViewWaits.h"
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
+#include "annotations/AnnotationFiles.h"
 #include "annotations/AnnotationGeometry.h"
 #include "annotations/HeatRegions.h"
 #include "cam/CamMaps.h"
@@ -26,6 +27,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
+#include <QDropEvent>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QInputDialog>
@@ -34,6 +36,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPainter>
 #include <QProgressBar>
 #include <QPushButton>
@@ -1007,6 +1010,35 @@ private slots:
         QVERIFY2(
             messages[0].contains("1 area(s) hold " + share) && messages[0].contains("lies inside"),
             qPrintable(messages[0]));
+    }
+
+    // A GeoJSON file dropped on the window while an image is open is imported into that image's
+    // annotations (not opened as an image). The drop event is delivered to the window's event
+    // handler directly: offscreen, QApplication routes no drop without a drag in progress.
+    void droppedAnnotationFileIsImported() {
+        auto window = makeWindow();
+        QVERIFY(window);
+        SlideView* view = openSlide(window.get(), slidePath_);
+        QVERIFY(view);
+        AnnotationSet set;
+        Annotation a;
+        a.className = "Stroma";
+        a.geometry.polygons.push_back({{{100, 100}, {400, 100}, {400, 300}}, {}});
+        set.items.push_back(a);
+        const QString file = tmp_->filePath("dropped.geojson");
+        writeAnnotationFile(file.toStdString(), set);
+        // What earlier tests left on this image (autosaved) stays; the drop adds one.
+        const std::size_t before = ViewAnnotations::of(view)->document()->set().items.size();
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(file)});
+        QDropEvent drop(QPointF(200, 200), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        static_cast<QObject*>(window.get())->event(&drop);
+        QVERIFY2(window->lastError().isEmpty(), qPrintable(window->lastError()));
+        const AnnotationSet& now = ViewAnnotations::of(view)->document()->set();
+        QCOMPARE(now.items.size(), before + 1);
+        QCOMPARE(now.items.back().className, std::string("Stroma"));
+        QCOMPARE(geometryArea(now.items.back().geometry), 30000.0);
+        QCOMPARE(window->documentCount(), 1);  // no second tab
     }
 };
 
