@@ -66,6 +66,8 @@ private:
     SlideView* currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }
     QList<AnalysisController*> controllers() const;
     void applyVisibility();
+    std::pair<std::shared_ptr<const FloatRaster>, ViewAnnotations*> shownHeat(
+        const QString& title) const;
     void createRegionsFromHeat();  // the shown heat above a threshold, as annotations
     void measureHeatInside();      // the heat's energy inside a class's areas
     void chooseModel();
@@ -218,16 +220,23 @@ QStringList classNames(const AnnotationSet& set) {
 
 }  // namespace
 
-void TorchModelTools::createRegionsFromHeat() {
+// The current image's shown heat and its annotations; nulls, said in a box titled `title`, when
+// it has no heat yet.
+std::pair<std::shared_ptr<const FloatRaster>, ViewAnnotations*> TorchModelTools::shownHeat(
+    const QString& title) const {
     SlideView* view = currentView();
     AnalysisController* c = controller(view);
     ViewAnnotations* annotations = ViewAnnotations::of(view);
-    const auto raster = c ? c->overlay()->shownRaster() : nullptr;
-    if (!raster || !annotations) {
-        QMessageBox::information(window_, tr("Create Regions from Heat"),
-                                 tr("Analyse the image first: there is no heat to outline."));
-        return;
-    }
+    auto raster = c ? c->overlay()->shownRaster() : nullptr;
+    if (raster && annotations) return {std::move(raster), annotations};
+    QMessageBox::information(window_, title,
+                             tr("Analyse the image first: there is no heat on it yet."));
+    return {nullptr, nullptr};
+}
+
+void TorchModelTools::createRegionsFromHeat() {
+    const auto [raster, annotations] = shownHeat(tr("Create Regions from Heat"));
+    if (!raster) return;
     bool ok = false;
     const double threshold = QInputDialog::getDouble(
         window_, tr("Create Regions from Heat"), tr("Outline the heat at or above (0-1):"),
@@ -253,15 +262,8 @@ void TorchModelTools::createRegionsFromHeat() {
 }
 
 void TorchModelTools::measureHeatInside() {
-    SlideView* view = currentView();
-    AnalysisController* c = controller(view);
-    ViewAnnotations* annotations = ViewAnnotations::of(view);
-    const auto raster = c ? c->overlay()->shownRaster() : nullptr;
-    if (!raster || !annotations) {
-        QMessageBox::information(window_, tr("Heat Inside Annotations"),
-                                 tr("Analyse the image first: there is no heat to measure."));
-        return;
-    }
+    const auto [raster, annotations] = shownHeat(tr("Heat Inside Annotations"));
+    if (!raster) return;
     const AnnotationSet& set = annotations->document()->set();
     QStringList choices{tr("(every area)")};
     for (const AnnotationClass& k : set.classes) choices << QString::fromStdString(k.name);
