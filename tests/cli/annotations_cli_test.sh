@@ -58,11 +58,8 @@ set -e
 grep -q "$out/bad.geojson: not valid JSON" "$out/err" || fail "bad file message"
 
 [[ -n "$ref" && -f "$ref/smallcnn.traced.pt" ]] || { echo "no reference model: analyse part skipped"; exit 0; }
-cp "$ref/smallcnn.traced.pt" "$out/cnn.pt"
-cat >"$out/cnn.json" <<'JSON'
-{"classes": ["benign", "malignant"], "output": "sigmoid", "input_size": [128, 128],
- "microns_per_pixel": 0.998}
-JSON
+source "$(dirname "$0")/small_cnn_model.sh"
+small_cnn_model "$ref" "$out"
 slide="$fix/slides/aperio.svs"
 # The left half of the slide as one annotation of class Tumour, the right half as Stroma.
 /usr/bin/python3 - "$out" "$slide" <<'PY'

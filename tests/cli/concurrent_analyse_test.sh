@@ -9,11 +9,8 @@ cli=${1:?}; ref=${2:?}; fix=${3:?}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*"; cat "$out"/err1 "$out"/err2 2>/dev/null | tr '\r' '\n' | tail -20; exit 1; }
-cp "$ref/smallcnn.traced.pt" "$out/cnn.pt"
-cat >"$out/cnn.json" <<'JSON'
-{"classes": ["benign", "malignant"], "output": "sigmoid", "input_size": [128, 128],
- "microns_per_pixel": 0.998}
-JSON
+source "$(dirname "$0")/small_cnn_model.sh"
+small_cnn_model "$ref" "$out"
 slide="$fix/slides/aperio.svs"
 batch=4
 "$cli" analyse "$slide" --model "$out/cnn.pt" --batch $batch --out "$out/a" --results "$out/r" \
