@@ -45,6 +45,10 @@
 namespace lucida::ui {
 
 namespace {
+
+// Bumped when the docks change place: a layout saved by an older version is not restored
+// (version 1: the Annotations dock is a tab beside Properties and Analysis).
+constexpr int kDockLayoutVersion = 1;
 constexpr double kMagnifications[] = {1.25, 2.5, 5, 10, 20, 40};
 
 // "7.43×", "20×": three significant digits.
@@ -112,6 +116,9 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     annotationsDock_ = new AnnotationsDock(this);
     annotationsDock_->setObjectName("annotationsDock");
     addDockWidget(Qt::RightDockWidgetArea, annotationsDock_);
+    // A tab beside Properties (and Analysis): three stacked docks need more height than a
+    // laptop screen has, and the window would grow past the screen to fit them.
+    tabifyDockWidget(propertiesDock, annotationsDock_);
 
     modelTools_ = ModelTools::create(this, tabs_);
     modelTools_->addDocks(overviewDock, propertiesDock);
@@ -130,7 +137,7 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     overviewDock->toggleViewAction()->setShortcut(QKeySequence("Ctrl+Shift+V"));
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());
-    restoreState(settings.value("window/state").toByteArray());
+    restoreState(settings.value("window/state").toByteArray(), kDockLayoutVersion);
     currentTabChanged();
 }
 
@@ -217,6 +224,10 @@ void MainWindow::buildActions() {
     annotationTools_ = createAnnotationToolActions(this, [this]() -> AnnotationTools* {
         auto* annotations = ViewAnnotations::of(currentView());
         return annotations ? annotations->tools() : nullptr;
+    });
+    // Choosing a tool shows the list the new annotations go into.
+    connect(annotationTools_, &QActionGroup::triggered, this, [this](QAction* tool) {
+        if (tool->isChecked()) annotationsDock_->raise();
     });
     QMenu* annotate = menuBar()->addMenu(tr("&Annotate"));
     annotate->addActions(annotationTools_->actions());
@@ -554,6 +565,7 @@ void MainWindow::importAnnotations(const QString& path) {
         showError(tr("Cannot import annotations"), error);
         return;
     }
+    annotationsDock_->raise();
     statusBar()->showMessage(
         notes.isEmpty() ? tr("Annotations imported from %1").arg(QFileInfo(path).fileName())
                         : tr("Annotations imported from %1: %2")
@@ -592,7 +604,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     }
     QSettings settings;
     settings.setValue("window/geometry", saveGeometry());
-    settings.setValue("window/state", saveState());
+    settings.setValue("window/state", saveState(kDockLayoutVersion));
     e->accept();
 }
 

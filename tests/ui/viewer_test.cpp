@@ -464,6 +464,26 @@ private slots:
         QCOMPARE(dock->toggleViewAction()->text(), QString("Slice && &Window"));
     }
 
+    // A laptop screen holds the window with a slide open: the docks do not stack past 600 px
+    // (the Annotations dock is a tab), and choosing a drawing tool brings that tab up.
+    void windowFitsASmallScreenAndToolsRaiseAnnotations() {
+        openAndWait(fixture("slides/generic.tif"));
+        window_->resize(1000, 600);
+        QTRY_COMPARE(window_->size(), QSize(1000, 600));
+        QVERIFY(window_->minimumSizeHint().height() <= 600);
+        auto* annotations = window_->findChild<QDockWidget*>("annotationsDock");
+        auto* properties = window_->findChild<QDockWidget*>("propertiesDock");
+        QVERIFY(annotations && properties);
+        QVERIFY(window_->tabifiedDockWidgets(properties).contains(annotations));
+        properties->raise();
+        QTRY_VERIFY(annotations->visibleRegion().isEmpty());
+        auto* rectangle = window_->findChild<QAction*>("annotationTool5");
+        QVERIFY(rectangle);
+        rectangle->trigger();
+        QTRY_VERIFY(!annotations->visibleRegion().isEmpty());
+        rectangle->trigger();  // back to panning
+    }
+
     // The overview's viewport outline shows on a red image: white on black, not red.
     void overviewOutlineShowsOnRed() {
         QTemporaryDir dir;
