@@ -36,6 +36,10 @@ public:
     virtual std::string name() const = 0;
     virtual bool needsGradients() const { return true; }
     virtual at::Tensor compute(const CamContext& context) const = 0;
+    // The per-channel terms [B, C, h, w] whose channel sum, then a ReLU, is the map (w_k A_k, or
+    // G ⊙ A): what eigen smoothing projects on their first principal component instead of summing.
+    // Throws std::invalid_argument for a method that is not such a sum (Eigen-CAM).
+    virtual at::Tensor channelContributions(const CamContext& context) const;
 };
 
 // Score-CAM's masked inputs per forward (memory bounded whatever the channel count).

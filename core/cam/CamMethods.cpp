@@ -1,5 +1,6 @@
-// The CAM-family methods, each a small class; formulas as in pytorch-grad-cam (see
-// tests/reference/README.md), every map ending in a ReLU. Registered in makeCamMethod().
+// The CAM-family methods, each a small class; formulas as in pytorch-grad-cam except Grad-CAM++'s
+// exact α (see tests/reference/README.md, docs/EXPLANATIONS.md), every map ending in a ReLU.
+// Registered in makeCamMethod().
 #include "cam/CamMethod.h"
 
 #include <torch/torch.h>
@@ -12,16 +13,25 @@ namespace {
 
 using torch::Tensor;
 
-// Σ_k w_k A_k for per-image channel weights w [B, C], then ReLU.
-Tensor weightedSum(const Tensor& weights, const Tensor& activations) {
-    return torch::relu((weights.unsqueeze(-1).unsqueeze(-1) * activations).sum(1));
+// w_k A_k for per-image channel weights w [B, C]: [B, C, h, w].
+Tensor weighted(const Tensor& weights, const Tensor& activations) {
+    return weights.unsqueeze(-1).unsqueeze(-1) * activations;
 }
 
-class Cam final : public CamMethod {
+// A method whose map is relu(Σ_k contribution_k): all but Eigen-CAM.
+class ChannelSumMethod : public CamMethod {
+public:
+    Tensor compute(const CamContext& c) const final {
+        const Tensor terms = channelContributions(c);
+        return torch::relu(terms.sum(1)).to(c.activations.dtype());
+    }
+};
+
+class Cam final : public ChannelSumMethod {
 public:
     std::string name() const override { return "cam"; }
     bool needsGradients() const override { return false; }
-    Tensor compute(const CamContext& c) const override {
+    Tensor channelContributions(const CamContext& c) const override {
         if (!c.linearWeights.defined())
             throw std::invalid_argument(
                 "CAM needs a global-average-pool + linear head; use gradcam for this model");
@@ -32,55 +42,62 @@ public:
         const Tensor w =
             c.linearWeights.index_select(0, c.classes.clamp_max(c.linearWeights.size(0) - 1)) *
             c.classSigns.unsqueeze(1);
-        return weightedSum(w.to(c.activations.dtype()), c.activations);
+        return weighted(w.to(c.activations.dtype()), c.activations);
     }
 };
 
-class GradCam final : public CamMethod {
+class GradCam final : public ChannelSumMethod {
 public:
     std::string name() const override { return "gradcam"; }
-    Tensor compute(const CamContext& c) const override {
-        return weightedSum(c.gradients.mean({2, 3}), c.activations);
+    Tensor channelContributions(const CamContext& c) const override {
+        return weighted(c.gradients.mean({2, 3}), c.activations);
     }
 };
 
-class GradCamPlusPlus final : public CamMethod {
+// Grad-CAM++ in its exact form. α = G² / (2G² + Σ_hw A · G³) simplifies, for G > 0, to
+// 1 / (2 + Σ_hw A · G): no epsilon is needed (A ≥ 0 after a ReLU keeps the denominator ≥ 2), and
+// one would dominate where gradients are ~1e-4 (G² ~ 1e-8), as on one-logit heads. G ≤ 0
+// contributes nothing (relu(G) = 0). Float64, as the Python reference.
+class GradCamPlusPlus final : public ChannelSumMethod {
 public:
     std::string name() const override { return "gradcam++"; }
-    Tensor compute(const CamContext& c) const override {
-        const Tensor& g = c.gradients;
-        const Tensor g2 = g.pow(2), g3 = g.pow(3);
-        const Tensor sumA = c.activations.sum({2, 3}, /*keepdim=*/true);
-        Tensor alpha = g2 / (2 * g2 + sumA * g3 + 1e-7);
-        alpha = torch::where(g != 0, alpha, torch::zeros_like(alpha));
-        const Tensor w = (torch::relu(g) * alpha).sum({2, 3});
-        return weightedSum(w, c.activations);
+    Tensor channelContributions(const CamContext& c) const override {
+        const Tensor g = c.gradients.to(torch::kFloat64);
+        const Tensor a = c.activations.to(torch::kFloat64);
+        const Tensor sumA = a.sum({2, 3}, /*keepdim=*/true);
+        // A layer without a ReLU may have Σ A · G = −2: such a cell gets no weight, as where G ≤ 0
+        // (the denominator is replaced by 1 there so that no inf/NaN is ever formed).
+        const Tensor exact = 2 + sumA * g;
+        const Tensor positive = (g > 0).logical_and(exact != 0);
+        const Tensor denominator = torch::where(positive, exact, torch::ones_like(g));
+        const Tensor w = torch::where(positive, g / denominator, torch::zeros_like(g)).sum({2, 3});
+        return weighted(w, a);
     }
 };
 
-class XGradCam final : public CamMethod {
+class XGradCam final : public ChannelSumMethod {
 public:
     std::string name() const override { return "xgradcam"; }
-    Tensor compute(const CamContext& c) const override {
+    Tensor channelContributions(const CamContext& c) const override {
         const Tensor sumA = c.activations.sum({2, 3});
         const Tensor w = (c.gradients * c.activations).sum({2, 3}) / (sumA + 1e-7);
-        return weightedSum(w, c.activations);
+        return weighted(w, c.activations);
     }
 };
 
-class HiResCam final : public CamMethod {
+class HiResCam final : public ChannelSumMethod {
 public:
     std::string name() const override { return "hirescam"; }
-    Tensor compute(const CamContext& c) const override {
-        return torch::relu((c.gradients * c.activations).sum(1));
+    Tensor channelContributions(const CamContext& c) const override {
+        return c.gradients * c.activations;
     }
 };
 
-class LayerCam final : public CamMethod {
+class LayerCam final : public ChannelSumMethod {
 public:
     std::string name() const override { return "layercam"; }
-    Tensor compute(const CamContext& c) const override {
-        return torch::relu((torch::relu(c.gradients) * c.activations).sum(1));
+    Tensor channelContributions(const CamContext& c) const override {
+        return torch::relu(c.gradients) * c.activations;
     }
 };
 
@@ -110,12 +127,12 @@ public:
 // Each activation channel, upsampled and scaled to [0, 1], masks the input; the class scores of
 // the masked inputs, softmaxed over channels, weight the channels. Masked forwards run in chunks
 // so memory stays bounded whatever the channel count.
-class ScoreCam final : public CamMethod {
+class ScoreCam final : public ChannelSumMethod {
 public:
     static constexpr std::int64_t kChunk = kScoreCamChunk;
     std::string name() const override { return "scorecam"; }
     bool needsGradients() const override { return false; }
-    Tensor compute(const CamContext& c) const override {
+    Tensor channelContributions(const CamContext& c) const override {
         torch::NoGradGuard noGrad;
         const auto b = c.activations.size(0), ch = c.activations.size(1);
         const auto ih = c.input.size(2), iw = c.input.size(3);
@@ -140,13 +157,17 @@ public:
                 scores.push_back(c.scoreOfInput(masked, c.classes[i].expand({n})));
             }
             const Tensor w = torch::softmax(torch::cat(scores), 0);
-            maps.push_back(torch::relu((w.view({ch, 1, 1}) * c.activations[i]).sum(0)));
+            maps.push_back(w.view({ch, 1, 1}) * c.activations[i]);
         }
         return torch::stack(maps);
     }
 };
 
 }  // namespace
+
+at::Tensor CamMethod::channelContributions(const CamContext&) const {
+    throw std::invalid_argument(name() + " is not a weighted sum of channels: no eigen smoothing");
+}
 
 std::unique_ptr<CamMethod> makeCamMethod(const std::string& name) {
     if (name == "cam") return std::make_unique<Cam>();

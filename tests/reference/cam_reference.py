@@ -57,6 +57,11 @@ MODEL_SPECS = {
                         extra_layers=["layer2"],
                         classes=["tumour", "stroma", "background"],
                         mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    # ResNet-18 with a one-logit head scaled down (as a breast-cancer classifier trained with
+    # BCEWithLogits ends up): layer4 gradients ~1e-4, where an epsilon in Grad-CAM++'s alpha dominates.
+    "resnet18_onelogit": dict(seed=19, input_size=[224, 224], target_layer="layer4", output="sigmoid",
+                              head_scale=0.1, classes=["benign", "malignant"],
+                              mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
     # Not ImageNet statistics on purpose, so a test notices a sidecar that is ignored.
     "smallcnn": dict(seed=7, input_size=[128, 128], target_layer="features.3", output="sigmoid",
                      extra_layers=["features.2"],
@@ -91,6 +96,12 @@ def build_model(name):
     if name == "resnet18":
         model = torchvision.models.resnet18(weights=None)
         model.fc = nn.Linear(512, 3)
+    elif name == "resnet18_onelogit":
+        model = torchvision.models.resnet18(weights=None)
+        model.fc = nn.Linear(512, 1)
+        with torch.no_grad():
+            model.fc.weight.mul_(spec["head_scale"])
+            model.fc.bias.mul_(spec["head_scale"])
     elif name in ("resnet50", "resnet50_64"):
         model = torchvision.models.resnet50(weights=None)
         model.fc = nn.Linear(2048, 3)
@@ -233,14 +244,29 @@ def gradcam(a, g):
 
 
 def gradcam_plus_plus(a, g):
+    """Exact Grad-CAM++: alpha = G^2 / (2 G^2 + sum_hw A * G^3) with no epsilon, in float64; written
+    as that quotient (not Lucida's simplified 1 / (2 + sum A * G)) so the two are independent."""
     a, g = a.double(), g.double()
     g2 = g * g
     g3 = g2 * g
     sum_a = a.sum(dim=(2, 3))[:, :, None, None]
-    alpha = g2 / (2 * g2 + sum_a * g3 + 1e-7)
-    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+    denominator = 2 * g2 + sum_a * g3
+    use = (g > 0) & (denominator != 0)
+    alpha = torch.where(use, g2 / torch.where(use, denominator, torch.ones_like(denominator)),
+                        torch.zeros_like(g))
     w = (torch.relu(g) * alpha).sum(dim=(2, 3))
     return _weighted_sum(w, a)
+
+
+def gradcam_plus_plus_with_epsilon(a, g, epsilon):
+    """Grad-CAM++ as pytorch-grad-cam computes it (epsilon 1e-6 there, 1e-7 in Lucida before issue 17):
+    only to show, in the self-checks, that the reference tells the exact form from this one."""
+    a, g = a.double(), g.double()
+    g2 = g * g
+    sum_a = a.sum(dim=(2, 3))[:, :, None, None]
+    alpha = g2 / (2 * g2 + sum_a * g2 * g + epsilon)
+    alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+    return _weighted_sum((torch.relu(g) * alpha).sum(dim=(2, 3)), a)
 
 
 def xgradcam(a, g):

@@ -81,6 +81,8 @@ def skip_reason(name, layer, default_layer, method):
         return "--fast: Score-CAM for the small CNN only"
     if method == "cam" and not default_layer:
         return "CAM needs the global-average-pool input (the last block)"
+    if method == "scorecam" and name == "resnet18_onelogit":
+        return "another 512 full forwards at 224x224: resnet18 and the small CNN cover Score-CAM"
     if method == "scorecam" and name == "resnet50":
         return "2048 full forwards per image at 224x224: too slow on a CPU (resnet50_64 checks it at layer2)"
     if method == "scorecam" and name == "resnet50_64" and default_layer:
@@ -89,6 +91,23 @@ def skip_reason(name, layer, default_layer, method):
     if method == "scorecam" and name.startswith("resnet") and not default_layer and name != "resnet50_64":
         return "another 2 x 256 full forwards at 224x224: kept out for time (the small CNN covers it)"
     return None
+
+
+# Models on which an epsilon in Grad-CAM++'s alpha must visibly change the map (gradients ~1e-4), so
+# that the reference tells the exact form from the old one: the smallest relative difference required.
+EPSILON_SENSITIVE = {"resnet18_onelogit": 0.05}
+
+
+def epsilon_check(name, what, a, g, exact, differences, failures):
+    """Records how far the epsilon forms (1e-7: Lucida before issue 17; 1e-6: pytorch-grad-cam) are from
+    the exact map; on EPSILON_SENSITIVE models they must differ, and the gradients must be small."""
+    for epsilon in (1e-7, 1e-6):
+        d = relative_difference(ref.gradcam_plus_plus_with_epsilon(a, g, epsilon), exact)
+        differences[f"{what} eps {epsilon:g}"] = d
+        if name in EPSILON_SENSITIVE and d < EPSILON_SENSITIVE[name]:
+            failures.append(f"{what}: epsilon {epsilon:g} changes Grad-CAM++ by only {d:.3g}: weak reference")
+    if name in EPSILON_SENSITIVE and float(g.abs().max()) > 1e-3:
+        failures.append(f"{what}: gradients up to {float(g.abs().max()):.3g}, not ~1e-4")
 
 
 def process_model(name, outdir, ihc_png, failures, notes, skipped):
@@ -136,6 +155,7 @@ def process_model(name, outdir, ihc_png, failures, notes, skipped):
     linear_weights = ref.linear_head_weights(name, model)
     entries = []
     max_differences = {}
+    epsilon_differences = {}
     layers_done = {}
     for layer in [spec["target_layer"]] + spec.get("extra_layers", []):
         default_layer = layer == spec["target_layer"]
@@ -189,6 +209,9 @@ def process_model(name, outdir, ihc_png, failures, notes, skipped):
                         # Near-empty maps (ReLU of a mostly negative sum) are sensitive to rounding.
                         "map_max": float(m.max()), "map_nonzero_fraction": float((m > 0).double().mean()),
                         "logits_file": f"{name}.logits.f32", "logits_shape": logits_shape})
+            if "gradcam++" in maps:
+                epsilon_check(name, f"{name} {layer} class {requested}", a, g, maps["gradcam++"],
+                              epsilon_differences, failures)
             if default_layer:
                 # GAP + linear head: CAM = Grad-CAM x (h*w), for any class and sign.
                 check(f"{name} cam vs gradcam*hw class {requested}", maps["cam"], maps["gradcam"] * hw, failures)
@@ -209,6 +232,8 @@ def process_model(name, outdir, ihc_png, failures, notes, skipped):
         "probabilities": probs.tolist(), "probs_file": f"{name}.probs.f32", "probs_shape": probs_shape,
         "predicted": auto_classes.tolist(),
         "max_relative_difference_torchscript_vs_eager": max(max_differences.values()),
+        # How far Grad-CAM++ with an epsilon in alpha (pytorch-grad-cam: 1e-6) is from the exact maps.
+        "gradcampp_epsilon_relative_difference": epsilon_differences,
     }
     return summary, entries
 
