@@ -1,6 +1,7 @@
 #include "cam/Explainer.h"
 
 #include "cam/CamMethod.h"
+#include "cam/CamSmoothing.h"
 #include "model/Model.h"
 #include "model/ModelError.h"
 
@@ -86,6 +87,7 @@ std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
                                  const ExplainOptions& options) {
     const ModelSpec& spec = model.spec();
     const bool sigmoid = spec.output == OutputKind::SigmoidBinary;
+    if (options.augmentSmooth) return explainWithFlips(model, batch, options);
     const auto method = makeCamMethod(options.method);
     const std::string layer = options.layer.empty() ? model.defaultTargetLayer() : options.layer;
     if (options.classIndex && (*options.classIndex < 0 || *options.classIndex >= spec.classCount()))
@@ -166,7 +168,7 @@ std::vector<Explanation> explain(const Model& model, const FloatTensor& batch,
     at::Tensor maps;
     {
         torch::NoGradGuard noGrad;
-        maps = method->compute(context);
+        maps = options.eigenSmooth ? eigenSmoothedMaps(*method, context) : method->compute(context);
     }
     const FloatTensor hostLogits = toHost(logits);
     const auto probabilities = model.probabilities(hostLogits);

@@ -23,6 +23,10 @@ struct ExplainOptions {
     std::optional<int> classIndex;  // nullopt: the predicted class
     std::string layer;              // empty: the model's default target layer
     Precision precision = Precision::Float32;
+    // Smoothing (core/cam/CamSmoothing.h): the channel terms' first principal component instead of
+    // their sum; the mean of the maps of the image and its three flips.
+    bool eigenSmooth = false;
+    bool augmentSmooth = false;
 };
 
 // One image's explanation: the raw map at the target layer's resolution (not normalised, not

@@ -13,6 +13,7 @@ export OMP_NUM_THREADS=$(nproc)
 # Score-CAM on every model but resnet50 at 224 x 224 (resnet50_64 stands in for it); on the ResNets
 # for the first image only (see SCORECAM_ENTRIES). --fast would leave Score-CAM to the small CNN.
 /usr/bin/python3 "$here/make_cam_reference.py" "$out" "$ihc"
+/usr/bin/python3 "$here/make_smoothing_reference.py" "$out"
 /usr/bin/python3 "$here/make_resnet_pth.py" "$out"
 /usr/bin/python3 "$here/make_bad_models.py" "$out"
 /usr/bin/python3 "$here/make_train_step_reference.py" "$out"
