@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace at {
@@ -35,6 +36,9 @@ public:
     // Weights of the final linear layer [K, C] when the model ends in global-average-pool + linear
     // (what CAM needs); an undefined tensor otherwise.
     virtual at::Tensor linearHeadWeights() = 0;
+    // Every parameter by dotted name, in module order, sharing the model's storage: the
+    // model-randomisation check (core/checks/Randomisation.h) overwrites them in its own copy.
+    virtual std::vector<std::pair<std::string, at::Tensor>> namedParameters() = 0;
 };
 
 // A classifier Lucida can run and explain: TorchScript (traced or scripted) with a JSON sidecar,

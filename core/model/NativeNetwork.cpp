@@ -118,6 +118,13 @@ public:
 
     at::Tensor linearHeadWeights() override { return net_->headWeight().detach(); }
 
+    std::vector<std::pair<std::string, at::Tensor>> namedParameters() override {
+        std::vector<std::pair<std::string, at::Tensor>> out;
+        for (const auto& p : net_->module().named_parameters(/*recurse=*/true))
+            out.emplace_back(p.key(), p.value());
+        return out;
+    }
+
 private:
     std::size_t stepOf(const std::string& layer) const {
         auto it = steps_.find(layer);

@@ -125,6 +125,13 @@ public:
     std::vector<LayerInfo> layers() override { return layers_; }
     void setLayers(std::vector<LayerInfo> layers) { layers_ = std::move(layers); }
 
+    std::vector<std::pair<std::string, at::Tensor>> namedParameters() override {
+        std::vector<std::pair<std::string, at::Tensor>> out;
+        for (const auto& p : module_.named_parameters(/*recurse=*/true))
+            out.emplace_back(p.name, p.value);
+        return out;
+    }
+
     at::Tensor linearHeadWeights() override {
         // The last Linear module whose input follows a global pooling: found by name "fc" or the
         // last child with a 2-D weight.
