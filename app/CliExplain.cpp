@@ -10,6 +10,7 @@
 #include "model/Preprocess.h"
 #include "util/ProgressText.h"
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -76,6 +77,15 @@ struct Loaded {
 
 }  // namespace
 
+void addSmoothingFlags(CLI::App& cmd, bool& eigenSmooth, bool& flipSmooth) {
+    cmd.add_flag("--eigen-smooth", eigenSmooth,
+                 "smooth the map: the first principal component of the method's channel terms "
+                 "instead of their sum (pytorch-grad-cam's eigen_smooth, sign kept with the map)");
+    cmd.add_flag("--flip-smooth", flipSmooth,
+                 "smooth the map: the mean of the maps of the image and its three flips, each "
+                 "flipped back (4 x the time)");
+}
+
 int runExplain(const ExplainArgs& args) {
     const auto model = Model::open(args.model);
     for (const auto& notice : model->spec().notices)
@@ -85,6 +95,8 @@ int runExplain(const ExplainArgs& args) {
     options.layer = args.layer;
     options.classIndex = parseClass(args.classChoice, model->spec());
     options.precision = precisionFromName(args.precision);
+    options.eigenSmooth = args.eigenSmooth;
+    options.augmentSmooth = args.augmentSmooth;
     int batchSize = parseBatch(args.batch);
     const ColourMap colours = colourMapFromName(args.colourMap);
     if (args.norm != "image" && args.norm != "shared")
@@ -193,6 +205,7 @@ int runExplain(const ExplainArgs& args) {
         j["colour_map"] = args.colourMap;
         j["device"] = model->device();
         j["precision"] = precisionName(options.precision);
+        j["smoothing"] = {{"eigen", options.eigenSmooth}, {"flips", options.augmentSmooth}};
         writeFileAtomically(stem.string() + ".json", j.dump(2) + "\n");
     }
     return failures == 0 ? 0 : 1;

@@ -4,6 +4,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace lucida::cli {
 
 struct ExplainArgs {
@@ -16,6 +20,8 @@ struct ExplainArgs {
     float opacity = 0.5f;
     std::string batch = "auto";      // "auto" (chooseBatchSize: what fits free memory) or N
     std::string precision = "fp32";  // fp32, fp16 (CUDA only), bf16
+    bool eigenSmooth = false;        // --eigen-smooth (ExplainOptions)
+    bool augmentSmooth = false;      // --flip-smooth
     std::vector<std::string> images;
     std::string outDir;
 };
@@ -24,6 +30,9 @@ struct ExplainArgs {
 // float32 map at the layer's resolution) and NAME.json. Returns the exit code (0 all done, 1 some
 // inputs failed).
 int runExplain(const ExplainArgs& args);
+
+// --eigen-smooth and --flip-smooth (ExplainOptions), for `explain` and `analyse`.
+void addSmoothingFlags(CLI::App& cmd, bool& eigenSmooth, bool& flipSmooth);
 
 // `lucida-cli layers --model M`: candidate target layers with output shapes.
 int runLayers(const std::string& model);

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
                      "fp32, bf16 (CPU or CUDA) or fp16 (CUDA only); maps are float32 either way")
         ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))
         ->capture_default_str();
+    lucida::cli::addSmoothingFlags(*explain, ex.eigenSmooth, ex.augmentSmooth);
     explain->add_option("--out", ex.outDir, "output folder")->required();
     explain->add_option("IMAGE", ex.images, "images (any format Lucida opens)")->required();
 

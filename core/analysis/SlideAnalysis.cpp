@@ -146,6 +146,17 @@ void readStored(SlideAnalysis& a) {
     }
 }
 
+// What each patch is explained with: the analysis's method, class, layer and smoothing.
+ExplainOptions explainOptionsOf(const SlideAnalysis& a) {
+    ExplainOptions o;
+    o.method = a.settings.method;
+    o.classIndex = a.explainedClass;
+    o.layer = a.layer;
+    o.eigenSmooth = a.settings.eigenSmooth;
+    o.augmentSmooth = a.settings.augmentSmooth;
+    return o;
+}
+
 void writeSettings(const SlideAnalysis& a) {
     nlohmann::json j = {{"slide", a.slidePath},
                         {"model", a.modelPath},
@@ -157,7 +168,9 @@ void writeSettings(const SlideAnalysis& a) {
                         {"min_tissue", a.settings.minTissue},
                         {"tissue_detection", a.settings.detectTissue},
                         {"whole_image", a.grid.wholeImage},
-                        {"slice", a.settings.slice}};
+                        {"slice", a.settings.slice},
+                        {"eigen_smooth", a.settings.eigenSmooth},
+                        {"flip_smooth", a.settings.augmentSmooth}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
     writeFileAtomically(path, j.dump(2) + "\n");
 }
@@ -342,8 +355,11 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
                   s.method.c_str(), explainedClass, s.layer.c_str(), g.inputSize,
                   g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
                   g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
+    std::string keyText = text;
+    if (s.eigenSmooth) keyText += "|eigen-smooth";  // unsmoothed keys stay as they were
+    if (s.augmentSmooth) keyText += "|flip-smooth";
     char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(keyText)));
     return hex;
 }
 
@@ -393,10 +409,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         return a;
     }
 
-    ExplainOptions explainOptions;
-    explainOptions.method = settings.method;
-    explainOptions.classIndex = a.explainedClass;
-    explainOptions.layer = a.layer;
+    const ExplainOptions explainOptions = explainOptionsOf(a);
     int batchSize = settings.batchSize > 0 ? settings.batchSize
                                            : chooseBatchSize(model, explainOptions).batchSize;
     PatchQueue q;

@@ -30,6 +30,9 @@ enum class ImageFit {
 // What a whole-slide analysis runs; together with the model file it forms the results' key.
 struct AnalysisSettings {
     std::string method = "gradcam";
+    // Smoothing of each patch's map (ExplainOptions): eigen smoothing, test-time flips.
+    bool eigenSmooth = false;
+    bool augmentSmooth = false;
     // The class explained in every patch (one class for the whole slide, so heat means the same
     // everywhere). nullopt: the positive class of a binary model, else the last class.
     std::optional<int> classIndex;

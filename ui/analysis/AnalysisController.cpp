@@ -321,6 +321,8 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     view->setOverlay(overlay_);
     // What the session holds now, then as it changes.
     method_ = session_->method();
+    eigenSmooth_ = session_->eigenSmooth();
+    flipSmooth_ = session_->flipSmooth();
     classIndex_ = session_->classIndex();
     fit_ = session_->fit();
     overlap_ = session_->overlap();
@@ -393,11 +395,14 @@ void AnalysisController::restart() {
 }
 
 void AnalysisController::analysisChanged() {
-    bool changed =
-        method_ != session_->method() || fit_ != session_->fit() || overlap_ != session_->overlap();
+    bool changed = method_ != session_->method() || fit_ != session_->fit() ||
+                   overlap_ != session_->overlap() || eigenSmooth_ != session_->eigenSmooth() ||
+                   flipSmooth_ != session_->flipSmooth();
     const int classBefore = effectiveClassIndex();
     const int indexBefore = classIndex_;
     method_ = session_->method();
+    eigenSmooth_ = session_->eigenSmooth();
+    flipSmooth_ = session_->flipSmooth();
     fit_ = session_->fit();
     overlap_ = session_->overlap();
     classIndex_ = session_->classIndex();
@@ -529,6 +534,8 @@ void AnalysisController::launch(bool wholeSlide) {
     run->model = model();
     run->scale = scale_;  // a live run resumed, or Analyse Slide after live heat: same colours
     run->settings.method = method_.toStdString();
+    run->settings.eigenSmooth = eigenSmooth_;
+    run->settings.augmentSmooth = flipSmooth_;
     if (classIndex_ >= 0 && effectiveClassIndex() == classIndex_)  // else the model's default
         run->settings.classIndex = classIndex_;
     run->settings.batchSize = batchSize_;

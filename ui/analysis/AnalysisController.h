@@ -155,6 +155,7 @@ private:
     HeatmapOverlay* overlay_;
     const Model* shownModel_ = nullptr;  // the model of the current settings (restart on change)
     QString method_ = "gradcam";
+    bool eigenSmooth_ = false, flipSmooth_ = false;
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;

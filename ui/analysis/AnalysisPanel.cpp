@@ -8,6 +8,7 @@
 #include "cam/CamMethod.h"
 #include "model/Model.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -241,6 +242,18 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
     methodCombo_->setObjectName("methodCombo");
     for (const std::string& m : camMethodNames()) methodCombo_->addItem(QString::fromStdString(m));
     modelForm->addRow(tr("Method:"), methodCombo_);
+    eigenSmoothBox_ = new QCheckBox(tr("Eigen"), modelBox);
+    eigenSmoothBox_->setObjectName("eigenSmoothBox");
+    eigenSmoothBox_->setToolTip(
+        tr("The first principal component of the method's channel terms instead of their sum"));
+    flipSmoothBox_ = new QCheckBox(tr("Flips (4×)"), modelBox);
+    flipSmoothBox_->setObjectName("flipSmoothBox");
+    flipSmoothBox_->setToolTip(tr("The mean map of each patch and its three flips"));
+    auto* smoothRow = new QHBoxLayout;
+    smoothRow->addWidget(eigenSmoothBox_);
+    smoothRow->addWidget(flipSmoothBox_);
+    smoothRow->addStretch();
+    modelForm->addRow(tr("Smoothing:"), smoothRow);
     classCombo_ = new QComboBox(modelBox);
     classCombo_->setObjectName("classCombo");
     classCombo_->setToolTip(tr("The class explained in every patch"));
@@ -393,6 +406,8 @@ void AnalysisPanel::connectWidgets() {
     });
     connect(methodCombo_, &QComboBox::currentIndexChanged, this,
             [this] { session_->setMethod(methodCombo_->currentText()); });
+    connect(eigenSmoothBox_, &QCheckBox::toggled, session_, &ModelSession::setEigenSmooth);
+    connect(flipSmoothBox_, &QCheckBox::toggled, session_, &ModelSession::setFlipSmooth);
     connect(classCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
         if (index >= 0) session_->setClassIndex(index);
     });
@@ -430,6 +445,11 @@ void AnalysisPanel::showAnalysisSettings() {
     const QSignalBlocker blockMethod(methodCombo_), blockFit(fitCombo_),
         blockOverlap(overlapCombo_);
     methodCombo_->setCurrentText(session_->method());
+    {
+        const QSignalBlocker blockEigen(eigenSmoothBox_), blockFlips(flipSmoothBox_);
+        eigenSmoothBox_->setChecked(session_->eigenSmooth());
+        flipSmoothBox_->setChecked(session_->flipSmooth());
+    }
     fitCombo_->setCurrentIndex(fitCombo_->findData(int(session_->fit())));
     overlapCombo_->setCurrentIndex(std::max(0, overlapCombo_->findData(session_->overlap())));
     updateClasses();

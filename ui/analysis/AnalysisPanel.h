@@ -9,6 +9,7 @@
 
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QListWidget;
@@ -143,6 +144,7 @@ private:
     QToolButton* describeButton_;
     QLabel* modelLabel_;
     QComboBox* methodCombo_;
+    QCheckBox *eigenSmoothBox_, *flipSmoothBox_;
     QComboBox* classCombo_;
     QComboBox* fitCombo_ = nullptr;
     QComboBox* overlapCombo_ = nullptr;

@@ -32,6 +32,8 @@ ModelSession::ModelSession(ModelLoader loader, QObject* parent)
     using namespace analysis_keys;
     const QSettings settings;
     method_ = settings.value(kMethod, "gradcam").toString();
+    eigenSmooth_ = settings.value(kEigenSmooth, false).toBool();
+    flipSmooth_ = settings.value(kFlipSmooth, false).toBool();
     fit_ = static_cast<ImageFit>(std::clamp(settings.value(kFit, 0).toInt(), 0, 2));
     overlap_ = settings.value(kOverlap, 0.0).toDouble();
     layer_ = settings.value(kLayer, 0).toInt() == 1 ? ShownHeat::Probability : ShownHeat::Cam;
@@ -92,6 +94,20 @@ void ModelSession::setMethod(const QString& method) {
     if (method == method_) return;
     method_ = method;
     QSettings().setValue(analysis_keys::kMethod, method_);
+    emit analysisChanged();
+}
+
+void ModelSession::setEigenSmooth(bool on) {
+    if (on == eigenSmooth_) return;
+    eigenSmooth_ = on;
+    QSettings().setValue(analysis_keys::kEigenSmooth, on);
+    emit analysisChanged();
+}
+
+void ModelSession::setFlipSmooth(bool on) {
+    if (on == flipSmooth_) return;
+    flipSmooth_ = on;
+    QSettings().setValue(analysis_keys::kFlipSmooth, on);
     emit analysisChanged();
 }
 

@@ -54,6 +54,11 @@ public:
 
     QString method() const { return method_; }
     void setMethod(const QString& method);
+    // Smoothing of every patch's map (core/cam/CamSmoothing.h); either means patch mode.
+    bool eigenSmooth() const { return eigenSmooth_; }
+    void setEigenSmooth(bool on);
+    bool flipSmooth() const { return flipSmooth_; }
+    void setFlipSmooth(bool on);
     int classIndex() const { return classIndex_; }  // -1: the model's default (last class)
     void setClassIndex(int index);
     ImageFit fit() const { return fit_; }
@@ -79,7 +84,7 @@ signals:
     void modelChanged();  // model() or its state (loading, failed) changed
     void modelOpened(const QString& path);
     void modelFailed(const QString& path, const QString& error, bool reportErrors);
-    void analysisChanged();  // method, class, fit or overlap
+    void analysisChanged();  // method, smoothing, class, fit or overlap
     void displayChanged();   // layer, CAM scale, colours, opacity or threshold
     void liveChanged(bool live);
 
@@ -94,6 +99,7 @@ private:
     int request_ = 0;  // the latest open(); older loads are dropped
 
     QString method_;
+    bool eigenSmooth_ = false, flipSmooth_ = false;
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
