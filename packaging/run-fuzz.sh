@@ -32,6 +32,7 @@ seed slide svs tif tiff ndpi
 seed raster png jpg jpeg tif tiff bmp
 seed dicom dcm
 cp -r tests/fuzz/seeds/annotations "$work/seeds/"
+cp -r tests/fuzz/seeds/bookmarks "$work/seeds/"
 [[ -d "$fixtures/bad" ]] && cp "$fixtures"/bad/* "$work/seeds/raster/" 2>/dev/null || true
 
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
@@ -41,12 +42,13 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=0
 printf '%-20s %12s %10s %s\n' target executions exec/s result
 for target in fuzz_model_file fuzz_sidecar fuzz_image_slide fuzz_image_raster fuzz_image_dicom \
-    fuzz_patch_store fuzz_annotations; do
+    fuzz_patch_store fuzz_annotations fuzz_bookmarks; do
     case $target in
         fuzz_model_file) seeds=model ;;
         fuzz_sidecar) seeds=sidecar ;;
         fuzz_patch_store) seeds=store ;;
         fuzz_annotations) seeds=annotations ;;
+        fuzz_bookmarks) seeds=bookmarks ;;
         fuzz_image_*) seeds=${target#fuzz_image_} ;;
     esac
     corpus=$work/corpus/$target
