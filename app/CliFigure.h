@@ -1,0 +1,39 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace lucida::cli {
+
+struct FigureArgs {
+    std::string image;
+    std::string out;     // the format by its extension: .png .tif .jpg .svg .pdf
+    std::string region;  // "x,y,w,h" in level-0 pixels; empty: the whole image
+    bool whole = false;  // --whole: the default, said explicitly
+    std::optional<int> widthPx;
+    std::optional<double> widthMm;
+    int dpi = 300;
+    std::string analysis;  // <slide>.analysis.json of `lucida-cli analyse`: its heat
+    std::string heatLayer = "cam";
+    std::string colours = "jet";
+    double opacity = 0.5;
+    double threshold = 0;
+    bool compare = false;  // image | heat, side by side
+    std::string annotations;
+    bool noAnnotations = false, noScaleBar = false, noColourBar = false, noCaption = false;
+    bool overview = false;
+    std::optional<std::string> caption;
+    bool includePatientDetails = false;
+    int slice = 1;
+};
+
+CLI::App* addFigureCommand(CLI::App& app, FigureArgs& args);
+
+// `lucida-cli figure`: renders the figure off-screen and writes it atomically. Returns 0.
+int runFigure(const FigureArgs& args);
+
+}  // namespace lucida::cli

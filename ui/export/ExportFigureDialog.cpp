@@ -1,0 +1,210 @@
+#include "ExportFigureDialog.h"
+
+#include "FigureWriter.h"
+#include "ImageDocument.h"
+
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace lucida::ui {
+
+namespace {
+constexpr double kSelectionMargin = 0.1;  // of the selection's larger side, on every side
+}
+
+ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
+    : QDialog(parent), context_(std::move(context)) {
+    setWindowTitle(tr("Export Figure"));
+    QSettings s;
+    auto* form = new QFormLayout;
+    region_ = new QComboBox;
+    region_->addItem(tr("Current view"), "view");
+    if (context_.selection) region_->addItem(tr("Selected annotation and margin"), "selection");
+    region_->addItem(tr("Whole image"), "whole");
+    region_->setCurrentIndex(std::max(0, region_->findData(s.value("figure/region", "view"))));
+    form->addRow(tr("&Region:"), region_);
+
+    sizeUnit_ = new QComboBox;
+    sizeUnit_->addItem(tr("Pixels"), "px");
+    sizeUnit_->addItem(tr("Millimetres"), "mm");
+    sizeUnit_->setCurrentIndex(std::max(0, sizeUnit_->findData(s.value("figure/unit", "px"))));
+    widthPx_ = new QSpinBox;
+    widthPx_->setRange(100, FigureRenderer::kMaxSide);
+    widthPx_->setValue(s.value("figure/widthPx", 1600).toInt());
+    widthMm_ = new QDoubleSpinBox;
+    widthMm_->setRange(10, 1000);
+    widthMm_->setSuffix(tr(" mm"));
+    widthMm_->setValue(s.value("figure/widthMm", 170.0).toDouble());
+    dpi_ = new QComboBox;
+    for (int dpi : {150, 300, 600}) dpi_->addItem(QStringLiteral("%1 DPI").arg(dpi), dpi);
+    dpi_->setCurrentIndex(std::max(0, dpi_->findData(s.value("figure/dpi", 300).toInt())));
+    auto* sizeRow = new QHBoxLayout;
+    sizeRow->addWidget(sizeUnit_);
+    sizeRow->addWidget(widthPx_);
+    sizeRow->addWidget(widthMm_);
+    sizeRow->addWidget(dpi_);
+    form->addRow(tr("&Width:"), sizeRow);
+    sizeLabel_ = new QLabel;
+    form->addRow(QString(), sizeLabel_);
+
+    layout_ = new QComboBox;
+    layout_->addItem(tr("One panel"), "single");
+    layout_->addItem(tr("Image | heat, side by side"), "pair");
+    layout_->setCurrentIndex(std::max(0, layout_->findData(s.value("figure/layout", "single"))));
+    form->addRow(tr("&Panels:"), layout_);
+
+    auto box = [&](const QString& text, const char* key, bool on) {
+        auto* b = new QCheckBox(text);
+        b->setChecked(s.value(QStringLiteral("figure/") + key, on).toBool());
+        form->addRow(QString(), b);
+        return b;
+    };
+    heat_ = box(tr("&Heat as shown"), "heat", true);
+    heat_->setEnabled(context_.sources.heat != nullptr);
+    annotations_ = box(tr("&Annotations with labels"), "annotations", true);
+    annotations_->setEnabled(context_.sources.annotations != nullptr);
+    scaleBar_ = box(tr("&Scale bar"), "scaleBar", true);
+    colourBar_ = box(tr("&Colour bar"), "colourBar", true);
+    overview_ = box(tr("&Overview inset"), "overview", false);
+    caption_ = box(tr("Ca&ption:"), "caption", true);
+    captionText_ = new QPlainTextEdit(context_.defaultCaption);
+    captionText_->setMaximumHeight(70);
+    form->addRow(QString(), captionText_);
+    // Never remembered: a patient's details go out only when asked for, export by export.
+    patient_ = new QCheckBox(tr("Include patient &details (name, ID, birth date)"));
+    patient_->setVisible(context_.dicom);
+    form->addRow(QString(), patient_);
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
+    QPushButton* save = buttons->addButton(tr("&Export…"), QDialogButtonBox::AcceptRole);
+    QPushButton* copy = buttons->addButton(tr("Copy to C&lipboard"), QDialogButtonBox::ActionRole);
+    connect(save, &QPushButton::clicked, this, &ExportFigureDialog::chooseFile);
+    connect(copy, &QPushButton::clicked, this, [this] {
+        copyToClipboard();
+        accept();
+    });
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+
+    for (QComboBox* c : {region_, sizeUnit_, dpi_, layout_})
+        connect(c, &QComboBox::currentIndexChanged, this, &ExportFigureDialog::updateSize);
+    connect(widthPx_, &QSpinBox::valueChanged, this, &ExportFigureDialog::updateSize);
+    connect(widthMm_, &QDoubleSpinBox::valueChanged, this, &ExportFigureDialog::updateSize);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(buttons);
+    updateSize();
+}
+
+FigureOptions ExportFigureDialog::options() const {
+    FigureOptions o;
+    const QString region = region_->currentData().toString();
+    const ImageInfo& info = context_.sources.document->info();
+    if (region == "whole") {
+        o.region = RectF{0, 0, double(info.width()), double(info.height())};
+    } else if (region == "selection" && context_.selection) {
+        const RectF& r = *context_.selection;
+        const double m = std::max(r.width, r.height) * kSelectionMargin + 1;
+        o.region = RectF{r.x - m, r.y - m, r.width + 2 * m, r.height + 2 * m};
+    } else {
+        o.region = context_.view;
+    }
+    o.dpi = dpi_->currentData().toInt();
+    o.widthPx = sizeUnit_->currentData() == "mm" ? pixelsForMillimetres(widthMm_->value(), o.dpi)
+                                                 : widthPx_->value();
+    const bool heat = heat_->isEnabled() && heat_->isChecked();
+    if (layout_->currentData() == "pair" && context_.sources.heat)
+        o.panels = {FigurePanel{false, tr("Image")}, FigurePanel{true, tr("Heat")}};
+    else
+        o.panels = {FigurePanel{heat, {}}};
+    o.annotations = annotations_->isChecked();
+    o.scaleBar = scaleBar_->isChecked();
+    o.colourBar = colourBar_->isChecked();
+    o.overview = overview_->isChecked();
+    o.caption = caption_->isChecked();
+    o.captionText = captionText_->toPlainText();
+    o.colourBarLabel = context_.colourBarLabel;
+    o.includePatientDetails = patient_->isChecked();
+    return o;
+}
+
+void ExportFigureDialog::updateSize() {
+    const bool mm = sizeUnit_->currentData() == "mm";
+    widthPx_->setVisible(!mm);
+    widthMm_->setVisible(mm);
+    const FigureOptions o = options();
+    const QSize size = FigureRenderer(context_.sources).layout(o).size;
+    sizeLabel_->setText(tr("%1 × %2 px, %3 × %4 mm at %5 DPI")
+                            .arg(size.width())
+                            .arg(size.height())
+                            .arg(size.width() * 25.4 / o.dpi, 0, 'f', 0)
+                            .arg(size.height() * 25.4 / o.dpi, 0, 'f', 0)
+                            .arg(o.dpi));
+}
+
+void ExportFigureDialog::saveSettings() const {
+    QSettings s;
+    s.setValue("figure/region", region_->currentData());
+    s.setValue("figure/unit", sizeUnit_->currentData());
+    s.setValue("figure/widthPx", widthPx_->value());
+    s.setValue("figure/widthMm", widthMm_->value());
+    s.setValue("figure/dpi", dpi_->currentData());
+    s.setValue("figure/layout", layout_->currentData());
+    s.setValue("figure/heat", heat_->isChecked());
+    s.setValue("figure/annotations", annotations_->isChecked());
+    s.setValue("figure/scaleBar", scaleBar_->isChecked());
+    s.setValue("figure/colourBar", colourBar_->isChecked());
+    s.setValue("figure/overview", overview_->isChecked());
+    s.setValue("figure/caption", caption_->isChecked());
+}
+
+QString ExportFigureDialog::exportTo(const QString& path) {
+    saveSettings();
+    QApplication::setOverrideCursor(Qt::WaitCursor);  // the render waits for its tiles
+    QString error;
+    try {
+        writeFigure(path, FigureRenderer(context_.sources), options());
+    } catch (const std::exception& e) {
+        error = QString::fromStdString(e.what());
+    }
+    QApplication::restoreOverrideCursor();
+    return error;
+}
+
+void ExportFigureDialog::copyToClipboard() {
+    saveSettings();
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    copyFigureToClipboard(FigureRenderer(context_.sources), options());
+    QApplication::restoreOverrideCursor();
+}
+
+void ExportFigureDialog::chooseFile() {
+    QSettings s;
+    const QString base = QFileInfo(context_.sources.document->path()).completeBaseName();
+    const QString dir = s.value("figure/lastDir").toString();
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export Figure"), QDir(dir).filePath(base + ".figure.png"),
+        tr("Figures (*.png *.tif *.tiff *.jpg *.jpeg *.svg *.pdf)"));
+    if (path.isEmpty()) return;
+    s.setValue("figure/lastDir", QFileInfo(path).absolutePath());
+    const QString error = exportTo(path);
+    if (!error.isEmpty()) {
+        QMessageBox::warning(this, tr("Export Figure"), error);
+        return;
+    }
+    accept();
+}
+
+}  // namespace lucida::ui

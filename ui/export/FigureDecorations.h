@@ -1,0 +1,33 @@
+#pragma once
+// The vector parts of a figure, each drawn on any QPainter in output pixels: annotation outlines
+// and labels, the scale bar, the colour bar, the caption and the overview's region mark.
+
+#include "FigureRenderer.h"
+
+#include <QImage>
+#include <QRectF>
+
+namespace lucida::ui {
+
+// Level-0 annotations inside `panel`, level-0 point p at panel.topLeft + (p - region) * scale.
+void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, const QRect& panel,
+                           const RectF& region, double scale, double unit);
+
+// The bar in the bottom-left corner of `panel`, on a light box.
+void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, const QRect& panel,
+                        double unit);
+
+// A horizontal gradient of `colours` over [0, 1], its label above and the ends' values below.
+void drawFigureColourBar(QPainter& painter, const QRectF& area, ColourMap colours, double threshold,
+                         const FigureOptions& options, double unit);
+
+void drawFigureCaption(QPainter& painter, const QRectF& area, const QString& text, double unit);
+
+// The whole image's thumbnail in `area`, the figure's region outlined on it.
+void drawFigureOverview(QPainter& painter, const QRectF& area, const QImage& thumbnail,
+                        const RectF& region, double imageWidth, double imageHeight, double unit);
+
+// The height text of `unit` wrapped to `width` takes.
+double captionHeight(const QString& text, double width, double unit);
+
+}  // namespace lucida::ui
