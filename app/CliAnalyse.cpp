@@ -1,18 +1,25 @@
 #include "CliAnalyse.h"
 #include "CliAnnotations.h"
+#include "CliExplain.h"
 #include "CliInterrupt.h"
 
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
+#include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
 #include "util/ProgressText.h"
 
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 namespace lucida::cli {
@@ -20,34 +27,7 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
     auto* cmd = app.add_subcommand(
         "analyse", "Run a model and a CAM method over every tissue patch of a slide");
     cmd->add_option("SLIDE", a.slide, "whole slide or large image")->required();
-    cmd->add_option("--model", a.model, "TorchScript .pt or state_dict .pth with its sidecar")
-        ->required();
-    cmd->add_option("--method", a.method,
-                    "cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam")
-        ->capture_default_str();
-    cmd->add_option("--class", a.classChoice,
-                    "class to explain: auto (a binary model's positive class, else the last), an "
-                    "index or a name")
-        ->capture_default_str();
-    cmd->add_option("--layer", a.layer, "target layer (default: the sidecar's or the last block)");
-    cmd->add_option("--overlap", a.overlap, "overlap of neighbouring patches, 0..0.75")
-        ->check(CLI::Range(0.0, 0.75))
-        ->capture_default_str();
-    cmd->add_option("--min-tissue", a.minTissue, "least tissue share of an analysed patch")
-        ->check(CLI::Range(0.0, 1.0))
-        ->capture_default_str();
-    cmd->add_flag("--no-tissue", a.noTissue, "analyse every patch, tissue or not");
-    cmd->add_option("--batch", a.batch,
-                    "patches per model call: auto (what fits the free memory) or a number")
-        ->capture_default_str();
-    cmd->add_option("--fit", a.fit,
-                    "auto: the whole image resized to the model input when neither model nor "
-                    "image has a physical scale (photos, MRI), else patches; whole; patches")
-        ->check(CLI::IsMember({"auto", "whole", "patches"}))
-        ->capture_default_str();
-    cmd->add_option("--slice", a.slice, "slice of a DICOM series or multi-frame image (from 1)")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    addAnalysisOptions(*cmd, a);
     cmd->add_option("--out", a.outDir, "output folder")->required();
     cmd->add_option("--annotations", a.annotations,
                     "GeoJSON or ASAP XML: the share of the CAM's energy inside its areas and "
@@ -59,7 +39,63 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& a) {
     return cmd;
 }
 
-int runAnalyse(const AnalyseArgs& args) {
+void addAnalysisOptions(CLI::App& cmd, AnalyseArgs& a) {
+    cmd.add_option("--model", a.model, "TorchScript .pt or state_dict .pth with its sidecar")
+        ->required();
+    cmd.add_option("--method", a.method,
+                   "cam, gradcam, gradcam++, xgradcam, hirescam, layercam, eigencam, scorecam")
+        ->capture_default_str();
+    addSmoothingFlags(cmd, a.eigenSmooth, a.augmentSmooth);
+    cmd.add_option("--class", a.classChoice,
+                   "class to explain: auto (a binary model's positive class, else the last), an "
+                   "index or a name")
+        ->capture_default_str();
+    cmd.add_option("--layer", a.layer, "target layer (default: the sidecar's or the last block)");
+    cmd.add_option("--overlap", a.overlap, "overlap of neighbouring patches, 0..0.75")
+        ->check(CLI::Range(0.0, 0.75))
+        ->capture_default_str();
+    cmd.add_option("--mode", a.mode,
+                   "dense: the trunk once over large tiles, seamless maps (GAP + linear heads; "
+                   "cam, gradcam, hirescam, layercam; else patch with a note); patch: every "
+                   "patch on its own, as trained")
+        ->check(CLI::IsMember({"dense", "patch"}))
+        ->capture_default_str();
+    cmd.add_option("--min-tissue", a.minTissue, "least tissue share of an analysed patch")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    cmd.add_flag("--no-tissue", a.noTissue, "analyse every patch, tissue or not");
+    cmd.add_option("--batch", a.batch,
+                   "patches per model call: auto (what fits the free memory) or a number")
+        ->capture_default_str();
+    cmd.add_option("--fit", a.fit,
+                   "auto: the whole image resized to the model input when neither model nor "
+                   "image has a physical scale (photos, MRI), else patches; whole; patches")
+        ->check(CLI::IsMember({"auto", "whole", "patches"}))
+        ->capture_default_str();
+    cmd.add_option("--slice", a.slice, "slice of a DICOM series or multi-frame image (from 1)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+}
+
+std::vector<std::string> analysisOptionWords(const AnalyseArgs& a) {
+    std::vector<std::string> words = {"--model",      a.model,
+                                      "--method",     a.method,
+                                      "--class",      a.classChoice,
+                                      "--overlap",    std::to_string(a.overlap),
+                                      "--mode",       a.mode,
+                                      "--min-tissue", std::to_string(a.minTissue),
+                                      "--batch",      a.batch,
+                                      "--fit",        a.fit,
+                                      "--slice",      std::to_string(a.slice)};
+    if (!a.layer.empty()) words.insert(words.end(), {"--layer", a.layer});
+    if (a.noTissue) words.push_back("--no-tissue");
+    if (a.eigenSmooth) words.push_back("--eigen-smooth");
+    if (a.augmentSmooth) words.push_back("--flip-smooth");
+    return words;
+}
+
+namespace {
+AnalysisSettings settingsFromArgs(const AnalyseArgs& args, const ModelSpec& spec) {
     AnalysisSettings settings;
     if (args.batch == "auto") {
         settings.batchSize = 0;
@@ -73,12 +109,12 @@ int runAnalyse(const AnalyseArgs& args) {
                                         args.batch + "'");
         }
     }
-    auto source = openImage(args.slide);
-    auto model = Model::open(args.model);
-    for (const auto& notice : model->spec().notices) std::cerr << "note: " << notice << "\n";
     settings.method = args.method;
+    settings.eigenSmooth = args.eigenSmooth;
+    settings.augmentSmooth = args.augmentSmooth;
     settings.layer = args.layer;
     settings.overlap = args.overlap;
+    settings.mode = args.mode == "patch" ? AnalysisMode::Patch : AnalysisMode::Dense;
     settings.minTissue = args.minTissue;
     settings.detectTissue = !args.noTissue;
     settings.fit = args.fit == "whole"     ? ImageFit::WholeImage
@@ -86,7 +122,7 @@ int runAnalyse(const AnalyseArgs& args) {
                                            : ImageFit::Auto;
     settings.slice = args.slice - 1;
     if (args.classChoice != "auto") {
-        const auto& classes = model->spec().classes;
+        const auto& classes = spec.classes;
         const auto it = std::find(classes.begin(), classes.end(), args.classChoice);
         if (it != classes.end()) {
             settings.classIndex = static_cast<int>(it - classes.begin());
@@ -99,46 +135,94 @@ int runAnalyse(const AnalyseArgs& args) {
             }
         }
     }
+    return settings;
+}
+
+// Whether `jsonPath` already describes this complete analysis (so its outputs need no rewrite).
+bool outputsHold(const std::string& jsonPath, const SlideAnalysis& analysis) {
+    try {
+        std::ifstream in(jsonPath);
+        if (!in) return false;
+        const auto j = nlohmann::json::parse(in);
+        return j.value("key", "") == analysis.key && j.value("complete", false) &&
+               j.value("analysed_patches", std::size_t(0)) == analysis.outcomes.size();
+    } catch (const std::exception&) {
+        return false;  // damaged or foreign: write it again
+    }
+}
+}  // namespace
+
+SlideRun analyseSlideToOutputs(const AnalyseArgs& args, const Model& model,
+                               const std::function<bool()>& cancelled, std::ostream& log,
+                               bool keepOutputs) {
+    const auto started = std::chrono::steady_clock::now();
+    const AnalysisSettings settings = settingsFromArgs(args, model.spec());
+    auto source = openImage(args.slide);
     const std::string results = args.resultsDir.empty() ? args.outDir : args.resultsDir;
-    InterruptGuard interrupt;
     AnalysisCallbacks callbacks;
-    callbacks.cancelled = [&interrupt] { return interrupt.raised(); };
-    callbacks.onProgress = [](const AnalysisProgress& p) {
-        std::cerr << "\rpatches "
-                  << progressText(p.done, p.total, p.patchesPerSecond, "patches", p.secondsLeft)
-                  << "   " << std::flush;
+    callbacks.cancelled = cancelled;
+    callbacks.onProgress = [&log](const AnalysisProgress& p) {
+        log << "\rpatches "
+            << progressText(p.done, p.total, p.patchesPerSecond, "patches", p.secondsLeft) << "   "
+            << std::flush;
     };
     // Another process writing the same results: say so once, then wait for it (Ctrl-C stops).
     bool waitShown = false;
-    callbacks.onWaiting = [&waitShown](const SlideAnalysis&, const std::string& message) {
-        if (!waitShown) std::cerr << "waiting: " << message << "\n";
+    callbacks.onWaiting = [&waitShown, &log](const SlideAnalysis&, const std::string& message) {
+        if (!waitShown) log << "waiting: " << message << "\n";
         waitShown = true;
     };
-    callbacks.onLoaded = [](const SlideAnalysis& a) {
-        for (const auto& notice : a.notices) std::cerr << "note: " << notice << "\n";
+    callbacks.onLoaded = [&log](const SlideAnalysis& a) {
+        for (const auto& notice : a.notices) log << "note: " << notice << "\n";
     };
-    const SlideAnalysis analysis = analyseSlide(*source, *model, settings, results, callbacks);
-    std::cerr << "\n";
+    const SlideAnalysis analysis =
+        modelEngine().analyseSlide(*source, model, settings, results, callbacks);
+    log << "\n";
     if (!analysis.writer.empty())
-        std::cerr << "stopped while " << analysis.writer << " was writing " << analysis.resultsDir
-                  << "\n";
+        log << "stopped while " << analysis.writer << " was writing " << analysis.resultsDir
+            << "\n";
     if (analysis.reused)
-        std::cerr << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";
+        log << analysis.reused << " patches reused from " << analysis.resultsDir << "\n";
+    SlideRun run;
+    run.patches = analysis.outcomes.size();
+    run.inferred = analysis.doneCount() - std::min(analysis.doneCount(), analysis.reused);
+    log << run.inferred << " patches inferred\n";
     std::string stem = std::filesystem::path(args.slide).filename().string();
     if (source->info().sliceCount > 1) stem += ".slice" + std::to_string(args.slice);
-    const std::string json = writeAnalysisOutputs(analysis, source->info(), args.outDir, stem);
-    std::cerr << "summary: " << json << "\n";
+    run.jsonPath = (std::filesystem::path(args.outDir) / (stem + ".analysis.json")).string();
+    if (!(keepOutputs && run.inferred == 0 && outputsHold(run.jsonPath, analysis)))
+        run.jsonPath = writeAnalysisOutputs(analysis, source->info(), args.outDir, stem);
+    log << "summary: " << run.jsonPath << "\n";
     if (!args.annotations.empty()) {
         const auto path = std::filesystem::path(args.outDir) / (stem + ".annotations.json");
         writeAnnotationHeat(args.annotations, args.annotationClass, source->info(),
-                            stitchCam(analysis, CamNormalisation::Slide), path.string(), std::cerr);
+                            stitchCam(analysis, CamNormalisation::Slide), path.string(), log);
     }
-    if (!analysis.complete()) {
-        std::cerr << "cancelled after " << analysis.doneCount() << " of "
-                  << analysis.outcomes.size() << " patches; run again to resume\n";
-        return 1;
+    run.complete = analysis.complete();
+    const AnalysisSummary summary = summarise(analysis);
+    run.score = summary.topMean;
+    run.classes = analysis.classes;
+    run.className = analysis.classes.at(analysis.explainedClass);
+    if (!summary.topRegions.empty()) {
+        const auto& r = summary.topRegions.front();
+        run.hasRegion = true;
+        run.regionX = r.x, run.regionY = r.y, run.regionW = r.width, run.regionH = r.height;
+        run.regionProbability = r.probability;
     }
-    return 0;
+    if (!run.complete)
+        log << "cancelled after " << analysis.doneCount() << " of " << analysis.outcomes.size()
+            << " patches; run again to resume\n";
+    run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return run;
+}
+
+int runAnalyse(const AnalyseArgs& args) {
+    auto model = modelEngine().openModel(args.model);
+    for (const auto& notice : model->spec().notices) std::cerr << "note: " << notice << "\n";
+    InterruptGuard interrupt;
+    const SlideRun run = analyseSlideToOutputs(
+        args, *model, [&interrupt] { return interrupt.raised(); }, std::cerr);
+    return run.complete ? 0 : 1;
 }
 
 }  // namespace lucida::cli

@@ -2,6 +2,8 @@
 
 #include "cam/CamMaps.h"
 #include "cam/Explainer.h"
+#include "checks/Localisation.h"
+#include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
 #include "io/AtomicFile.h"
 #include "model/Model.h"
@@ -35,7 +37,7 @@ CLI::App* addEvaluateCommand(CLI::App& app, EvaluateArgs& a) {
 
 int runEvaluate(const EvaluateArgs& args) {
     namespace fs = std::filesystem;
-    auto model = Model::open(args.model);
+    auto model = modelEngine().openModel(args.model);
     const auto& spec = model->spec();
     const ImageFolder folder = scanImageFolder(args.data);
     // The folder's classes, mapped onto the model's by name.
@@ -53,6 +55,7 @@ int runEvaluate(const EvaluateArgs& args) {
     std::vector<std::vector<float>> probabilities;
     std::vector<int> labels;
     int pointed = 0, hits = 0;
+    double energy = 0;  // summed share of each map's energy inside its mask
     const std::size_t n = folder.images.size();
     for (std::size_t first = 0; first < n; first += static_cast<std::size_t>(args.batchSize)) {
         const std::size_t last = std::min(n, first + static_cast<std::size_t>(args.batchSize));
@@ -84,12 +87,15 @@ int runEvaluate(const EvaluateArgs& args) {
             std::copy_n(
                 batch.data.begin() + static_cast<std::ptrdiff_t>((i - first) * one.data.size()),
                 one.data.size(), one.data.begin());
-            const auto e = explain(*model, one, options)[0];
+            const auto e = modelEngine().explain(*model, one, options)[0];
             const FloatTensor up = upsample(e.map, mask.cols, mask.rows);
             const auto peak = static_cast<int>(std::max_element(up.data.begin(), up.data.end()) -
                                                up.data.begin());
             ++pointed;
             hits += mask.at<std::uint8_t>(peak / mask.cols, peak % mask.cols) != 0;
+            std::vector<bool> inside(up.data.size());
+            for (std::size_t k = 0; k < inside.size(); ++k) inside[k] = mask.data[k] != 0;
+            energy += energyInMask(up, inside);
         }
         std::cerr << "\revaluated " << last << "/" << n << std::flush;
     }
@@ -101,7 +107,8 @@ int runEvaluate(const EvaluateArgs& args) {
               << "\nROC-AUC: " << m.rocAuc << "\n";
     if (!args.masks.empty())
         std::cout << "pointing game (" << args.method << "): " << hits << "/" << pointed << " = "
-                  << pointing << "\n";
+                  << pointing << "\nenergy pointing game: " << (pointed ? energy / pointed : 0.0)
+                  << "\n";
     if (!args.json.empty()) {
         nlohmann::json j = {
             {"model", args.model},
@@ -113,8 +120,11 @@ int runEvaluate(const EvaluateArgs& args) {
             {"confusion", m.confusion},
             {"classes", spec.classes}};
         if (!args.masks.empty())
-            j["pointing_game"] = {
-                {"method", args.method}, {"images", pointed}, {"hits", hits}, {"share", pointing}};
+            j["pointing_game"] = {{"method", args.method},
+                                  {"images", pointed},
+                                  {"hits", hits},
+                                  {"share", pointing},
+                                  {"energy_share", pointed ? energy / pointed : 0.0}};
         writeFileAtomically(args.json, j.dump(2) + "\n");
     }
     return 0;

@@ -3,6 +3,7 @@
 #include "cam/Batching.h"
 #include "cam/CamMaps.h"
 #include "cam/Explainer.h"
+#include "engine/ModelEngine.h"
 #include "image/FileError.h"
 #include "image/ImageSource.h"
 #include "io/AtomicFile.h"
@@ -87,7 +88,7 @@ void addSmoothingFlags(CLI::App& cmd, bool& eigenSmooth, bool& flipSmooth) {
 }
 
 int runExplain(const ExplainArgs& args) {
-    const auto model = Model::open(args.model);
+    const auto model = modelEngine().openModel(args.model);
     for (const auto& notice : model->spec().notices)
         std::cerr << "lucida-cli: note: " << notice << "\n";
     ExplainOptions options;
@@ -106,7 +107,7 @@ int runExplain(const ExplainArgs& args) {
         if (args.images.size() <= 1) {
             batchSize = 1;  // nothing to batch: no probe
         } else {
-            const BatchPlan plan = chooseBatchSize(*model, options);
+            const BatchPlan plan = modelEngine().chooseBatchSize(*model, options, {});
             batchSize = std::min(plan.batchSize, static_cast<int>(args.images.size()));
             std::cerr << "lucida-cli: batch " << batchSize << " (auto: "
                       << (plan.freeBytes > 0
@@ -128,7 +129,8 @@ int runExplain(const ExplainArgs& args) {
         std::vector<FloatTensor> inputs;
         for (const auto& l : batch) inputs.push_back(l.input);
         // A batch that runs out of memory is split and batchSize shrinks for the next ones.
-        auto results = explainInBatches(*model, stackBatch(inputs), options, batchSize);
+        auto results =
+            modelEngine().explainInBatches(*model, stackBatch(inputs), options, batchSize);
         for (auto& r : results) explanations.push_back(std::move(r));
         for (auto& l : batch) loaded.push_back(std::move(l));
         batch.clear();
@@ -212,7 +214,7 @@ int runExplain(const ExplainArgs& args) {
 }
 
 int runLayers(const std::string& path) {
-    const auto model = Model::open(path);
+    const auto model = modelEngine().openModel(path);
     const std::string chosen = model->defaultTargetLayer();
     for (const LayerInfo& l : model->layers()) {
         std::cout << (l.name == chosen ? "* " : "  ") << l.name << "  " << l.kind << "  [";
@@ -225,7 +227,7 @@ int runLayers(const std::string& path) {
 }
 
 int runModelInfo(const std::string& path, bool asJson) {
-    const auto model = Model::open(path);
+    const auto model = modelEngine().openModel(path);
     const ModelSpec& s = model->spec();
     nlohmann::ordered_json j;
     j["path"] = path;

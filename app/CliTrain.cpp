@@ -1,6 +1,7 @@
 #include "CliTrain.h"
 #include "CliInterrupt.h"
 
+#include "engine/ModelEngine.h"
 #include "train/Trainer.h"
 #include "util/ProgressText.h"
 
@@ -110,7 +111,8 @@ int runTrain(const TrainOptions& options) {
             return 2;
         }
     }
-    Trainer trainer(options);
+    const std::unique_ptr<Trainer> made = modelEngine().makeTrainer(options);  // loads LibTorch
+    Trainer& trainer = *made;
     InterruptGuard interrupt;
     std::atomic<bool> done{false};
     // A signal handler may only set a flag and wake this thread, which turns it into a cancel; it

@@ -7,17 +7,23 @@
 #include "CliMakeDemo.h"
 #ifdef LUCIDA_WITH_TORCH
 #include "CliAnalyse.h"
+#include "CliBatch.h"
+#include "CliCheck.h"
 #include "CliEvaluate.h"
 #include "CliTrain.h"
 #endif
+#ifdef LUCIDA_WITH_REPORT
+#include "CliReport.h"
+#endif
+#ifdef LUCIDA_WITH_FIGURE
+#include "CliFigure.h"
+#endif
 
+#include "engine/ModelEngine.h"
 #include "image/ImageError.h"
 #include "model/AllocatorMode.h"
 #include "model/ModelError.h"
 #include "version/Versions.h"
-#ifdef LUCIDA_WITH_TORCH
-#include "model/TorchInfo.h"
-#endif
 
 #include <CLI/CLI.hpp>
 
@@ -44,7 +50,12 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", [] {
         std::vector<lucida::Component> components = lucida::libraryVersions();
 #ifdef LUCIDA_WITH_TORCH
-        for (lucida::Component& c : lucida::torchComponents()) components.push_back(std::move(c));
+        try {  // loads the LibTorch plugin to name it
+            for (lucida::Component& c : lucida::modelEngine().components())
+                components.push_back(std::move(c));
+        } catch (const std::exception& e) {
+            components.push_back({"LibTorch", std::string("(cannot be loaded: ") + e.what() + ")"});
+        }
 #endif
         std::string report = lucida::versionReport("lucida-cli", components);
         report.pop_back();  // CLI11 ends the line itself
@@ -115,8 +126,20 @@ int main(int argc, char** argv) {
     auto* train = lucida::cli::addTrainCommand(app, trainOptions);
     lucida::cli::AnalyseArgs analyseArgs;
     auto* analyse = lucida::cli::addAnalyseCommand(app, analyseArgs);
+    lucida::cli::BatchArgs batchArgs;
+    const auto batch = lucida::cli::addBatchCommand(app, batchArgs);
     lucida::cli::EvaluateArgs evaluateArgs;
     auto* evaluate = lucida::cli::addEvaluateCommand(app, evaluateArgs);
+    lucida::cli::CheckArgs checkArgs;
+    auto* check = lucida::cli::addCheckCommand(app, checkArgs);
+#endif
+#ifdef LUCIDA_WITH_REPORT
+    lucida::cli::ReportArgs reportArgs;
+    auto* report = lucida::cli::addReportCommand(app, reportArgs);
+#endif
+#ifdef LUCIDA_WITH_FIGURE
+    lucida::cli::FigureArgs figureArgs;
+    auto* figure = lucida::cli::addFigureCommand(app, figureArgs);
 #endif
 
     try {
@@ -131,12 +154,21 @@ int main(int argc, char** argv) {
         if (*explain) return lucida::cli::runExplain(ex);
         if (*train) return lucida::cli::runTrain(trainOptions);
         if (*analyse) return lucida::cli::runAnalyse(analyseArgs);
+        if (*batch.collect) return lucida::cli::runBatchCollect(batchArgs);
+        if (*batch.batch) return lucida::cli::runBatch(batchArgs);
         if (*evaluate) return lucida::cli::runEvaluate(evaluateArgs);
+        if (*check) return lucida::cli::runCheck(checkArgs);
 #else
         if (*layers || *explain) {
             std::cerr << "lucida-cli: built without LibTorch (LUCIDA_WITH_TORCH=OFF)\n";
             return 2;
         }
+#endif
+#ifdef LUCIDA_WITH_REPORT
+        if (*report) return lucida::cli::runReport(reportArgs);
+#endif
+#ifdef LUCIDA_WITH_FIGURE
+        if (*figure) return lucida::cli::runFigure(figureArgs);
 #endif
         if (*info) return lucida::cli::runInfo(infoPath, infoJson, std::cout);
         if (*makeDemo) return lucida::cli::runMakeDemo(makeDemoArgs, std::cerr);

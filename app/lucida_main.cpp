@@ -5,6 +5,8 @@
 #include "Icons.h"
 #include "MainWindow.h"
 #include "OverviewWidget.h"
+#include "PresentationMode.h"
+#include "Presenter.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
@@ -29,7 +31,7 @@ int main(int argc, char** argv) {
     // Answered before QApplication exists, so that it works without a display (bug reports, CI).
     for (int i = 1; i < argc; ++i)
         if (std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0) {
-            std::cout << lucida::ui::viewerVersionReport();
+            std::cout << lucida::ui::viewerVersionReport(/*loadLibTorch=*/true);
             return 0;
         }
     QApplication app(argc, argv);
@@ -62,8 +64,11 @@ int main(int argc, char** argv) {
     QCommandLineOption annotationsOption(
         "annotations", "Import annotations (QuPath GeoJSON or ASAP XML) into each opened image.",
         "FILE");
+    QCommandLineOption presentOption(
+        "present", "Present the first opened image (F5) from its first bookmark, if it has one.");
     parser.addOptions({cacheOption, shotOption, sizeOption, magOption, modelOption, analyseOption,
                        annotationsOption});
+    parser.addOption(presentOption);
     parser.process(app);
 
     QSettings settings;
@@ -99,6 +104,16 @@ int main(int argc, char** argv) {
                              if (!error.isEmpty()) qWarning("%s", qPrintable(error));
                          });
     }
+    if (parser.isSet(presentOption))
+        QObject::connect(
+            &window, &lucida::ui::MainWindow::documentOpened, &window,
+            [&window](lucida::ui::SlideView*) {
+                auto* presenter = window.findChild<lucida::ui::Presenter*>();
+                if (!presenter || presenter->presentation()->isActive()) return;
+                presenter->presentation()->enter(window.currentView());
+                presenter->presentation()->show(0, /*animate=*/false);
+            },
+            Qt::SingleShotConnection);
     if (parser.isSet(shotOption)) {
         const QString file = parser.value(shotOption);
         auto* poll = new QTimer(&window);

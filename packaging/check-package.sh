@@ -100,6 +100,17 @@ grep -q "LibTorch: $(dpkg-query -W -f='${Version}' libtorch-dev | cut -d. -f1,2)
     fail "--version: LibTorch"
 grep -q "Qt: $(pkg-config --modversion Qt6Core)" <<<"$report" || fail "--version: Qt"
 grep -q "Compute device: " <<<"$report" || fail "--version: compute device"
+# LibTorch is a plugin in the package, loaded from there when a model is needed: not by `info`.
+plugin=$(find "$r/usr/lib" -name liblucida-torch.so)
+[[ -n $plugin ]] || fail "the package lacks liblucida-torch.so"
+readelf -d "$plugin" | grep -q -E 'RPATH|RUNPATH' && fail "the plugin carries an RPATH"
+missing=$(ldd "$plugin" | grep 'not found' || true)
+[[ -z $missing ]] || fail "the plugin: $missing"
+LD_DEBUG=files "$r/usr/bin/lucida-cli" --version 2>&1 >/dev/null | grep -q "file=$plugin" ||
+    fail "--version did not load the installed plugin $plugin"
+LD_DEBUG=files "$r/usr/bin/lucida-cli" info "$fixtures/slides/aperio.svs" 2>&1 >/dev/null |
+    grep -q -E 'file=[^ ]*(libtorch|liblucida-torch)' && fail "lucida-cli info loaded LibTorch"
+pass "the LibTorch plugin: packaged, loaded from there, not by info"
 gui_report=$("$r/usr/bin/lucida" --version)
 grep -q "^lucida $version (commit $commit" <<<"$gui_report" || fail "lucida --version"
 pass "--version of both programs"

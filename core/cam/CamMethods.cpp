@@ -183,9 +183,4 @@ std::unique_ptr<CamMethod> makeCamMethod(const std::string& name) {
                                 "layercam, eigencam, scorecam)");
 }
 
-std::vector<std::string> camMethodNames() {
-    return {"cam",      "gradcam",  "gradcam++", "xgradcam",
-            "hirescam", "layercam", "eigencam",  "scorecam"};
-}
-
 }  // namespace lucida

@@ -48,21 +48,25 @@ class Model {
 public:
     // Throws ModelError naming the file: not a model, unknown architecture, head/sidecar mismatch,
     // fails on the declared input shape, non-finite outputs.
+    // In the LibTorch plugin only: programs open models through modelEngine()
+    // (engine/ModelEngine.h), which loads LibTorch the first time; every member is virtual so that
+    // they need no symbol of it.
     static std::unique_ptr<Model> open(const std::string& path);
-    ~Model();
+    virtual ~Model();
 
-    const std::string& path() const;
-    const ModelSpec& spec() const;
-    std::string device() const;  // "cpu" or "cuda:0"
-    std::vector<LayerInfo> layers() const;
-    std::string defaultTargetLayer() const;  // the spec's, else the last convolutional block
+    virtual const std::string& path() const;
+    virtual const ModelSpec& spec() const;
+    virtual std::string device() const;  // "cpu" or "cuda:0"
+    virtual std::vector<LayerInfo> layers() const;
+    // The spec's, else the last convolutional block.
+    virtual std::string defaultTargetLayer() const;
 
     // Logits [N, K] for a normalised batch [N, 3, H, W].
-    FloatTensor logits(const FloatTensor& batch) const;
+    virtual FloatTensor logits(const FloatTensor& batch) const;
     // Probabilities per class, from logits, following spec().output.
-    std::vector<std::vector<float>> probabilities(const FloatTensor& logits) const;
+    virtual std::vector<std::vector<float>> probabilities(const FloatTensor& logits) const;
 
-    ModelBackend& backend() const;
+    virtual ModelBackend& backend() const;
 
 private:
     Model();

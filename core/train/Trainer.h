@@ -77,13 +77,15 @@ std::string freeModelName(const std::string& outDir, const std::string& modelNam
 // run would be replaced without TrainOptions::overwrite.
 class Trainer {
 public:
+    // Programs make trainers through modelEngine().makeTrainer() (the LibTorch plugin); the
+    // members are virtual so that callers need no symbol of it.
     explicit Trainer(TrainOptions options);
-    ~Trainer();
+    virtual ~Trainer();
 
-    TrainResult run(const TrainCallbacks& callbacks = {});
-    void cancel();
-    void setPaused(bool paused);
-    bool paused() const;
+    virtual TrainResult run(const TrainCallbacks& callbacks = {});
+    virtual void cancel();
+    virtual void setPaused(bool paused);
+    virtual bool paused() const;
 
 private:
     struct Impl;

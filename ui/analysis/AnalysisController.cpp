@@ -4,6 +4,8 @@
 #include "ImageDocument.h"
 #include "ResultsLocation.h"
 #include "SlideView.h"
+#include "TileService.h"
+#include "engine/ModelEngine.h"
 #include "model/AllocatorMode.h"
 #include "model/Model.h"
 #include "tiles/ViewGeometry.h"
@@ -120,6 +122,7 @@ std::shared_ptr<const AnalysisResults> makeResults(
     r->cam = std::make_shared<FloatRaster>(
         stitchCam(a, normalisation, &r->camLow, &r->camHigh, scale ? &*scale : nullptr));
     r->probability = std::make_shared<FloatRaster>(probabilityRaster(a, a.explainedClass));
+    r->camSmooth = smoothWholeImageCam(a, *r->cam, r->camLow, r->camHigh);
     r->camImage = colouriseWithReductions(*r->cam, colours, threshold);
     r->probabilityImage = colouriseWithReductions(*r->probability, colours, threshold);
     r->summary = summarise(a);
@@ -279,8 +282,8 @@ void AnalysisController::RunThread::analyse() {
             finish(State::Cancelled, {}, nullptr);
             return;
         }
-        auto analysis = std::make_shared<const SlideAnalysis>(
-            analyseSlide(*run->source, *run->model, run->settings, run->resultsRoot, callbacks()));
+        auto analysis = std::make_shared<const SlideAnalysis>(modelEngine().analyseSlide(
+            *run->source, *run->model, run->settings, run->resultsRoot, callbacks()));
         const std::size_t done = analysis->doneCount();
         if (!analysis->writer.empty())
             notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
@@ -305,6 +308,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     setObjectName("analysisController");
     const ImageInfo& info = view->document()->info();
     overlay_->setImageSize(QSizeF(double(info.width()), double(info.height())));
+    overlay_->setTileCache(&view->tileService()->cache());  // heat tiles beside image tiles
     connect(overlay_, &HeatmapOverlay::changed, view, qOverload<>(&QWidget::update));
     // Panning and zooming steer a running analysis to what is on screen.
     connect(view, &SlideView::viewChanged, this, [this] {
@@ -354,7 +358,7 @@ QFuture<ModelLoad> AnalysisController::openModelAsync(const QString& path) {
         ModelLoad load;
         load.path = path;
         try {
-            load.model = std::shared_ptr<const Model>(Model::open(path.toStdString()));
+            load.model = std::shared_ptr<const Model>(modelEngine().openModel(path.toStdString()));
         } catch (const std::exception& e) {
             load.error = QString::fromStdString(e.what());
         }
@@ -576,7 +580,7 @@ void AnalysisController::applyResults(quint64 generation,
         (results_->scaleFixed || results_->complete || !scale_))
         scale_ = CamRange{results_->camLow, results_->camHigh};
     overlay_->setRasters(results_->cam, results_->probability, results_->camImage,
-                         results_->probabilityImage);
+                         results_->probabilityImage, results_->camSmooth);
     if (overlay_->outlines().size() != results_->outlines.size())
         overlay_->setOutlines(results_->outlines);
     emit resultsChanged();

@@ -1,20 +1,26 @@
 #include "VersionInfo.h"
 
+#include "engine/ModelEngine.h"
 #include "version/Versions.h"
-#ifdef LUCIDA_WITH_TORCH
-#include "model/TorchInfo.h"
-#endif
 
 #include <QtGlobal>
 
 namespace lucida::ui {
 
-std::string viewerVersionReport() {
+std::string viewerVersionReport(bool loadLibTorch) {
     std::vector<Component> components = libraryVersions();
     for (Component& c : components)
         if (c.name == "Qt") c.version = qVersion();  // the Qt actually loaded
 #ifdef LUCIDA_WITH_TORCH
-    for (Component& c : torchComponents()) components.push_back(std::move(c));
+    try {
+        ModelEngine* engine = loadLibTorch ? &modelEngine() : loadedModelEngine();
+        if (engine)
+            for (Component& c : engine->components()) components.push_back(std::move(c));
+        else
+            components.push_back({"LibTorch", "(loaded with the first model)"});
+    } catch (const std::exception& e) {
+        components.push_back({"LibTorch", std::string("(cannot be loaded: ") + e.what() + ")"});
+    }
 #else
     components.push_back({"LibTorch", "(not built in)"});
 #endif

@@ -1,5 +1,6 @@
 #include "TrainingWorker.h"
 
+#include "engine/ModelEngine.h"
 #include "model/AllocatorMode.h"
 
 #include <QCoreApplication>
@@ -48,7 +49,8 @@ void TrainingWorker::run() {
     callbacks.onMessage = [this](const std::string& m) { emit message(QString::fromStdString(m)); };
 
     try {
-        Trainer trainer(options_);
+        const std::unique_ptr<Trainer> made = modelEngine().makeTrainer(options_);
+        Trainer& trainer = *made;
         {
             std::lock_guard lock(mutex_);
             trainer_ = &trainer;
