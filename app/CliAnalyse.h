@@ -1,9 +1,17 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
+}
+
+namespace lucida {
+class Model;
 }
 
 namespace lucida::cli {
@@ -12,9 +20,12 @@ struct AnalyseArgs {
     std::string slide;
     std::string model;
     std::string method = "gradcam";
+    bool eigenSmooth = false;          // --eigen-smooth
+    bool augmentSmooth = false;        // --flip-smooth
     std::string classChoice = "auto";  // auto: the positive (last) class; an index or a name
     std::string layer;
     double overlap = 0;
+    std::string mode = "dense";  // dense (where it applies, else patch with a note) | patch
     double minTissue = 0.25;
     bool noTissue = false;
     std::string batch = "auto";  // "auto" (what fits free memory) or N
@@ -27,6 +38,32 @@ struct AnalyseArgs {
 };
 
 CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& args);
+// The model and analysis options of `analyse` (all but the slide and the output places), which
+// `batch` shares.
+void addAnalysisOptions(CLI::App& cmd, AnalyseArgs& args);
+// The same options as command-line words (for a job script that repeats them).
+std::vector<std::string> analysisOptionWords(const AnalyseArgs& args);
+
+// What analysing one slide into its outputs gave.
+struct SlideRun {
+    std::string jsonPath;      // "<out>/<stem>.analysis.json"
+    bool complete = false;     // every patch done (false: cancelled)
+    std::size_t patches = 0;   // planned (tissue) patches
+    std::size_t inferred = 0;  // patches the model ran on in this run (the rest were stored)
+    double seconds = 0;
+    double score = 0;  // the explained class's top-k mean probability (summarise)
+    std::string className;
+    std::vector<std::string> classes;
+    bool hasRegion = false;  // a top region exists
+    double regionX = 0, regionY = 0, regionW = 0, regionH = 0, regionProbability = 0;
+};
+
+// `analyse`'s work on args.slide with an opened model: progress and notes on `log`, outputs into
+// args.outDir (per-patch results in args.resultsDir, default the same). With `keepOutputs`,
+// outputs that already hold this complete analysis (same key) are not written again.
+SlideRun analyseSlideToOutputs(const AnalyseArgs& args, const Model& model,
+                               const std::function<bool()>& cancelled, std::ostream& log,
+                               bool keepOutputs = false);
 
 // `lucida-cli analyse`: every tissue patch, with progress on stderr; writes
 // <slide>.probability.tiff, <slide>.cam.tiff and <slide>.analysis.json into the output folder.

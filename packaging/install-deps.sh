@@ -18,6 +18,8 @@ build_packages=(
     # package (libqt6opengl6-dev), which qt6-charts-dev does not pull in.
     qt6-base-dev qt6-base-dev-tools qt6-charts-dev libqt6opengl6-dev libgl-dev libxkbcommon-dev
     libqt6svg6  # SVG icon engine and image plugin for the bundled icons
+    # figure export: SVG writer (QSvgGenerator), TIFF with its DPI (Qt's TIFF image plugin)
+    qt6-svg-dev qt6-image-formats-plugins
     libopencv-dev libopenslide-dev libdcmtk-dev libopenjp2-7-dev libtiff-dev nlohmann-json3-dev
     libcli11-dev libtorch-dev
     zlib1g-dev  # CRC-32 and inflate in the model-file reader
@@ -30,6 +32,11 @@ test_packages=(
     # Python references for the model and CAM tests (Debian's torch 1.13 / torchvision 0.14) and
     # for the training metrics (scikit-learn 1.2)
     python3-torch python3-torchvision python3-sklearn
+    # case reports: their text (pdftotext) and images (pdfimages), DICOM patient tags (pydicom)
+    poppler-utils python3-pydicom
+    # cohorts on a cluster: a real single-node Slurm (slurmctld, slurmd) with munge for
+    # tests/cli/slurm_batch_test.sh
+    slurm-wlm munge
     # fuzzing (libFuzzer with ASan/UBSan) and the ThreadSanitizer build
     clang libclang-rt-14-dev
     # checks of the .deb: desktop entry, AppStream metainfo, lintian
