@@ -29,6 +29,7 @@ class SlideView;
 struct AnalysisResults {
     QString modelPath;  // the model the heat comes from
     std::shared_ptr<const FloatRaster> cam, probability;
+    std::shared_ptr<const FloatRaster> camSmooth;  // whole images: the CAM drawn (HeatTiles)
     ColouredRaster camImage, probabilityImage;  // colourised there too, with the overlay's colours
     CamNormalisation normalisation = CamNormalisation::Slide;
     float camLow = 0, camHigh = 1;  // raw CAM range of the slide-wide scale
@@ -122,6 +123,11 @@ public:
     void rescale();
     // The latest results (null before any).
     const std::shared_ptr<const AnalysisResults>& results() const { return results_; }
+    // What is analysed now (the latest partial analysis while a run goes on, else the last
+    // finished one); null before any. For reports of what the view shows.
+    std::shared_ptr<const SlideAnalysis> analysis() const {
+        return results_ && results_->source ? results_->source : analysis_;
+    }
 
 signals:
     void stateChanged();

@@ -10,9 +10,8 @@
 namespace lucida::ui {
 
 namespace {
-// Cells drawn beyond the visible ones on each side: bilinear filtering clamps at the edge of the
-// part drawn, which must lie off screen.
-constexpr int kMarginCells = 2;
+// An overlay without the views' cache (tests, previews) keeps its tiles in one this size.
+constexpr std::size_t kOwnCacheBytes = std::size_t{64} << 20;
 }  // namespace
 
 QImage colouriseRaster(const FloatRaster& r, ColourMap colours, double threshold) {
@@ -35,34 +34,57 @@ QImage colouriseRaster(const FloatRaster& r, ColourMap colours, double threshold
     return image;
 }
 
-HeatmapOverlay::HeatmapOverlay(QObject* parent) : QObject(parent) {
+HeatmapOverlay::HeatmapOverlay(QObject* parent)
+    : QObject(parent), ownCache_(std::make_unique<TileCache>(kOwnCacheBytes)) {
     heat_.setOpacity(0.5);
     outline_.setVisible(false);
 }
 
+HeatmapOverlay::~HeatmapOverlay() {
+    // Heat tiles in a shared cache go with the overlay: they would only take the budget.
+    for (const HeatTiles& tiles : tiles_) cache().removeSource(tiles.sourceId());
+}
+
+void HeatmapOverlay::setTileCache(TileCache* cache) {
+    for (const HeatTiles& tiles : tiles_) this->cache().removeSource(tiles.sourceId());
+    cache_ = cache;
+    ownCache_.reset();
+    if (!cache_) ownCache_ = std::make_unique<TileCache>(kOwnCacheBytes);
+    invalidate();
+}
+
 void HeatmapOverlay::setRasters(std::shared_ptr<const FloatRaster> cam,
                                 std::shared_ptr<const FloatRaster> probability,
-                                ColouredRaster camImage, ColouredRaster probabilityImage) {
+                                ColouredRaster camImage, ColouredRaster probabilityImage,
+                                std::shared_ptr<const FloatRaster> camSmooth) {
     cam_ = std::move(cam);
     probability_ = std::move(probability);
-    invalidate();
+    camSmooth_ = cam_ ? std::move(camSmooth) : nullptr;
+    images_[0] = images_[1] = QImage();
     auto adopt = [this](Layer layer, ColouredRaster& coloured) {
         const auto r = raster(layer);
-        const int i = index(layer);
-        reducedRasters_[i].clear();
-        if (!r) return;
-        const bool sameColours = coloured.colours == colours_ && coloured.threshold == threshold_;
-        if (!coloured.image.isNull() && sameColours &&
-            coloured.image.size() == QSize(r->width, r->height))
-            images_[i] = std::move(coloured.image);
-        if (!coloured.reduced.empty() && coloured.reduced.front()->width == (r->width + 1) / 2) {
-            reducedRasters_[i] = std::move(coloured.reduced);
-            if (sameColours && coloured.reducedImages.size() == reducedRasters_[i].size())
-                reducedImages_[i] = std::move(coloured.reducedImages);
+        std::vector<std::shared_ptr<const FloatRaster>> reduced;
+        if (r) {
+            const bool sameColours =
+                coloured.colours == colours_ && coloured.threshold == threshold_;
+            if (!coloured.image.isNull() && sameColours &&
+                coloured.image.size() == QSize(r->width, r->height))
+                images_[index(layer)] = std::move(coloured.image);
+            const bool smooth = layer == Layer::Cam && camSmooth_;  // its own halved copies
+            if (!smooth && !coloured.reduced.empty() &&
+                coloured.reduced.front()->width == (r->width + 1) / 2)
+                reduced = std::move(coloured.reduced);
         }
+        publish(layer, std::move(reduced));
     };
     adopt(Layer::Cam, camImage);
     adopt(Layer::Probability, probabilityImage);
+    emit changed();
+}
+
+void HeatmapOverlay::publish(Layer layer, std::vector<std::shared_ptr<const FloatRaster>> reduced) {
+    const auto drawn = layer == Layer::Cam && camSmooth_ ? camSmooth_ : raster(layer);
+    tiles_[index(layer)].setContent(drawn, std::move(reduced), colours_, threshold_, cache());
 }
 
 void HeatmapOverlay::clear() { setRasters(nullptr, nullptr); }
@@ -126,8 +148,9 @@ void HeatmapOverlay::setOutlineVisible(bool visible) {
 
 void HeatmapOverlay::invalidate() {
     images_[0] = images_[1] = QImage();
-    reducedImages_[0].clear();
-    reducedImages_[1].clear();
+    // New colours or threshold: the same values (and halved copies), coloured anew.
+    for (const Layer layer : {Layer::Cam, Layer::Probability})
+        publish(layer, tiles_[index(layer)].reduced());
     emit changed();
 }
 
@@ -135,27 +158,6 @@ const QImage& HeatmapOverlay::image() {
     QImage& image = images_[index(layer_)];
     if (image.isNull())
         if (const auto r = shownRaster()) image = colouriseRaster(*r, colours_, threshold_);
-    return image;
-}
-
-const QImage& HeatmapOverlay::reduced(const QImage& full, int halvings) {
-    if (halvings == 0) return full;
-    const auto raster = shownRaster();
-    if (!raster) return full;
-    const int i = index(layer_);
-    auto& rasters = reducedRasters_[i];
-    auto& images = reducedImages_[i];
-    while (static_cast<int>(rasters.size()) < halvings) {  // not made ahead: make them here
-        const FloatRaster& from = rasters.empty() ? *raster : *rasters.back();
-        if (from.width < 2 || from.height < 2) break;
-        rasters.push_back(std::make_shared<const FloatRaster>(halveRaster(from)));
-        ++reductionsMadeInPaint_;
-    }
-    const std::size_t k = std::min<std::size_t>(rasters.size(), halvings);
-    if (k == 0) return full;
-    if (images.size() < rasters.size()) images.resize(rasters.size());
-    QImage& image = images[k - 1];
-    if (image.isNull()) image = colouriseRaster(*rasters[k - 1], colours_, threshold_);
     return image;
 }
 
@@ -174,30 +176,28 @@ ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colo
 void HeatmapOverlay::paintHeat(QPainter& painter, const LayerContext& c) {
     if (isEmpty()) return;
     painter.setTransform(c.imageToFrame(), true);
-    const QImage& colours = image();
-    const double cell = shownRaster()->cellSize;
     QRectF area(c.visible.x, c.visible.y, c.visible.width, c.visible.height);
     if (!imageSize_.isEmpty()) {
         painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
         area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
     }
-    // Only the cells on screen (and a margin): scaled drawing costs by what it is given.
-    const int x0 = std::max(0, int(std::floor(area.left() / cell)) - kMarginCells);
-    const int y0 = std::max(0, int(std::floor(area.top() / cell)) - kMarginCells);
-    const int x1 = std::min(colours.width(), int(std::ceil(area.right() / cell)) + kMarginCells);
-    const int y1 = std::min(colours.height(), int(std::ceil(area.bottom() / cell)) + kMarginCells);
-    if (colours.isNull() || x1 <= x0 || y1 <= y0) return;
+    if (area.isEmpty()) return;
+    // The level whose heat pixels are just no larger than a screen pixel: a smooth transform
+    // shrinks them by less than two, and each pixel already averages the cells it covers.
+    HeatTiles& tiles = tiles_[index(layer_)];
+    const int level = HeatTiles::levelFor(c.frame.scale);
+    const double span = HeatTiles::tileSpan(level);
+    const auto first = [span](double v) { return static_cast<std::int64_t>(std::floor(v / span)); };
+    const auto last = [span](double v) { return static_cast<std::int64_t>(std::ceil(v / span)); };
     painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
-    // Screen pixels per raster cell; below one half, draw a reduced copy.
-    const QTransform& t = painter.transform();
-    const double pixelsPerCell = std::sqrt(std::abs(t.determinant())) * cell;
-    int halvings = 0;
-    while (pixelsPerCell * double(1 << (halvings + 1)) <= 1.0 && halvings < 12) ++halvings;
-    const QImage& shown = reduced(colours, halvings);
-    const double f = double(shown.width()) / colours.width();
-    const double g = double(shown.height()) / colours.height();
-    painter.drawImage(QRectF(x0 * cell, y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell), shown,
-                      QRectF(x0 * f, y0 * g, (x1 - x0) * f, (y1 - y0) * g));
+    for (std::int64_t row = first(area.top()); row < last(area.bottom()); ++row)
+        for (std::int64_t col = first(area.left()); col < last(area.right()); ++col) {
+            const TilePtr tile = tiles.tile(cache(), tiles.key(level, col, row));
+            if (!tile) return;
+            const QImage image(tile->bytes.data(), tile->width, tile->height,
+                               static_cast<qsizetype>(tile->stride()), QImage::Format_RGBA8888);
+            painter.drawImage(QRectF(col * span, row * span, span, span), image);
+        }
     ++heatmapPaints_;
 }
 

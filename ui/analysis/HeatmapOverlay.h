@@ -1,5 +1,6 @@
 #pragma once
 
+#include "HeatTiles.h"
 #include "Layer.h"
 #include "OutlineLayer.h"
 #include "SlideView.h"  // what the overlay is attached to (includers use it)
@@ -36,24 +37,28 @@ ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colo
                                        double threshold);
 
 // What an analysis shows over a SlideView, as two layers of its renderer: the heat, the CAM raster
-// or the probability raster colourised once into a QImage (one pixel per raster cell, cells below
-// the threshold and cells without a value transparent) and drawn as one smoothly (bilinearly)
-// scaled image with its own opacity, so no cell or tile edges show at any zoom; then the tissue
-// outlines. Painting only draws the prepared image: colourising happens when the data or the
-// colours change.
+// or the probability raster published as HeatTiles (bilinear in the raster's values, as
+// `lucida-cli explain`, then coloured; cells below the threshold and cells without a value
+// transparent) in the shared TileCache, drawn tile by tile at the level that matches the view
+// with the layer's own opacity; then the tissue outlines. A tile not cached is made when first
+// drawn (bounded: 256² pixels) and counts against the cache's byte budget like image tiles.
 class HeatmapOverlay : public QObject, public SlideOverlay {
     Q_OBJECT
 public:
     enum class Layer { Cam, Probability };
 
     explicit HeatmapOverlay(QObject* parent = nullptr);
+    ~HeatmapOverlay() override;
 
     // New rasters (either may be null or empty); values in [0, 1], NaN where nothing was analysed.
     // Images colourised ahead are used when they match the colours and threshold at the time;
     // otherwise the shown layer is colourised when first painted.
+    // `camSmooth` (whole images: smoothWholeImageCam) is what the CAM's tiles are drawn from
+    // instead of `cam` when given.
     void setRasters(std::shared_ptr<const FloatRaster> cam,
                     std::shared_ptr<const FloatRaster> probability, ColouredRaster camImage = {},
-                    ColouredRaster probabilityImage = {});
+                    ColouredRaster probabilityImage = {},
+                    std::shared_ptr<const FloatRaster> camSmooth = nullptr);
     void clear();          // no heatmap (outlines stay)
     bool isEmpty() const;  // nothing to draw for the layer shown
     std::shared_ptr<const FloatRaster> raster(Layer layer) const;
@@ -61,6 +66,9 @@ public:
 
     // Level-0 size of the image: the heatmap is clipped to it.
     void setImageSize(QSizeF size);
+    // The cache heat tiles live in (the views' shared one; not owned, must outlive the overlay).
+    // Null: a small cache of the overlay's own.
+    void setTileCache(TileCache* cache);
 
     void setLayer(Layer layer);
     Layer layer() const { return layer_; }
@@ -80,11 +88,16 @@ public:
     bool outlineVisible() const { return outline_.isVisible(); }
 
     // The shown layer colourised (ARGB32 premultiplied, one pixel per cell); null when empty.
+    // Made on demand (painting draws tiles, not this).
     const QImage& image();
     // How many paints drew the heatmap (tests: is it really painted?).
     int heatmapPaints() const { return heatmapPaints_; }
     // How many halved copies painting had to make itself (tests: made ahead, this stays 0).
-    int reductionsMadeInPaint() const { return reductionsMadeInPaint_; }
+    int reductionsMadeInPaint() const {
+        return tiles_[0].reductionsMade() + tiles_[1].reductionsMade();
+    }
+    // The shown layer's heat tiles (tests, benchmarks).
+    const HeatTiles& shownTiles() const { return tiles_[index(layer_)]; }
 
     // The heat, then the outlines.
     std::vector<ui::Layer*> layers() override { return {&heat_, &outline_}; }
@@ -106,26 +119,23 @@ private:
 
     void paintHeat(QPainter& painter, const LayerContext& context);
     void invalidate();
+    void publish(Layer layer, std::vector<std::shared_ptr<const FloatRaster>> reduced);
     int index(Layer layer) const { return layer == Layer::Cam ? 0 : 1; }
+    TileCache& cache() { return cache_ ? *cache_ : *ownCache_; }
 
-    std::shared_ptr<const FloatRaster> cam_, probability_;
+    std::shared_ptr<const FloatRaster> cam_, probability_, camSmooth_;
     QSizeF imageSize_;
     Layer layer_ = Layer::Cam;
     ColourMap colours_ = ColourMap::Jet;
     double threshold_ = 0;
     HeatLayer heat_{*this};  // visible and opacity: the heat's
     OutlineLayer outline_;
-    QImage images_[2];  // per layer; null: to be made
-    // Halved copies per layer (cell values averaged, then coloured), for zoomed-out views: a
-    // smooth transform samples only a few cells per screen pixel, which aliases into a plaid of
-    // the patch grid; the reduced copy averages them. Normally made ahead with the rasters;
-    // made here when they were not (then once per raster).
-    const QImage& reduced(const QImage& full, int halvings);
-    std::vector<std::shared_ptr<const FloatRaster>> reducedRasters_[2];
-    std::vector<QImage> reducedImages_[2];
+    QImage images_[2];    // per layer; null: to be made
+    HeatTiles tiles_[2];  // per layer, with their halved rasters (made ahead or on demand)
+    TileCache* cache_ = nullptr;
+    std::unique_ptr<TileCache> ownCache_;
 
     int heatmapPaints_ = 0;
-    int reductionsMadeInPaint_ = 0;
 };
 
 }  // namespace lucida::ui

@@ -33,6 +33,7 @@ public:
     ~SlideView() override;
 
     ImageDocument* document() const { return document_; }
+    TileService* tileService() const { return tiles_; }  // the shared cache and loader
     const ViewGeometry& viewGeometry() const { return geometry_; }
 
     void setCentre(double x, double y);
@@ -63,6 +64,11 @@ public:
     // asks for repaints itself.
     void setOverlay(SlideOverlay* overlay);
     SlideOverlay* overlay() const { return overlay_; }
+
+    // The DICOM patient's name, ID and birth date in the top-left corner (PatientDetails.h: off
+    // unless the user turns them on). The study, slice and window text stays either way.
+    void setPatientDetailsShown(bool shown);
+    bool patientDetailsShown() const { return patientDetailsShown_; }
 
 signals:
     void viewChanged();
@@ -98,6 +104,7 @@ private:
     double lastPaintMs_ = 0;
     std::unique_ptr<SceneRenderer> renderer_;
     bool reportedError_ = false;
+    bool patientDetailsShown_ = false;
     // While tiles stream in: the visible tiles the last paint lacked, when it began, and the timer
     // of the next paint, so arrivals do not repaint the whole view once each.
     std::vector<TileKey> missing_;
