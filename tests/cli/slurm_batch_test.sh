@@ -31,12 +31,19 @@ slides/slide-3.tiff,1,site-b
 CSV
 set +e
 "$cli" batch "$work/manifest.csv" --model "$model" --out "$work/out" --slurm --max-parallel 2 \
-    --cpus-per-task 1 --wait 2>"$work/submit.err"
+    --cpus-per-task 1 2>"$work/submit.err"
 submitted=$?
+job=$(sed -n 's/^submitted job \([0-9]*\);.*/\1/p' "$work/submit.err")
+# Bounded wait for the array to leave the queue (sbatch --wait polls too slowly for a test).
+for _ in $(seq 1 240); do
+    [ -n "$job" ] && [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break
+    sleep 0.5
+done
 "$cli" batch collect --out "$work/out" 2>"$work/collect.err"
 collected=$?
 set -e
 cat "$work/submit.err" "$work/collect.err"
+[ $submitted = 0 ] && [ -n "$job" ] || fail "batch --slurm exited $submitted"
 [ $collected = 1 ] || fail "collect exited $collected with a failed task (expected 1)"
 grep -q 'image 3 (.*broken.tiff): failed' "$work/collect.err" || fail "collect does not name the failed task"
 grep -q '^#SBATCH --array=1-4%2$' "$work/out/cohort/batch.sbatch" || fail "array or throttle"
