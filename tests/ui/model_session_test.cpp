@@ -14,6 +14,7 @@
 #include "fixtures/Fixtures.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -118,6 +119,16 @@ private slots:
         panel->methodCombo()->setCurrentText("gradcam++");
         QCOMPARE(session->method(), QString("gradcam++"));
         for (AnalysisController* c : {a, b}) QCOMPARE(c->method(), QString("gradcam++"));
+        // Smoothing: the panel's boxes and the session agree, and the choice persists.
+        auto* eigenBox = panel->findChild<QCheckBox*>("eigenSmoothBox");
+        auto* flipBox = panel->findChild<QCheckBox*>("flipSmoothBox");
+        QVERIFY(eigenBox && flipBox && !eigenBox->isChecked() && !flipBox->isChecked());
+        eigenBox->setChecked(true);
+        QVERIFY(session->eigenSmooth());
+        QCOMPARE(QSettings().value(keys::kEigenSmooth).toBool(), true);
+        session->setFlipSmooth(true);
+        QVERIFY(flipBox->isChecked());
+        QCOMPARE(QSettings().value(keys::kFlipSmooth).toBool(), true);
 
         // Live: the menu action and every controller follow the session.
         auto* live = window.findChild<QAction*>("liveHeatmapAction");
@@ -144,6 +155,7 @@ private slots:
     void settingsPersistUnderTheKeys() {
         ModelSession session(&noModel);
         QCOMPARE(session.method(), QString("gradcam++"));
+        QVERIFY(session.eigenSmooth() && session.flipSmooth());
         QCOMPARE(session.fit(), ImageFit::Patches);
         QCOMPARE(session.overlap(), 0.25);
         QCOMPARE(session.layer(), ShownHeat::Probability);
