@@ -4,6 +4,7 @@
 #include "AnnotationsDock.h"
 
 #include "DicomControls.h"
+#include "FigureContextOf.h"
 #include "Icons.h"
 #include "ModelSession.h"
 #include "ModelTools.h"
@@ -162,6 +163,11 @@ void MainWindow::buildActions() {
                     &MainWindow::chooseAnnotationsToImport);
     file->addAction(tr("E&xport Annotations…"), QKeySequence("Ctrl+Shift+E"), this,
                     &MainWindow::chooseAnnotationsExport);
+    QAction* exportFigure =
+        file->addAction(tr("Export &Figure…"), QKeySequence("Ctrl+E"), this, [this] {
+            openExportFigureDialog(this, currentView(), tiles_, modelTools_->session());
+        });
+    exportFigure->setObjectName("exportFigureAction");
     file->addSeparator();
     file->addAction(tr("&Close Tab"), QKeySequence::Close, this,
                     [this] { closeTab(tabs_->currentIndex()); });
