@@ -9,6 +9,8 @@
 #include "ModelSession.h"
 #include "ModelTools.h"
 #include "OverviewWidget.h"
+#include "Presenter.h"
+#include "BookmarksDock.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
@@ -127,6 +129,13 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     connect(modelTools_, &ModelTools::modelFailed, this, &MainWindow::modelFailed);
     connect(modelTools_, &ModelTools::errorOccurred, this, &MainWindow::showError);
 
+    // Bookmarks (a tab beside Annotations) and presentation mode.
+    presenter_ = new Presenter(this, tabs_, modelTools_->session());
+    addDockWidget(Qt::RightDockWidgetArea, presenter_->dock());
+    tabifyDockWidget(annotationsDock_, presenter_->dock());
+    connect(presenter_, &Presenter::errorOccurred, this, &MainWindow::showError);
+    connect(this, &MainWindow::documentOpened, presenter_, &Presenter::attach);
+
     positionLabel_ = new QLabel(this);
     positionLabel_->setObjectName("positionLabel");
     zoomLabel_ = new QLabel(this);
@@ -225,6 +234,7 @@ void MainWindow::buildActions() {
     QAction* full = view->addAction(tr("F&ull Screen"), this,
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
+    presenter_->addActions(view);  // Add Bookmark (Ctrl+B), Present (F5)
 
     // Annotation tools act on the current image's annotations (QuPath's keys where free).
     annotationTools_ = createAnnotationToolActions(this, [this]() -> AnnotationTools* {
@@ -480,6 +490,7 @@ void MainWindow::currentTabChanged() {
     properties_->setDocument(view ? view->document() : nullptr);
     dicomControls_->setDocument(view ? view->document() : nullptr);
     modelTools_->setCurrentView(view);
+    presenter_->setCurrentView(view);
     {
         auto* annotations = ViewAnnotations::of(view);
         annotationsDock_->setDocument(annotations ? annotations->document() : nullptr, view);

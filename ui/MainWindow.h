@@ -26,6 +26,7 @@ class RecentFiles;
 class AnalysisPanel;
 class AnalysisController;
 class ModelTools;
+class Presenter;
 
 // The viewer window: one tab per opened image, with the overview, properties and slice/window
 // docks following the current tab. Opening is asynchronous; failures are shown as dialogs that
@@ -105,6 +106,7 @@ private:
     QList<QMetaObject::Connection> viewConnections_;
     ModelTools* modelTools_;
     AnnotationsDock* annotationsDock_;
+    Presenter* presenter_ = nullptr;  // bookmarks and presentation mode
     QActionGroup* annotationTools_ = nullptr;
     QAction* seriesAction_ = nullptr;
 };

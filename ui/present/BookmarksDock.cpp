@@ -1,0 +1,141 @@
+#include "BookmarksDock.h"
+
+#include "ViewBookmarks.h"
+
+#include <QAbstractItemModel>
+#include <QHBoxLayout>
+#include <QKeyEvent>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QStyle>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace lucida::ui {
+
+namespace {
+// `icon` null: the text shows instead.
+QToolButton* button(QWidget* parent, const QIcon& icon, const QString& text, const char* name) {
+    auto* b = new QToolButton(parent);
+    b->setIcon(icon);
+    if (icon.isNull()) b->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    b->setText(text);
+    b->setToolTip(text);
+    b->setObjectName(name);
+    b->setAutoRaise(true);
+    return b;
+}
+}  // namespace
+
+BookmarksDock::BookmarksDock(QWidget* parent) : QDockWidget(tr("Bookmarks"), parent) {
+    setObjectName("bookmarksDock");
+    auto* body = new QWidget(this);
+    list_ = new QListWidget(body);
+    list_->setObjectName("bookmarkList");
+    list_->setDragDropMode(QAbstractItemView::InternalMove);
+    list_->setDefaultDropAction(Qt::MoveAction);
+    list_->setEditTriggers(QAbstractItemView::EditKeyPressed);  // double-click goes to it
+    list_->setToolTip(tr("Double-click to go to a view; drag to reorder; F2 renames"));
+    add_ = button(body, {}, tr("Add"), "addBookmarkButton");
+    add_->setToolTip(tr("Add a bookmark of this view (Ctrl+B)"));
+    up_ =
+        button(body, style()->standardIcon(QStyle::SP_ArrowUp), tr("Move Up"), "bookmarkUpButton");
+    down_ = button(body, style()->standardIcon(QStyle::SP_ArrowDown), tr("Move Down"),
+                   "bookmarkDownButton");
+    rename_ = button(body, {}, tr("Rename"), "renameBookmarkButton");
+    remove_ = button(body, {}, tr("Delete"), "deleteBookmarkButton");
+    auto* buttons = new QHBoxLayout;
+    for (QToolButton* b : {add_, up_, down_, rename_, remove_}) buttons->addWidget(b);
+    buttons->addStretch(1);
+    auto* layout = new QVBoxLayout(body);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addWidget(list_, 1);
+    layout->addLayout(buttons);
+    setWidget(body);
+
+    connect(add_, &QToolButton::clicked, this, &BookmarksDock::addRequested);
+    connect(up_, &QToolButton::clicked, this, [this] { moveCurrent(-1); });
+    connect(down_, &QToolButton::clicked, this, [this] { moveCurrent(+1); });
+    connect(rename_, &QToolButton::clicked, this, [this] { editName(currentIndex()); });
+    connect(remove_, &QToolButton::clicked, this, &BookmarksDock::removeCurrent);
+    connect(list_, &QListWidget::itemActivated, this,
+            [this](QListWidgetItem* item) { emit goToRequested(list_->row(item)); });
+    connect(list_, &QListWidget::currentRowChanged, this, &BookmarksDock::updateButtons);
+    connect(list_, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+        if (!rebuilding_ && bookmarks_) bookmarks_->rename(list_->row(item), item->text());
+    });
+    // A drag moved one row: the same move in the bookmarks (which rebuilds the list).
+    connect(list_->model(), &QAbstractItemModel::rowsMoved, this,
+            [this](const QModelIndex&, int from, int, const QModelIndex&, int to) {
+                if (rebuilding_ || !bookmarks_) return;
+                const int target = to > from ? to - 1 : to;
+                bookmarks_->move(from, target);
+                list_->setCurrentRow(target);
+            });
+    updateButtons();
+}
+
+void BookmarksDock::setBookmarks(ViewBookmarks* bookmarks) {
+    disconnect(changedConnection_);
+    bookmarks_ = bookmarks;
+    if (bookmarks)
+        changedConnection_ =
+            connect(bookmarks, &ViewBookmarks::changed, this, &BookmarksDock::rebuild);
+    rebuild();
+}
+
+int BookmarksDock::currentIndex() const { return list_->currentRow(); }
+
+void BookmarksDock::rebuild() {
+    rebuilding_ = true;
+    const int current = list_->currentRow();
+    list_->clear();
+    if (bookmarks_)
+        for (const Bookmark& b : bookmarks_->items()) {
+            auto* item = new QListWidgetItem(QString::fromStdString(b.name), list_);
+            item->setFlags(item->flags() | Qt::ItemIsEditable | Qt::ItemIsDragEnabled);
+            item->setToolTip(tr("Zoom %1%, %2°%3")
+                                 .arg(b.scale * 100, 0, 'g', 3)
+                                 .arg(b.quarterTurns * 90)
+                                 .arg(b.slice > 0 ? tr(", slice %1").arg(b.slice + 1) : QString()));
+        }
+    list_->setCurrentRow(std::min(current, list_->count() - 1));
+    rebuilding_ = false;
+    updateButtons();
+}
+
+void BookmarksDock::updateButtons() {
+    const int row = list_->currentRow();
+    const int n = list_->count();
+    add_->setEnabled(bookmarks_ != nullptr);
+    up_->setEnabled(row > 0);
+    down_->setEnabled(row >= 0 && row + 1 < n);
+    rename_->setEnabled(row >= 0);
+    remove_->setEnabled(row >= 0);
+}
+
+void BookmarksDock::moveCurrent(int delta) {
+    const int row = list_->currentRow();
+    if (!bookmarks_ || row < 0 || row + delta < 0 || row + delta >= bookmarks_->count()) return;
+    bookmarks_->move(row, row + delta);
+    list_->setCurrentRow(row + delta);
+}
+
+void BookmarksDock::editName(int index) {
+    if (QListWidgetItem* item = list_->item(index)) {
+        list_->setCurrentItem(item);
+        list_->editItem(item);
+    }
+}
+
+void BookmarksDock::removeCurrent() {
+    const int row = list_->currentRow();
+    if (!bookmarks_ || row < 0) return;
+    const auto answer = QMessageBox::question(
+        this, tr("Delete Bookmark"),
+        tr("Delete the bookmark “%1”?").arg(QString::fromStdString(bookmarks_->items()[row].name)),
+        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+    if (answer == QMessageBox::Yes) bookmarks_->remove(row);
+}
+
+}  // namespace lucida::ui
