@@ -5,7 +5,8 @@
 //   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max);
 //                  with --heat, a whole-slide heat layer shown at opacity 0.5; with
 //                  --annotations N, N cell polygons around the centre (and their import time)
-//   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step
+//   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step;
+//                  with --heat, a whole-slide heat layer shown (its tiles in the cache)
 // See docs/PERFORMANCE.md for the targets and the results.
 #include "HeatmapOverlay.h"
 #include "ImageDocument.h"
@@ -239,6 +240,26 @@ Json benchOpen(const Options& o) {
     return result;
 }
 
+// A whole-slide heat layer (one cell per 32 level-0 pixels, smooth values) at opacity 0.5, as a
+// finished analysis shows it; its tiles in the view's cache, as the analysis controller puts them.
+void showHeat(SlideView& view, lucida::ui::HeatmapOverlay& overlay, TileService& service) {
+    const ImageInfo& info = view.document()->info();
+    auto cam = std::make_shared<FloatRaster>();
+    cam->cellSize = 32;
+    cam->width = int(std::ceil(info.width() / cam->cellSize));
+    cam->height = int(std::ceil(info.height() / cam->cellSize));
+    cam->values.resize(std::size_t(cam->width) * cam->height);
+    for (int y = 0; y < cam->height; ++y)
+        for (int x = 0; x < cam->width; ++x)
+            cam->values[std::size_t(y) * cam->width + x] =
+                float(0.5 + 0.5 * std::sin(x * 0.05) * std::cos(y * 0.07));
+    overlay.setTileCache(&service.cache());
+    overlay.setImageSize(QSizeF(info.width(), info.height()));
+    overlay.setRasters(cam, nullptr);
+    overlay.setOpacity(0.5);
+    view.setOverlay(&overlay);
+}
+
 Json benchPan(const Options& o) {
     TileService service(o.cacheBytes, o.threads);
     ImageDocument document(open(o.slide));
@@ -247,24 +268,8 @@ Json benchPan(const Options& o) {
     const double cx = document.info().width() / 2.0, cy = document.info().height() / 2.0;
     view.setScale(1.0);
     view.setCentre(cx, cy);
-    // With --heat: a whole-slide heat layer (one cell per 32 level-0 pixels, smooth values) at
-    // opacity 0.5, as a finished analysis shows it.
     lucida::ui::HeatmapOverlay overlay;
-    if (o.heat) {
-        auto cam = std::make_shared<FloatRaster>();
-        cam->cellSize = 32;
-        cam->width = int(std::ceil(document.info().width() / cam->cellSize));
-        cam->height = int(std::ceil(document.info().height() / cam->cellSize));
-        cam->values.resize(std::size_t(cam->width) * cam->height);
-        for (int y = 0; y < cam->height; ++y)
-            for (int x = 0; x < cam->width; ++x)
-                cam->values[std::size_t(y) * cam->width + x] =
-                    float(0.5 + 0.5 * std::sin(x * 0.05) * std::cos(y * 0.07));
-        overlay.setImageSize(QSizeF(document.info().width(), document.info().height()));
-        overlay.setRasters(cam, nullptr);
-        overlay.setOpacity(0.5);
-        view.setOverlay(&overlay);
-    }
+    if (o.heat) showHeat(view, overlay, service);
     // With --annotations N: N cell polygons (10-14 vertices, ~20 px across) in a square of
     // 12,000 px around the centre — QuPath's cell detections at the density of a tumour region,
     // about 2,000 of them in view — imported from GeoJSON the way a user imports them.
@@ -374,6 +379,8 @@ Json benchMemory(const Options& o) {
     SlideView view(&document, &service);
     view.resize(kViewWidth, kViewHeight);
     const double w = double(document.info().width()), h = double(document.info().height());
+    lucida::ui::HeatmapOverlay overlay;
+    if (o.heat) showHeat(view, overlay, service);
     view.setScale(1.0);
     view.setCentre(kViewWidth / 2.0, kViewHeight / 2.0);
     view.show();
@@ -399,7 +406,12 @@ Json benchMemory(const Options& o) {
     }
     const double budgetMiB = double(o.cacheBytes) / (1 << 20);
     const double maxRss = *std::max_element(rss.begin(), rss.end());
-    Json s{{"steps", path.size()},
+    view.setOverlay(nullptr);
+    // With a whole-slide analysis shown, issue 12 allows 250 MiB over the budget (heat tiles
+    // count against the budget itself).
+    const double target = o.heat ? 250.0 : 200.0;
+    Json s{{"heat_layer", o.heat},
+           {"steps", path.size()},
            {"seconds", elapsedMs(total) / 1000},
            {"tiles_decoded", service.loader().stats().decoded},
            {"budget_mib", budgetMiB},
@@ -409,16 +421,16 @@ Json benchMemory(const Options& o) {
            {"rss_last_mib", rss.back()},
            {"rss_max_minus_budget_mib", maxRss - budgetMiB},
            {"cache_used_max_mib", maxCacheMiB},
-           {"target_over_budget_mib", 200.0},
-           {"pass", maxRss - budgetMiB <= 200.0}};
+           {"target_over_budget_mib", target},
+           {"pass", maxRss - budgetMiB <= target}};
     std::printf(
         "memory 1:1, %zu steps of one viewport (%.0f s, %llu tiles decoded), cache budget %.0f "
         "MiB\n"
         "  RSS before open %.0f MiB, max %.0f MiB, last %.0f MiB; cache held at most %.0f MiB\n"
-        "  max RSS - budget = %.0f MiB (target <= 200)  %s\n",
+        "  max RSS - budget = %.0f MiB (target <= %.0f)  %s\n",
         path.size(), elapsedMs(total) / 1000,
         static_cast<unsigned long long>(service.loader().stats().decoded), budgetMiB, rssStart,
-        maxRss, rss.back(), maxCacheMiB, maxRss - budgetMiB,
+        maxRss, rss.back(), maxCacheMiB, maxRss - budgetMiB, target,
         s["pass"].get<bool>() ? "PASS" : "MISS");
     return s;
 }
@@ -443,7 +455,7 @@ int main(int argc, char** argv) {
     QCommandLineOption threadsOption("threads", "Decoding threads (default: one per core).", "N",
                                      "0");
     QCommandLineOption jsonOption("json", "Also write the results as JSON to OUT.", "OUT");
-    QCommandLineOption heatOption("heat", "pan: with a whole-slide heat layer shown.");
+    QCommandLineOption heatOption("heat", "pan, memory: with a whole-slide heat layer shown.");
     QCommandLineOption annotationsOption("annotations",
                                          "pan: with N cell polygons around the centre.", "N", "0");
     parser.addOptions({slideOption, modeOption, repeatsOption, cacheOption, threadsOption,
