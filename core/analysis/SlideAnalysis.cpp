@@ -1,5 +1,6 @@
 #include "analysis/SlideAnalysis.h"
 
+#include "analysis/DenseAnalysis.h"
 #include "cam/Batching.h"
 #include "cam/Explainer.h"
 #include "image/ImageError.h"
@@ -120,7 +121,16 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
     const bool tissue = settings.detectTissue && !options.wholeImage;
     if (tissue) a.tissue = detectTissue(source);
     a.grid = planPatchGrid(source.info(), options, tissue ? &a.tissue : nullptr);
-    AnalysisSettings keyed = settings;
+    if (settings.mode == AnalysisMode::Dense) {
+        std::string why = denseRefusal(model, a);
+        if (why.empty() && (settings.eigenSmooth || settings.augmentSmooth))
+            why = "smoothing explains each patch on its own";
+        if (!why.empty()) {
+            a.settings.mode = AnalysisMode::Patch;
+            a.notices.push_back("dense mode does not apply (" + why + "): patches as trained");
+        }
+    }
+    AnalysisSettings keyed = a.settings;
     keyed.layer = a.layer;
     a.key = analysisKey(source.info().path, model.path(), keyed, options, a.explainedClass);
     a.resultsDir = (fs::path(resultsRoot) / a.key).string();
@@ -169,6 +179,7 @@ void writeSettings(const SlideAnalysis& a) {
                         {"tissue_detection", a.settings.detectTissue},
                         {"whole_image", a.grid.wholeImage},
                         {"slice", a.settings.slice},
+                        {"mode", a.settings.mode == AnalysisMode::Dense ? "dense" : "patch"},
                         {"eigen_smooth", a.settings.eigenSmooth},
                         {"flip_smooth", a.settings.augmentSmooth}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
@@ -356,7 +367,8 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
                   g.micronsPerPixel.value_or(0), g.magnification.value_or(0), g.overlap,
                   g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
     std::string keyText = text;
-    if (s.eigenSmooth) keyText += "|eigen-smooth";  // unsmoothed keys stay as they were
+    if (s.mode == AnalysisMode::Dense) keyText += "|dense";  // patch mode's keys stay as they were
+    if (s.eigenSmooth) keyText += "|eigen-smooth";           // as do unsmoothed keys
     if (s.augmentSmooth) keyText += "|flip-smooth";
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(keyText)));
@@ -409,6 +421,10 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         return a;
     }
 
+    if (a.settings.mode == AnalysisMode::Dense) {
+        analyseDense(source, model, a, store, callbacks, doneTotal);
+        return a;
+    }
     const ExplainOptions explainOptions = explainOptionsOf(a);
     int batchSize = settings.batchSize > 0 ? settings.batchSize
                                            : chooseBatchSize(model, explainOptions).batchSize;

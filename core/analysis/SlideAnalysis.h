@@ -27,10 +27,20 @@ enum class ImageFit {
     Patches,     // sliding patches at the model's scale (the image's pixels when it has none)
 };
 
+// How the model meets the slide. Dense: its trunk runs once over large tiles (with halos of its
+// receptive field) and each patch's map and probability come from the one continuous feature map —
+// no seams, a fraction of 50 % overlap's cost (DenseAnalysis.h); only for GAP + linear heads and
+// CAM, Grad-CAM, HiResCAM, LayerCAM, else patch mode is used with a notice saying why.
+// Patch: every patch run on its own, as the model was trained ("Per patch, as trained").
+enum class AnalysisMode { Patch, Dense };
+
 // What a whole-slide analysis runs; together with the model file it forms the results' key.
 struct AnalysisSettings {
+    AnalysisMode mode = AnalysisMode::Patch;
+    int denseTile = 0;  // dense mode's tile side in model pixels; 0: 2048 (ResNets), 1024 (others)
     std::string method = "gradcam";
-    // Smoothing of each patch's map (ExplainOptions): eigen smoothing, test-time flips.
+    // Smoothing of each patch's map (ExplainOptions): eigen smoothing, test-time flips. Either
+    // needs patch mode.
     bool eigenSmooth = false;
     bool augmentSmooth = false;
     // The class explained in every patch (one class for the whole slide, so heat means the same

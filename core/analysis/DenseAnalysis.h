@@ -1,0 +1,25 @@
+#pragma once
+
+#include "analysis/SlideAnalysis.h"
+
+#include <string>
+
+namespace lucida {
+
+class Model;
+class PatchStore;
+
+// Why dense mode cannot run this analysis ("" when it can): the model or method (denseSupport),
+// a whole-image fit, or a patch stride that is not a whole number of feature cells.
+std::string denseRefusal(const Model& model, const SlideAnalysis& analysis);
+
+// Dense mode's part of analyseSlide: the trunk over large tiles (with receptive-field halos) of
+// the patch grid's area, tile row by tile row, and from the stitched maps every not-yet-done
+// patch's outcome — its CAM the crop of the continuous map, its probabilities the head on its
+// window's mean features — appended to `store` and `analysis` as patch mode's would be, so that
+// everything downstream (stitching, rasters, the viewer) is the same. `doneTotal` counts done
+// patches. Returns when done or cancelled (callbacks.cancelled, polled between tiles).
+void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& analysis,
+                  PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal);
+
+}  // namespace lucida

@@ -1,0 +1,254 @@
+// Dense mode: the trunk over large tiles with receptive-field halos, CAM maps and window logits
+// from the stitched feature map (see DenseCam.h).
+#include "cam/DenseCam.h"
+
+#include "model/Model.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace lucida {
+namespace {
+
+struct Field {
+    int size = 0, stride = 0;  // receptive field side and total stride, model pixels
+};
+
+// The receptive field of the last block of Lucida's native architectures, from their layers
+// (r += (k - 1) · j, j *= s per layer): torchvision's ResNets and the small CNN. Empty for others
+// (TorchScript: what its graph computes is not known here).
+Field receptiveField(const std::string& architecture) {
+    if (architecture == "smallcnn") {
+        // conv3, then (maxpool2, conv3) three times.
+        int r = 3, j = 1;
+        for (int i = 0; i < 3; ++i) {
+            r += j, j *= 2;  // 2x2 max pooling
+            r += 2 * j;      // 3x3 convolution
+        }
+        return {r, j};
+    }
+    struct Arch {
+        const char* name;
+        bool bottleneck;
+        std::array<int, 4> blocks;
+    };
+    constexpr Arch kArchs[] = {{"resnet18", false, {2, 2, 2, 2}},
+                               {"resnet34", false, {3, 4, 6, 3}},
+                               {"resnet50", true, {3, 4, 6, 3}},
+                               {"resnet101", true, {3, 4, 23, 3}},
+                               {"resnet152", true, {3, 8, 36, 3}}};
+    for (const Arch& a : kArchs) {
+        if (architecture != a.name) continue;
+        int r = 7, j = 2;    // 7x7 stride-2 stem
+        r += 2 * j, j *= 2;  // 3x3 stride-2 max pooling
+        for (int stage = 0; stage < 4; ++stage)
+            for (int b = 0; b < a.blocks[static_cast<std::size_t>(stage)]; ++b) {
+                r += 2 * j;  // the 3x3 convolution carries the block's stride
+                if (stage > 0 && b == 0) j *= 2;
+                if (!a.bottleneck) r += 2 * j;  // BasicBlock's second 3x3
+            }
+        return {r, j};
+    }
+    return {};
+}
+
+at::Tensor toTensor(const FloatTensor& t) {
+    return torch::from_blob(const_cast<float*>(t.data.data()), t.shape, torch::kFloat32).clone();
+}
+
+FloatTensor toHost(const at::Tensor& t) {
+    const at::Tensor c = t.detach().to(torch::kCPU).to(torch::kFloat32).contiguous();
+    FloatTensor out(c.sizes().vec());
+    std::memcpy(out.data.data(), c.data_ptr<float>(), out.data.size() * sizeof(float));
+    return out;
+}
+
+int roundUp(int value, int step) { return (value + step - 1) / step * step; }
+
+}  // namespace
+
+bool isDenseMethod(const std::string& method) {
+    return method == "cam" || method == "gradcam" || method == "hirescam" || method == "layercam";
+}
+
+DenseSupport denseSupport(const Model& model, const std::string& layer, const std::string& method) {
+    DenseSupport s;
+    if (!isDenseMethod(method)) {
+        s.reason = method + " needs per-patch gradients or masked forwards";
+        return s;
+    }
+    const Field field = receptiveField(model.spec().architecture);
+    if (field.size == 0) {
+        s.reason = "the receptive field of a " + model.spec().architecture +
+                   " model is not known (dense mode knows torchvision's ResNets and the small CNN)";
+        return s;
+    }
+    ModelBackend& backend = model.backend();
+    const at::Tensor weights = backend.linearHeadWeights();
+    if (!weights.defined()) {
+        s.reason = "the model does not end in global average pooling + a linear layer";
+        return s;
+    }
+    const auto options = torch::TensorOptions().device(model.device());
+    const int h = model.spec().inputHeight, w = model.spec().inputWidth;
+    const at::Tensor probe = torch::zeros({1, 3, h, w}, options);
+    at::Tensor activation;
+    try {
+        activation = backend.head(probe, layer);
+    } catch (const std::exception& e) {
+        s.reason = std::string("the target layer cannot be run: ") + e.what();
+        return s;
+    }
+    if (activation.dim() != 4 || activation.size(1) != weights.size(1)) {
+        s.reason = "the target layer '" + layer + "' does not feed the pooling before the head";
+        return s;
+    }
+    // What follows the layer must be W · mean(A) + b: checked on random activations.
+    torch::NoGradGuard noGrad;
+    const at::Tensor bias = backend.tail(probe, torch::zeros_like(activation), layer).detach();
+    const at::Tensor a = torch::rand_like(activation) * 4;
+    const at::Tensor expected = torch::matmul(a.mean({2, 3}), weights.to(a.dtype()).t()) + bias;
+    const at::Tensor got = backend.tail(probe, a, layer).detach();
+    const double tolerance = 1e-4 * (1 + expected.abs().max().item<double>());
+    if (!got.sizes().equals(expected.sizes()) ||
+        (got - expected).abs().max().item<double>() > tolerance) {
+        s.reason = "what follows the target layer '" + layer +
+                   "' is more than global average pooling + a linear layer";
+        return s;
+    }
+    if (h % field.stride != 0 || w % field.stride != 0 || activation.size(2) * field.stride != h) {
+        s.reason = "the model input is not a whole number of feature cells";
+        return s;
+    }
+    s.supported = true;
+    s.stride = field.stride;
+    s.halo = roundUp(field.size / 2 + field.stride, field.stride);
+    return s;
+}
+
+struct DenseCam::Impl {
+    const Model* model = nullptr;
+    std::string layer;
+    DenseSupport support;
+    at::Tensor weights;  // [K, C]
+    at::Tensor method;   // [C]: the method's channel weights
+    std::vector<float> bias;
+    int windowCells = 0;
+};
+
+DenseCam::DenseCam(const Model& model, const std::string& layer, const std::string& method,
+                   int explainedClass)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.model = &model;
+    m.layer = layer;
+    m.support = denseSupport(model, layer, method);
+    if (!m.support.supported) throw std::invalid_argument("dense mode: " + m.support.reason);
+    torch::NoGradGuard noGrad;
+    m.weights = model.backend().linearHeadWeights().detach().to(torch::kFloat32);
+    const int h = model.spec().inputHeight, w = model.spec().inputWidth;
+    const auto options = torch::TensorOptions().device(model.device());
+    const at::Tensor probe = torch::zeros({1, 3, h, w}, options);
+    const at::Tensor activation = model.backend().head(probe, layer);
+    const at::Tensor b =
+        model.backend().tail(probe, torch::zeros_like(activation), layer).detach().to(torch::kCPU);
+    m.bias.assign(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+    m.windowCells = h / m.support.stride;
+    // The explained class's row; a one-logit (sigmoid) model explains its negative class with -W.
+    const bool sigmoid = m.weights.size(0) == 1;
+    const std::int64_t row = sigmoid ? 0 : explainedClass;
+    const float sign = sigmoid && explainedClass == 0 ? -1.0f : 1.0f;
+    const at::Tensor v = m.weights[row] * sign;
+    const double area = static_cast<double>(activation.size(2) * activation.size(3));
+    if (method == "cam")
+        m.method = v;
+    else if (method == "layercam")
+        m.method = torch::relu(v) / area;
+    else  // gradcam, hirescam: the score's gradient is v / area in every cell
+        m.method = v / area;
+}
+
+DenseCam::~DenseCam() = default;
+
+const DenseSupport& DenseCam::support() const { return impl_->support; }
+int DenseCam::logitCount() const { return static_cast<int>(impl_->weights.size(0)); }
+int DenseCam::windowCells() const { return impl_->windowCells; }
+const std::vector<float>& DenseCam::bias() const { return impl_->bias; }
+
+FloatTensor DenseCam::features(const FloatTensor& input) const {
+    torch::NoGradGuard noGrad;
+    const at::Tensor x = toTensor(input).to(impl_->model->device());
+    return toHost(impl_->model->backend().head(x, impl_->layer));
+}
+
+FloatTensor DenseCam::features(const DenseReader& read, const DenseRect& region,
+                               const DenseRect& inner) const {
+    const int s = stride(), halo = this->halo();
+    if (inner.x % s || inner.y % s) throw std::invalid_argument("dense tile off the feature grid");
+    const int x0 = std::max(0, inner.x - halo), y0 = std::max(0, inner.y - halo);
+    const int x1 = std::min(region.width, inner.x + inner.width + halo);
+    const int y1 = std::min(region.height, inner.y + inner.height + halo);
+    const FloatTensor all = features(read({x0, y0, x1 - x0, y1 - y0}));
+    // The inner cells: from the tile's own origin, as many as the region has there.
+    const std::int64_t cx = (inner.x - x0) / s, cy = (inner.y - y0) / s;
+    const std::int64_t cw = std::min<std::int64_t>((inner.width + s - 1) / s, all.size(3) - cx);
+    const std::int64_t ch = std::min<std::int64_t>((inner.height + s - 1) / s, all.size(2) - cy);
+    const at::Tensor t = toTensor(all).slice(2, cy, cy + ch).slice(3, cx, cx + cw);
+    return toHost(t);
+}
+
+FloatTensor DenseCam::maps(const FloatTensor& features) const {
+    torch::NoGradGuard noGrad;
+    const at::Tensor f = toTensor(features)[0];  // [C, h, w]
+    const auto c = f.size(0), h = f.size(1), w = f.size(2);
+    const at::Tensor flat = f.reshape({c, h * w});
+    const at::Tensor logits = torch::matmul(impl_->weights.to(torch::kCPU), flat);
+    const at::Tensor method = torch::matmul(impl_->method.to(torch::kCPU).unsqueeze(0), flat);
+    return toHost(torch::cat({logits, method}, 0).reshape({-1, h, w}));
+}
+
+FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int width, int height,
+                             int tile) {
+    const int s = dense.stride();
+    tile = std::max(s, roundUp(tile, s));
+    const DenseRect region{0, 0, width, height};
+    std::vector<std::vector<FloatTensor>> rows;
+    for (int y = 0; y < height; y += tile) {
+        rows.emplace_back();
+        for (int x = 0; x < width; x += tile) {
+            const DenseRect inner{x, y, std::min(tile, width - x), std::min(tile, height - y)};
+            rows.back().push_back(dense.maps(read, region, inner));
+        }
+    }
+    std::vector<at::Tensor> stripes;
+    for (const auto& row : rows) {
+        std::vector<at::Tensor> parts;
+        for (const auto& t : row) parts.push_back(toTensor(t));
+        stripes.push_back(torch::cat(parts, 2));
+    }
+    return toHost(torch::cat(stripes, 1));
+}
+
+std::vector<float> denseWindowLogits(const DenseCam& dense, const FloatTensor& maps, int cx, int cy,
+                                     int cells) {
+    const int k = dense.logitCount();
+    const auto h = maps.size(1), w = maps.size(2);
+    std::vector<float> logits(static_cast<std::size_t>(k));
+    for (int c = 0; c < k; ++c) {
+        double sum = 0;
+        for (int y = cy; y < cy + cells; ++y)
+            for (int x = cx; x < cx + cells; ++x)
+                if (y >= 0 && y < h && x >= 0 && x < w)
+                    sum += maps.data[static_cast<std::size_t>((c * h + y) * w + x)];
+        logits[static_cast<std::size_t>(c)] = static_cast<float>(sum / (double(cells) * cells)) +
+                                              dense.bias()[static_cast<std::size_t>(c)];
+    }
+    return logits;
+}
+
+}  // namespace lucida

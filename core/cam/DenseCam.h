@@ -1,0 +1,90 @@
+#pragma once
+
+#include "model/FloatTensor.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lucida {
+
+class Model;
+
+// A rectangle in model-input pixels (the model's scale), relative to a region's origin.
+struct DenseRect {
+    int x = 0, y = 0, width = 0, height = 0;
+};
+
+// The normalised model input [1, 3, h, w] of a rectangle of the region (always inside it).
+using DenseReader = std::function<FloatTensor(const DenseRect&)>;
+
+// Whether a model can be run densely: its trunk up to the target layer is convolutional with a
+// known receptive field, and what follows the layer is global average pooling + one linear layer
+// (checked numerically on the model itself), and the method reduces to a fixed channel weighting.
+struct DenseSupport {
+    bool supported = false;
+    std::string reason;  // why not, in words, when unsupported
+    int stride = 0;      // model pixels per feature cell
+    int halo = 0;  // model pixels read around a tile: ≥ the receptive field's half, a multiple of
+                   // the stride
+};
+
+// Methods that reduce, for a global-average-pool + linear head, to a fixed weighting of the
+// feature channels (the gradient of the score is the head's weights / map area everywhere).
+bool isDenseMethod(const std::string& method);
+
+DenseSupport denseSupport(const Model& model, const std::string& layer, const std::string& method);
+
+// Dense mode (OverFeat's sliding window as a convolution): the trunk runs over large tiles of a
+// region with halos of the receptive field, so that the stitched feature map equals the one a
+// single pass over the whole region gives; CAM maps and the logits of any window follow from it
+// without running patches.
+class DenseCam {
+public:
+    // `windowCells`: the training input's side in feature cells (the area Grad-CAM's weights are
+    // divided by). Throws std::invalid_argument with denseSupport's reason.
+    DenseCam(const Model& model, const std::string& layer, const std::string& method,
+             int explainedClass);
+    ~DenseCam();
+    DenseCam(const DenseCam&) = delete;
+    DenseCam& operator=(const DenseCam&) = delete;
+
+    const DenseSupport& support() const;
+    int stride() const { return support().stride; }
+    int halo() const { return support().halo; }
+    int logitCount() const;   // K of the head
+    int windowCells() const;  // the model input's side in cells
+    const std::vector<float>& bias() const;
+
+    // The features [1, C, h, w] of the feature cells of `inner` (origin a multiple of the stride):
+    // the trunk run once over `inner` grown by the halo and clipped to `region`.
+    FloatTensor features(const DenseReader& read, const DenseRect& region,
+                         const DenseRect& inner) const;
+    // The same for a whole input [1, 3, H, W] in one pass (the reference tiles must equal).
+    FloatTensor features(const FloatTensor& input) const;
+    // Maps [K + 1, h, w] from features: K logit densities W·F (a window's logits are their mean
+    // over it plus the bias) and the method's map before its ReLU (per patch as the patch method
+    // computes it for a window of windowCells²).
+    FloatTensor maps(const FloatTensor& features) const;
+    FloatTensor maps(const DenseReader& read, const DenseRect& region,
+                     const DenseRect& inner) const {
+        return maps(features(read, region, inner));
+    }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// The maps of a whole region computed tile by tile (`tile` model pixels, rounded up to the
+// stride) and stitched: [K + 1, cells high, cells wide].
+FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int width, int height,
+                             int tile);
+
+// A window's logits from maps: mean of each logit density over cells [cx, cx + w) × [cy, cy + h),
+// plus the bias.
+std::vector<float> denseWindowLogits(const DenseCam& dense, const FloatTensor& maps, int cx, int cy,
+                                     int cells);
+
+}  // namespace lucida

@@ -1,0 +1,200 @@
+// Dense mode (cam/DenseCam): the feature map and maps of a region computed in tiles with halos
+// equal one pass over the whole region; a window's dense logits equal the model's own head on the
+// same features, and the model's logits of the patch alone when the region is that patch.
+#include "cam/DenseCam.h"
+#include "model/Model.h"
+#include "model/ModelSpec.h"
+#include "model/NativeNetwork.h"
+
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <cstring>
+
+using namespace lucida;
+
+namespace {
+
+// A native model with seeded random weights (and random batch-norm statistics, so that the
+// normalisation is not an identity), saved as .pth with its sidecar, opened as users open it.
+std::unique_ptr<Model> makeModel(const QTemporaryDir& dir, const std::string& arch, int input) {
+    torch::manual_seed(11);
+    auto net = makeNativeNetwork(arch, 2);
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& b : net->module().named_buffers()) {
+            if (b.key().find("running_mean") != std::string::npos) b.value().normal_(0, 0.1);
+            if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+        }
+    }
+    const std::string path = dir.filePath(QString::fromStdString(arch + ".pth")).toStdString();
+    saveNativeState(*net, path);
+    ModelSpec spec;
+    spec.architecture = arch;
+    spec.classes = {"normal", "tumour"};
+    spec.inputWidth = spec.inputHeight = input;
+    writeModelSpec(spec, sidecarPathFor(path));
+    return Model::open(path);
+}
+
+FloatTensor randomRegion(int width, int height) {
+    torch::manual_seed(5);
+    // Smooth structure plus noise, as tissue is: the maps are not flat.
+    at::Tensor x = torch::randn({1, 3, height / 8 + 1, width / 8 + 1});
+    x = torch::upsample_bilinear2d(x, {height, width}, false) +
+        0.3 * torch::randn({1, 3, height, width});
+    x = x.contiguous();
+    FloatTensor out({1, 3, height, width});
+    std::memcpy(out.data.data(), x.data_ptr<float>(), out.data.size() * sizeof(float));
+    return out;
+}
+
+// The crop of an input [1, 3, H, W].
+FloatTensor crop(const FloatTensor& t, const DenseRect& r) {
+    const auto h = t.size(2), w = t.size(3);
+    FloatTensor out({1, 3, r.height, r.width});
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < r.height; ++y)
+            std::memcpy(&out.data[static_cast<std::size_t>((c * r.height + y) * r.width)],
+                        &t.data[static_cast<std::size_t>((c * h + r.y + y) * w + r.x)],
+                        static_cast<std::size_t>(r.width) * sizeof(float));
+    return out;
+}
+
+double maxAbs(const FloatTensor& t) {
+    double m = 0;
+    for (float v : t.data) m = std::max(m, double(std::abs(v)));
+    return m;
+}
+
+double maxDiff(const FloatTensor& a, const FloatTensor& b) {
+    if (a.shape != b.shape) return INFINITY;
+    double m = 0;
+    for (std::size_t i = 0; i < a.data.size(); ++i)
+        m = std::max(m, double(std::abs(a.data[i] - b.data[i])));
+    return m;
+}
+
+}  // namespace
+
+class DenseCamTest : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+    // Tiles (with halos, clipped to the region) against one pass, for features and maps.
+    void checkStitching(const Model& model, const std::string& layer, int width, int height,
+                        int tile) {
+        const DenseCam dense(model, layer, "gradcam", 1);
+        const FloatTensor region = randomRegion(width, height);
+        const DenseReader read = [&](const DenseRect& r) { return crop(region, r); };
+        const FloatTensor whole = dense.features(region);
+        const FloatTensor wholeMaps = dense.maps(whole);
+        const FloatTensor tiled = denseMapsInTiles(dense, read, width, height, tile);
+        const double mapError = maxDiff(tiled, wholeMaps) / maxAbs(wholeMaps);
+        qInfo("%s %dx%d tile %d: stride %d halo %d, maps %lldx%lld, relative error %.2g",
+              model.spec().architecture.c_str(), width, height, tile, dense.stride(), dense.halo(),
+              static_cast<long long>(tiled.size(2)), static_cast<long long>(tiled.size(1)),
+              mapError);
+        QVERIFY(mapError <= 1e-4);
+        // The features of one inner tile that touches no region edge, and of the last corner.
+        const int s = dense.stride();
+        // (the last cell of the one pass: its column and row start there)
+        const int lastX = static_cast<int>(whole.size(3) - 1) * s,
+                  lastY = static_cast<int>(whole.size(2) - 1) * s;
+        for (const DenseRect inner : {DenseRect{2 * s, s, 4 * s, 3 * s},
+                                      DenseRect{lastX, lastY, width - lastX, height - lastY}}) {
+            const FloatTensor f = dense.features(read, {0, 0, width, height}, inner);
+            at::Tensor w = torch::from_blob(const_cast<float*>(whole.data.data()), whole.shape);
+            w = w.slice(2, inner.y / s, inner.y / s + f.size(2))
+                    .slice(3, inner.x / s, inner.x / s + f.size(3))
+                    .contiguous();
+            const double err = (torch::from_blob(const_cast<float*>(f.data.data()), f.shape) - w)
+                                   .abs()
+                                   .max()
+                                   .item<double>() /
+                               maxAbs(whole);
+            QVERIFY2(err <= 1e-4, qPrintable(QString::number(err)));
+        }
+    }
+
+    // A window's dense logits: the model's own tail on the same features (the patch run with its
+    // surroundings), and Model::logits of the patch alone when the region is just that patch.
+    void checkWindowLogits(const Model& model, const std::string& layer) {
+        const DenseCam dense(model, layer, "cam", 1);
+        const int input = model.spec().inputWidth, s = dense.stride(), cells = dense.windowCells();
+        const int width = input * 3 + 2 * s, height = input * 2 + s;
+        const FloatTensor region = randomRegion(width, height);
+        const DenseReader read = [&](const DenseRect& r) { return crop(region, r); };
+        const FloatTensor features = dense.features(region);
+        const FloatTensor maps = dense.maps(features);
+        const int cx = 3, cy = 2;  // a window with context on every side
+        const std::vector<float> logits = denseWindowLogits(dense, maps, cx, cy, cells);
+        // The model's head applied to the window's features.
+        at::Tensor f = torch::from_blob(const_cast<float*>(features.data.data()), features.shape)
+                           .slice(2, cy, cy + cells)
+                           .slice(3, cx, cx + cells)
+                           .contiguous();
+        torch::NoGradGuard noGrad;
+        const at::Tensor probe = torch::zeros({1, 3, input, input});
+        const at::Tensor head = model.backend().tail(probe, f, layer).detach();
+        for (int k = 0; k < 2; ++k)
+            QVERIFY2(std::abs(head[0][k].item<float>() - logits[static_cast<std::size_t>(k)]) <
+                         1e-4 * (1 + std::abs(logits[static_cast<std::size_t>(k)])),
+                     qPrintable(QString("%1 vs %2").arg(head[0][k].item<float>()).arg(logits[k])));
+        // The patch alone: dense over a region that is exactly the patch = the patch-wise model.
+        const FloatTensor patch = crop(region, {cx * s, cy * s, input, input});
+        const FloatTensor alone = denseMapsInTiles(
+            dense, [&](const DenseRect& r) { return crop(patch, r); }, input, input, input / 2);
+        const std::vector<float> aloneLogits = denseWindowLogits(dense, alone, 0, 0, cells);
+        const FloatTensor patchLogits = model.logits(patch);
+        double contextShift = 0;
+        for (int k = 0; k < 2; ++k) {
+            const float want = patchLogits.data[static_cast<std::size_t>(k)];
+            QVERIFY2(std::abs(aloneLogits[static_cast<std::size_t>(k)] - want) <
+                         1e-4 * (1 + std::abs(want)),
+                     qPrintable(QString("%1 vs %2").arg(aloneLogits[k]).arg(want)));
+            contextShift = std::max(contextShift,
+                                    double(std::abs(logits[static_cast<std::size_t>(k)] - want)));
+        }
+        qInfo("%s: the window's logits with context differ from the patch alone by %.3g",
+              model.spec().architecture.c_str(), contextShift);
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void smallCnnTilesEqualOnePass() {
+        const auto model = makeModel(dir_, "smallcnn", 64);
+        checkStitching(*model, "block4", 256, 192, 64);   // tiles divide the region
+        checkStitching(*model, "block4", 301, 237, 100);  // they do not (and the region is odd)
+    }
+
+    void resNet18TilesEqualOnePass() {
+        const auto model = makeModel(dir_, "resnet18", 224);
+        checkStitching(*model, "layer4", 512, 512, 256);
+        checkStitching(*model, "layer4", 700, 530, 288);
+    }
+
+    void windowLogitsEqualTheModelsHead() {
+        checkWindowLogits(*makeModel(dir_, "smallcnn", 64), "block4");
+        checkWindowLogits(*makeModel(dir_, "resnet18", 224), "layer4");
+    }
+
+    void refusesWhatIsNotDense() {
+        const auto model = makeModel(dir_, "resnet18", 224);
+        QVERIFY(denseSupport(*model, "layer4", "gradcam").supported);
+        const DenseSupport layer3 = denseSupport(*model, "layer3", "gradcam");
+        QVERIFY(!layer3.supported);
+        QVERIFY2(QString::fromStdString(layer3.reason).contains("layer3"), layer3.reason.c_str());
+        const DenseSupport score = denseSupport(*model, "layer4", "scorecam");
+        QVERIFY(!score.supported);
+        QVERIFY(QString::fromStdString(score.reason).contains("scorecam"));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, DenseCam(*model, "layer4", "gradcam++", 1));
+    }
+};
+
+QTEST_APPLESS_MAIN(DenseCamTest)
+#include "dense_cam_test.moc"
