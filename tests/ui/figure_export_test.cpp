@@ -350,7 +350,8 @@ private slots:
         QSignalSpy opened(&window, &MainWindow::documentOpened);
         window.openPath(QString::fromStdString(fixtures::path("slides/aperio.svs")));
         QVERIFY(opened.wait(20000));
-        auto* view = opened.takeFirst().at(0).value<SlideView*>();
+        SlideView* view = window.currentView();
+        QVERIFY(view);
         QVERIFY(viewtest::waitLoaded(view));
         auto* action = window.findChild<QAction*>("exportFigureAction");
         QVERIFY(action);

@@ -85,6 +85,8 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
                                QTransform::fromTranslate(panel.x(), panel.y());
     const QRectF shown(region.x, region.y, region.width, region.height);
     const double line = std::max(1.5, unit / 6);
+    QPainterPath panelPath;
+    panelPath.addRect(QRectF(panel));
     for (const Annotation& a : annotations.items) {
         const Bounds b = boundsOf(a.geometry);
         const QRectF box(b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
@@ -96,7 +98,10 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
             QColor fill = colour;
             fill.setAlpha(a.geometry.isArea() ? 40 : 0);
             painter.setBrush(a.geometry.isArea() ? QBrush(fill) : Qt::NoBrush);
-            painter.drawPath(toPanel.map(pathOf(a.geometry)));
+            // Cut to the panel in the geometry itself: SVG output ignores the clip.
+            QPainterPath path = toPanel.map(pathOf(a.geometry));
+            if (a.geometry.isArea()) path = path.intersected(panelPath);
+            painter.drawPath(path);
         } else {
             painter.setBrush(colour);
             for (const Point2& p : a.geometry.points) {
@@ -105,7 +110,7 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
                 painter.drawPath(dot);
             }
         }
-        if (!a.detection)
+        if (!a.detection && QRectF(panel).contains(toPanel.map(QPointF(b.x0, b.y0))))
             drawLabel(painter, toPanel.map(QPointF(b.x0, b.y0)), labelOf(a), colour, unit);
     }
     painter.restore();
