@@ -94,7 +94,6 @@ std::vector<std::string> analysisOptionWords(const AnalyseArgs& a) {
     return words;
 }
 
-namespace {
 AnalysisSettings settingsFromArgs(const AnalyseArgs& args, const ModelSpec& spec) {
     AnalysisSettings settings;
     if (args.batch == "auto") {
@@ -138,6 +137,7 @@ AnalysisSettings settingsFromArgs(const AnalyseArgs& args, const ModelSpec& spec
     return settings;
 }
 
+namespace {
 // Whether `jsonPath` already describes this complete analysis (so its outputs need no rewrite).
 bool outputsHold(const std::string& jsonPath, const SlideAnalysis& analysis) {
     try {

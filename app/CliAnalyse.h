@@ -12,7 +12,9 @@ class App;
 
 namespace lucida {
 class Model;
-}
+struct AnalysisSettings;
+struct ModelSpec;
+}  // namespace lucida
 
 namespace lucida::cli {
 
@@ -41,6 +43,8 @@ CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& args);
 // The model and analysis options of `analyse` (all but the slide and the output places), which
 // `batch` shares.
 void addAnalysisOptions(CLI::App& cmd, AnalyseArgs& args);
+// The analysis settings those options give (`report` finds the stored analysis by them).
+AnalysisSettings settingsFromArgs(const AnalyseArgs& args, const ModelSpec& spec);
 // The same options as command-line words (for a job script that repeats them).
 std::vector<std::string> analysisOptionWords(const AnalyseArgs& args);
 

@@ -9,6 +9,7 @@
 #include "ModelSession.h"
 #include "ModelTools.h"
 #include "OverviewWidget.h"
+#include "PatientDetails.h"
 #include "Presenter.h"
 #include "BookmarksDock.h"
 #include "PropertiesPanel.h"
@@ -177,6 +178,8 @@ void MainWindow::buildActions() {
             openExportFigureDialog(this, currentView(), tiles_, modelTools_->session());
         });
     exportFigure->setObjectName("exportFigureAction");
+    file->addAction(tr("Export &Report…"), this,
+                    [this] { modelTools_->exportReport(currentView()); });
     file->addSeparator();
     file->addAction(tr("&Close Tab"), QKeySequence::Close, this,
                     [this] { closeTab(tabs_->currentIndex()); });
@@ -229,6 +232,7 @@ void MainWindow::buildActions() {
     nextSlice->setShortcut(QKeySequence(Qt::Key_PageDown));
     nextSlice->setShortcutContext(Qt::WindowShortcut);
     view->addSeparator();
+    view->addAction(createPatientDetailsAction(this));  // DICOM patient text: off unless ticked
     for (QDockWidget* dock : findChildren<QDockWidget*>())
         view->addAction(dock->toggleViewAction());
     QAction* full = view->addAction(tr("F&ull Screen"), this,

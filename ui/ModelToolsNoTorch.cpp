@@ -34,6 +34,11 @@ public:
     void setAnalyseOnOpen(bool) override {}
     bool isBusy() const override { return false; }
     bool mayClose() override { return true; }
+    void exportReport(SlideView*) override {
+        emit errorOccurred(
+            tr("Export Report"),
+            tr("This build of Lucida has no LibTorch: it has no analysis to report."));
+    }
 
 private:
     static QFuture<ModelLoad> cannotOpen(const QString& path) {

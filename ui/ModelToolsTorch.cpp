@@ -5,6 +5,7 @@
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
 #include "AnnotationDocument.h"
+#include "CaseReportExport.h"
 #include "HeatmapOverlay.h"
 #include "Icons.h"
 #include "ImageDocument.h"
@@ -61,6 +62,12 @@ public:
     void setAnalyseOnOpen(bool analyse) override { analyseOnOpen_ = analyse; }
     bool isBusy() const override;
     bool mayClose() override { return !trainingWizard_ || trainingWizard_->stopTrainingForQuit(); }
+    void exportReport(SlideView* view) override {  // null: no image open
+        std::optional<AnnotationSet> annotations;
+        if (auto* notes = view ? ViewAnnotations::of(view) : nullptr; notes && notes->document())
+            annotations = notes->document()->set();
+        exportCaseReport(window_, view, controller(view), std::move(annotations));
+    }
 
 private:
     SlideView* currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }

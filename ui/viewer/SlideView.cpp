@@ -1,5 +1,6 @@
 #include "SlideView.h"
 
+#include "PatientDetails.h"
 #include "TileService.h"
 
 #include <QGestureEvent>
@@ -34,6 +35,7 @@ SlideView::SlideView(ImageDocument* document, TileService* tiles, QWidget* paren
       client_(tiles->loader().newClient()),
       renderer_(std::make_unique<SceneRenderer>(document, tiles)),
       loadingRepaint_(new QTimer(this)) {
+    patientDetailsShown_ = savedPatientDetailsShown();
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(true);
     setAttribute(Qt::WA_OpaquePaintEvent);
@@ -230,14 +232,21 @@ void SlideView::paintEvent(QPaintEvent*) {
     lastPaintMs_ = double(timer.nsecsElapsed()) / 1e6;
 }
 
+void SlideView::setPatientDetailsShown(bool shown) {
+    if (patientDetailsShown_ == shown) return;
+    patientDetailsShown_ = shown;
+    update();
+}
+
 void SlideView::drawDicomText(QPainter& painter) const {
     const ImageInfo& info = document_->info();
     auto prop = [&](const char* key) {
         return QString::fromStdString(info.property(key).value_or(""));
     };
     QStringList left, right;
-    for (const char* key : {"dicom.PatientName", "dicom.PatientID", "dicom.PatientBirthDate"})
-        if (!prop(key).isEmpty()) left << prop(key);
+    if (patientDetailsShown_)
+        for (const char* key : {"dicom.PatientName", "dicom.PatientID", "dicom.PatientBirthDate"})
+            if (!prop(key).isEmpty()) left << prop(key);
     for (const char* key :
          {"dicom.StudyDescription", "dicom.StudyDate", "dicom.SeriesDescription", "dicom.Modality"})
         if (!prop(key).isEmpty()) right << prop(key);
