@@ -106,10 +106,10 @@ plugin=$(find "$r/usr/lib" -name liblucida-torch.so)
 readelf -d "$plugin" | grep -q -E 'RPATH|RUNPATH' && fail "the plugin carries an RPATH"
 missing=$(ldd "$plugin" | grep 'not found' || true)
 [[ -z $missing ]] || fail "the plugin: $missing"
-LD_DEBUG=files "$r/usr/bin/lucida-cli" --version 2>&1 >/dev/null | grep -q "file=$plugin" ||
-    fail "--version did not load the installed plugin $plugin"
-LD_DEBUG=files "$r/usr/bin/lucida-cli" info "$fixtures/slides/aperio.svs" 2>&1 >/dev/null |
-    grep -q -E 'file=[^ ]*(libtorch|liblucida-torch)' && fail "lucida-cli info loaded LibTorch"
+loads=$(LD_DEBUG=files "$r/usr/bin/lucida-cli" --version 2>&1 >/dev/null)
+grep -q "file=$plugin" <<<"$loads" || fail "--version did not load the installed plugin $plugin"
+loads=$(LD_DEBUG=files "$r/usr/bin/lucida-cli" info "$fixtures/slides/aperio.svs" 2>&1 >/dev/null)
+grep -q -E 'file=[^ ]*(libtorch|liblucida-torch)' <<<"$loads" && fail "lucida-cli info loaded LibTorch"
 pass "the LibTorch plugin: packaged, loaded from there, not by info"
 gui_report=$("$r/usr/bin/lucida" --version)
 grep -q "^lucida $version (commit $commit" <<<"$gui_report" || fail "lucida --version"
