@@ -3,6 +3,7 @@
 #include "AnnotationTools.h"
 #include "AnnotationsDock.h"
 
+#include "BookmarksDock.h"
 #include "DicomControls.h"
 #include "FigureContextOf.h"
 #include "Icons.h"
@@ -11,7 +12,6 @@
 #include "OverviewWidget.h"
 #include "PatientDetails.h"
 #include "Presenter.h"
-#include "BookmarksDock.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
@@ -173,10 +173,9 @@ void MainWindow::buildActions() {
                     &MainWindow::chooseAnnotationsToImport);
     file->addAction(tr("E&xport Annotations…"), QKeySequence("Ctrl+Shift+E"), this,
                     &MainWindow::chooseAnnotationsExport);
-    QAction* exportFigure =
-        file->addAction(tr("Export &Figure…"), QKeySequence("Ctrl+E"), this, [this] {
-            openExportFigureDialog(this, currentView(), tiles_, modelTools_->session());
-        });
+    QAction* exportFigure = file->addAction(
+        tr("Export &Figure…"), QKeySequence("Ctrl+E"), this,
+        [this] { openExportFigureDialog(this, currentView(), tiles_, modelTools_->session()); });
     exportFigure->setObjectName("exportFigureAction");
     file->addAction(tr("Export &Report…"), this,
                     [this] { modelTools_->exportReport(currentView()); });

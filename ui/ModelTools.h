@@ -40,7 +40,8 @@ public:
     virtual void setAnalyseOnOpen(bool analyse) = 0;  // every document, at once
     virtual bool isBusy() const = 0;                  // a model opening or an analysis running
     virtual bool mayClose() = 0;  // false: the window stays (a training run was kept)
-    // File ▸ Export Report…: the case report of `view`'s analysis (ui/report), with its annotations.
+    // File ▸ Export Report…: the case report of `view`'s analysis (ui/report), with its
+    // annotations.
     virtual void exportReport(SlideView* view) = 0;
 
 signals:
