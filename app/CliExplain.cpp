@@ -78,15 +78,6 @@ struct Loaded {
 
 }  // namespace
 
-void addSmoothingFlags(CLI::App& cmd, bool& eigenSmooth, bool& flipSmooth) {
-    cmd.add_flag("--eigen-smooth", eigenSmooth,
-                 "smooth the map: the first principal component of the method's channel terms "
-                 "instead of their sum (pytorch-grad-cam's eigen_smooth, sign kept with the map)");
-    cmd.add_flag("--flip-smooth", flipSmooth,
-                 "smooth the map: the mean of the maps of the image and its three flips, each "
-                 "flipped back (4 x the time)");
-}
-
 int runExplain(const ExplainArgs& args) {
     const auto model = modelEngine().openModel(args.model);
     for (const auto& notice : model->spec().notices)
