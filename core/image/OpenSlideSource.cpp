@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 namespace lucida {
@@ -23,6 +25,62 @@ constexpr std::int64_t kOpenCheckMaxPixels = 4096 * 4096;
 // for a terabyte (fuzz_image_raster found one). Real slides use tiles of 240 to 2048 pixels.
 constexpr double kMaxTilePixels = 8192.0 * 8192.0;
 constexpr int kMaxTiffDirectories = 4096;
+
+std::uint64_t readUnsigned(const unsigned char* p, int bytes, bool littleEndian) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v |= std::uint64_t{p[littleEndian ? i : bytes - 1 - i]} << (8 * i);
+    return v;
+}
+
+// Bytes per value of a TIFF field type (0: unknown types, which carry no size to check).
+int tiffTypeSize(std::uint64_t type) {
+    static constexpr int kSizes[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4, 0, 0, 8, 8, 8};
+    return type < std::size(kSizes) ? kSizes[type] : 0;
+}
+
+// OpenSlide's own TIFF reader allocates count x size for every tag value before reading it: a
+// 948-byte file declaring a 4 GB tag made openslide_detect_vendor allocate 4 GB
+// (fuzz_image_slide). Every directory entry's value must fit inside the file.
+void checkTiffTagSizes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) return;
+    const auto fileSize = static_cast<std::uint64_t>(in.tellg());
+    unsigned char h[16] = {};
+    in.seekg(0);
+    if (fileSize < 16 || !in.read(reinterpret_cast<char*>(h), 16)) return;
+    const bool le = h[0] == 'I' && h[1] == 'I';
+    if (!le && !(h[0] == 'M' && h[1] == 'M')) return;
+    const std::uint64_t magic = readUnsigned(h + 2, 2, le);
+    if (magic != 42 && magic != 43) return;
+    const bool big = magic == 43;
+    const int countBytes = big ? 8 : 2, entryBytes = big ? 20 : 12, valueCountBytes = big ? 8 : 4;
+    std::uint64_t offset = big ? readUnsigned(h + 8, 8, le) : readUnsigned(h + 4, 4, le);
+    for (int directory = 0; offset != 0; ++directory) {
+        if (directory >= kMaxTiffDirectories)
+            throw ImageError(
+                path, "TIFF has more than " + std::to_string(kMaxTiffDirectories) + " directories");
+        unsigned char buf[20];
+        if (offset > fileSize - countBytes) return;  // libtiff and OpenSlide refuse it themselves
+        in.seekg(static_cast<std::streamoff>(offset));
+        if (!in.read(reinterpret_cast<char*>(buf), countBytes)) return;
+        const std::uint64_t entries = readUnsigned(buf, countBytes, le);
+        if (entries > (fileSize - offset) / entryBytes) return;  // a directory past the end
+        for (std::uint64_t e = 0; e < entries; ++e) {
+            if (!in.read(reinterpret_cast<char*>(buf), entryBytes)) return;
+            const std::uint64_t tag = readUnsigned(buf, 2, le);
+            const int size = tiffTypeSize(readUnsigned(buf + 2, 2, le));
+            const std::uint64_t count = readUnsigned(buf + 4, valueCountBytes, le);
+            if (size > 0 && count > fileSize / static_cast<std::uint64_t>(size))
+                throw ImageError(path, "TIFF directory " + std::to_string(directory) + " tag " +
+                                           std::to_string(tag) + " declares " +
+                                           std::to_string(count) + " values, more than the " +
+                                           std::to_string(fileSize) + "-byte file holds");
+        }
+        if (!in.read(reinterpret_cast<char*>(buf), big ? 8 : 4)) return;
+        offset = readUnsigned(buf, big ? 8 : 4, le);
+    }
+}
 
 void checkTiffTiles(const std::string& path) {
     TIFFSetErrorHandler(nullptr);
@@ -92,7 +150,9 @@ ImageFormat OpenSlideSource::format() {
     return {"Whole slide (OpenSlide)",
             {"svs", "tif", "tiff", "ndpi", "vms", "vmu", "scn", "mrxs", "svslide", "bif"},
             [](const FileProbe& p) {
-                return !p.isDirectory && openslide_detect_vendor(p.path.c_str()) != nullptr;
+                if (p.isDirectory) return false;
+                checkTiffTagSizes(p.path);
+                return openslide_detect_vendor(p.path.c_str()) != nullptr;
             },
             [](const FileProbe& p) { return std::make_unique<OpenSlideSource>(p.path); }};
 }
@@ -100,6 +160,7 @@ ImageFormat OpenSlideSource::format() {
 OpenSlideSource::OpenSlideSource(const std::string& path) : impl_(std::make_unique<Impl>()) {
     ImageInfo& info = impl_->info;
     info.path = path;
+    checkTiffTagSizes(path);
     const char* vendor = openslide_detect_vendor(path.c_str());
     checkTiffTiles(path);
     impl_->osr = openslide_open(path.c_str());
