@@ -158,6 +158,10 @@ private slots:
             << "fuzz_image_raster"
             << "dicom-pixeldata-string-4GB.dcm"
             << "pixel data truncated: expected 4278190079 bytes, file has 4876";
+        // A PNG text chunk declaring 1.8 GB: libpng allocated it before reading.
+        QTest::newRow("PNG chunk 1.8 GB") << "fuzz_image_raster"
+                                          << "png-chunk-1.8GB.png"
+                                          << "more than the 186-byte file holds";
         // A TIFF tag declaring 4 GB of values: OpenSlide's detection allocated it up front.
         QTest::newRow("TIFF tag 4 GB") << "fuzz_image_slide"
                                        << "tiff-tag-4GB.tif"
