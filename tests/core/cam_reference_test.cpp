@@ -4,6 +4,7 @@
 // traced and scripted, for the predicted class and explicit ones, at two layers. Raw maps within
 // 1e-4 of the map's max
 // (+1e-6 absolute), logits within 1e-4.
+#include "ReferenceFiles.h"
 #include "cam/Explainer.h"
 #include "model/Model.h"
 
@@ -20,32 +21,12 @@
 
 using namespace lucida;
 
+using test::readFloats;
+using test::referenceDir;
+
 namespace {
 
-QString referenceDir() {
-    const char* d = std::getenv("LUCIDA_REFERENCE_DIR");
-    return d ? QString(d) : QStringLiteral("reference");
-}
-
-FloatTensor readFloats(const QString& file, const QJsonArray& shape) {
-    std::vector<std::int64_t> s;
-    for (const auto& v : shape) s.push_back(v.toInteger());
-    FloatTensor t(s);
-    QFile f(referenceDir() + "/" + file);
-    if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(f.fileName()));
-    const QByteArray bytes = f.readAll();
-    if (bytes.size() != static_cast<qsizetype>(t.data.size() * sizeof(float)))
-        qFatal("size mismatch in %s", qPrintable(file));
-    std::memcpy(t.data.data(), bytes.constData(), static_cast<std::size_t>(bytes.size()));
-    return t;
-}
-
-QJsonObject index() {
-    QFile f(referenceDir() + "/index.json");
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("no reference index in %s", qPrintable(referenceDir()));
-    return QJsonDocument::fromJson(f.readAll()).object();
-}
+QJsonObject index() { return test::readReferenceJson(QStringLiteral("index.json")); }
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // and test-time flips, on the small CNN and ResNet-18, at two layers each. Maps within 1e-4 of the
 // map's maximum (+1e-6 absolute for near-empty maps). The reference fails itself if a smoothing
 // leaves a map unchanged, so matching the unsmoothed map would not pass here.
+#include "ReferenceFiles.h"
 #include "cam/Explainer.h"
 #include "model/Model.h"
 
@@ -19,32 +20,12 @@
 
 using namespace lucida;
 
+using test::readFloats;
+using test::referenceDir;
+
 namespace {
 
-QString referenceDir() {
-    const char* d = std::getenv("LUCIDA_REFERENCE_DIR");
-    return d ? QString(d) : QStringLiteral("reference");
-}
-
-FloatTensor readFloats(const QString& file, const QJsonArray& shape) {
-    std::vector<std::int64_t> s;
-    for (const auto& v : shape) s.push_back(v.toInteger());
-    FloatTensor t(s);
-    QFile f(referenceDir() + "/" + file);
-    if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(f.fileName()));
-    const QByteArray bytes = f.readAll();
-    if (bytes.size() != static_cast<qsizetype>(t.data.size() * sizeof(float)))
-        qFatal("size mismatch in %s", qPrintable(file));
-    std::memcpy(t.data.data(), bytes.constData(), static_cast<std::size_t>(bytes.size()));
-    return t;
-}
-
-QJsonObject smoothingIndex() {
-    QFile f(referenceDir() + "/smoothing.json");
-    if (!f.open(QIODevice::ReadOnly))
-        qFatal("no smoothing reference in %s", qPrintable(referenceDir()));
-    return QJsonDocument::fromJson(f.readAll()).object();
-}
+QJsonObject smoothingIndex() { return test::readReferenceJson(QStringLiteral("smoothing.json")); }
 
 }  // namespace
 
