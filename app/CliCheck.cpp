@@ -1,9 +1,6 @@
 #include "CliCheck.h"
 
-#include "cam/CamMaps.h"
-#include "cam/Explainer.h"
-#include "checks/Faithfulness.h"
-#include "checks/Randomisation.h"
+#include "checks/MapCheck.h"
 #include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
 #include "io/AtomicFile.h"
@@ -11,11 +8,9 @@
 #include "model/Preprocess.h"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 
 namespace lucida::cli {
 
@@ -39,87 +34,30 @@ int classOf(const std::string& choice, const ModelSpec& spec) {
     return k;
 }
 
-std::string curvesCsv(const FaithfulnessResult& f) {
-    std::ostringstream out;
-    out << "share,deletion,insertion,random_deletion,random_insertion\n";
-    for (std::size_t i = 0; i < f.deletion.share.size(); ++i)
-        out << f.deletion.share[i] << ',' << f.deletion.probability[i] << ','
-            << f.insertion.probability[i] << ',' << f.randomDeletion.probability[i] << ','
-            << f.randomInsertion.probability[i] << '\n';
-    return out.str();
-}
-
-nlohmann::ordered_json curveJson(const Curve& c) {
-    return {{"auc", c.auc}, {"share", c.share}, {"probability", c.probability}};
-}
-
 // One image: explanation, randomisation cascade, faithfulness curves, written beside each other.
 void checkImage(const CheckArgs& args, const Model& model, const std::string& path) {
-    ModelEngine& engine = modelEngine();
     const auto source = openImage(path);
     const ModelSpec& spec = model.spec();
     const FloatTensor input =
         preprocess(readWholeImage(*source, spec.inputWidth, spec.inputHeight), spec);
-    ExplainOptions options;
+    MapCheckOptions options;
     options.method = args.method;
     options.layer = args.layer;
-    if (const int k = classOf(args.classChoice, spec); k >= 0) options.classIndex = k;
-    const Explanation e = engine.explain(model, input, options).at(0);
-
-    RandomisationOptions randomisation;
-    randomisation.seed = args.seed;
-    randomisation.maxStages = args.stages;
-    const RandomisationResult r = engine.cascadingRandomisation(
-        model, input, engine.explanationMap(args.method, args.layer, e.explainedClass),
-        randomisation);
-
-    FaithfulnessOptions faithfulness;
-    faithfulness.removal = removalFromName(args.removal);
-    faithfulness.steps = args.steps;
-    faithfulness.seed = args.seed;
-    FloatTensor image({3, input.size(2), input.size(3)});
-    image.data = input.data;
-    const int cls = e.explainedClass;
-    const FaithfulnessResult f = measureFaithfulness(
-        image, upsample(e.map, static_cast<int>(input.size(3)), static_cast<int>(input.size(2))),
-        [&](const FloatTensor& batch) {
-            const auto p = model.probabilities(model.logits(batch));
-            std::vector<double> out;
-            for (const auto& row : p) out.push_back(row.at(static_cast<std::size_t>(cls)));
-            return out;
-        },
-        faithfulness);
+    options.classIndex = classOf(args.classChoice, spec);
+    options.stages = args.stages;
+    options.seed = args.seed;
+    options.faithfulness.removal = removalFromName(args.removal);
+    options.faithfulness.steps = args.steps;
+    const MapCheckResult r = runMapCheck(model, input, options);
 
     const std::string stem = (fs::path(args.outDir) / fs::path(path).filename()).string();
-    nlohmann::ordered_json j;
-    j["image"] = path;
-    j["model"] = args.model;
-    j["method"] = e.method;
-    j["layer"] = e.layer;
-    j["explained_class"] = spec.classes.at(static_cast<std::size_t>(cls));
-    j["probability"] = e.probabilities.at(static_cast<std::size_t>(cls));
-    j["randomisation"] = {{"verdict", r.verdict},
-                          {"depends_on_weights", r.dependsOnWeights},
-                          {"seed", args.seed},
-                          {"stages", nlohmann::json::array()}};
-    std::ostringstream stagesCsv;
-    stagesCsv << "block,spearman,ssim\n";
-    for (const auto& s : r.stages) {
-        j["randomisation"]["stages"].push_back(
-            {{"block", s.block}, {"spearman", s.spearman}, {"ssim", s.ssim}});
-        stagesCsv << s.block << ',' << s.spearman << ',' << s.ssim << '\n';
-    }
-    j["faithfulness"] = {{"removal", args.removal},
-                         {"deletion", curveJson(f.deletion)},
-                         {"insertion", curveJson(f.insertion)},
-                         {"random_deletion", curveJson(f.randomDeletion)},
-                         {"random_insertion", curveJson(f.randomInsertion)}};
-    writeFileAtomically(stem + ".check.json", j.dump(2) + "\n");
-    writeFileAtomically(stem + ".randomisation.csv", stagesCsv.str());
-    writeFileAtomically(stem + ".faithfulness.csv", curvesCsv(f));
-    std::cout << path << ": " << r.verdict << " Deletion AUC " << f.deletion.auc << " (random "
-              << f.randomDeletion.auc << "), insertion AUC " << f.insertion.auc << " (random "
-              << f.randomInsertion.auc << ").\n";
+    writeFileAtomically(stem + ".check.json", mapCheckJson(r, path, args.model));
+    writeFileAtomically(stem + ".randomisation.csv", randomisationCsv(r.randomisation));
+    writeFileAtomically(stem + ".faithfulness.csv", faithfulnessCsv(r.faithfulness));
+    const FaithfulnessResult& f = r.faithfulness;
+    std::cout << path << ": " << r.randomisation.verdict << " Deletion AUC " << f.deletion.auc
+              << " (random " << f.randomDeletion.auc << "), insertion AUC " << f.insertion.auc
+              << " (random " << f.randomInsertion.auc << ").\n";
 }
 
 }  // namespace

@@ -57,10 +57,20 @@ double trapezoidArea(const std::vector<double>& x, const std::vector<double>& y)
 
 namespace {
 
+// Images run so far of all curves, for FaithfulnessOptions::progress.
+struct CurveProgress {
+    const std::function<bool(int, int)>& report;
+    int done = 0, total = 0;
+    void add(int images) {
+        done += images;
+        if (report && report(done, total)) throw std::runtime_error("faithfulness check cancelled");
+    }
+};
+
 // One curve: start from `from`, copy pixels of `to` in `order`; probabilities at each step.
 Curve runCurve(const FloatTensor& from, const FloatTensor& to,
                const std::vector<std::int64_t>& order, const ProbabilityOf& probability, int steps,
-               int batch) {
+               int batch, CurveProgress& progress) {
     const auto c = from.size(0), h = from.size(1), w = from.size(2);
     const auto pixels = static_cast<std::int64_t>(order.size());
     Curve curve;
@@ -79,6 +89,7 @@ Curve runCurve(const FloatTensor& from, const FloatTensor& to,
                                      " probabilities for " + std::to_string(pending.size()) +
                                      " images");
         curve.probability.insert(curve.probability.end(), p.begin(), p.end());
+        progress.add(static_cast<int>(pending.size()));
         pending.clear();
     };
     for (int step = 0; step <= steps; ++step) {
@@ -116,11 +127,12 @@ FaithfulnessResult measureFaithfulness(const FloatTensor& image, const FloatTens
     for (std::size_t i = shuffled.size(); i > 1; --i)  // Fisher–Yates on Lucida's own draws
         std::swap(shuffled[i - 1], shuffled[uniformBelow(random.engine, i)]);
     const int b = std::max(1, batch);
+    CurveProgress progress{options.progress, 0, 4 * (options.steps + 1)};
     FaithfulnessResult r;
-    r.deletion = runCurve(image, removed, order, probability, options.steps, b);
-    r.insertion = runCurve(removed, image, order, probability, options.steps, b);
-    r.randomDeletion = runCurve(image, removed, shuffled, probability, options.steps, b);
-    r.randomInsertion = runCurve(removed, image, shuffled, probability, options.steps, b);
+    r.deletion = runCurve(image, removed, order, probability, options.steps, b, progress);
+    r.insertion = runCurve(removed, image, order, probability, options.steps, b, progress);
+    r.randomDeletion = runCurve(image, removed, shuffled, probability, options.steps, b, progress);
+    r.randomInsertion = runCurve(removed, image, shuffled, probability, options.steps, b, progress);
     return r;
 }
 

@@ -25,6 +25,9 @@ struct FaithfulnessOptions {
     Removal removal = Removal::Blur;
     double blurSigma = 0;     // 0: a tenth of the image's shorter side
     std::uint64_t seed = 17;  // of the random-order baseline
+    // Called after each batch of forwards with (images done, images in all four curves);
+    // returning true cancels (std::runtime_error "faithfulness check cancelled" is thrown).
+    std::function<bool(int, int)> progress;
 };
 
 struct Curve {
