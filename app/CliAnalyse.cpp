@@ -187,6 +187,9 @@ SlideRun analyseSlideToOutputs(const AnalyseArgs& args, const Model& model,
     run.patches = analysis.outcomes.size();
     run.inferred = analysis.doneCount() - std::min(analysis.doneCount(), analysis.reused);
     log << run.inferred << " patches inferred\n";
+    if (const RegionReads& r = analysis.reads; r.fromCache + r.decoded > 0)
+        log << "patch reads: " << r.fromCache << " from cached tiles, " << r.decoded
+            << " decoded\n";
     std::string stem = std::filesystem::path(args.slide).filename().string();
     if (source->info().sliceCount > 1) stem += ".slice" + std::to_string(args.slice);
     run.jsonPath = (std::filesystem::path(args.outDir) / (stem + ".analysis.json")).string();

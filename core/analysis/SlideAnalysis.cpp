@@ -9,6 +9,9 @@
 #include "model/ModelError.h"
 #include "model/Preprocess.h"
 #include "tiles/CentreOut.h"
+#include "tiles/TileCache.h"
+#include "tiles/TileLoader.h"
+#include "tiles/TileRegionReader.h"
 
 #include <nlohmann/json.hpp>
 
@@ -77,8 +80,8 @@ PatchGridOptions gridOptions(const ImageInfo& image, const Model& model,
 
 // Patch pixels as the model sees them; beyond the slide's edge is white glass, not black. The whole
 // image is read as `lucida-cli explain` reads it, so both give the same answer.
-FloatTensor readPatch(const ImageSource& source, const PatchGrid& grid, const Patch& patch,
-                      const ModelSpec& spec, int slice) {
+FloatTensor readPatch(const ImageSource& source, TileRegionReader& tiles, const PatchGrid& grid,
+                      const Patch& patch, const ModelSpec& spec, int slice) {
     if (grid.wholeImage)
         return preprocess(readWholeImage(source, spec.inputWidth, spec.inputHeight, slice), spec);
     const double ds = source.info().level(patch.level).downsample;
@@ -87,7 +90,7 @@ FloatTensor readPatch(const ImageSource& source, const PatchGrid& grid, const Pa
         static_cast<std::int64_t>(std::floor(patch.y / ds)),
         std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.width / ds))),
         std::max<std::int64_t>(1, static_cast<std::int64_t>(std::lround(patch.height / ds)))};
-    PixelBuffer pixels = source.readRegion(patch.level, rect, slice);
+    PixelBuffer pixels = tiles.read(patch.level, rect, slice);  // the same pixels, shared
     if (pixels.format == PixelFormat::Rgba8) {
         for (std::size_t i = 0; i + 3 < pixels.bytes.size(); i += 4) {
             if (pixels.bytes[i + 3] == 0) {
@@ -280,6 +283,26 @@ struct PatchQueue {
     }
 };
 
+int decodeThreads(const AnalysisSettings& settings) {
+    return settings.decodeThreads > 0
+               ? settings.decodeThreads
+               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The tiles patches are read through: the caller's loader and cache (a viewer's, shared with the
+// screen), or a loader and a small cache of the run's own (the CLI), enough for the tiles of the
+// patches in flight and of the rows of patches around them.
+struct PatchTiles {
+    static constexpr std::size_t kOwnCacheBytes = std::size_t{256} << 20;
+    PatchTiles(const ImageSource& source, TileLoader* shared, int threads)
+        : cache(shared ? nullptr : std::make_unique<TileCache>(kOwnCacheBytes)),
+          loader(shared ? nullptr : std::make_unique<TileLoader>(*cache, threads)),
+          reader(source, shared ? *shared : *loader) {}
+    std::unique_ptr<TileCache> cache;
+    std::unique_ptr<TileLoader> loader;  // joins its threads before the cache goes
+    TileRegionReader reader;
+};
+
 // One writer per results folder. Another one (a second `analyse`, a viewer): show what it has
 // stored and wait for it; its results are then reused, so no patch is computed twice. Null when
 // cancelled while waiting (then `a` holds what the other writer stored, and who it is).
@@ -456,11 +479,11 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     };
     requeue();
 
-    const int threads = settings.decodeThreads > 0
-                            ? settings.decodeThreads
-                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int threads = decodeThreads(settings);
+    PatchTiles tiles(source, callbacks.tiles, threads);
     q.start(threads, [&](std::size_t index) {
-        return readPatch(source, a.grid, a.grid.patches[index], model.spec(), settings.slice);
+        return readPatch(source, tiles.reader, a.grid, a.grid.patches[index], model.spec(),
+                         settings.slice);
     });
 
     using Clock = std::chrono::steady_clock;
@@ -480,6 +503,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         p.cancelled = cancelled;
         p.wholeSlide = whole;
         p.idle = idle;
+        p.reads = tiles.reader.counts();
         return p;
     };
     try {
@@ -543,6 +567,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
         throw;
     }
     q.shutdown();
+    a.reads = tiles.reader.counts();
     return a;
 }
 

@@ -6,6 +6,7 @@
 #include "analysis/TissueMask.h"
 #include "image/ImageSource.h"
 #include "model/ModelSpec.h"
+#include "tiles/TileRegionReader.h"
 
 #include <algorithm>
 #include <array>
@@ -17,6 +18,7 @@
 namespace lucida {
 
 class Model;
+class TileLoader;
 
 // How an image is cut into model inputs.
 enum class ImageFit {
@@ -78,6 +80,9 @@ struct SlideAnalysis {
     // Set when the run ended (cancelled) while another process was writing these results: who;
     // the outcomes are what that writer had stored.
     std::string writer;
+    // How this run's patch reads were served: from tiles already cached (decodes saved) or
+    // decoded through the loader (AnalysisCallbacks::tiles).
+    RegionReads reads;
 
     // Inline: the torch-free outputs (AnalysisOutputs) count done patches without this TU.
     std::size_t doneCount() const {
@@ -95,6 +100,7 @@ struct AnalysisProgress {
     std::size_t cancelled = 0;        // stale requests dropped (patches that left the view)
     bool wholeSlide = true;           // the scope: every tissue patch, or only those in view
     bool idle = false;                // view scope: everything in view is done
+    RegionReads reads;                // this run's patch reads: from the cache, decoded
 };
 
 struct AnalysisCallbacks {
@@ -127,6 +133,10 @@ struct AnalysisCallbacks {
     // (view scope, all in view done) and wakes at once from waiting for another writer. Unset,
     // such waits look at the callbacks again every 20 ms (100 ms for another writer).
     AnalysisWake* wake = nullptr;
+    // The tile machinery patches are read through (TileRegionReader): a viewer's loader and its
+    // cache, so tiles decoded for the screen feed the model and those decoded for the model stay
+    // cached for the screen. Unset: the run makes a loader and a small cache of its own.
+    TileLoader* tiles = nullptr;
 };
 
 // The key of an analysis: the image file (name, size, modification time: results stay valid when

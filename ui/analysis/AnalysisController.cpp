@@ -34,6 +34,7 @@ struct AnalysisController::Run {
     std::shared_ptr<const Model> model;
     AnalysisSettings settings;
     std::string resultsRoot;
+    TileLoader* tiles = nullptr;  // the view's: patches read through the screen's tile cache
     int partialIntervalMs = 1000;
     std::atomic<bool> cancelled{false};
     std::atomic<bool> wholeSlide{true};  // else the view only (live)
@@ -218,7 +219,8 @@ struct AnalysisController::RunThread {
                                     last.queued,
                                     last.cancelled,
                                     last.idle,
-                                    notes};
+                                    notes,
+                                    last.reads};
     }
     AnalysisCallbacks callbacks();
     void analyse();
@@ -254,6 +256,7 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
     callbacks.focus = [this] { return run->currentFocus(); };
     callbacks.wholeSlide = [this] { return run->wholeSlide.load(); };
     callbacks.wake = &run->wake;
+    callbacks.tiles = run->tiles;
     callbacks.onProgress = [this](const AnalysisProgress& p) { last = p; };
     callbacks.onIdle = [this](const SlideAnalysis& a) {
         postProgress(info(a));
@@ -289,7 +292,7 @@ void AnalysisController::RunThread::analyse() {
             notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
                         .arg(QString::fromStdString(analysis->writer));
         postProgress({done, analysis->outcomes.size(), analysis->reused, done - analysis->reused,
-                      last.patchesPerSecond, 0, 0, last.cancelled, false, notes});
+                      last.patchesPerSecond, 0, 0, last.cancelled, false, notes, analysis->reads});
         if (!(storedShown && done == analysis->reused))  // else shown
             postResults(*analysis, analysis->complete() && run->wholeSlide.load());
         finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
@@ -548,6 +551,7 @@ void AnalysisController::launch(bool wholeSlide) {
     run->settings.slice = view_->document()->slice();
     run->wholeSlide = wholeSlide;
     run->resultsRoot = resultsRoot().toStdString();
+    run->tiles = &view_->tileService()->loader();  // pixels decoded once for screen and model
     run->partialIntervalMs = partialIntervalMs_;
     run->normalisation = normalisation_ == CamNormalisation::Patch ? 1 : 0;
     run->colours = int(overlay_->colourMap());

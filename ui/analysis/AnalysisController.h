@@ -56,6 +56,9 @@ struct AnalysisProgressInfo {
     // What the user should know, one line each: another process writing these results (the run
     // waits and shows what it has stored), damaged stored records recomputed, scales not mapped.
     QString note;
+    // This run's patch reads through the view's tile cache: served by tiles already decoded
+    // (for the screen or earlier patches: decodes saved), or waiting for a decode.
+    RegionReads reads;
 };
 
 // The analysis of one document (a child of its SlideView, whose overlay it installs). It observes

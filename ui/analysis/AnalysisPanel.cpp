@@ -623,6 +623,10 @@ void AnalysisPanel::updateProgress() {
                            .arg(p.patchesPerSecond, 0, 'f', p.patchesPerSecond < 10 ? 1 : 0);
             if (p.cancelled > 0)
                 text += tr(" %n stale request(s) cancelled.", nullptr, int(p.cancelled));
+            // Patches cut from tiles the screen (or earlier patches) had decoded already.
+            if (p.reads.fromCache > 0)
+                text += tr(" %n patch read(s) from cached tiles, no decode.", nullptr,
+                           int(p.reads.fromCache));
             break;
         case State::Running:
             if (p.total == 0)
