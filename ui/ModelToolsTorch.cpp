@@ -9,6 +9,7 @@
 #include "HeatmapOverlay.h"
 #include "Icons.h"
 #include "ImageDocument.h"
+#include "MapCheckDialog.h"
 #include "ModelDescriptionDialog.h"
 #include "ModelSession.h"
 #include "ResultsLocation.h"
@@ -178,6 +179,14 @@ QList<QAction*> TorchModelTools::addMenus() {
     menu->addAction(tr("Create &Regions from Heat…"), this,
                     &TorchModelTools::createRegionsFromHeat);
     menu->addAction(tr("Heat &Inside Annotations…"), this, &TorchModelTools::measureHeatInside);
+    QAction* check = menu->addAction(tr("&Check This Map…"), this, [this] {
+        openMapCheckDialog(window_, currentView(), session_->model(), session_->method(),
+                           session_->classIndex());
+    });
+    check->setObjectName("checkMapAction");
+    check->setStatusTip(tr("Does the map depend on the model's weights, and does the model need "
+                           "the pixels it marks? (whole image, patch under the cursor, or the "
+                           "selected annotation)"));
     menu->addSeparator();
     menu->addAction(dock_->toggleViewAction());
 
@@ -204,6 +213,7 @@ bool TorchModelTools::isBusy() const {
 }
 
 void TorchModelTools::attach(SlideView* view) {
+    trackCursor(view);  // Check This Map's "patch under the cursor"
     auto* controller = new AnalysisController(view, session_);
     controller->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
     controller->overlay()->setOutlineVisible(outlineAction_->isChecked());
