@@ -1,5 +1,6 @@
 #include "CliFigure.h"
 
+#include "ComparisonPanels.h"
 #include "FigureRenderer.h"
 #include "FigureWriter.h"
 #include "HeatRasterFile.h"
@@ -7,7 +8,9 @@
 #include "ImageDocument.h"
 #include "TileService.h"
 #include "annotations/AnnotationFiles.h"
+#include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
+#include "model/Model.h"
 
 #include <CLI/CLI.hpp>
 
@@ -30,6 +33,85 @@ RectF parseRegion(const std::string& text) {
         throw std::invalid_argument("--region must be x,y,width,height in level-0 pixels, not '" +
                                     text + "'");
     return r;
+}
+
+std::vector<std::string> splitList(const std::string& text) {
+    std::vector<std::string> items;
+    std::istringstream in(text);
+    for (std::string item; std::getline(in, item, ',');)
+        if (!item.empty()) items.push_back(item);
+    return items;
+}
+
+// A class by name or index; nullopt for "auto".
+std::optional<int> classOf(const std::string& choice, const ModelSpec& spec) {
+    if (choice == "auto") return std::nullopt;
+    for (std::size_t i = 0; i < spec.classes.size(); ++i)
+        if (spec.classes[i] == choice) return int(i);
+    if (!choice.empty() && std::all_of(choice.begin(), choice.end(), ::isdigit) &&
+        std::stoi(choice) < spec.classCount())
+        return std::stoi(choice);
+    std::string known;
+    for (const auto& c : spec.classes) known += (known.empty() ? "" : ", ") + c;
+    throw std::invalid_argument("class '" + choice + "' is not one of the model's (" + known + ")");
+}
+
+ImageFit fitOf(const std::string& name) {
+    if (name == "whole") return ImageFit::WholeImage;
+    if (name == "patches") return ImageFit::Patches;
+    return ImageFit::Auto;
+}
+
+// The panels of --compare-methods / --compare-classes: each one's heat computed for the region.
+std::unique_ptr<ui::ComparisonPanels> comparisonPanels(const cli::FigureArgs& a,
+                                                       const ImageSource& source,
+                                                       const RectF& region) {
+    if (a.model.empty())
+        throw std::invalid_argument("--compare-methods/--compare-classes need --model");
+    if (!a.analysis.empty() || a.compare)
+        throw std::invalid_argument(
+            "--compare-methods/--compare-classes compute their own heat: leave out --analysis "
+            "and --compare");
+    const auto model = modelEngine().openModel(a.model);
+    std::vector<RegionCamRequest> requests;
+    if (!a.compareMethods.empty()) {
+        const std::optional<int> cls = classOf(a.classChoice, model->spec());
+        for (const std::string& m : splitList(a.compareMethods))
+            requests.push_back({canonicalCamMethod(m), cls});
+    } else {
+        const std::string method = canonicalCamMethod(a.method);
+        for (const std::string& c : splitList(a.compareClasses))
+            requests.push_back({method, classOf(c, model->spec())});
+    }
+    if (requests.size() < 2 || requests.size() > 6)
+        throw std::invalid_argument("a comparison needs 2 to 6 methods or classes, not " +
+                                    std::to_string(requests.size()));
+    AnalysisSettings settings;
+    settings.layer = a.layer;
+    settings.overlap = a.overlap;
+    settings.fit = fitOf(a.fit);
+    settings.detectTissue = !a.noTissue;
+    settings.slice = a.slice - 1;
+    settings.batchSize = 0;
+    const std::string root = a.results.empty() ? defaultResultsRoot(a.image) : a.results;
+    RegionCamCallbacks callbacks;
+    callbacks.progress = [&](std::size_t r, std::size_t done, std::size_t total) {
+        std::cerr << "\rfigure: " << requests[r].method << " " << done << " / " << total
+                  << " patches   " << std::flush;
+    };
+    const auto cams =
+        computeRegionCams(source, *model, settings, requests, region, root, callbacks);
+    std::cerr << "\n";
+    if (!cams || cams->front().patches == 0)
+        throw std::invalid_argument(
+            "no analysed patch meets the region (no tissue there? try --no-tissue)");
+    for (const RegionCam& cam : *cams)
+        std::cerr << "figure: " << camMethodTitle(cam.method) << ", class " << cam.className << ": "
+                  << cam.patches << " patches (" << cam.stored << " stored)\n";
+    const ImageInfo& info = source.info();
+    return std::make_unique<ui::ComparisonPanels>(
+        *cams, QSizeF(double(info.width()), double(info.height())), colourMapFromName(a.colours),
+        a.opacity, a.threshold);
 }
 
 // Painting text needs a QGuiApplication; without a display, Qt's offscreen platform.
@@ -70,6 +152,25 @@ CLI::App* addFigureCommand(CLI::App& app, FigureArgs& a) {
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_flag("--compare", a.compare, "two panels: the image | the image with heat");
+    auto* methods = cmd->add_option(
+        "--compare-methods", a.compareMethods,
+        "panels of the region under these CAM methods, e.g. gradcam,gradcam++,scorecam");
+    cmd->add_option("--compare-classes", a.compareClasses,
+                    "panels of the region explaining these classes (names or indices)")
+        ->excludes(methods);
+    cmd->add_option("--model", a.model, "the model the comparison panels' heat comes from");
+    cmd->add_option("--method", a.method, "CAM method of --compare-classes")->capture_default_str();
+    cmd->add_option("--class", a.classChoice, "class of --compare-methods (name or index)")
+        ->capture_default_str();
+    cmd->add_option("--results", a.results,
+                    "per-patch results to reuse and add to (default: <image>.lucida)");
+    cmd->add_option("--layer", a.layer, "target layer (default: the model's)");
+    cmd->add_option("--overlap", a.overlap, "patch overlap 0..0.75")->check(CLI::Range(0.0, 0.75));
+    cmd->add_option("--fit", a.fit, "auto, whole or patches")
+        ->check(CLI::IsMember({"auto", "whole", "patches"}))
+        ->capture_default_str();
+    cmd->add_flag("--no-tissue", a.noTissue, "analyse every patch (no tissue detection)");
+    cmd->add_flag("--with-image", a.withImage, "comparison: a panel of the image alone first");
     cmd->add_option("--annotations", a.annotations, "GeoJSON or ASAP XML annotations to draw");
     cmd->add_flag("--no-annotations", a.noAnnotations, "leave the annotations out");
     cmd->add_flag("--no-scale-bar", a.noScaleBar, "leave the scale bar out");
@@ -88,6 +189,10 @@ int runFigure(const FigureArgs& a) {
     if (!format)
         throw std::invalid_argument("--out " + a.out + ": use .png, .tif, .jpg, .svg or .pdf");
     const ColourMap colours = colourMapFromName(a.colours);
+    if (!a.model.empty() && a.compareMethods.empty() && a.compareClasses.empty())
+        throw std::invalid_argument(
+            "--model is for --compare-methods or --compare-classes (a single heat comes from "
+            "--analysis)");
     const auto app = guiApplication();
     ui::TileService tiles(std::size_t{512} << 20, 0);
     ui::ImageDocument document(openImage(a.image));
@@ -133,7 +238,17 @@ int runFigure(const FigureArgs& a) {
         annotations = std::move(imported.set);
         sources.annotations = &annotations;
     }
-    if (a.compare) {
+    std::unique_ptr<ui::ComparisonPanels> comparison;
+    if (!a.compareMethods.empty() || !a.compareClasses.empty()) {
+        comparison = comparisonPanels(a, *document.source(), o.region);
+        comparison->apply(o, a.withImage);
+        sources.colours = colourMapFromName(a.colours);
+        sources.threshold = a.threshold;
+        heat.method = comparison->methods().toStdString();
+        heat.className = comparison->classes().toStdString();
+        heat.model = a.model;
+        heat.layer = a.layer;
+    } else if (a.compare) {
         if (!sources.heat) throw std::invalid_argument("--compare needs --analysis");
         o.panels = {ui::FigurePanel{false, QObject::tr("Image")},
                     ui::FigurePanel{true, QString::fromStdString(heat.method)}};

@@ -23,6 +23,18 @@ struct FigureArgs {
     double opacity = 0.5;
     double threshold = 0;
     bool compare = false;  // image | heat, side by side
+    // Comparison of one region under several methods (--compare-methods) or classes
+    // (--compare-classes): each panel's heat computed for the region with --model (stored results
+    // in --results reused).
+    std::string compareMethods, compareClasses;
+    std::string model;
+    std::string method = "gradcam";    // for --compare-classes
+    std::string classChoice = "auto";  // for --compare-methods: a name or index
+    std::string results;               // default: <image>.lucida, as the viewer keeps them
+    std::string layer, fit = "auto";
+    double overlap = 0;
+    bool noTissue = false;
+    bool withImage = false;  // an image-only panel first
     std::string annotations;
     bool noAnnotations = false, noScaleBar = false, noColourBar = false, noCaption = false;
     bool overview = false;

@@ -154,7 +154,7 @@ void drawFigureColourBar(QPainter& painter, const QRectF& area, ColourMap colour
     const QRectF bar(area.left(), area.top() + textH + unit * 0.2, area.width(), unit);
     painter.setPen(Qt::black);
     painter.drawText(QRectF(area.left(), area.top(), area.width(), textH),
-                     Qt::AlignLeft | Qt::AlignVCenter, options.colourBarLabel);
+                     Qt::AlignLeft | Qt::AlignVCenter | Qt::TextDontClip, options.colourBarLabel);
     // The gradient's stops are colouriseMap's own colours, so the bar matches the heat exactly.
     constexpr int kStops = 33;
     FloatTensor ramp({1, kStops});

@@ -11,6 +11,8 @@
 
 namespace lucida::ui {
 
+class Layer;
+
 enum class FigureFormat { Png, Tiff, Jpeg, Svg, Pdf };
 
 // By the file name's extension (.png, .tif/.tiff, .jpg/.jpeg, .svg, .pdf); none for others.
@@ -20,10 +22,11 @@ std::optional<FigureFormat> figureFormatFor(const QString& path);
 int pixelsForMillimetres(double millimetres, int dpi);
 
 // One panel of a figure: the slide alone or with the heat, and its label (shown when a figure has
-// more than one panel).
+// more than one panel). A comparison of methods or classes gives each panel its own heat layer.
 struct FigurePanel {
     bool heat = true;
     QString label;
+    Layer* heatLayer = nullptr;  // not owned; null: the figure's heat (FigureSources::heat)
 };
 
 struct FigureOptions {

@@ -14,10 +14,14 @@ namespace lucida::ui {
 
 namespace {
 
+Layer* heatOf(const FigurePanel& panel, const FigureSources& s) {
+    if (!panel.heat) return nullptr;
+    return panel.heatLayer ? panel.heatLayer : s.heat;
+}
+
 bool anyHeat(const FigureOptions& o, const FigureSources& s) {
-    if (!s.heat) return false;
     return std::any_of(o.panels.begin(), o.panels.end(),
-                       [](const FigurePanel& p) { return p.heat; });
+                       [&](const FigurePanel& p) { return heatOf(p, s) != nullptr; });
 }
 
 QString lengthLabel(double um, LengthUnit unit) {
@@ -108,10 +112,14 @@ QString FigureRenderer::captionText(const FigureOptions& o) const {
 }
 
 QImage FigureRenderer::renderPanel(const FigureOptions& o, QSize size, bool heat) const {
+    return renderPanel(o, size, heat ? sources_.heat : nullptr);
+}
+
+QImage FigureRenderer::renderPanel(const FigureOptions& o, QSize size, Layer* heat) const {
     SceneRenderer renderer(sources_.document, sources_.tiles);
     renderer.setBackground(Qt::white);
     renderer.scaleBarLayer().setVisible(false);
-    if (heat && sources_.heat) renderer.addLayer(sources_.heat, SceneRenderer::kAnalysisDepth);
+    if (heat) renderer.addLayer(heat, SceneRenderer::kAnalysisDepth);
     ViewGeometry view;
     view.viewWidth = size.width();
     view.viewHeight = size.height();
@@ -126,7 +134,7 @@ void FigureRenderer::paint(QPainter& painter, const FigureOptions& o) const {
     painter.fillRect(QRect(QPoint(0, 0), l.size), Qt::white);
     for (std::size_t i = 0; i < l.panels.size(); ++i) {
         const QRect& panel = l.panels[i];
-        const bool heat = i < o.panels.size() && o.panels[i].heat;
+        Layer* heat = i < o.panels.size() ? heatOf(o.panels[i], sources_) : nullptr;
         painter.drawImage(panel, renderPanel(o, panel.size(), heat));
         if (o.annotations && sources_.annotations)
             drawFigureAnnotations(painter, *sources_.annotations, panel, o.region, l.scale, l.unit);
@@ -151,7 +159,8 @@ void FigureRenderer::paint(QPainter& painter, const FigureOptions& o) const {
         whole.region = RectF{0, 0, double(info.width()), double(info.height())};
         const QSize thumb(std::max(1, int(l.overview.width())),
                           std::max(1, int(l.overview.height())));
-        drawFigureOverview(painter, l.overview, renderPanel(whole, thumb, false), o.region,
+        drawFigureOverview(painter, l.overview,
+                           renderPanel(whole, thumb, static_cast<Layer*>(nullptr)), o.region,
                            double(info.width()), double(info.height()), l.unit);
     }
 }

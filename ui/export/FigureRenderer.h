@@ -71,6 +71,8 @@ public:
     QImage renderImage(const FigureOptions& options) const;
     // One panel's raster alone: the slide, with the heat when `heat`.
     QImage renderPanel(const FigureOptions& options, QSize size, bool heat) const;
+    // … with `heat` (null: none) as its heat layer.
+    QImage renderPanel(const FigureOptions& options, QSize size, Layer* heat) const;
 
 private:
     FigureSources sources_;
