@@ -16,6 +16,7 @@
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
 #include "SlideView.h"
+#include "SplitActions.h"
 #include "TileService.h"
 #include "VersionInfo.h"
 #include "ViewAnnotations.h"
@@ -238,6 +239,13 @@ void MainWindow::buildActions() {
                                     [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     full->setShortcut(QKeySequence::FullScreen);
     presenter_->addActions(view);  // Add Bookmark (Ctrl+B), Present (F5)
+    // View ▸ Split: the image in 1, 2 or 4 linked panes, each with its own heat (ui/split).
+    split_ = new SplitActions(
+        tabs_, modelTools_->session(),
+        [this](SlideView* pane, ModelSession* session) { modelTools_->attachPane(pane, session); },
+        this);
+    split_->addTo(view);
+    connect(this, &MainWindow::documentOpened, split_, &SplitActions::applySaved);
 
     // Annotation tools act on the current image's annotations (QuPath's keys where free).
     annotationTools_ = createAnnotationToolActions(this, [this]() -> AnnotationTools* {
@@ -467,7 +475,7 @@ void MainWindow::showError(const QString& title, const QString& message) {
 }
 
 SlideView* MainWindow::currentView() const {
-    return qobject_cast<SlideView*>(tabs_->currentWidget());
+    return SplitView::viewIn(tabs_->currentWidget());  // a split tab: its first pane
 }
 
 int MainWindow::documentCount() const { return tabs_->count(); }
@@ -476,9 +484,10 @@ void MainWindow::closeTab(int index) {
     if (index < 0) return;
     QWidget* w = tabs_->widget(index);
     tabs_->removeTab(index);
-    if (auto* view = qobject_cast<SlideView*>(w)) {
+    if (auto* view = SplitView::viewIn(w)) {
         const std::uint64_t id = view->document()->source()->id();
-        delete view;
+        // The view, or its split with the other panes.
+        delete w;
         tiles_->cache().removeSource(id);  // its tiles are of no use to anyone now
     }
 }

@@ -27,6 +27,7 @@ class AnalysisPanel;
 class AnalysisController;
 class ModelTools;
 class Presenter;
+class SplitActions;
 
 // The viewer window: one tab per opened image, with the overview, properties and slice/window
 // docks following the current tab. Opening is asynchronous; failures are shown as dialogs that
@@ -107,6 +108,7 @@ private:
     ModelTools* modelTools_;
     AnnotationsDock* annotationsDock_;
     Presenter* presenter_ = nullptr;  // bookmarks and presentation mode
+    SplitActions* split_ = nullptr;   // View ▸ Split
     QActionGroup* annotationTools_ = nullptr;
     QAction* seriesAction_ = nullptr;
 };

@@ -35,6 +35,9 @@ public:
     virtual void attach(SlideView* view) = 0;          // a new document's analysis
     virtual void setCurrentView(SlideView* view) = 0;  // the current tab's (null: none)
     virtual AnalysisController* controller(const SlideView* view) const = 0;
+    // A split view's pane (ui/split): its own analysis of the same image with its own session
+    // (a build without LibTorch: none).
+    virtual void attachPane(SlideView* pane, ModelSession* session) = 0;
     virtual void openModel(const QString& path) = 0;  // asynchronous; modelOpened / modelFailed
     virtual void analyseCurrent() = 0;  // the current document; opens a model first if needed
     virtual void setAnalyseOnOpen(bool analyse) = 0;  // every document, at once

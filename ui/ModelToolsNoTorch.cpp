@@ -29,6 +29,7 @@ public:
     void attach(SlideView*) override {}
     void setCurrentView(SlideView*) override {}
     AnalysisController* controller(const SlideView*) const override { return nullptr; }
+    void attachPane(SlideView*, ModelSession*) override {}
     void openModel(const QString& path) override { session_->open(path); }
     void analyseCurrent() override {}
     void setAnalyseOnOpen(bool) override {}

@@ -14,6 +14,7 @@
 #include "ModelSession.h"
 #include "ResultsLocation.h"
 #include "SlideView.h"
+#include "SplitView.h"
 #include "TrainingWizard.h"
 #include "ViewAnnotations.h"
 #include "annotations/HeatRegions.h"
@@ -58,6 +59,7 @@ public:
     AnalysisController* controller(const SlideView* view) const override {
         return AnalysisController::of(view);
     }
+    void attachPane(SlideView* pane, ModelSession* session) override;
     void openModel(const QString& path) override { session_->open(path); }
     void analyseCurrent() override;
     void setAnalyseOnOpen(bool analyse) override { analyseOnOpen_ = analyse; }
@@ -71,7 +73,7 @@ public:
     }
 
 private:
-    SlideView* currentView() const { return qobject_cast<SlideView*>(tabs_->currentWidget()); }
+    SlideView* currentView() const { return SplitView::viewIn(tabs_->currentWidget()); }
     QList<AnalysisController*> controllers() const;
     void applyVisibility();
     std::pair<std::shared_ptr<const FloatRaster>, ViewAnnotations*> shownHeat(
@@ -201,7 +203,7 @@ QList<QAction*> TorchModelTools::addMenus() {
 QList<AnalysisController*> TorchModelTools::controllers() const {
     QList<AnalysisController*> all;
     for (int i = 0; i < tabs_->count(); ++i)
-        if (auto* c = controller(qobject_cast<SlideView*>(tabs_->widget(i)))) all << c;
+        all << tabs_->widget(i)->findChildren<AnalysisController*>();  // split panes' too
     return all;
 }
 
@@ -210,6 +212,15 @@ bool TorchModelTools::isBusy() const {
     const auto all = controllers();
     return std::any_of(all.begin(), all.end(),
                        [](const AnalysisController* c) { return c->isBusy(); });
+}
+
+void TorchModelTools::attachPane(SlideView* pane, ModelSession* session) {
+    auto* controller = new AnalysisController(pane, session);
+    controller->overlay()->setHeatmapVisible(heatmapAction_->isChecked());
+    controller->overlay()->setOutlineVisible(outlineAction_->isChecked());
+    connect(controller, &AnalysisController::failed, this, [this, pane](const QString& message) {
+        emit errorOccurred(tr("Cannot analyse %1").arg(pane->document()->displayName()), message);
+    });
 }
 
 void TorchModelTools::attach(SlideView* view) {

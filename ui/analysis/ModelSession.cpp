@@ -82,8 +82,10 @@ void ModelSession::open(const QString& path, bool reportErrors) {
                     return;
                 }
                 model_ = load.model;
-                QSettings().setValue(analysis_keys::kLastModel, load.path);
-                recent_->add(load.path);
+                if (remembered_) {
+                    remember(analysis_keys::kLastModel, load.path);
+                    recent_->add(load.path);
+                }
                 emit modelChanged();
                 emit modelOpened(load.path);
             });
@@ -93,21 +95,21 @@ void ModelSession::open(const QString& path, bool reportErrors) {
 void ModelSession::setMethod(const QString& method) {
     if (method == method_) return;
     method_ = method;
-    QSettings().setValue(analysis_keys::kMethod, method_);
+    remember(analysis_keys::kMethod, method_);
     emit analysisChanged();
 }
 
 void ModelSession::setEigenSmooth(bool on) {
     if (on == eigenSmooth_) return;
     eigenSmooth_ = on;
-    QSettings().setValue(analysis_keys::kEigenSmooth, on);
+    remember(analysis_keys::kEigenSmooth, on);
     emit analysisChanged();
 }
 
 void ModelSession::setFlipSmooth(bool on) {
     if (on == flipSmooth_) return;
     flipSmooth_ = on;
-    QSettings().setValue(analysis_keys::kFlipSmooth, on);
+    remember(analysis_keys::kFlipSmooth, on);
     emit analysisChanged();
 }
 
@@ -120,14 +122,14 @@ void ModelSession::setClassIndex(int index) {
 void ModelSession::setFit(ImageFit fit) {
     if (fit == fit_) return;
     fit_ = fit;
-    QSettings().setValue(analysis_keys::kFit, int(fit_));
+    remember(analysis_keys::kFit, int(fit_));
     emit analysisChanged();
 }
 
 void ModelSession::setOverlap(double overlap) {
     if (overlap == overlap_) return;
     overlap_ = overlap;
-    QSettings().setValue(analysis_keys::kOverlap, overlap_);
+    remember(analysis_keys::kOverlap, overlap_);
     emit analysisChanged();
 }
 
@@ -163,8 +165,16 @@ void ModelSession::setThreshold(double threshold) {
     displayEdited();
 }
 
+void ModelSession::remember(const char* key, const QVariant& value) {
+    if (remembered_) QSettings().setValue(key, value);
+}
+
 void ModelSession::displayEdited() {
     using namespace analysis_keys;
+    if (!remembered_) {
+        emit displayChanged();
+        return;
+    }
     QSettings settings;
     settings.setValue(kLayer, layer_ == ShownHeat::Probability ? 1 : 0);
     settings.setValue(kNormalisation, normalisation_ == CamNormalisation::Patch ? 1 : 0);
@@ -177,7 +187,7 @@ void ModelSession::displayEdited() {
 void ModelSession::setLive(bool live) {
     if (live == live_) return;
     live_ = live;
-    QSettings().setValue(analysis_keys::kLive, live_);
+    remember(analysis_keys::kLive, live_);
     emit liveChanged(live_);
 }
 

@@ -7,6 +7,7 @@
 #include <QFuture>
 #include <QObject>
 #include <QString>
+#include <QVariant>
 
 #include <functional>
 #include <memory>
@@ -51,6 +52,10 @@ public:
     bool isLoading() const { return loading_; }
     RecentFiles* recentModels() const { return recent_; }
     static QString lastModel();  // the model of the last session (empty: none)
+    // A split view's pane (ui/split) has a session of its own: false keeps its choices out of
+    // QSettings and the recent models, so they never become the window's.
+    void setRemembered(bool remembered) { remembered_ = remembered; }
+    const ModelLoader& loader() const { return loader_; }
 
     QString method() const { return method_; }
     void setMethod(const QString& method);
@@ -90,6 +95,7 @@ signals:
 
 private:
     void displayEdited();
+    void remember(const char* key, const QVariant& value);  // in QSettings unless not remembered
 
     ModelLoader loader_;
     RecentFiles* recent_;
@@ -108,6 +114,7 @@ private:
     ColourMap colourMap_ = ColourMap::Jet;
     double opacity_ = 0.5, threshold_ = 0.2;
     bool live_ = true;
+    bool remembered_ = true;
 };
 
 // The name of a colour map as colourMapFromName reads it ("jet", …).
