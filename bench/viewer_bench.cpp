@@ -257,6 +257,9 @@ void showHeat(SlideView& view, lucida::ui::HeatmapOverlay& overlay, TileService&
     overlay.setImageSize(QSizeF(info.width(), info.height()));
     overlay.setRasters(cam, nullptr);
     overlay.setOpacity(0.5);
+    // Heat tiles are made by the overlay's worker; each arrival repaints, as in the app.
+    QObject::connect(&overlay, &lucida::ui::HeatmapOverlay::changed, &view,
+                     qOverload<>(&QWidget::update));
     view.setOverlay(&overlay);
 }
 
@@ -330,6 +333,8 @@ Json benchPan(const Options& o) {
     const Leg legs[] = {{-10, 0, 48}, {0, -10, 27}, {10, 0, 96}, {0, 10, 54},
                         {-10, 0, 96}, {0, -10, 27}, {10, 0, 48}};
     std::vector<double> wallMs, paintMs;
+    const std::uint64_t heatMadeBefore = o.heat ? overlay.shownTiles().tilesMade() : 0;
+    int heatPending = 0;  // frames that drew a heat tile coarser (its own still being made)
     for (const Leg& leg : legs)
         for (int i = 0; i < leg.frames; ++i) {
             view.panByScreen(leg.dx, leg.dy);
@@ -338,10 +343,13 @@ Json benchPan(const Options& o) {
             view.repaint();
             wallMs.push_back(elapsedMs(t));
             paintMs.push_back(view.lastPaintMilliseconds());
-            if (!view.isFullyLoaded()) throw std::runtime_error("a pan frame missed a tile");
+            if (!view.renderer().imageLayer().complete())
+                throw std::runtime_error("a pan frame missed a tile");
+            heatPending += o.heat && !overlay.heatComplete();
             QCoreApplication::processEvents();
         }
     const auto decodedDuring = service.loader().stats().decoded - decodedBefore;
+    const std::uint64_t heatMade = o.heat ? overlay.shownTiles().tilesMade() - heatMadeBefore : 0;
     view.setOverlay(nullptr);
     Json s{{"heat_layer", o.heat},
            {"annotations", o.annotations},
@@ -349,6 +357,8 @@ Json benchPan(const Options& o) {
            {"frames", wallMs.size()},
            {"preloaded_tiles", keys.size()},
            {"decodes_during_pan", decodedDuring},
+           {"heat_tiles_made_during_pan_off_gui_thread", heatMade},
+           {"frames_with_heat_tile_pending", heatPending},
            {"repaint_wall_ms",
             {{"p50", percentile(wallMs, 50)},
              {"p95", percentile(wallMs, 95)},
@@ -364,11 +374,13 @@ Json benchPan(const Options& o) {
         "the pan)\n"
         "  repaint() wall  p50 %6.2f  p95 %6.2f  max %6.2f ms\n"
         "  paintEvent      p50 %6.2f  p95 %6.2f  max %6.2f ms\n"
+        "  heat: %llu tiles made off the GUI thread, %d frames drew one coarser meanwhile\n"
         "  p95 %.2f ms (target <= 16)  %s\n",
         wallMs.size(), keys.size(), static_cast<unsigned long long>(decodedDuring),
         percentile(wallMs, 50), percentile(wallMs, 95), percentile(wallMs, 100),
         percentile(paintMs, 50), percentile(paintMs, 95), percentile(paintMs, 100),
-        percentile(wallMs, 95), s["pass"].get<bool>() ? "PASS" : "MISS");
+        static_cast<unsigned long long>(heatMade), heatPending, percentile(wallMs, 95),
+        s["pass"].get<bool>() ? "PASS" : "MISS");
     return s;
 }
 
@@ -409,7 +421,7 @@ Json benchMemory(const Options& o) {
     view.setOverlay(nullptr);
     // With a whole-slide analysis shown, issue 12 allows 250 MiB over the budget (heat tiles
     // count against the budget itself).
-    const double target = o.heat ? 250.0 : 200.0;
+    const double target = o.heat ? 250.0 : 150.0;
     Json s{{"heat_layer", o.heat},
            {"steps", path.size()},
            {"seconds", elapsedMs(total) / 1000},
@@ -421,6 +433,7 @@ Json benchMemory(const Options& o) {
            {"rss_last_mib", rss.back()},
            {"rss_max_minus_budget_mib", maxRss - budgetMiB},
            {"cache_used_max_mib", maxCacheMiB},
+           {"heat_tiles_made", o.heat ? overlay.shownTiles().tilesMade() : 0},
            {"target_over_budget_mib", target},
            {"pass", maxRss - budgetMiB <= target}};
     std::printf(

@@ -1,5 +1,7 @@
 #include "HeatTiles.h"
 
+#include "HeatChanges.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -39,8 +41,7 @@ std::vector<Tap> taps(std::int64_t start, int count, double pixelSize, double ce
 }  // namespace
 
 PixelBuffer makeHeatTile(const FloatRaster& r, double pixelSize, std::int64_t col, std::int64_t row,
-                         int tileSize, const std::array<std::array<std::uint8_t, 3>, 256>& colours,
-                         float threshold) {
+                         int tileSize, const HeatTiles::Colours& colours, float threshold) {
     PixelBuffer out(tileSize, tileSize, PixelFormat::Rgba8);
     if (r.width <= 0 || r.height <= 0) return out;
     const auto xs = taps(col * tileSize, tileSize, pixelSize, r.cellSize, r.width);
@@ -76,24 +77,145 @@ PixelBuffer makeHeatTile(const FloatRaster& r, double pixelSize, std::int64_t co
     return out;
 }
 
-HeatTiles::HeatTiles() : sourceId_(newDerivedSourceId()) {}
+HeatTiles::Colours colourTable(ColourMap colours) {
+    FloatTensor ramp({1, 256});
+    for (int i = 0; i < 256; ++i) ramp.data[static_cast<std::size_t>(i)] = i / 255.0f;
+    const PixelBuffer lut = colouriseMap(ramp, colours);
+    HeatTiles::Colours table{};
+    for (int i = 0; i < 256; ++i) {
+        const std::uint8_t* c = lut.rgbaAt(i, 0);
+        table[static_cast<std::size_t>(i)] = {c[0], c[1], c[2]};
+    }
+    return table;
+}
+
+// What tiles are made of: immutable but for the halved copies, made on the worker when a level
+// needs one that did not come made ahead.
+struct HeatTiles::Content {
+    std::shared_ptr<const FloatRaster> raster;
+    Colours colours{};
+    float threshold = 0;
+    int generation = 0;
+    mutable std::mutex reducedMutex;
+    mutable std::vector<std::shared_ptr<const FloatRaster>> reduced;
+
+    bool drawable() const { return raster && raster->width > 0 && raster->height > 0; }
+
+    // Halved while a cell stays no larger than a heat pixel: each pixel then averages the cells
+    // it covers instead of sampling a few of them (which aliases into a plaid of the grid).
+    int halvingsFor(int level) const {
+        const double pixel = std::ldexp(1.0, level);
+        int halvings = 0;
+        while (raster->cellSize * std::ldexp(1.0, halvings + 1) <= pixel && halvings < 40)
+            ++halvings;
+        return halvings;
+    }
+
+    std::shared_ptr<const FloatRaster> rasterFor(int level, std::atomic<int>& made) const {
+        const std::size_t wanted = static_cast<std::size_t>(halvingsFor(level));
+        std::lock_guard lock(reducedMutex);
+        while (reduced.size() < wanted) {
+            const FloatRaster& from = reduced.empty() ? *raster : *reduced.back();
+            if (from.width < 2 || from.height < 2) break;
+            reduced.push_back(std::make_shared<const FloatRaster>(halveRaster(from)));
+            ++made;
+        }
+        const std::size_t halvings = std::min(wanted, reduced.size());
+        return halvings == 0 ? raster : reduced[halvings - 1];
+    }
+};
+
+struct HeatTiles::Job {
+    TileKey key;
+    std::shared_ptr<std::promise<TilePtr>> promise;  // fetches only
+    std::shared_future<TilePtr> future;
+};
+
+namespace {
+std::shared_future<TilePtr> ready(TilePtr tile) {
+    std::promise<TilePtr> p;
+    p.set_value(std::move(tile));
+    return p.get_future().share();
+}
+}  // namespace
+
+HeatTiles::HeatTiles(std::function<void()> arrived)
+    : sourceId_(newDerivedSourceId()), arrived_(std::move(arrived)) {}
+
+HeatTiles::~HeatTiles() { stop(); }
+
+void HeatTiles::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        jobs_.clear();
+    }
+    wake_.notify_all();
+    if (worker_.joinable()) worker_.join();
+    idle_.notify_all();
+}
+
+void HeatTiles::startWorker() {
+    if (!worker_.joinable() && !stopping_) worker_ = std::thread([this] { workerLoop(); });
+}
 
 void HeatTiles::setContent(std::shared_ptr<const FloatRaster> raster,
                            std::vector<std::shared_ptr<const FloatRaster>> reduced,
                            ColourMap colours, double threshold, TileCache& cache) {
-    cache.removeSource(sourceId_);
-    ++generation_;
-    raster_ = std::move(raster);
-    reduced_ = std::move(reduced);
-    threshold_ = static_cast<float>(threshold);
-    // The core's colours for each 8-bit value, as colouriseMap (and lucida-cli) colour a map.
-    FloatTensor ramp({1, 256});
-    for (int i = 0; i < 256; ++i) ramp.data[static_cast<std::size_t>(i)] = i / 255.0f;
-    const PixelBuffer lut = colouriseMap(ramp, colours);
-    for (int i = 0; i < 256; ++i) {
-        const std::uint8_t* c = lut.rgbaAt(i, 0);
-        colours_[static_cast<std::size_t>(i)] = {c[0], c[1], c[2]};
+    auto next = std::make_shared<Content>();
+    next->raster = std::move(raster);
+    next->reduced = std::move(reduced);
+    next->colours = colourTable(colours);
+    next->threshold = static_cast<float>(threshold);
+    TileCache* dropFrom = nullptr;
+    bool compare = false, full = false;
+    {
+        std::lock_guard lock(mutex_);
+        const Content* now = content_.get();
+        // A new result of the same analysis drawn the same way: compared on the worker.
+        const bool sameAnalysis = now && now->drawable() && next->drawable() && cache_ == &cache &&
+                                  now->colours == next->colours &&
+                                  now->threshold == next->threshold &&
+                                  now->raster->width == next->raster->width &&
+                                  now->raster->height == next->raster->height &&
+                                  now->raster->cellSize == next->raster->cellSize;
+        if (sameAnalysis) {
+            next->generation = generation_;
+            if (now->raster != next->raster && !compareFrom_) compareFrom_ = content_;
+            compare = compareFrom_ != nullptr;
+        } else {
+            full = true;
+            next->generation = ++generation_;
+            compareFrom_.reset();
+            made_.clear();
+            stale_.clear();
+            std::erase_if(jobs_, [](const Job& j) { return !j.promise; });
+            dropFrom = cache_;
+        }
+        cache_ = &cache;
+        content_ = std::move(next);
+        if (compare) startWorker();
     }
+    if (compare) wake_.notify_all();
+    // Outside the lock; the worker caches no tile of an older generation after the bump above.
+    if (dropFrom && dropFrom != &cache) dropFrom->removeSource(sourceId_);
+    if (full) cache.removeSource(sourceId_);
+}
+
+std::vector<std::shared_ptr<const FloatRaster>> HeatTiles::reduced() const {
+    std::shared_ptr<const Content> content;
+    {
+        std::lock_guard lock(mutex_);
+        content = content_;
+    }
+    if (!content) return {};
+    std::lock_guard lock(content->reducedMutex);
+    return content->reduced;
+}
+
+bool HeatTiles::hasContent() const {
+    std::lock_guard lock(mutex_);
+    return content_ && content_->drawable();
 }
 
 int HeatTiles::levelFor(double scale) {
@@ -101,42 +223,170 @@ int HeatTiles::levelFor(double scale) {
     return std::clamp(static_cast<int>(std::floor(std::log2(1.0 / scale) + 1e-9)), 0, 40);
 }
 
+int HeatTiles::coarsestLevel(double extent) {
+    if (!(extent > kTileSize)) return 0;
+    return std::clamp(static_cast<int>(std::ceil(std::log2(extent / kTileSize) - 1e-9)), 0, 40);
+}
+
 TileKey HeatTiles::key(int level, std::int64_t col, std::int64_t row) const {
     TileKey k;
     k.sourceId = sourceId_;
     k.level = level;
-    k.slice = generation_;  // the content's: a tile of older content is never taken for it
+    {
+        std::lock_guard lock(mutex_);
+        k.slice = generation_;  // the drawing's: a tile of older colours is never taken for it
+    }
     k.col = col;
     k.row = row;
     k.tileSize = kTileSize;
     return k;
 }
 
-const FloatRaster& HeatTiles::rasterFor(int level) {
-    // Halved while a cell stays no larger than a heat pixel: each pixel then averages the cells
-    // it covers instead of sampling a few of them (which aliases into a plaid of the grid).
-    const double pixel = std::ldexp(1.0, level);
-    std::size_t halvings = 0;
-    while (raster_->cellSize * std::ldexp(1.0, int(halvings) + 1) <= pixel && halvings < 40) {
-        if (halvings >= reduced_.size()) {
-            const FloatRaster& from = reduced_.empty() ? *raster_ : *reduced_.back();
-            if (from.width < 2 || from.height < 2) break;
-            reduced_.push_back(std::make_shared<const FloatRaster>(halveRaster(from)));
-            ++reductionsMade_;
-        }
-        ++halvings;
-    }
-    return halvings == 0 ? *raster_ : *reduced_[halvings - 1];
+bool HeatTiles::isCurrent(const TileKey& key) const {
+    return cache_ && key.slice == generation_ && !stale_.count(key) && cache_->contains(key);
 }
 
-TilePtr HeatTiles::tile(TileCache& cache, const TileKey& key) {
-    if (!raster_ || raster_->width <= 0 || raster_->height <= 0) return nullptr;
-    if (TilePtr cached = cache.find(key)) return cached;
-    const FloatRaster& r = rasterFor(key.level);
-    auto made = std::make_shared<const PixelBuffer>(makeHeatTile(
-        r, std::ldexp(1.0, key.level), key.col, key.row, kTileSize, colours_, threshold_));
-    cache.insert(key, made);
-    return made;
+HeatTiles::Cached HeatTiles::cached(const TileKey& key) {
+    std::lock_guard lock(mutex_);
+    if (!cache_ || !cache_->contains(key)) return {};  // no miss counted for a backdrop look
+    TilePtr tile = cache_->find(key);
+    return {tile, tile && key.slice == generation_ && !stale_.count(key)};
+}
+
+void HeatTiles::request(const std::vector<TileKey>& keys) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(jobs_, [](const Job& j) { return !j.promise; });
+    if (stopping_ || !content_ || !content_->drawable()) return;
+    for (const TileKey& key : keys) {
+        if (key.sourceId != sourceId_ || key.slice != generation_ || isCurrent(key)) continue;
+        if (std::any_of(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.key == key; }))
+            continue;
+        jobs_.push_back({key, nullptr, {}});
+    }
+    if (jobs_.empty()) return;
+    startWorker();
+    wake_.notify_one();
+}
+
+std::shared_future<TilePtr> HeatTiles::fetch(const TileKey& key) {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || !content_ || !content_->drawable() || key.sourceId != sourceId_ ||
+        key.slice != generation_)
+        return ready(nullptr);
+    if (isCurrent(key))
+        if (TilePtr tile = cache_->find(key)) return ready(std::move(tile));
+    for (const Job& j : jobs_)
+        if (j.key == key && j.promise) return j.future;
+    std::erase_if(jobs_, [&](const Job& j) { return j.key == key; });
+    Job job{key, std::make_shared<std::promise<TilePtr>>(), {}};
+    job.future = job.promise->get_future().share();
+    jobs_.push_front(job);
+    startWorker();
+    wake_.notify_one();
+    return job.future;
+}
+
+void HeatTiles::waitIdle() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return stopping_ || (!busy_ && !compareFrom_ && jobs_.empty()); });
+}
+
+std::vector<std::thread::id> HeatTiles::makerThreads() const {
+    std::lock_guard lock(mutex_);
+    return makers_;
+}
+
+void HeatTiles::workerLoop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || compareFrom_ || !jobs_.empty(); });
+        if (stopping_) return;
+        busy_ = true;
+        if (compareFrom_)
+            compareResults(lock);
+        else
+            makeTile(lock);
+        busy_ = false;
+        if (!compareFrom_ && jobs_.empty()) idle_.notify_all();
+    }
+}
+
+// A new result: the tiles made so far over cells whose values changed become stale, at every
+// level (a coarse tile reads the halved copy, whose cells cover 2^h of the raster's).
+void HeatTiles::compareResults(std::unique_lock<std::mutex>& lock) {
+    const std::shared_ptr<const Content> before = std::move(compareFrom_);
+    compareFrom_.reset();
+    const std::shared_ptr<const Content> after = content_;
+    lock.unlock();
+    const HeatChanges changes(*before->raster, *after->raster);
+    lock.lock();
+    if (changes.none() || after->generation != generation_ || !cache_) return;
+    std::uint64_t marked = 0;
+    for (auto it = made_.begin(); it != made_.end();) {
+        if (!cache_->contains(*it)) {  // evicted: made afresh when next asked for
+            stale_.erase(*it);
+            it = made_.erase(it);
+            continue;
+        }
+        const CellRange r = cellsUnderTile(after->raster->cellSize, after->halvingsFor(it->level),
+                                           it->level, it->col, it->row, kTileSize);
+        if (changes.any(r.x0, r.y0, r.x1, r.y1) && stale_.insert(*it).second) ++marked;
+        ++it;
+    }
+    tilesMarkedStale_ += marked;
+    if (marked && arrived_) {
+        lock.unlock();
+        arrived_();
+        lock.lock();
+    }
+}
+
+void HeatTiles::makeTile(std::unique_lock<std::mutex>& lock) {
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    const std::shared_ptr<const Content> content = content_;
+    if (!content || !content->drawable() || job.key.slice != generation_) {
+        if (job.promise) job.promise->set_value(nullptr);
+        return;
+    }
+    if (isCurrent(job.key))  // made for a fetch since it was asked for
+        if (TilePtr tile = cache_->find(job.key)) {
+            if (job.promise) job.promise->set_value(std::move(tile));
+            return;
+        }
+    lock.unlock();
+    const auto raster = content->rasterFor(job.key.level, reductionsMade_);
+    auto tile = std::make_shared<const PixelBuffer>(
+        makeHeatTile(*raster, std::ldexp(1.0, job.key.level), job.key.col, job.key.row, kTileSize,
+                     content->colours, content->threshold));
+    ++tilesMade_;
+    lock.lock();
+    const auto self = std::this_thread::get_id();
+    if (std::find(makers_.begin(), makers_.end(), self) == makers_.end()) makers_.push_back(self);
+    if (job.key.slice == generation_ && cache_) {
+        cache_->insert(job.key, tile);
+        stale_.erase(job.key);
+        made_.insert(job.key);
+        if (made_.size() >= pruneAt_) pruneMade();
+    }
+    if (job.promise) job.promise->set_value(tile);
+    if (arrived_) {
+        lock.unlock();
+        arrived_();
+        lock.lock();
+    }
+}
+
+void HeatTiles::pruneMade() {
+    for (auto it = made_.begin(); it != made_.end();) {
+        if (cache_->contains(*it)) {
+            ++it;
+        } else {
+            stale_.erase(*it);
+            it = made_.erase(it);
+        }
+    }
+    pruneAt_ = std::max<std::size_t>(4096, 2 * made_.size());
 }
 
 }  // namespace lucida::ui

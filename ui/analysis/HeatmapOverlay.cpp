@@ -1,6 +1,8 @@
 #include "HeatmapOverlay.h"
 
+#include <QMetaObject>
 #include <QPainter>
+#include <QPainterPath>
 #include <QTransform>
 
 #include <algorithm>
@@ -36,17 +38,31 @@ QImage colouriseRaster(const FloatRaster& r, ColourMap colours, double threshold
 
 HeatmapOverlay::HeatmapOverlay(QObject* parent)
     : QObject(parent), ownCache_(std::make_unique<TileCache>(kOwnCacheBytes)) {
+    for (auto& tiles : tiles_) tiles = std::make_unique<HeatTiles>([this] { tilesArrived(); });
     heat_.setOpacity(0.5);
     outline_.setVisible(false);
 }
 
 HeatmapOverlay::~HeatmapOverlay() {
-    // Heat tiles in a shared cache go with the overlay: they would only take the budget.
-    for (const HeatTiles& tiles : tiles_) cache().removeSource(tiles.sourceId());
+    // The workers first (they report to this object), then the tiles: in a shared cache they
+    // would only take the budget.
+    for (const auto& tiles : tiles_) tiles->stop();
+    for (const auto& tiles : tiles_) cache().removeSource(tiles->sourceId());
+}
+
+void HeatmapOverlay::tilesArrived() {
+    if (arrivalPending_.exchange(true)) return;  // one repaint for a burst of tiles
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            arrivalPending_ = false;
+            emit changed();
+        },
+        Qt::QueuedConnection);
 }
 
 void HeatmapOverlay::setTileCache(TileCache* cache) {
-    for (const HeatTiles& tiles : tiles_) this->cache().removeSource(tiles.sourceId());
+    for (const auto& tiles : tiles_) this->cache().removeSource(tiles->sourceId());
     cache_ = cache;
     ownCache_.reset();
     if (!cache_) ownCache_ = std::make_unique<TileCache>(kOwnCacheBytes);
@@ -84,7 +100,7 @@ void HeatmapOverlay::setRasters(std::shared_ptr<const FloatRaster> cam,
 
 void HeatmapOverlay::publish(Layer layer, std::vector<std::shared_ptr<const FloatRaster>> reduced) {
     const auto drawn = layer == Layer::Cam && camSmooth_ ? camSmooth_ : raster(layer);
-    tiles_[index(layer)].setContent(drawn, std::move(reduced), colours_, threshold_, cache());
+    tiles_[index(layer)]->setContent(drawn, std::move(reduced), colours_, threshold_, cache());
 }
 
 void HeatmapOverlay::clear() { setRasters(nullptr, nullptr); }
@@ -150,7 +166,7 @@ void HeatmapOverlay::invalidate() {
     images_[0] = images_[1] = QImage();
     // New colours or threshold: the same values (and halved copies), coloured anew.
     for (const Layer layer : {Layer::Cam, Layer::Probability})
-        publish(layer, tiles_[index(layer)].reduced());
+        publish(layer, tiles_[index(layer)]->reduced());
     emit changed();
 }
 
@@ -173,31 +189,105 @@ ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colo
     return c;
 }
 
-void HeatmapOverlay::paintHeat(QPainter& painter, const LayerContext& c) {
-    if (isEmpty()) return;
-    painter.setTransform(c.imageToFrame(), true);
+QRectF HeatmapOverlay::heatArea(const LayerContext& c) const {
     QRectF area(c.visible.x, c.visible.y, c.visible.width, c.visible.height);
-    if (!imageSize_.isEmpty()) {
-        painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
-        area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
-    }
-    if (area.isEmpty()) return;
-    // The level whose heat pixels are just no larger than a screen pixel: a smooth transform
-    // shrinks them by less than two, and each pixel already averages the cells it covers.
-    HeatTiles& tiles = tiles_[index(layer_)];
-    const int level = HeatTiles::levelFor(c.frame.scale);
+    if (!imageSize_.isEmpty()) area = area.intersected(QRectF(QPointF(0, 0), imageSize_));
+    return area;
+}
+
+std::vector<TileKey> HeatmapOverlay::tilesOver(const HeatTiles& tiles, int level,
+                                               const QRectF& area) const {
     const double span = HeatTiles::tileSpan(level);
     const auto first = [span](double v) { return static_cast<std::int64_t>(std::floor(v / span)); };
     const auto last = [span](double v) { return static_cast<std::int64_t>(std::ceil(v / span)); };
-    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+    std::vector<TileKey> keys;
     for (std::int64_t row = first(area.top()); row < last(area.bottom()); ++row)
-        for (std::int64_t col = first(area.left()); col < last(area.right()); ++col) {
-            const TilePtr tile = tiles.tile(cache(), tiles.key(level, col, row));
-            if (!tile) return;
-            const QImage image(tile->bytes.data(), tile->width, tile->height,
-                               static_cast<qsizetype>(tile->stride()), QImage::Format_RGBA8888);
-            painter.drawImage(QRectF(col * span, row * span, span, span), image);
+        for (std::int64_t col = first(area.left()); col < last(area.right()); ++col)
+            keys.push_back(tiles.key(level, col, row));
+    return keys;
+}
+
+// Where tiles of `level` are missing, the cached tiles of coarser levels, coarsest first: the
+// heat shows at once, coarser, while the worker makes the finer ones.
+void HeatmapOverlay::drawBackdrop(QPainter& painter, HeatTiles& tiles, int level,
+                                  const QRectF& area, const std::vector<TileKey>& holes) {
+    QPainterPath clip;
+    const double span = HeatTiles::tileSpan(level);
+    for (const TileKey& key : holes)
+        clip.addRect(QRectF(key.col * span, key.row * span, span, span));
+    painter.save();
+    painter.setClipPath(clip, Qt::IntersectClip);
+    const double extent = std::max(imageSize_.width(), imageSize_.height());
+    const int coarsest = std::min(HeatTiles::coarsestLevel(extent), level + 8);
+    for (int l = coarsest; l > level; --l) {
+        const double s = HeatTiles::tileSpan(l);
+        for (const TileKey& key : tilesOver(tiles, l, area))
+            if (const TilePtr tile = tiles.cached(key).tile) {
+                const QImage image(tile->bytes.data(), tile->width, tile->height,
+                                   static_cast<qsizetype>(tile->stride()), QImage::Format_RGBA8888);
+                painter.drawImage(QRectF(key.col * s, key.row * s, s, s), image);
+            }
+    }
+    painter.restore();
+}
+
+void HeatmapOverlay::prepareHeat(const LayerContext& c) {
+    held_.clear();
+    const QRectF area = heatArea(c);
+    if (isEmpty() || area.isEmpty()) return;
+    HeatTiles& tiles = *tiles_[index(layer_)];
+    std::vector<std::pair<TileKey, std::shared_future<TilePtr>>> pending;
+    for (const TileKey& key : tilesOver(tiles, HeatTiles::levelFor(c.frame.scale), area))
+        pending.emplace_back(key, tiles.fetch(key));
+    for (auto& [key, future] : pending) {
+        try {
+            if (TilePtr tile = future.get()) held_.emplace(key, std::move(tile));
+        } catch (const std::exception&) {
+            // The worker stopped (the overlay is going): drawn as a missing tile.
         }
+    }
+}
+
+void HeatmapOverlay::paintHeat(QPainter& painter, const LayerContext& c) {
+    heatComplete_ = true;
+    const QRectF area = heatArea(c);
+    if (isEmpty() || area.isEmpty()) {
+        held_.clear();
+        return;
+    }
+    painter.setTransform(c.imageToFrame(), true);
+    if (!imageSize_.isEmpty())
+        painter.setClipRect(QRectF(QPointF(0, 0), imageSize_), Qt::IntersectClip);
+    // The level whose heat pixels are just no larger than a screen pixel: a smooth transform
+    // shrinks them by less than two, and each pixel already averages the cells it covers.
+    HeatTiles& tiles = *tiles_[index(layer_)];
+    const int level = HeatTiles::levelFor(c.frame.scale);
+    const double span = HeatTiles::tileSpan(level);
+    std::vector<std::pair<TileKey, TilePtr>> present;
+    std::vector<TileKey> wanted, holes;
+    for (const TileKey& key : tilesOver(tiles, level, area)) {
+        TilePtr tile;
+        if (const auto it = held_.find(key); it != held_.end()) tile = it->second;
+        if (!tile) {
+            HeatTiles::Cached cached = tiles.cached(key);
+            if (!cached.current) wanted.push_back(key);
+            tile = std::move(cached.tile);
+        }
+        if (tile)
+            present.emplace_back(key, std::move(tile));
+        else
+            holes.push_back(key);
+    }
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, true);
+    if (!holes.empty()) drawBackdrop(painter, tiles, level, area, holes);
+    for (const auto& [key, tile] : present) {
+        const QImage image(tile->bytes.data(), tile->width, tile->height,
+                           static_cast<qsizetype>(tile->stride()), QImage::Format_RGBA8888);
+        painter.drawImage(QRectF(key.col * span, key.row * span, span, span), image);
+    }
+    if (held_.empty()) tiles.request(wanted);  // a view's paint; off-screen waited already
+    heatComplete_ = wanted.empty();
+    held_.clear();
     ++heatmapPaints_;
 }
 

@@ -12,7 +12,9 @@
 #include <QPolygonF>
 #include <QRectF>
 
+#include <atomic>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace lucida::ui {
@@ -40,8 +42,10 @@ ColouredRaster colouriseWithReductions(const FloatRaster& raster, ColourMap colo
 // or the probability raster published as HeatTiles (bilinear in the raster's values, as
 // `lucida-cli explain`, then coloured; cells below the threshold and cells without a value
 // transparent) in the shared TileCache, drawn tile by tile at the level that matches the view
-// with the layer's own opacity; then the tissue outlines. A tile not cached is made when first
-// drawn (bounded: 256² pixels) and counts against the cache's byte budget like image tiles.
+// with the layer's own opacity; then the tissue outlines. Painting never makes a tile: it draws
+// what is cached (stale tiles until remade, coarser levels where a tile is missing) and asks the
+// tiles' worker for the rest, newest request first; `changed` follows when they are made. Tiles
+// count against the cache's byte budget like image tiles. Off-screen renders wait for them.
 class HeatmapOverlay : public QObject, public SlideOverlay {
     Q_OBJECT
 public:
@@ -63,6 +67,8 @@ public:
     bool isEmpty() const;  // nothing to draw for the layer shown
     std::shared_ptr<const FloatRaster> raster(Layer layer) const;
     std::shared_ptr<const FloatRaster> shownRaster() const { return raster(layer_); }
+    // The smoothed CAM the heat is drawn from instead of the CAM, when one was given (copies).
+    std::shared_ptr<const FloatRaster> smoothedCam() const { return camSmooth_; }
 
     // Level-0 size of the image: the heatmap is clipped to it.
     void setImageSize(QSizeF size);
@@ -94,10 +100,12 @@ public:
     int heatmapPaints() const { return heatmapPaints_; }
     // How many halved copies painting had to make itself (tests: made ahead, this stays 0).
     int reductionsMadeInPaint() const {
-        return tiles_[0].reductionsMade() + tiles_[1].reductionsMade();
+        return tiles_[0]->reductionsMade() + tiles_[1]->reductionsMade();
     }
     // The shown layer's heat tiles (tests, benchmarks).
-    const HeatTiles& shownTiles() const { return tiles_[index(layer_)]; }
+    HeatTiles& shownTiles() const { return *tiles_[index(layer_)]; }
+    // Whether the last paint drew every visible heat tile current (none missing or stale).
+    bool heatComplete() const { return heatComplete_; }
 
     // The heat, then the outlines.
     std::vector<ui::Layer*> layers() override { return {&heat_, &outline_}; }
@@ -112,12 +120,23 @@ private:
         void paint(QPainter& painter, const LayerContext& context) override {
             overlay_.paintHeat(painter, context);
         }
+        void prepareOffscreen(const LayerContext& context) override {
+            overlay_.prepareHeat(context);
+        }
+        bool paintedComplete() const override { return overlay_.heatComplete_; }
 
     private:
         HeatmapOverlay& overlay_;
     };
 
     void paintHeat(QPainter& painter, const LayerContext& context);
+    void prepareHeat(const LayerContext& context);
+    // The heat's part of the visible area (clipped to the image), in level-0 pixels.
+    QRectF heatArea(const LayerContext& context) const;
+    std::vector<TileKey> tilesOver(const HeatTiles& tiles, int level, const QRectF& area) const;
+    void drawBackdrop(QPainter& painter, HeatTiles& tiles, int level, const QRectF& area,
+                      const std::vector<TileKey>& holes);
+    void tilesArrived();  // any thread
     void invalidate();
     void publish(Layer layer, std::vector<std::shared_ptr<const FloatRaster>> reduced);
     int index(Layer layer) const { return layer == Layer::Cam ? 0 : 1; }
@@ -130,8 +149,12 @@ private:
     double threshold_ = 0;
     HeatLayer heat_{*this};  // visible and opacity: the heat's
     OutlineLayer outline_;
-    QImage images_[2];    // per layer; null: to be made
-    HeatTiles tiles_[2];  // per layer, with their halved rasters (made ahead or on demand)
+    QImage images_[2];  // per layer; null: to be made
+    // Per layer, with their halved rasters (made ahead or on demand) and worker.
+    std::unique_ptr<HeatTiles> tiles_[2];
+    std::unordered_map<TileKey, TilePtr, TileKeyHash> held_;  // off-screen: prepared tiles
+    bool heatComplete_ = true;
+    std::atomic<bool> arrivalPending_{false};
     TileCache* cache_ = nullptr;
     std::unique_ptr<TileCache> ownCache_;
 

@@ -38,6 +38,12 @@ public:
     // The renderer has set the painter for space() and opacity(); it restores it afterwards.
     virtual void paint(QPainter& painter, const LayerContext& context) = 0;
     virtual Space space() const { return Space::Image; }
+    // Off-screen renders call this before paint(): make or wait for what paint() will need (it
+    // may block; never called on a view's paint path).
+    virtual void prepareOffscreen(const LayerContext&) {}
+    // After the last paint: whether everything it should show was ready (a view is fully loaded
+    // only when every layer's was).
+    virtual bool paintedComplete() const { return true; }
 
     bool isVisible() const { return visible_; }
     void setVisible(bool visible) { visible_ = visible; }

@@ -46,11 +46,23 @@ std::vector<Layer*> SceneRenderer::layers() const {
 
 void SceneRenderer::paint(QPainter& painter, const ViewGeometry& view) {
     painter.fillRect(QRectF(0, 0, view.viewWidth, view.viewHeight), background_);
-    paintLayers(painter, layers(), view);
+    paintStack(painter, layers(), view);
 }
 
 void SceneRenderer::paintLayers(QPainter& painter, const std::vector<Layer*>& layers,
                                 const ViewGeometry& view) {
+    prepareLayers(layers, view);
+    paintStack(painter, layers, view);
+}
+
+void SceneRenderer::prepareLayers(const std::vector<Layer*>& layers, const ViewGeometry& view) {
+    const LayerContext c = LayerContext::of(view);
+    for (Layer* layer : layers)
+        if (layer->isVisible() && layer->opacity() > 0) layer->prepareOffscreen(c);
+}
+
+void SceneRenderer::paintStack(QPainter& painter, const std::vector<Layer*>& layers,
+                               const ViewGeometry& view) {
     const LayerContext c = LayerContext::of(view);
     for (Layer* layer : layers) {
         if (!layer->isVisible() || layer->opacity() <= 0) continue;
@@ -75,6 +87,7 @@ QImage SceneRenderer::render(const ViewGeometry& view) {
             // Drawn as a view draws a tile that failed: the coarser levels behind it show.
         }
     }
+    prepareLayers(layers(), view);  // heat tiles, made by the heat layer's worker
     QImage out(std::max(view.viewWidth, 1), std::max(view.viewHeight, 1),
                QImage::Format_ARGB32_Premultiplied);
     QPainter painter(&out);

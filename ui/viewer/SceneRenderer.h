@@ -47,7 +47,7 @@ public:
     // layer says afterwards which tiles were missing.
     void paint(QPainter& painter, const ViewGeometry& view);
     // Just `layers` (bottom first) for `view`, over what the painter's device holds: for layers
-    // drawn without an image (previews, tests).
+    // drawn without an image (previews, tests). Off-screen: prepares them first (may wait).
     static void paintLayers(QPainter& painter, const std::vector<Layer*>& layers,
                             const ViewGeometry& view);
 
@@ -60,6 +60,10 @@ public:
     QImage renderRegion(const RectF& region, QSize size);
 
 private:
+    static void prepareLayers(const std::vector<Layer*>& layers, const ViewGeometry& view);
+    static void paintStack(QPainter& painter, const std::vector<Layer*>& layers,
+                           const ViewGeometry& view);
+
     struct Entry {
         Layer* layer;
         int depth;

@@ -221,11 +221,15 @@ void SlideView::paintEvent(QPaintEvent*) {
 
     const ImageLayer& image = renderer_->imageLayer();
     displayedLevel_ = image.lastLevel();
-    fullyLoaded_ = image.complete();
+    const auto layers = renderer_->layers();
+    fullyLoaded_ = image.complete() && std::all_of(layers.begin(), layers.end(), [](Layer* l) {
+                       return !l->isVisible() || l->opacity() <= 0 || l->paintedComplete();
+                   });
     missing_ = image.missing();
     // Neighbours only once the view is complete: before, they would take cores from its own tiles.
     tiles_->loader().request(client_, document_->source(),
-                             fullyLoaded_ ? image.prefetch() : image.wanted(), tiles_->notifier());
+                             image.complete() ? image.prefetch() : image.wanted(),
+                             tiles_->notifier());
 
     // On screen only, never in a render for export: it names the patient.
     if (document_->isGray() || document_->info().sliceCount > 1) drawDicomText(painter);
