@@ -3,6 +3,7 @@
 // second (mm²/s: the analysed patches' grid cells × µm/px²) and patches per second; then the
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
+//        [--dense-only] [--dense-tile PX]
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
 #include "image/ImageSource.h"
@@ -43,8 +44,9 @@ std::string randomModel(const std::string& arch, const fs::path& dir) {
 }
 
 void wholeSlide(const ImageSource& source, const Model& model, const char* name, AnalysisMode mode,
-                double overlap, const fs::path& dir, int round) {
+                double overlap, const fs::path& dir, int round, int denseTile) {
     AnalysisSettings s;
+    s.denseTile = denseTile;
     s.mode = mode;
     s.overlap = overlap;
     s.batchSize = 16;
@@ -91,14 +93,18 @@ int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(
             stderr,
-            "usage: dense_bench SLIDE (MODEL|resnet18|smallcnn) [--rounds N] [--forward-only]\n");
+            "usage: dense_bench SLIDE (MODEL|resnet18|smallcnn) [--rounds N] [--forward-only]\n"
+            "       [--dense-only] [--dense-tile PX]\n");
         return 2;
     }
     int rounds = 1;
-    bool forwardOnly = false;
+    bool forwardOnly = false, denseOnly = false;
+    int denseTile = 0;
     for (int i = 3; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::atoi(argv[++i]);
         if (!std::strcmp(argv[i], "--forward-only")) forwardOnly = true;
+        if (!std::strcmp(argv[i], "--dense-tile") && i + 1 < argc) denseTile = std::atoi(argv[++i]);
+        if (!std::strcmp(argv[i], "--dense-only")) denseOnly = true;
     }
     configureTorchThreads();
     const fs::path dir = fs::temp_directory_path() / ("dense_bench-" + std::to_string(::getpid()));
@@ -111,9 +117,11 @@ int main(int argc, char** argv) {
     if (!forwardOnly) {
         auto source = openImage(argv[1]);
         for (int r = 0; r < rounds; ++r) {
-            wholeSlide(*source, *model, "patch-none", AnalysisMode::Patch, 0, dir, r);
-            wholeSlide(*source, *model, "patch-50", AnalysisMode::Patch, 0.5, dir, r);
-            wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r);
+            if (!denseOnly) {
+                wholeSlide(*source, *model, "patch-none", AnalysisMode::Patch, 0, dir, r, 0);
+                wholeSlide(*source, *model, "patch-50", AnalysisMode::Patch, 0.5, dir, r, 0);
+            }
+            wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r, denseTile);
         }
     }
     const std::string arch = model->spec().architecture;

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
+#include <limits>
 
 namespace lucida {
 namespace {
@@ -34,7 +36,8 @@ DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelS
     l.width = (a.grid.columns - 1) * step + spec.inputWidth;
     l.height = (a.grid.rows - 1) * step + spec.inputHeight;
     // Large tiles keep the halo's share small; a stride-32 trunk (ResNets) needs the larger ones.
-    const int wanted = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 2048 : 1024);
+    // Tiles beyond ~1.5k px lose more to cache misses than the halo costs (measured here).
+    const int wanted = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 1024 : 512);
     l.tileCells = std::max(l.window, (wanted + l.stride - 1) / l.stride);
     l.tile = l.tileCells * l.stride;
     return l;
@@ -79,12 +82,14 @@ struct MapBand {
         current.assign(std::size_t(channels) * rowsPerStripe * widthCells, 0.0f);
         currentRow = row;
     }
-    void put(const FloatTensor& maps, int cellX) {
+    // `maps` of cells from (cellX, cellY) of the current stripe on.
+    void put(const FloatTensor& maps, int cellX, int cellY) {
         const auto h = maps.size(1), w = maps.size(2);
         for (int c = 0; c < channels; ++c)
             for (std::int64_t y = 0; y < h; ++y)
-                std::copy_n(&maps.data[static_cast<std::size_t>((c * h + y) * w)], w,
-                            &current[(std::size_t(c) * rowsPerStripe + y) * widthCells + cellX]);
+                std::copy_n(
+                    &maps.data[static_cast<std::size_t>((c * h + y) * w)], w,
+                    &current[(std::size_t(c) * rowsPerStripe + cellY + y) * widthCells + cellX]);
     }
     float at(int c, int cellY, int cellX) const {
         const int stripe = cellY / rowsPerStripe, y = cellY % rowsPerStripe;
@@ -92,6 +97,65 @@ struct MapBand {
         return rows[(std::size_t(c) * rowsPerStripe + y) * widthCells + cellX];
     }
 };
+
+// The cells of a tile that not-yet-done patches' windows cover, as a box (tiles are fitted to
+// the tissue: glass around it is neither read nor run, beyond the halo).
+struct CellBox {
+    int x0 = std::numeric_limits<int>::max(), y0 = std::numeric_limits<int>::max(), x1 = -1,
+        y1 = -1;
+    bool empty() const { return x1 < x0; }
+    void add(int ax0, int ay0, int ax1, int ay1) {
+        x0 = std::min(x0, ax0), y0 = std::min(y0, ay0), x1 = std::max(x1, ax1),
+        y1 = std::max(y1, ay1);
+    }
+};
+
+struct DenseTile {
+    int row = 0;
+    DenseRect inner;  // model pixels, multiples of the stride
+    DenseRect read;   // inner grown by the halo
+};
+
+// The tiles to run, tile row by tile row, and the patches each tile row completes.
+struct DensePlan {
+    std::vector<DenseTile> tiles;
+    std::vector<std::vector<std::size_t>> completes;  // per tile row
+};
+
+DensePlan planTiles(const SlideAnalysis& a, const DenseCam& dense, const DenseLayout& l) {
+    const int tilesX = (l.width + l.tile - 1) / l.tile, tilesY = (l.height + l.tile - 1) / l.tile;
+    std::vector<CellBox> boxes(std::size_t(tilesX) * tilesY);
+    DensePlan plan;
+    plan.completes.resize(static_cast<std::size_t>(tilesY));
+    for (std::size_t i = 0; i < a.grid.patches.size(); ++i) {
+        if (a.outcomes[i].done) continue;
+        const Patch& p = a.grid.patches[i];
+        const int cx0 = p.column * l.patchStep, cy0 = p.row * l.patchStep;
+        const int cx1 = cx0 + l.window - 1, cy1 = cy0 + l.window - 1;  // inclusive
+        for (int ty = cy0 / l.tileCells; ty <= cy1 / l.tileCells; ++ty)
+            for (int tx = cx0 / l.tileCells; tx <= cx1 / l.tileCells; ++tx) {
+                const int bx = tx * l.tileCells, by = ty * l.tileCells;
+                boxes[std::size_t(ty) * tilesX + tx].add(std::max(cx0, bx), std::max(cy0, by),
+                                                         std::min(cx1, bx + l.tileCells - 1),
+                                                         std::min(cy1, by + l.tileCells - 1));
+            }
+        plan.completes[std::size_t(cy1 / l.tileCells)].push_back(i);
+    }
+    const DenseRect region{0, 0, l.width, l.height};
+    for (int ty = 0; ty < tilesY; ++ty)
+        for (int tx = 0; tx < tilesX; ++tx) {
+            const CellBox& b = boxes[std::size_t(ty) * tilesX + tx];
+            if (b.empty()) continue;
+            DenseTile t;
+            t.row = ty;
+            t.inner = {b.x0 * l.stride, b.y0 * l.stride,
+                       std::min((b.x1 + 1) * l.stride, l.width) - b.x0 * l.stride,
+                       std::min((b.y1 + 1) * l.stride, l.height) - b.y0 * l.stride};
+            t.read = dense.readRect(region, t.inner);
+            plan.tiles.push_back(t);
+        }
+    return plan;
+}
 
 PatchOutcome outcomeOf(const Model& model, const DenseCam& dense, const MapBand& band,
                        const DenseLayout& l, const Patch& p) {
@@ -134,42 +198,33 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
                   PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal) {
     const DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
     const DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
-    const int tilesX = (l.width + l.tile - 1) / l.tile, tilesY = (l.height + l.tile - 1) / l.tile;
-    // The tiles a not-yet-done patch's window touches; the patches each tile row completes.
-    std::vector<char> needed(std::size_t(tilesX) * tilesY, 0);
-    std::vector<std::vector<std::size_t>> completes(static_cast<std::size_t>(tilesY));
-    for (std::size_t i = 0; i < a.grid.patches.size(); ++i) {
-        if (a.outcomes[i].done) continue;
-        const Patch& p = a.grid.patches[i];
-        const int x0 = p.column * l.patchStep / l.tileCells,
-                  x1 = (p.column * l.patchStep + l.window - 1) / l.tileCells;
-        const int y0 = p.row * l.patchStep / l.tileCells,
-                  y1 = (p.row * l.patchStep + l.window - 1) / l.tileCells;
-        for (int y = y0; y <= y1; ++y)
-            for (int x = x0; x <= x1; ++x) needed[std::size_t(y) * tilesX + x] = 1;
-        completes[std::size_t(y1)].push_back(i);
-    }
+    const int tilesX = (l.width + l.tile - 1) / l.tile;
+    const DensePlan plan = planTiles(a, dense, l);
+    const auto& completes = plan.completes;
     MapBand band{dense.logitCount() + 1, l.tileCells, tilesX * l.tileCells, -1, {}, {}};
-    const DenseRect region{0, 0, l.width, l.height};
-    const DenseReader read = [&](const DenseRect& r) {
-        return readModelRect(source, a, model.spec(), r);
+    // The next tile is read and preprocessed on another thread while the trunk runs over this one.
+    const auto readAsync = [&](std::size_t t) {
+        return std::async(std::launch::async, [&, t] {
+            return readModelRect(source, a, model.spec(), plan.tiles[t].read);
+        });
     };
+    std::future<FloatTensor> next;
+    if (!plan.tiles.empty()) next = readAsync(0);
+    std::size_t tileIndex = 0;
     const std::size_t total = a.outcomes.size();
     std::size_t doneNow = 0;
     const auto started = std::chrono::steady_clock::now();
-    for (int ty = 0; ty < tilesY; ++ty) {
-        if (completes[std::size_t(ty)].empty() &&
-            !std::any_of(needed.begin() + std::ptrdiff_t(ty) * tilesX,
-                         needed.begin() + std::ptrdiff_t(ty + 1) * tilesX,
-                         [](char n) { return n != 0; }))
-            continue;
+    for (int ty = 0; ty < static_cast<int>(completes.size()); ++ty) {
+        const bool hasTiles = tileIndex < plan.tiles.size() && plan.tiles[tileIndex].row == ty;
+        if (completes[std::size_t(ty)].empty() && !hasTiles) continue;
         band.startRow(ty);
-        for (int tx = 0; tx < tilesX; ++tx) {
-            if (!needed[std::size_t(ty) * tilesX + tx]) continue;
-            if (callbacks.cancelled && callbacks.cancelled()) return;
-            const DenseRect inner{tx * l.tile, ty * l.tile, std::min(l.tile, l.width - tx * l.tile),
-                                  std::min(l.tile, l.height - ty * l.tile)};
-            band.put(dense.maps(read, region, inner), tx * l.tileCells);
+        for (; tileIndex < plan.tiles.size() && plan.tiles[tileIndex].row == ty; ++tileIndex) {
+            if (callbacks.cancelled && callbacks.cancelled()) return;  // `next` waits its read
+            const DenseTile& tile = plan.tiles[tileIndex];
+            const FloatTensor input = next.get();
+            if (tileIndex + 1 < plan.tiles.size()) next = readAsync(tileIndex + 1);
+            band.put(dense.tileMaps(input, tile.read, tile.inner), tile.inner.x / l.stride,
+                     tile.inner.y / l.stride - ty * l.tileCells);
         }
         for (std::size_t i : completes[std::size_t(ty)]) {
             PatchOutcome o = outcomeOf(model, dense, band, l, a.grid.patches[i]);

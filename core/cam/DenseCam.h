@@ -69,8 +69,16 @@ public:
     FloatTensor maps(const FloatTensor& features) const;
     FloatTensor maps(const DenseReader& read, const DenseRect& region,
                      const DenseRect& inner) const {
-        return maps(features(read, region, inner));
+        const DenseRect r = readRect(region, inner);
+        return tileMaps(read(r), r, inner);
     }
+    // What a tile reads: `inner` (origin a multiple of the stride) grown by the halo, clipped to
+    // `region`. Reading is split from computing so that the next tile can be read (on another
+    // thread) while the trunk runs over this one.
+    DenseRect readRect(const DenseRect& region, const DenseRect& inner) const;
+    // The maps of `inner`'s cells from `input`, the pixels of `read` = readRect(region, inner).
+    FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read,
+                         const DenseRect& inner) const;
 
 private:
     struct Impl;

@@ -125,6 +125,47 @@ private slots:
         QVERIFY(cases[2].hits >= cases[0].hits);
     }
 
+    // Tiles fitted to the tissue (each shrunk to the cells its patches need, read ahead on another
+    // thread) give the same outcomes whatever the tile size: many small tiles against one tile
+    // over the whole grid.
+    void tileSizeDoesNotChangeOutcomes() {
+        QTemporaryDir dir, small, whole;
+        demo::DemoSlideOptions options;
+        options.width = options.height = 1024;
+        const auto slide = demo::writeDemoSlide(dir.filePath("slide.tiff").toStdString(),
+                                                dir.filePath("mask.png").toStdString(), options);
+        const auto source = openImage(slide.path);
+        const auto model = Model::open(LUCIDA_SOURCE_DIR "/resources/demo/model/demo-smallcnn.pth");
+        AnalysisSettings s;
+        s.mode = AnalysisMode::Dense;
+        s.overlap = 0.5;
+        s.denseTile = 128;
+        const SlideAnalysis tiled = analyseSlide(*source, *model, s, small.path().toStdString());
+        s.denseTile = 4096;
+        const SlideAnalysis one = analyseSlide(*source, *model, s, whole.path().toStdString());
+        QCOMPARE(tiled.settings.mode, AnalysisMode::Dense);
+        QVERIFY(tiled.complete() && one.complete());
+        QCOMPARE(tiled.outcomes.size(), one.outcomes.size());
+        QVERIFY(tiled.outcomes.size() > 20);
+        double camMax = 0, camDiff = 0, probabilityDiff = 0;
+        for (std::size_t i = 0; i < one.outcomes.size(); ++i) {
+            const auto &a = tiled.outcomes[i], &b = one.outcomes[i];
+            QCOMPARE(a.cam.size(), b.cam.size());
+            for (std::size_t j = 0; j < a.cam.size(); ++j) {
+                camMax = std::max(camMax, double(b.cam[j]));
+                camDiff = std::max(camDiff, double(std::abs(a.cam[j] - b.cam[j])));
+            }
+            for (std::size_t c = 0; c < b.probabilities.size(); ++c)
+                probabilityDiff = std::max(
+                    probabilityDiff, double(std::abs(a.probabilities[c] - b.probabilities[c])));
+        }
+        qInfo("128-px tiles against one tile: CAM %.2g of max %.3g, probability %.2g", camDiff,
+              camMax, probabilityDiff);
+        QVERIFY(camMax > 0);
+        QVERIFY(camDiff <= 1e-4 * camMax);
+        QVERIFY(probabilityDiff <= 1e-4);
+    }
+
     // Methods that need per-patch gradients stay on patches, and say so.
     void refusedMethodsUsePatches() {
         QTemporaryDir dir;
