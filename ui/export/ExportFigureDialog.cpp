@@ -1,13 +1,16 @@
 #include "ExportFigureDialog.h"
 
-#include "FigureWriter.h"
+#include "FigureExportJob.h"
+#include "FigureProgressDialog.h"
 #include "ImageDocument.h"
 
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -31,6 +34,7 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     QSettings s;
     auto* form = new QFormLayout;
     region_ = new QComboBox;
+    region_->setObjectName("figureRegion");
     region_->addItem(tr("Current view"), "view");
     if (context_.selection) region_->addItem(tr("Selected annotation and margin"), "selection");
     region_->addItem(tr("Whole image"), "whole");
@@ -38,10 +42,12 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     form->addRow(tr("&Region:"), region_);
 
     sizeUnit_ = new QComboBox;
+    sizeUnit_->setObjectName("figureUnit");
     sizeUnit_->addItem(tr("Pixels"), "px");
     sizeUnit_->addItem(tr("Millimetres"), "mm");
     sizeUnit_->setCurrentIndex(std::max(0, sizeUnit_->findData(s.value("figure/unit", "px"))));
     widthPx_ = new QSpinBox;
+    widthPx_->setObjectName("figureWidthPx");
     widthPx_->setRange(100, FigureRenderer::kMaxSide);
     widthPx_->setValue(s.value("figure/widthPx", 1600).toInt());
     widthMm_ = new QDoubleSpinBox;
@@ -93,8 +99,7 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     QPushButton* copy = buttons->addButton(tr("Copy to C&lipboard"), QDialogButtonBox::ActionRole);
     connect(save, &QPushButton::clicked, this, &ExportFigureDialog::chooseFile);
     connect(copy, &QPushButton::clicked, this, [this] {
-        copyToClipboard();
-        accept();
+        if (copyToClipboard()) accept();
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
 
@@ -170,24 +175,42 @@ void ExportFigureDialog::saveSettings() const {
     s.setValue("figure/caption", caption_->isChecked());
 }
 
-QString ExportFigureDialog::exportTo(const QString& path) {
-    saveSettings();
-    QApplication::setOverrideCursor(Qt::WaitCursor);  // the render waits for its tiles
+QString ExportFigureDialog::runJob(FigureExportJob* job, const QString& format) {
+    FigureProgressDialog progress(job, format, this);
+    QEventLoop loop;
     QString error;
-    try {
-        writeFigure(path, FigureRenderer(context_.sources), options());
-    } catch (const std::exception& e) {
-        error = QString::fromStdString(e.what());
-    }
-    QApplication::restoreOverrideCursor();
+    connect(job, &FigureExportJob::finished, &loop, [&](const QString& e, bool cancelled) {
+        error = e;
+        cancelled_ = cancelled;
+        loop.quit();
+    });
+    loop.exec();
     return error;
 }
 
-void ExportFigureDialog::copyToClipboard() {
+QString ExportFigureDialog::exportTo(const QString& path) {
     saveSettings();
-    QApplication::setOverrideCursor(Qt::WaitCursor);
-    copyFigureToClipboard(FigureRenderer(context_.sources), options());
-    QApplication::restoreOverrideCursor();
+    cancelled_ = false;
+    // A child while it runs: tests (and the dialog's end) find it; gone when done.
+    std::unique_ptr<FigureExportJob> job(
+        new FigureExportJob(context_.sources, options(), context_.overlays, this));
+    job->startWriting(path);
+    return runJob(job.get(), QFileInfo(path).suffix().toUpper());
+}
+
+bool ExportFigureDialog::copyToClipboard() {
+    saveSettings();
+    cancelled_ = false;
+    std::unique_ptr<FigureExportJob> job(
+        new FigureExportJob(context_.sources, options(), context_.overlays, this));
+    job->startRendering();
+    const QString error = runJob(job.get(), tr("image"));
+    if (!error.isEmpty()) {
+        if (!cancelled_) QMessageBox::warning(this, tr("Export Figure"), error);
+        return false;
+    }
+    QGuiApplication::clipboard()->setImage(job->image());
+    return true;
 }
 
 void ExportFigureDialog::chooseFile() {
@@ -200,6 +223,7 @@ void ExportFigureDialog::chooseFile() {
     if (path.isEmpty()) return;
     s.setValue("figure/lastDir", QFileInfo(path).absolutePath());
     const QString error = exportTo(path);
+    if (cancelled_) return;  // nothing written; the dialog stays for another try
     if (!error.isEmpty()) {
         QMessageBox::warning(this, tr("Export Figure"), error);
         return;

@@ -2,7 +2,8 @@
 // File ▸ Export Figure…: what region (the view, the selected annotation plus a margin, the whole
 // image), how big (pixels, or millimetres at 150/300/600 DPI), what is on it, the caption, and
 // where to (a file, whose extension picks the format, or the clipboard). Choices persist in
-// QSettings under "figure/".
+// QSettings under "figure/". The figure is rendered and written on a worker thread
+// (FigureExportJob) behind a progress dialog that can cancel it; the GUI stays responsive.
 
 #include "FigureRenderer.h"
 
@@ -19,6 +20,9 @@ class QSpinBox;
 
 namespace lucida::ui {
 
+class FigureExportJob;
+class HeatmapOverlay;
+
 // What the window knows when it opens the dialog.
 struct FigureContext {
     FigureSources sources;
@@ -27,6 +31,8 @@ struct FigureContext {
     QString defaultCaption;
     QString colourBarLabel;
     bool dicom = false;  // offer "include patient details"
+    // The overlays whose heat layers the figure shows: copied for the export's worker thread.
+    std::vector<HeatmapOverlay*> overlays;
 };
 
 class ExportFigureDialog : public QDialog {
@@ -35,14 +41,20 @@ public:
     ExportFigureDialog(FigureContext context, QWidget* parent = nullptr);
 
     FigureOptions options() const;
-    // Writes the figure to `path` (format by extension); empty on success, else why not.
+    // Writes the figure to `path` (format by extension) on a worker thread, showing its progress,
+    // and returns when it is done (events are processed meanwhile): empty on success, else why
+    // not. A cancelled export writes nothing; exportCancelled() then says so.
     QString exportTo(const QString& path);
-    void copyToClipboard();
+    bool exportCancelled() const { return cancelled_; }
+    // Renders on a worker the same way; the image goes to the clipboard. False when cancelled.
+    bool copyToClipboard();
 
 private:
     void saveSettings() const;
     void updateSize();
     void chooseFile();
+    // Runs `job` (already started) to its end behind a progress dialog; returns its error.
+    QString runJob(FigureExportJob* job, const QString& format);
 
     FigureContext context_;
     QComboBox* region_;
@@ -54,6 +66,7 @@ private:
     QCheckBox *heat_, *annotations_, *scaleBar_, *colourBar_, *caption_, *overview_, *patient_;
     QPlainTextEdit* captionText_;
     QLabel* sizeLabel_;
+    bool cancelled_ = false;
 };
 
 }  // namespace lucida::ui

@@ -40,6 +40,7 @@ FigureContext figureContextOf(SlideView* view, TileService* tiles, const ModelSe
     if (auto* overlay = dynamic_cast<HeatmapOverlay*>(view->overlay());
         overlay && !overlay->isEmpty() && overlay->heatmapVisible()) {
         c.sources.heat = overlay->layers().front();
+        c.overlays.push_back(overlay);
         c.sources.colours = overlay->colourMap();
         c.sources.threshold = overlay->threshold();
         const bool cam = overlay->layer() == HeatmapOverlay::Layer::Cam;

@@ -20,6 +20,7 @@ struct AnnotationSet;
 
 namespace lucida::ui {
 
+class FigureProgress;
 class ImageDocument;
 class Layer;
 class TileService;
@@ -74,8 +75,14 @@ public:
     // … with `heat` (null: none) as its heat layer.
     QImage renderPanel(const FigureOptions& options, QSize size, Layer* heat) const;
 
+    // An export's progress (not owned; null: none): renders then wait for their tiles through it,
+    // counted and cancellable (FigureCancelled), and may run on a worker thread when every
+    // source is the worker's own (FigureSnapshot).
+    void setProgress(FigureProgress* progress) { progress_ = progress; }
+
 private:
     FigureSources sources_;
+    FigureProgress* progress_ = nullptr;
 };
 
 // Default caption text: image name, magnification, model, method, layer, class, today's date

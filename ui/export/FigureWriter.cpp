@@ -1,10 +1,9 @@
 #include "FigureWriter.h"
 
+#include "FigureProgress.h"
 #include "io/AtomicFile.h"
 
 #include <QBuffer>
-#include <QClipboard>
-#include <QGuiApplication>
 #include <QImageWriter>
 #include <QPageSize>
 #include <QPainter>
@@ -17,28 +16,59 @@ namespace lucida::ui {
 
 namespace {
 
-QByteArray encodeRaster(const FigureRenderer& renderer, const FigureOptions& o,
-                        const char* format) {
+// The encoder's output: counts what it is given and refuses it once the export is cancelled,
+// which stops libpng, libtiff, libjpeg and the SVG and PDF writers at their next write.
+class EncoderBuffer : public QBuffer {
+public:
+    EncoderBuffer(QByteArray* bytes, FigureProgress* progress)
+        : QBuffer(bytes), progress_(progress) {
+        open(QIODevice::WriteOnly);
+    }
+
+protected:
+    qint64 writeData(const char* data, qint64 length) override {
+        if (progress_ && progress_->isCancelled()) {
+            setErrorString(QStringLiteral("cancelled"));
+            return -1;
+        }
+        if (progress_) progress_->addEncodedBytes(double(length));
+        return QBuffer::writeData(data, length);
+    }
+
+private:
+    FigureProgress* progress_;
+};
+
+void enterStage(FigureProgress* progress, FigureProgress::Stage stage) {
+    if (!progress) return;
+    progress->throwIfCancelled();
+    progress->setStage(stage);
+}
+
+QByteArray encodeRaster(const FigureRenderer& renderer, const FigureOptions& o, const char* format,
+                        FigureProgress* progress) {
     QImage image = renderer.renderImage(o);
+    enterStage(progress, FigureProgress::Stage::Encoding);
     // Opaque for every raster format: the figure is painted over white anyway.
     image = image.convertToFormat(QImage::Format_RGB32);
     QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
+    EncoderBuffer buffer(&bytes, progress);
     QImageWriter writer(&buffer, format);
     if (QByteArray(format) == "jpeg") writer.setQuality(o.jpegQuality);
     if (QByteArray(format) == "tiff") writer.setCompression(1);  // LZW
-    if (!writer.write(image))
+    const bool written = writer.write(image);
+    if (progress) progress->throwIfCancelled();
+    if (!written)
         throw std::runtime_error("cannot encode the figure as " + std::string(format) + ": " +
                                  writer.errorString().toStdString());
     return bytes;
 }
 
-QByteArray encodeSvg(const FigureRenderer& renderer, const FigureOptions& o) {
+QByteArray encodeSvg(const FigureRenderer& renderer, const FigureOptions& o,
+                     FigureProgress* progress) {
     const QSize size = renderer.layout(o).size;
     QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
+    EncoderBuffer buffer(&bytes, progress);
     QSvgGenerator svg;
     svg.setOutputDevice(&buffer);
     svg.setSize(size);
@@ -48,15 +78,17 @@ QByteArray encodeSvg(const FigureRenderer& renderer, const FigureOptions& o) {
     QPainter painter;
     if (!painter.begin(&svg)) throw std::runtime_error("cannot start an SVG document");
     renderer.paint(painter, o);
+    enterStage(progress, FigureProgress::Stage::Encoding);
     painter.end();
+    if (progress) progress->throwIfCancelled();
     return bytes;
 }
 
-QByteArray encodePdf(const FigureRenderer& renderer, const FigureOptions& o) {
+QByteArray encodePdf(const FigureRenderer& renderer, const FigureOptions& o,
+                     FigureProgress* progress) {
     const QSize size = renderer.layout(o).size;
     QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
+    EncoderBuffer buffer(&bytes, progress);
     {
         QPdfWriter pdf(&buffer);
         pdf.setResolution(o.dpi);
@@ -70,47 +102,48 @@ QByteArray encodePdf(const FigureRenderer& renderer, const FigureOptions& o) {
         // The page is the figure's size at its DPI; map figure pixels onto it exactly.
         painter.scale(double(pdf.width()) / size.width(), double(pdf.height()) / size.height());
         renderer.paint(painter, o);
+        enterStage(progress, FigureProgress::Stage::Encoding);
         painter.end();
     }
+    if (progress) progress->throwIfCancelled();
     return bytes;
 }
 
 }  // namespace
 
 QByteArray encodeFigure(const FigureRenderer& renderer, const FigureOptions& options,
-                        FigureFormat format) {
+                        FigureFormat format, FigureProgress* progress) {
     switch (format) {
         case FigureFormat::Png:
-            return encodeRaster(renderer, options, "png");
+            return encodeRaster(renderer, options, "png", progress);
         case FigureFormat::Tiff:
-            return encodeRaster(renderer, options, "tiff");
+            return encodeRaster(renderer, options, "tiff", progress);
         case FigureFormat::Jpeg:
-            return encodeRaster(renderer, options, "jpeg");
+            return encodeRaster(renderer, options, "jpeg", progress);
         case FigureFormat::Svg:
-            return encodeSvg(renderer, options);
+            return encodeSvg(renderer, options, progress);
         case FigureFormat::Pdf:
-            return encodePdf(renderer, options);
+            return encodePdf(renderer, options, progress);
     }
     throw std::logic_error("unknown figure format");
 }
 
-void writeFigure(const QString& path, const FigureRenderer& renderer,
-                 const FigureOptions& options) {
+void writeFigure(const QString& path, const FigureRenderer& renderer, const FigureOptions& options,
+                 FigureProgress* progress) {
     const auto format = figureFormatFor(path);
     if (!format)
         throw std::runtime_error(path.toStdString() +
                                  ": unknown figure format (use .png, .tif, .jpg, .svg or .pdf)");
     QByteArray bytes;
     try {
-        bytes = encodeFigure(renderer, options, *format);
+        bytes = encodeFigure(renderer, options, *format, progress);
+    } catch (const FigureCancelled&) {
+        throw;
     } catch (const std::exception& e) {
         throw std::runtime_error(path.toStdString() + ": " + e.what());
     }
+    if (progress) progress->throwIfCancelled();  // the last moment nothing is on disk yet
     writeFileAtomically(path.toStdString(), std::string_view(bytes.constData(), bytes.size()));
-}
-
-void copyFigureToClipboard(const FigureRenderer& renderer, const FigureOptions& options) {
-    QGuiApplication::clipboard()->setImage(renderer.renderImage(options));
 }
 
 }  // namespace lucida::ui

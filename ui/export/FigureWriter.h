@@ -2,7 +2,8 @@
 // A figure written to a file, whole or not at all (core/io/AtomicFile): PNG and TIFF with the DPI
 // recorded (PNG pHYs, TIFF resolution), JPEG, and SVG and PDF in which the slide and heat are
 // embedded images and everything else stays vector shapes and text. No metadata names a patient:
-// the only title written is "Lucida figure".
+// the only title written is "Lucida figure". With a FigureProgress, the encoder's output counts
+// its bytes and stops at the next write once the export is cancelled (FigureCancelled).
 
 #include "FigureRenderer.h"
 
@@ -10,14 +11,15 @@
 
 namespace lucida::ui {
 
+class FigureProgress;
+
 // The figure's bytes in `format`. Throws std::runtime_error saying why.
 QByteArray encodeFigure(const FigureRenderer& renderer, const FigureOptions& options,
-                        FigureFormat format);
+                        FigureFormat format, FigureProgress* progress = nullptr);
 
-// Writes `path` in the format of its extension. Throws std::runtime_error naming the file.
-void writeFigure(const QString& path, const FigureRenderer& renderer, const FigureOptions& options);
-
-// The figure as an image on the clipboard (GUI only).
-void copyFigureToClipboard(const FigureRenderer& renderer, const FigureOptions& options);
+// Writes `path` in the format of its extension. Throws std::runtime_error naming the file, or
+// FigureCancelled (nothing written: the file appears whole or not at all).
+void writeFigure(const QString& path, const FigureRenderer& renderer, const FigureOptions& options,
+                 FigureProgress* progress = nullptr);
 
 }  // namespace lucida::ui
