@@ -1,7 +1,9 @@
 // Whole-slide analysis throughput against the engine alone, in one run: decoding alone (the patch
 // reads and preprocessing analyseSlide does, on its thread pool), then rounds of (1) the model +
 // CAM method on real patches of the slide already in memory (the ceiling) and (2) analyseSlide end
-// to end on a fresh results folder (decoding overlapped with inference). Prints JSON.
+// to end on a fresh results folder (decoding overlapped with inference), once with patches read
+// through the tile cache and loader and once straight from the slide as before issue 12
+// (LUCIDA_DIRECT_PATCH_READS=1). Prints JSON.
 // Usage: analysis_bench SLIDE MODEL [--method gradcam] [--batch 16] [--rounds 3]
 #include "analysis/PatchGrid.h"
 #include "analysis/SlideAnalysis.h"
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -114,6 +117,8 @@ int main(int argc, char** argv) {
     // time, so a machine that speeds up or slows down between runs moves both.
     const auto results = std::filesystem::temp_directory_path() / "lucida-analysis-bench";
     std::vector<double> engine, pipeline, endToEnd, ratio;
+    std::vector<double> directPipeline, directEndToEnd, tilesOverDirect;
+    RegionReads reads;
     for (int r = 0; r < rounds; ++r) {
         const std::size_t engineBatches = std::max<std::size_t>(4, patches / batch / 2);
         t0 = Clock::now();
@@ -121,20 +126,35 @@ int main(int argc, char** argv) {
             explain(*model, batches[b % batches.size()], options);
         engine.push_back(engineBatches * batch / seconds(t0));
 
-        std::filesystem::remove_all(results);
-        AnalysisSettings settings;
-        settings.method = method;
-        settings.batchSize = batch;
-        AnalysisProgress last;
-        AnalysisCallbacks callbacks;
-        callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
-        t0 = Clock::now();
-        const auto analysis = analyseSlide(*source, *model, settings, results.string(), callbacks);
-        endToEnd.push_back(analysis.outcomes.size() / seconds(t0));
-        pipeline.push_back(last.patchesPerSecond);
+        // Before issue 12 (patches read straight from the slide), then through the tiles, in
+        // alternating order so neither always runs first.
+        for (int pass = 0; pass < 2; ++pass) {
+            const bool direct = (pass == 0) == (r % 2 == 0);
+            if (direct)
+                setenv("LUCIDA_DIRECT_PATCH_READS", "1", 1);
+            else
+                unsetenv("LUCIDA_DIRECT_PATCH_READS");
+            std::filesystem::remove_all(results);
+            AnalysisSettings settings;
+            settings.method = method;
+            settings.batchSize = batch;
+            AnalysisProgress last;
+            AnalysisCallbacks callbacks;
+            callbacks.onProgress = [&](const AnalysisProgress& p) { last = p; };
+            t0 = Clock::now();
+            const auto analysis =
+                analyseSlide(*source, *model, settings, results.string(), callbacks);
+            (direct ? directEndToEnd : endToEnd).push_back(analysis.outcomes.size() / seconds(t0));
+            (direct ? directPipeline : pipeline).push_back(last.patchesPerSecond);
+            if (!direct) reads = analysis.reads;
+        }
+        unsetenv("LUCIDA_DIRECT_PATCH_READS");
         ratio.push_back(pipeline.back() / engine.back());
-        std::fprintf(stderr, "round %d: engine %.1f, pipeline %.1f patches/s (ratio %.3f)\n", r + 1,
-                     engine.back(), pipeline.back(), ratio.back());
+        tilesOverDirect.push_back(pipeline.back() / directPipeline.back());
+        std::fprintf(stderr,
+                     "round %d: engine %.1f, pipeline %.1f patches/s through tiles (ratio %.3f), "
+                     "%.1f direct (before)\n",
+                     r + 1, engine.back(), pipeline.back(), ratio.back(), directPipeline.back());
     }
     std::filesystem::remove_all(results);
 
@@ -143,9 +163,14 @@ int main(int argc, char** argv) {
         "\"patches\": %zu, \"input\": %d, \"decode_patches_per_second\": %.2f, "
         "\"engine_patches_per_second\": %s, \"pipeline_patches_per_second\": %s, "
         "\"end_to_end_patches_per_second\": %s, \"pipeline_ratio_to_engine\": %s, "
-        "\"median_ratio\": %.3f}\n",
+        "\"median_ratio\": %.3f, \"direct_pipeline_patches_per_second\": %s, "
+        "\"direct_end_to_end_patches_per_second\": %s, \"tiles_over_direct\": %s, "
+        "\"median_tiles_over_direct\": %.3f, \"reads_from_cache\": %zu, \"reads_decoded\": %zu, "
+        "\"reads_direct\": %zu, \"tile_misses\": %zu}\n",
         slidePath.c_str(), modelPath.c_str(), method.c_str(), batch, patches, spec.inputWidth,
         decodeRate, list(engine).c_str(), list(pipeline).c_str(), list(endToEnd).c_str(),
-        list(ratio).c_str(), median(ratio));
+        list(ratio).c_str(), median(ratio), list(directPipeline).c_str(),
+        list(directEndToEnd).c_str(), list(tilesOverDirect).c_str(), median(tilesOverDirect),
+        reads.fromCache, reads.decoded, reads.direct, reads.tileMisses);
     return 0;
 }

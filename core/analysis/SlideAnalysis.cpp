@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -292,12 +293,19 @@ int decodeThreads(const AnalysisSettings& settings) {
 // The tiles patches are read through: the caller's loader and cache (a viewer's, shared with the
 // screen), or a loader and a small cache of the run's own (the CLI), enough for the tiles of the
 // patches in flight and of the rows of patches around them.
+// LUCIDA_DIRECT_PATCH_READS=1: every patch read straight from the source, as before the tiles
+// were shared (benchmarks compare both in one run).
 struct PatchTiles {
     static constexpr std::size_t kOwnCacheBytes = std::size_t{256} << 20;
+    static bool direct() {
+        const char* v = std::getenv("LUCIDA_DIRECT_PATCH_READS");
+        return v && *v && std::string(v) != "0";
+    }
     PatchTiles(const ImageSource& source, TileLoader* shared, int threads)
-        : cache(shared ? nullptr : std::make_unique<TileCache>(kOwnCacheBytes)),
-          loader(shared ? nullptr : std::make_unique<TileLoader>(*cache, threads)),
-          reader(source, shared ? *shared : *loader) {}
+        : cache(shared || direct() ? nullptr : std::make_unique<TileCache>(kOwnCacheBytes)),
+          loader(cache ? std::make_unique<TileLoader>(*cache, threads) : nullptr),
+          reader(direct() ? TileRegionReader(source)
+                          : TileRegionReader(source, shared ? *shared : *loader)) {}
     std::unique_ptr<TileCache> cache;
     std::unique_ptr<TileLoader> loader;  // joins its threads before the cache goes
     TileRegionReader reader;
@@ -440,7 +448,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     const std::size_t total = a.outcomes.size();
     std::size_t doneTotal = a.reused;
     if (doneTotal == total) {
-        if (callbacks.onProgress) callbacks.onProgress({total, total, 0, 0, 0, 0, true, false});
+        if (callbacks.onProgress) callbacks.onProgress({total, total, 0, 0, 0, 0, true, false, {}});
         return a;
     }
 

@@ -15,8 +15,11 @@ namespace lucida {
 
 TileRegionReader::TileRegionReader(const ImageSource& source, TileLoader& loader, int tileSize)
     : source_(std::shared_ptr<const ImageSource>{}, &source),
-      loader_(loader),
+      loader_(&loader),
       tileSize_(tileSize) {}
+
+TileRegionReader::TileRegionReader(const ImageSource& source)
+    : source_(std::shared_ptr<const ImageSource>{}, &source), loader_(nullptr), tileSize_(0) {}
 
 bool TileRegionReader::readsFromTiles(const ImageInfo& info, int level) {
     if (level < 0 || level >= static_cast<int>(info.levels.size())) return false;
@@ -27,7 +30,7 @@ bool TileRegionReader::readsFromTiles(const ImageInfo& info, int level) {
 PixelBuffer TileRegionReader::read(int level, const Rect& rect, int slice) {
     const ImageInfo& info = source_->info();
     std::vector<TileKey> keys;
-    if (readsFromTiles(info, level) && rect.width > 0 && rect.height > 0)
+    if (loader_ && readsFromTiles(info, level) && rect.width > 0 && rect.height > 0)
         keys = tilesInRect(
             info, source_->id(), slice, level,
             {double(rect.x), double(rect.y), double(rect.width), double(rect.height)}, tileSize_);
@@ -39,10 +42,10 @@ PixelBuffer TileRegionReader::read(int level, const Rect& rect, int slice) {
     // threads decode them side by side.
     std::vector<TilePtr> tiles(keys.size());
     std::vector<std::pair<std::size_t, std::shared_future<TilePtr>>> pending;
-    TileCache& cache = loader_.cache();
+    TileCache& cache = loader_->cache();
     for (std::size_t i = 0; i < keys.size(); ++i) {
         const bool cached = cache.contains(keys[i]);
-        std::shared_future<TilePtr> tile = loader_.fetch(source_, keys[i]);
+        std::shared_future<TilePtr> tile = loader_->fetch(source_, keys[i]);
         if (cached && tile.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
             tiles[i] = tile.get();
         else

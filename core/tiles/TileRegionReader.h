@@ -33,6 +33,9 @@ public:
     static constexpr int kTileSize = 256;  // the viewer's tiles (ImageLayer::kTileSize)
 
     TileRegionReader(const ImageSource& source, TileLoader& loader, int tileSize = kTileSize);
+    // Every read straight from the source, bypassing the tiles (the path before issue 12, for
+    // benchmarks: LUCIDA_DIRECT_PATCH_READS=1 makes analyseSlide read so).
+    explicit TileRegionReader(const ImageSource& source);
 
     PixelBuffer read(int level, const Rect& rect, int slice);
     // Whether `level` is read from tiles (else directly).
@@ -42,7 +45,7 @@ public:
 
 private:
     std::shared_ptr<const ImageSource> source_;  // not owning: fetch() wants a shared pointer
-    TileLoader& loader_;
+    TileLoader* loader_;                         // null: direct reads
     int tileSize_;
     std::atomic<std::size_t> fromCache_{0}, decoded_{0}, direct_{0}, tileMisses_{0};
 };

@@ -235,11 +235,11 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
         notes = lines.join('\n');
         if (a.reused == 0) {
             if (!notes.isEmpty())
-                postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes});
+                postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes, {}});
             return;
         }
         postResults(a);
-        postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false, notes});
+        postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false, notes, {}});
         storedShown = true;
     };
     // Another process (a `lucida-cli analyse`, another window) writes these results: show what it
@@ -249,8 +249,17 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
             waitingShown = a.reused;
             postResults(a);
         }
-        postProgress({a.reused, a.outcomes.size(), a.reused, 0, 0, 0, 0, 0, false,
-                      QString::fromStdString(message)});
+        postProgress({a.reused,
+                      a.outcomes.size(),
+                      a.reused,
+                      0,
+                      0,
+                      0,
+                      0,
+                      0,
+                      false,
+                      QString::fromStdString(message),
+                      {}});
     };
     callbacks.cancelled = [this] { return run->cancelled.load(); };
     callbacks.focus = [this] { return run->currentFocus(); };
