@@ -4,7 +4,9 @@
 //                  number of threads, from a freshly opened source
 //   --mode pan     frame time while panning in 10-px steps over cached tiles (p50/p95/max);
 //                  with --heat, a whole-slide heat layer shown at opacity 0.5; with
-//                  --annotations N, N cell polygons around the centre (and their import time)
+//                  --annotations N, N cell polygons around the centre (and their import time);
+//                  --heat-in-frame: heat, each frame first waiting for its missing heat tiles
+//                  (what a paint cost when it made them itself, before issue 12's worker)
 //   --mode memory  resident memory while panning across the slide at 1:1, one viewport a step;
 //                  with --heat, a whole-slide heat layer shown (its tiles in the cache)
 // See docs/PERFORMANCE.md for the targets and the results.
@@ -127,8 +129,9 @@ struct Options {
     int repeats = 5;
     std::size_t cacheBytes = TileCache::kDefaultBudgetBytes;
     int threads = 0;
-    bool heat = false;    // pan with a whole-slide heat layer shown
-    int annotations = 0;  // pan with this many cell polygons around the centre
+    bool heat = false;         // pan with a whole-slide heat layer shown
+    bool heatInFrame = false;  // pan: each frame waits for its heat tiles (the old behaviour)
+    int annotations = 0;       // pan with this many cell polygons around the centre
 };
 
 enum class Start { Fitted, ActualCentre };
@@ -340,6 +343,9 @@ Json benchPan(const Options& o) {
             view.panByScreen(leg.dx, leg.dy);
             QElapsedTimer t;
             t.start();
+            if (o.heatInFrame)  // as before: the frame's missing heat tiles made before it draws
+                overlay.layers().front()->prepareOffscreen(
+                    lucida::ui::LayerContext::of(view.viewGeometry()));
             view.repaint();
             wallMs.push_back(elapsedMs(t));
             paintMs.push_back(view.lastPaintMilliseconds());
@@ -352,6 +358,7 @@ Json benchPan(const Options& o) {
     const std::uint64_t heatMade = o.heat ? overlay.shownTiles().tilesMade() - heatMadeBefore : 0;
     view.setOverlay(nullptr);
     Json s{{"heat_layer", o.heat},
+           {"heat_tiles_in_frame", o.heatInFrame},
            {"annotations", o.annotations},
            {"annotation_import_ms", importMs},
            {"frames", wallMs.size()},
@@ -471,8 +478,12 @@ int main(int argc, char** argv) {
     QCommandLineOption heatOption("heat", "pan, memory: with a whole-slide heat layer shown.");
     QCommandLineOption annotationsOption("annotations",
                                          "pan: with N cell polygons around the centre.", "N", "0");
+    QCommandLineOption heatInFrameOption(
+        "heat-in-frame",
+        "pan: --heat, each frame waiting for its missing heat tiles (as before "
+        "they were made off the GUI thread).");
     parser.addOptions({slideOption, modeOption, repeatsOption, cacheOption, threadsOption,
-                       jsonOption, heatOption, annotationsOption});
+                       jsonOption, heatOption, heatInFrameOption, annotationsOption});
     parser.process(app);
     if (!parser.isSet(slideOption) || !parser.isSet(modeOption)) parser.showHelp(2);
 
@@ -482,7 +493,8 @@ int main(int argc, char** argv) {
     o.repeats = std::max(1, parser.value(repeatsOption).toInt());
     o.cacheBytes = std::size_t(std::max(16, parser.value(cacheOption).toInt())) << 20;
     o.threads = parser.value(threadsOption).toInt();
-    o.heat = parser.isSet(heatOption);
+    o.heat = parser.isSet(heatOption) || parser.isSet(heatInFrameOption);
+    o.heatInFrame = parser.isSet(heatInFrameOption);
     o.annotations = std::max(0, parser.value(annotationsOption).toInt());
 
     try {
