@@ -190,7 +190,19 @@ int writeTable(const BatchPlaces& places, const std::vector<CohortImage>& images
 }
 }  // namespace
 
-int runBatch(const BatchArgs& args) {
+namespace {
+// A project that names a results folder keeps its per-patch results there (the viewer's project
+// queue shares them) unless --results says otherwise.
+BatchArgs withProjectResults(BatchArgs args) {
+    if (args.analysis.resultsDir.empty() && !fs::is_directory(args.cohort) &&
+        fs::path(args.cohort).extension() == ".json")
+        args.analysis.resultsDir = readProject(args.cohort).resultsDir;
+    return args;
+}
+}  // namespace
+
+int runBatch(const BatchArgs& given) {
+    const BatchArgs args = withProjectResults(given);
     if (args.cohort.empty()) throw std::invalid_argument("batch: a COHORT is required");
     if (args.analysis.outDir.empty()) throw std::invalid_argument("batch: --out is required");
     if (args.analysis.model.empty()) throw std::invalid_argument("batch: --model is required");

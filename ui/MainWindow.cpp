@@ -13,6 +13,8 @@
 #include "PatientDetails.h"
 #include "Presenter.h"
 #include "PropertiesPanel.h"
+#include "ProjectDock.h"
+#include "ProjectMenu.h"
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
 #include "SlideView.h"
@@ -138,6 +140,20 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     connect(presenter_, &Presenter::errorOccurred, this, &MainWindow::showError);
     connect(this, &MainWindow::documentOpened, presenter_, &Presenter::attach);
 
+    // Cohort projects (ui/cohort): the Project dock, whose queue gives way to the viewer's
+    // analysis; an image opened from a project with its own results folder keeps results there.
+    projectDock_ = new ProjectDock(modelTools_->session(), this);
+    addDockWidget(Qt::LeftDockWidgetArea, projectDock_);
+    projectDock_->hide();
+    projectDock_->setViewerBusy([this] { return modelTools_->isBusy(); });
+    projectMenu_ = new ProjectMenu(projectDock_, this);
+    connect(projectDock_, &ProjectDock::openImageRequested, this, &MainWindow::openPath);
+    connect(this, &MainWindow::documentOpened, this, [this](SlideView* view) {
+        if (projectDock_->resultsDir().isEmpty()) return;
+        const QString root = projectDock_->resultsRootOfImage(view->document()->path());
+        if (!root.isEmpty()) modelTools_->setResultsRoot(view, root);
+    });
+
     positionLabel_ = new QLabel(this);
     positionLabel_->setObjectName("positionLabel");
     zoomLabel_ = new QLabel(this);
@@ -146,6 +162,7 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     statusBar()->addPermanentWidget(zoomLabel_);
 
     buildActions();
+    projectMenu_->addTo(menuBar()->actions().constFirst()->menu());  // File ▸ New/Open Project
     overviewDock->toggleViewAction()->setShortcut(QKeySequence("Ctrl+Shift+V"));
     QSettings settings;
     restoreGeometry(settings.value("window/geometry").toByteArray());

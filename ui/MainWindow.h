@@ -27,6 +27,8 @@ class AnalysisPanel;
 class AnalysisController;
 class ModelTools;
 class Presenter;
+class ProjectDock;
+class ProjectMenu;
 class SplitActions;
 
 // The viewer window: one tab per opened image, with the overview, properties and slice/window
@@ -61,6 +63,8 @@ public:
     bool isAnalysisBusy() const;           // a model opening or an analysis running
     AnalysisPanel* analysisPanel() const;  // null without LibTorch
     AnalysisController* analysisController(const SlideView* view) const;
+    ProjectDock* projectDock() const { return projectDock_; }    // File ▸ Project
+    ProjectMenu* projectMenu() const { return projectMenu_; }
 
 signals:
     void documentOpened(SlideView* view);
@@ -108,7 +112,9 @@ private:
     ModelTools* modelTools_;
     AnnotationsDock* annotationsDock_;
     Presenter* presenter_ = nullptr;  // bookmarks and presentation mode
-    SplitActions* split_ = nullptr;   // View ▸ Split
+    ProjectDock* projectDock_ = nullptr;  // cohort projects and their background queue
+    ProjectMenu* projectMenu_ = nullptr;
+    SplitActions* split_ = nullptr;  // View ▸ Split
     QActionGroup* annotationTools_ = nullptr;
     QAction* seriesAction_ = nullptr;
 };

@@ -35,6 +35,12 @@ public:
     virtual void attach(SlideView* view) = 0;          // a new document's analysis
     virtual void setCurrentView(SlideView* view) = 0;  // the current tab's (null: none)
     virtual AnalysisController* controller(const SlideView* view) const = 0;
+    // Keeps `view`'s results in `root` from now on (an image of a project with its own results
+    // folder, ui/cohort); a build without LibTorch keeps none.
+    virtual void setResultsRoot(SlideView* view, const QString& root) {
+        Q_UNUSED(view);
+        Q_UNUSED(root);
+    }
     // A split view's pane (ui/split): its own analysis of the same image with its own session
     // (a build without LibTorch: none).
     virtual void attachPane(SlideView* pane, ModelSession* session) = 0;

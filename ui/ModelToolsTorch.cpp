@@ -59,6 +59,12 @@ public:
     AnalysisController* controller(const SlideView* view) const override {
         return AnalysisController::of(view);
     }
+    void setResultsRoot(SlideView* view, const QString& root) override {
+        if (auto* c = controller(view); c && c->resultsRoot() != root) {
+            c->setResultsRoot(root);
+            c->resultsPlaceChanged();  // the run restarts on what is stored there
+        }
+    }
     void attachPane(SlideView* pane, ModelSession* session) override;
     void openModel(const QString& path) override { session_->open(path); }
     void analyseCurrent() override;

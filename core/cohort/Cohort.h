@@ -36,10 +36,18 @@ struct CohortLimits {
 std::vector<CohortImage> readManifestCsv(const std::string& path, const CohortLimits& limits = {});
 
 // Project file (JSON): {"lucida_project": 1, "images": [{"path": ..., "label": ..., "group":
-// ...}, ...]}; relative paths relative to the project's folder.
+// ...}, ...], "results": folder (optional)}; relative paths relative to the project's folder.
+// "results" is where every image's per-patch results are kept (the viewer's project queue and
+// `lucida-cli batch` of the project share it); none: each image's own results store.
+struct CohortProject {
+    std::vector<CohortImage> images;
+    std::string resultsDir;  // absolute; "" when the project names none
+};
+CohortProject readProject(const std::string& path, const CohortLimits& limits = {});
 std::vector<CohortImage> readProjectFile(const std::string& path, const CohortLimits& limits = {});
-// Writes a project file atomically (paths as given).
-void writeProjectFile(const std::string& path, const std::vector<CohortImage>& images);
+// Writes a project file atomically (paths as given; "results" only when not empty).
+void writeProjectFile(const std::string& path, const std::vector<CohortImage>& images,
+                      const std::string& resultsDir = "");
 
 // The images of a folder (its files, not subfolders, by name; hidden files and Lucida's own
 // outputs left out), without labels.

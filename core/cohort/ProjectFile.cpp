@@ -8,7 +8,7 @@
 
 namespace lucida {
 
-std::vector<CohortImage> readProjectFile(const std::string& path, const CohortLimits& limits) {
+CohortProject readProject(const std::string& path, const CohortLimits& limits) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw CohortError(path, "cannot open");
     std::string text;
@@ -44,14 +44,26 @@ std::vector<CohortImage> readProjectFile(const std::string& path, const CohortLi
         images.push_back({resolveBeside(path, image), text("label"), text("group")});
     }
     if (images.empty()) throw CohortError(path, "lists no images");
-    return images;
+    CohortProject project{std::move(images), ""};
+    if (j.contains("results") && !j["results"].is_null()) {
+        if (!j["results"].is_string() || j["results"].get<std::string>().empty())
+            throw CohortError(path, "\"results\" is not a folder name");
+        project.resultsDir = resolveBeside(path, j["results"].get<std::string>());
+    }
+    return project;
 }
 
-void writeProjectFile(const std::string& path, const std::vector<CohortImage>& images) {
+std::vector<CohortImage> readProjectFile(const std::string& path, const CohortLimits& limits) {
+    return readProject(path, limits).images;
+}
+
+void writeProjectFile(const std::string& path, const std::vector<CohortImage>& images,
+                      const std::string& resultsDir) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& image : images)
         list.push_back({{"path", image.path}, {"label", image.label}, {"group", image.group}});
-    const nlohmann::json j = {{"lucida_project", 1}, {"images", list}};
+    nlohmann::json j = {{"lucida_project", 1}, {"images", list}};
+    if (!resultsDir.empty()) j["results"] = resultsDir;
     writeFileAtomically(path, j.dump(2) + "\n");
 }
 

@@ -1,0 +1,181 @@
+// Cohort lists as users hand them over: CSV manifests (quoting, headers, BOM, CRLF, comments,
+// relative paths) and project files (JSON); hostile or broken ones are refused with the file (and
+// line) and the reason, within bounded size, line length and image count.
+#include "cohort/Cohort.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <string>
+
+using namespace lucida;
+
+class CohortFilesTest : public QObject {
+    Q_OBJECT
+    QTemporaryDir tmp_;
+
+    std::string write(const QString& name, const QByteArray& bytes) {
+        QFile f(tmp_.filePath(name));
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size()) return {};
+        return f.fileName().toStdString();
+    }
+    std::string at(const char* name) const { return tmp_.filePath(name).toStdString(); }
+
+    // The message of the CohortError `read` throws ("" when it throws none).
+    template <typename F>
+    static QString errorOf(F read) {
+        try {
+            read();
+        } catch (const CohortError& e) {
+            return QString::fromStdString(e.what());
+        }
+        return {};
+    }
+
+private slots:
+    void manifestQuotingAndHeader() {
+        const auto path = write("m.csv",
+                                "\xEF\xBB\xBFpath,label,group\r\n"
+                                "# a comment line\r\n"
+                                "\r\n"
+                                "a.tiff,1,site A\r\n"
+                                "\"b, with comma.tiff\",\"0\",\"say \"\"hi\"\"\"\r\n"
+                                "  c.svs  ,  tumour ,\r\n"
+                                "/abs/d.ndpi\n"
+                                "sub/../e.tiff,,g\n");
+        const auto images = readManifestCsv(path);
+        QCOMPARE(images.size(), std::size_t(5));
+        QCOMPARE(images[0].path, at("a.tiff"));
+        QCOMPARE(images[0].label, std::string("1"));
+        QCOMPARE(images[0].group, std::string("site A"));
+        QCOMPARE(images[1].path, at("b, with comma.tiff"));
+        QCOMPARE(images[1].group, std::string("say \"hi\""));
+        QCOMPARE(images[2].path, at("c.svs"));
+        QCOMPARE(images[2].label, std::string("tumour"));
+        QCOMPARE(images[2].group, std::string());
+        QCOMPARE(images[3].path, std::string("/abs/d.ndpi"));
+        QCOMPARE(images[3].label, std::string());
+        QCOMPARE(images[4].path, at("e.tiff"));
+        QCOMPARE(images[4].group, std::string("g"));
+        // readCohort picks the CSV reader for a non-JSON file.
+        QCOMPARE(readCohort(path).size(), std::size_t(5));
+    }
+
+    void manifestBadRowsNameTheLine() {
+        const auto four = write("four.csv", "path\na.tiff,1,g\nb.tiff,1,g,extra\n");
+        QCOMPARE(
+            errorOf([&] { readManifestCsv(four); }),
+            QString::fromStdString(four + ":3: 4 columns; a manifest has path[,label[,group]]"));
+        const auto open = write("open.csv", "a.tiff\n\"b.tiff,1\n");
+        QCOMPARE(errorOf([&] { readManifestCsv(open); }),
+                 QString::fromStdString(open + ":2: a quoted field is not closed"));
+        const auto noPath = write("nopath.csv", "a.tiff\n,1,g\n");
+        QCOMPARE(errorOf([&] { readManifestCsv(noPath); }),
+                 QString::fromStdString(noPath + ":2: no image path"));
+        const auto nul = write("nul.csv", QByteArray("a.tiff\nb\0.tiff\n", 15));
+        QCOMPARE(errorOf([&] { readManifestCsv(nul); }),
+                 QString::fromStdString(nul + ":2: not text (a NUL byte)"));
+        const auto empty = write("empty.csv", "path,label,group\n# nothing\n");
+        QCOMPARE(errorOf([&] { readManifestCsv(empty); }),
+                 QString::fromStdString(empty + ": lists no images"));
+        QVERIFY(errorOf([&] {
+                    readManifestCsv(at("none.csv"));
+                }).startsWith(QString::fromStdString(at("none.csv") + ": cannot read")));
+    }
+
+    // Size, line length and image count are bounded before anything grows with them.
+    void manifestLimits() {
+        CohortLimits limits;
+        limits.maxFileBytes = 1000;
+        limits.maxLineBytes = 100;
+        limits.maxImages = 3;
+        const auto big = write("big.csv", QByteArray(2000, 'a'));
+        QCOMPARE(errorOf([&] { readManifestCsv(big, limits); }),
+                 QString::fromStdString(big + ": too large (2000 bytes; at most 1000)"));
+        const auto longLine = write("long.csv", "a.tiff\n" + QByteArray(101, 'b') + "\n");
+        QCOMPARE(errorOf([&] { readManifestCsv(longLine, limits); }),
+                 QString::fromStdString(longLine + ":2: line longer than 100 bytes"));
+        const auto many = write("many.csv", "a\nb\nc\nd\n");
+        QCOMPARE(errorOf([&] { readManifestCsv(many, limits); }),
+                 QString::fromStdString(many + ":4: more than 3 images"));
+        // The default limits refuse a 17 MB manifest without reading it.
+        QFile huge(tmp_.filePath("huge.csv"));
+        QVERIFY(huge.open(QIODevice::WriteOnly));
+        QVERIFY(huge.resize(17 << 20));
+        huge.close();
+        QVERIFY(errorOf([&] { readManifestCsv(at("huge.csv")); }).contains("too large"));
+    }
+
+    // A project written atomically reads back the same, with its results folder; Qt's own JSON
+    // parser reads what was written.
+    void projectRoundTrip() {
+        const std::vector<CohortImage> images = {{"/data/a.tiff", "1", "site A"},
+                                                 {"/data/b “x”.svs", "tumour", ""}};
+        const auto path = at("p.json");
+        writeProjectFile(path, images, "/data/results");
+        const CohortProject back = readProject(path);
+        QCOMPARE(back.images.size(), images.size());
+        for (std::size_t i = 0; i < images.size(); ++i) {
+            QCOMPARE(back.images[i].path, images[i].path);
+            QCOMPARE(back.images[i].label, images[i].label);
+            QCOMPARE(back.images[i].group, images[i].group);
+        }
+        QCOMPARE(back.resultsDir, std::string("/data/results"));
+        QFile f(tmp_.filePath("p.json"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+        QCOMPARE(o["lucida_project"].toInt(), 1);
+        QCOMPARE(o["images"].toArray()[1].toObject()["path"].toString(),
+                 QString::fromUtf8("/data/b “x”.svs"));
+        // Without a results folder, none is written and none is read.
+        writeProjectFile(path, images);
+        QVERIFY(readProject(path).resultsDir.empty());
+        // Relative paths (images and results) are relative to the project's folder; numbers as
+        // labels are text.
+        const auto rel = write("rel.json", R"({"images": [{"path": "x/a.tiff", "label": 1}],
+                                               "results": "out"})");
+        const CohortProject relative = readProject(rel);
+        QCOMPARE(relative.images[0].path, at("x/a.tiff"));
+        QCOMPARE(relative.images[0].label, std::string("1"));
+        QCOMPARE(relative.resultsDir, at("out"));
+        QCOMPARE(readCohort(rel).size(), std::size_t(1));
+    }
+
+    void projectErrorsNameTheFile() {
+        const auto check = [this](const char* name, const QByteArray& text, const QString& want) {
+            const auto path = write(name, text);
+            const QString got = errorOf([&] { readProject(path); });
+            QVERIFY2(got.startsWith(QString::fromStdString(path) + ": ") && got.contains(want),
+                     qPrintable(got));
+        };
+        check("notjson.json", "{\"images\": [", "not JSON");
+        check("array.json", "[1, 2]", "not a Lucida project (no \"images\" list)");
+        check("noimages.json", "{\"images\": []}", "lists no images");
+        check("entry.json", "{\"images\": [\"a.tiff\"]}", "image 1: not an object");
+        check("nopath.json", "{\"images\": [{\"label\": \"1\"}]}", "image 1: no \"path\"");
+        check("badlabel.json", "{\"images\": [{\"path\": \"a\", \"label\": [1]}]}",
+              "image 1: \"label\" is not text");
+        check("badresults.json", "{\"images\": [{\"path\": \"a\"}], \"results\": 3}",
+              "\"results\" is not a folder name");
+        // Deep nesting costs memory, not stack: refused as not a project, no crash.
+        check("deep.json", QByteArray(200000, '[') + QByteArray(200000, ']'), "not a Lucida");
+        CohortLimits limits;
+        limits.maxFileBytes = 64;
+        const auto big = write("big.json", "{\"images\": [" + QByteArray(100, ' ') + "]}");
+        QCOMPARE(errorOf([&] { readProject(big, limits); }),
+                 QString::fromStdString(big + ": too large (more than 64 bytes)"));
+        limits = {};
+        limits.maxImages = 2;
+        const auto many = write(
+            "many.json", "{\"images\": [{\"path\": \"a\"}, {\"path\": \"b\"}, {\"path\": \"c\"}]}");
+        QCOMPARE(errorOf([&] { readProject(many, limits); }),
+                 QString::fromStdString(many + ": more than 2 images"));
+    }
+};
+
+QTEST_GUILESS_MAIN(CohortFilesTest)
+#include "cohort_files_test.moc"

@@ -1,0 +1,282 @@
+// Cohort projects in the real window (offscreen): a project of three demo slides, a broken file
+// and a missing one; the Project dock's statuses before, during and after its background queue
+// (none → partial → done; broken → failed with the reason; missing shown as such), cancelled
+// mid-slide and resumed from the stored patches, the queue waiting while the viewer is busy, sort
+// and filter, double-click opening an image on the project's results; and the score column
+// against `lucida-cli batch` of the same project, which must find every patch stored (0 inferred).
+#include "AnalysisController.h"
+#include "ImageDocument.h"
+#include "MainWindow.h"
+#include "ProjectDock.h"
+#include "ProjectTableModel.h"
+#include "SlideView.h"
+#include "TileService.h"
+
+#include <QDir>
+#include <QFile>
+#include <QLabel>
+#include <QProcess>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <map>
+#include <memory>
+
+using namespace lucida;
+using namespace lucida::ui;
+
+namespace {
+constexpr int kRunMs = 120000;
+
+bool run(const QStringList& args, int* exitCode = nullptr) {
+    QProcess p;
+    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    p.start(QStringLiteral(LUCIDA_CLI), args);
+    if (!p.waitForFinished(kRunMs)) return false;
+    if (exitCode) *exitCode = p.exitCode();
+    return p.exitStatus() == QProcess::NormalExit;
+}
+}  // namespace
+
+class ProjectDockTest : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<QTemporaryDir> tmp_;
+    std::unique_ptr<TileService> tiles_;
+    std::unique_ptr<MainWindow> window_;
+    QString model_ = QStringLiteral(LUCIDA_SOURCE_DIR "/resources/demo/model/demo-smallcnn.pth");
+
+    ProjectDock* dock() const { return window_->projectDock(); }
+    ProjectTableModel* table() const { return dock()->table(); }
+    int rowOf(const QString& name) const {
+        for (int r = 0; r < table()->rowCount(); ++r)
+            if (table()->image(r).path.ends_with("/" + name.toStdString())) return r;
+        return -1;
+    }
+    ImageStatus status(const QString& name) const { return table()->scan(rowOf(name)).status; }
+    QString statusShown(const QString& name) const {
+        return table()->index(rowOf(name), ProjectTableModel::Status).data().toString();
+    }
+    bool waitScans() {
+        QSignalSpy done(dock(), &ProjectDock::scansFinished);
+        return dock()->pendingScans() == 0 || done.wait(kRunMs);
+    }
+
+private slots:
+    void initTestCase() {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName("LucidaTest");
+        QCoreApplication::setApplicationName("project_dock_test");
+        QSettings().clear();
+        QSettings().setValue("analysis/live", false);
+        tmp_ = std::make_unique<QTemporaryDir>();
+        QVERIFY(tmp_->isValid());
+        const QDir dir(tmp_->path());
+        QVERIFY(dir.mkpath("slides"));
+        for (int n = 1; n <= 3; ++n) {
+            const QString make = dir.filePath(QString("make-%1").arg(n));
+            QVERIFY(run({"make-demo", "--out", make, "--seed", QString::number(n),
+                         "--train-per-class", "0", "--val-per-class", "0", "--test-per-class", "0",
+                         "--slide-width", "2048", "--slide-height", "1536"}));
+            QVERIFY(QFile::rename(make + "/slide/demo-slide.tiff",
+                                  dir.filePath(QString("slides/slide-%1.tiff").arg(n))));
+        }
+        QFile broken(dir.filePath("slides/broken.tiff"));  // not an image at all
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write(QByteArray(4096, 'x'));
+        broken.close();
+        QFile manifest(dir.filePath("manifest.csv"));
+        QVERIFY(manifest.open(QIODevice::WriteOnly));
+        manifest.write(
+            "path,label,group\nslides/slide-1.tiff,1,a\n\"slides/slide-2.tiff\",0,a\n"
+            "slides/slide-3.tiff,1,b\nslides/broken.tiff,0,b\nslides/gone.tiff,,c\n");
+        manifest.close();
+        tiles_ = std::make_unique<TileService>();
+        window_ = std::make_unique<MainWindow>(tiles_.get());
+        window_->show();
+        QSignalSpy opened(window_.get(), &MainWindow::modelOpened);
+        window_->openModel(model_);
+        QVERIFY(opened.wait(60000));
+    }
+
+    void projectFromManifest() {
+        const QString project = tmp_->filePath("study.lucida-project.json");
+        dock()->createProject(tmp_->filePath("manifest.csv"), project);
+        QCOMPARE(dock()->resultsDir(), tmp_->filePath("study.lucida-project.results"));
+        QVERIFY(QFile::exists(project));
+        QCOMPARE(table()->rowCount(), 5);
+        QVERIFY(waitScans());
+        for (const char* name : {"slide-1.tiff", "slide-2.tiff", "slide-3.tiff"}) {
+            const ImageScan& scan = table()->scan(rowOf(name));
+            QCOMPARE(scan.status, ImageStatus::None);
+            QCOMPARE(scan.width, 2048);
+            QCOMPARE(scan.height, 1536);
+            QVERIFY(!scan.thumbnail.isNull());
+            QVERIFY(scan.thumbnail.width() <= kThumbnailSide);
+        }
+        QCOMPARE(statusShown("slide-1.tiff"), QString("none"));
+        QCOMPARE(status("gone.tiff"), ImageStatus::Missing);
+        QCOMPARE(statusShown("gone.tiff"), QString("missing"));
+        QCOMPARE(status("broken.tiff"), ImageStatus::Failed);
+        QVERIFY2(statusShown("broken.tiff").contains("broken.tiff"),
+                 qPrintable(statusShown("broken.tiff")));
+        QCOMPARE(table()->index(rowOf("slide-2.tiff"), ProjectTableModel::Label).data().toString(),
+                 QString("0"));
+        QCOMPARE(table()->index(rowOf("slide-3.tiff"), ProjectTableModel::Group).data().toString(),
+                 QString("b"));
+    }
+
+    // Cancelled in the middle of slide 2: slide 1 done with a score, slide 2 partial, slide 3 none.
+    void queueCancelledMidSlide() {
+        QSignalSpy finished(dock(), &ProjectDock::queueFinished);
+        bool cancelled = false;
+        const int second = rowOf("slide-2.tiff");
+        auto* queue = dock()->findChild<AnalysisQueue*>();
+        QVERIFY(queue);
+        QStringList shownWhileRunning;
+        connect(queue, &AnalysisQueue::progressChanged, this, [&](const QueueProgress& p) {
+            shownWhileRunning << statusShown("slide-1.tiff");
+            if (!cancelled && p.current == second && p.patchesDone > 0 &&
+                p.patchesDone < p.patchesTotal) {
+                cancelled = true;
+                dock()->cancelQueue();
+            }
+        });
+        dock()->analyseAll();
+        QVERIFY(dock()->isQueueRunning());
+        QVERIFY(finished.wait(kRunMs));
+        disconnect(queue, &AnalysisQueue::progressChanged, this, nullptr);
+        QVERIFY(cancelled);
+        QCOMPARE(finished.first().first().toBool(), true);
+        QVERIFY(shownWhileRunning.filter(QRegularExpression("^analysing \\d+ %$")).size() > 0);
+        QVERIFY(waitScans());
+        QCOMPARE(status("slide-1.tiff"), ImageStatus::Done);
+        QVERIFY(table()->scan(rowOf("slide-1.tiff")).score.has_value());
+        const ImageScan& partial = table()->scan(second);
+        QCOMPARE(partial.status, ImageStatus::Partial);
+        QVERIFY(partial.done > 0 && partial.done < partial.total);
+        QVERIFY(statusShown("slide-2.tiff").startsWith("partial "));
+        QCOMPARE(status("slide-3.tiff"), ImageStatus::None);
+    }
+
+    // Resumed while the viewer is busy: the queue waits; then it finishes, skipping slide 1
+    // (done), going on from slide 2's stored patches, and marking the broken file failed.
+    void queueYieldsThenResumes() {
+        bool viewerBusy = true;
+        dock()->setViewerBusy([&viewerBusy] { return viewerBusy; });
+        auto* queue = dock()->findChild<AnalysisQueue*>();
+        QList<QueueProgress> progress;
+        connect(queue, &AnalysisQueue::progressChanged, this,
+                [&](const QueueProgress& p) { progress << p; });
+        QSignalSpy images(queue, &AnalysisQueue::imageFinished);
+        QSignalSpy finished(dock(), &ProjectDock::queueFinished);
+        const std::size_t storedBefore = table()->scan(rowOf("slide-2.tiff")).done;
+        dock()->analyseAll();
+        QTest::qWait(1500);
+        QCOMPARE(images.count(), 0);  // held the whole time
+        auto* text = dock()->findChild<QLabel*>("projectProgressText");
+        QVERIFY2(text->text().contains("waiting for the viewer"), qPrintable(text->text()));
+        viewerBusy = false;
+        QVERIFY(finished.wait(kRunMs));
+        disconnect(queue, &AnalysisQueue::progressChanged, this, nullptr);
+        QCOMPARE(finished.first().first().toBool(), false);
+        QCOMPARE(images.count(), 3);  // slide 2, slide 3, broken; slide 1 was done, gone missing
+        QVERIFY(!progress.isEmpty());
+        QCOMPARE(progress.last().total, 3);
+        QCOMPARE(progress.last().finished, 3);
+        // Slide 2's run started from what was stored: its first progress counts them.
+        for (const auto& p : progress)
+            if (p.current == rowOf("slide-2.tiff") && p.patchesTotal) {
+                QVERIFY(p.patchesDone >= storedBefore);
+                break;
+            }
+        QVERIFY(waitScans());
+        for (const char* name : {"slide-1.tiff", "slide-2.tiff", "slide-3.tiff"})
+            QCOMPARE(status(name), ImageStatus::Done);
+        QCOMPARE(status("broken.tiff"), ImageStatus::Failed);
+        QVERIFY(statusShown("broken.tiff").startsWith("failed: "));
+        QVERIFY(QFile::exists(dock()->resultsDir() + "/broken.tiff.failed.json"));
+        QCOMPARE(status("gone.tiff"), ImageStatus::Missing);
+        dock()->setViewerBusy({});
+    }
+
+    void sortAndFilter() {
+        QSortFilterProxyModel* proxy = dock()->proxy();
+        dock()->view()->sortByColumn(ProjectTableModel::Score, Qt::DescendingOrder);
+        double best = -1;
+        for (const char* name : {"slide-1.tiff", "slide-2.tiff", "slide-3.tiff"})
+            best = std::max(best, *table()->scan(rowOf(name)).score);
+        const QModelIndex top = proxy->index(0, ProjectTableModel::Score);
+        QCOMPARE(top.data().toString(), QString::number(best, 'f', 4));
+        proxy->setFilterFixedString("failed");
+        QCOMPARE(proxy->rowCount(), 1);
+        QVERIFY(proxy->index(0, 0).data().toString() == "broken.tiff");
+        proxy->setFilterFixedString("");
+        QCOMPARE(proxy->rowCount(), 5);
+    }
+
+    // `lucida-cli batch` of the project keeps its results in the project's folder: nothing is
+    // inferred again, and its cohort table's scores are the dock's.
+    void scoresEqualTheCliTable() {
+        const QString out = tmp_->filePath("cli");
+        int exitCode = -1;
+        QVERIFY(run({"batch", dock()->projectPath(), "--model", model_, "--out", out}, &exitCode));
+        QCOMPARE(exitCode, 1);  // the broken and the missing image failed
+        QFile csv(out + "/cohort.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QStringList header = QString::fromUtf8(csv.readLine()).trimmed().split(',');
+        const auto column = [&header](const char* name) { return header.indexOf(name); };
+        int compared = 0;
+        while (!csv.atEnd()) {
+            const QStringList f = QString::fromUtf8(csv.readLine()).trimmed().split(',');
+            const QString name = QFileInfo(f[column("image")]).fileName();
+            if (f[column("status")] != "done") continue;
+            QCOMPARE(f[column("inferred")], QString("0"));
+            const auto score = table()->scan(rowOf(name)).score;
+            QVERIFY(score.has_value());
+            QVERIFY2(std::abs(*score - f[column("score")].toDouble()) < 1e-7,
+                     qPrintable(name + ": " + QString::number(*score, 'g', 12) + " vs " +
+                                f[column("score")]));
+            ++compared;
+        }
+        QCOMPARE(compared, 3);
+    }
+
+    // Double-click opens the image; its analysis uses the project's results folder.
+    void doubleClickOpensOnTheProjectResults() {
+        QSortFilterProxyModel* proxy = dock()->proxy();
+        proxy->setFilterFixedString("slide-3");
+        QCOMPARE(proxy->rowCount(), 1);
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        emit dock()->view()->doubleClicked(proxy->index(0, 0));
+        QVERIFY(opened.wait(20000));
+        SlideView* view = window_->currentView();
+        QVERIFY(view);
+        QVERIFY(view->document()->path().endsWith("slide-3.tiff"));
+        auto* controller = AnalysisController::of(view);
+        QVERIFY(controller);
+        QCOMPARE(controller->resultsRoot(), dock()->resultsDir());
+        proxy->setFilterFixedString("");
+    }
+
+    void reopenedProjectShowsStoredStatus() {
+        const QString path = dock()->projectPath();
+        dock()->openProject(path);
+        QVERIFY(waitScans());
+        QCOMPARE(status("slide-2.tiff"), ImageStatus::Done);
+        QCOMPARE(status("broken.tiff"), ImageStatus::Failed);
+    }
+
+    void cleanupTestCase() {
+        window_.reset();
+        tiles_.reset();
+    }
+};
+
+QTEST_MAIN(ProjectDockTest)
+#include "project_dock_test.moc"

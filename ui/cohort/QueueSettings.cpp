@@ -1,0 +1,74 @@
+#include "QueueSettings.h"
+
+#include "ModelSession.h"
+#include "ResultsLocation.h"
+#include "io/AtomicFile.h"
+#include "model/Model.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace lucida::ui {
+namespace {
+constexpr qint64 kMaxFailureBytes = 64 * 1024;  // a reason is a line or two
+
+QString failurePath(const QString& root, const QString& imagePath) {
+    return QDir(root).filePath(QFileInfo(imagePath).fileName() + QStringLiteral(".failed.json"));
+}
+}  // namespace
+
+QueueSettings queueSettingsOf(const ModelSession& session) {
+    QueueSettings q;
+    q.model = session.model();
+    q.modelPath = session.path();
+    AnalysisSettings& s = q.settings;
+    s.method = session.method().toStdString();
+    s.eigenSmooth = session.eigenSmooth();
+    s.augmentSmooth = session.flipSmooth();
+    const int classes = q.model ? static_cast<int>(q.model->spec().classes.size()) : 0;
+    if (session.classIndex() >= 0 && session.classIndex() < classes)  // else the model's default
+        s.classIndex = session.classIndex();
+    s.fit = session.fit();
+    s.overlap = session.overlap();
+    s.batchSize = 16;  // as the viewer's controllers
+    q.signature = QStringLiteral("%1|%2|%3|%4|%5|%6|%7")
+                      .arg(QFileInfo(q.modelPath).absoluteFilePath(), session.method())
+                      .arg(s.classIndex.value_or(-1))
+                      .arg(int(s.fit))
+                      .arg(s.overlap)
+                      .arg(int(s.eigenSmooth))
+                      .arg(int(s.augmentSmooth));
+    return q;
+}
+
+QString resultsRootOf(const QString& imagePath, const QString& projectResults) {
+    if (!projectResults.isEmpty()) return projectResults;
+    return resultsRootFor(imagePath, savedResultsPlace());
+}
+
+void recordFailure(const QString& root, const QString& imagePath, const QString& signature,
+                   const QString& reason) {
+    QDir().mkpath(root);
+    const QJsonObject o{{"image", imagePath}, {"settings", signature}, {"error", reason}};
+    writeFileAtomically(failurePath(root, imagePath).toStdString(),
+                        QJsonDocument(o).toJson().toStdString());
+}
+
+void clearFailure(const QString& root, const QString& imagePath) {
+    QFile::remove(failurePath(root, imagePath));
+}
+
+std::optional<QString> recordedFailure(const QString& root, const QString& imagePath,
+                                       const QString& signature) {
+    QFile file(failurePath(root, imagePath));
+    if (!file.open(QIODevice::ReadOnly) || file.size() > kMaxFailureBytes) return std::nullopt;
+    const QJsonObject o = QJsonDocument::fromJson(file.readAll()).object();
+    if (o.value("settings").toString() != signature || o.value("image").toString() != imagePath)
+        return std::nullopt;
+    return o.value("error").toString();
+}
+
+}  // namespace lucida::ui

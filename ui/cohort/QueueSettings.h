@@ -1,0 +1,46 @@
+#pragma once
+
+// What the project queue and the project's status column analyse with: the window's model and
+// analysis settings (ModelSession), and where each image's results are kept. Failures of the
+// queue are kept in the same results folder (one small JSON per image), so they outlive the window.
+
+#include "analysis/SlideAnalysis.h"
+
+#include <QString>
+
+#include <memory>
+#include <optional>
+
+namespace lucida {
+class Model;
+}
+
+namespace lucida::ui {
+
+class ModelSession;
+
+struct QueueSettings {
+    std::shared_ptr<const Model> model;  // null: no model open (no status, nothing to queue)
+    QString modelPath;
+    AnalysisSettings settings;
+    // Model file and settings in one line: a failure recorded with others is not this one's.
+    QString signature;
+};
+
+// The session's model and settings as the viewer's AnalysisController analyses with them (same
+// results key, so heat the queue made shows in the viewer and the reverse).
+QueueSettings queueSettingsOf(const ModelSession& session);
+
+// Where `imagePath`'s results are kept: the project's results folder when it names one (shared
+// with `lucida-cli batch`), else the image's own results store (ResultsLocation.h).
+QString resultsRootOf(const QString& imagePath, const QString& projectResults);
+
+// A queue failure of `imagePath` with `signature`, kept in its results root.
+void recordFailure(const QString& root, const QString& imagePath, const QString& signature,
+                   const QString& reason);
+void clearFailure(const QString& root, const QString& imagePath);
+// The recorded reason when the last queue run of this image with `signature` failed.
+std::optional<QString> recordedFailure(const QString& root, const QString& imagePath,
+                                       const QString& signature);
+
+}  // namespace lucida::ui
