@@ -173,6 +173,8 @@ CLI::App* addFigureCommand(CLI::App& app, FigureArgs& a) {
     cmd->add_flag("--with-image", a.withImage, "comparison: a panel of the image alone first");
     cmd->add_option("--annotations", a.annotations, "GeoJSON or ASAP XML annotations to draw");
     cmd->add_flag("--no-annotations", a.noAnnotations, "leave the annotations out");
+    cmd->add_flag("--measurements", a.measurements,
+                  "each annotation's area or length beside its label");
     cmd->add_flag("--no-scale-bar", a.noScaleBar, "leave the scale bar out");
     cmd->add_flag("--no-colour-bar", a.noColourBar, "leave the colour bar out");
     cmd->add_flag("--no-caption", a.noCaption, "leave the caption out");
@@ -256,6 +258,7 @@ int runFigure(const FigureArgs& a) {
         o.panels = {ui::FigurePanel{sources.heat != nullptr, {}}};
     }
     o.annotations = !a.noAnnotations;
+    o.measurements = a.measurements;
     o.scaleBar = !a.noScaleBar;
     o.colourBar = !a.noColourBar;
     o.caption = !a.noCaption;

@@ -38,6 +38,7 @@ struct FigureArgs {
     std::string annotations;
     bool noAnnotations = false, noScaleBar = false, noColourBar = false, noCaption = false;
     bool overview = false;
+    bool measurements = false;  // areas and lengths beside the annotations' labels
     std::optional<std::string> caption;
     bool includePatientDetails = false;
     int slice = 1;

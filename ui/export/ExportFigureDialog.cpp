@@ -69,6 +69,17 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     layout_ = new QComboBox;
     layout_->addItem(tr("One panel"), "single");
     layout_->addItem(tr("Image | heat, side by side"), "pair");
+    if (context_.comparison) {
+        QStringList methods, classes;
+        for (const std::string& m : comparedMethods())
+            methods << QString::fromStdString(camMethodTitle(m));
+        for (const RegionCamRequest& r : comparisonRequests(*context_.comparison, "classes"))
+            classes << QString::fromStdString(
+                context_.comparison->classes[std::size_t(*r.classIndex)]);
+        layout_->addItem(tr("Methods: %1").arg(methods.join(" | ")), "methods");
+        if (classes.size() > 1)
+            layout_->addItem(tr("Classes: %1").arg(classes.join(" | ")), "classes");
+    }
     layout_->setCurrentIndex(std::max(0, layout_->findData(s.value("figure/layout", "single"))));
     form->addRow(tr("&Panels:"), layout_);
 
@@ -82,6 +93,9 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     heat_->setEnabled(context_.sources.heat != nullptr);
     annotations_ = box(tr("&Annotations with labels"), "annotations", true);
     annotations_->setEnabled(context_.sources.annotations != nullptr);
+    measurements_ =
+        box(tr("&Measurements beside the labels (area, length)"), "measurements", false);
+    measurements_->setEnabled(context_.sources.annotations != nullptr);
     scaleBar_ = box(tr("&Scale bar"), "scaleBar", true);
     colourBar_ = box(tr("&Colour bar"), "colourBar", true);
     overview_ = box(tr("&Overview inset"), "overview", false);
@@ -130,17 +144,29 @@ FigureOptions ExportFigureDialog::options() const {
     o.widthPx = sizeUnit_->currentData() == "mm" ? pixelsForMillimetres(widthMm_->value(), o.dpi)
                                                  : widthPx_->value();
     const bool heat = heat_->isEnabled() && heat_->isChecked();
-    if (layout_->currentData() == "pair" && context_.sources.heat)
+    const QString choice = layout_->currentData().toString();
+    if (context_.comparison && (choice == "methods" || choice == "classes")) {
+        const RectF& r = comparisonRegion_;
+        if (comparison_ && comparisonChoice_ == choice && r.x == o.region.x && r.y == o.region.y &&
+            r.width == o.region.width && r.height == o.region.height) {
+            comparison_->apply(o);
+        } else {  // not computed yet: the layout's panels, named, until Export computes them
+            o.panels.clear();
+            for (const RegionCamRequest& q : comparisonRequests(*context_.comparison, choice))
+                o.panels.push_back(FigurePanel{false, QString::fromStdString(q.method), nullptr});
+        }
+    } else if (layout_->currentData() == "pair" && context_.sources.heat)
         o.panels = {FigurePanel{false, tr("Image")}, FigurePanel{true, tr("Heat")}};
     else
         o.panels = {FigurePanel{heat, {}}};
     o.annotations = annotations_->isChecked();
+    o.measurements = measurements_->isChecked();
     o.scaleBar = scaleBar_->isChecked();
     o.colourBar = colourBar_->isChecked();
     o.overview = overview_->isChecked();
     o.caption = caption_->isChecked();
     o.captionText = captionText_->toPlainText();
-    o.colourBarLabel = context_.colourBarLabel;
+    if (o.colourBarLabel.isEmpty()) o.colourBarLabel = context_.colourBarLabel;
     o.includePatientDetails = patient_->isChecked();
     return o;
 }
@@ -169,6 +195,7 @@ void ExportFigureDialog::saveSettings() const {
     s.setValue("figure/layout", layout_->currentData());
     s.setValue("figure/heat", heat_->isChecked());
     s.setValue("figure/annotations", annotations_->isChecked());
+    s.setValue("figure/measurements", measurements_->isChecked());
     s.setValue("figure/scaleBar", scaleBar_->isChecked());
     s.setValue("figure/colourBar", colourBar_->isChecked());
     s.setValue("figure/overview", overview_->isChecked());
@@ -191,9 +218,10 @@ QString ExportFigureDialog::runJob(FigureExportJob* job, const QString& format) 
 QString ExportFigureDialog::exportTo(const QString& path) {
     saveSettings();
     cancelled_ = false;
+    if (!prepareComparison()) return QString();  // cancelled_ set; a failure was shown
     // A child while it runs: tests (and the dialog's end) find it; gone when done.
     std::unique_ptr<FigureExportJob> job(
-        new FigureExportJob(context_.sources, options(), context_.overlays, this));
+        new FigureExportJob(context_.sources, options(), figureOverlays(), this));
     job->startWriting(path);
     return runJob(job.get(), QFileInfo(path).suffix().toUpper());
 }
@@ -201,8 +229,9 @@ QString ExportFigureDialog::exportTo(const QString& path) {
 bool ExportFigureDialog::copyToClipboard() {
     saveSettings();
     cancelled_ = false;
+    if (!prepareComparison()) return false;
     std::unique_ptr<FigureExportJob> job(
-        new FigureExportJob(context_.sources, options(), context_.overlays, this));
+        new FigureExportJob(context_.sources, options(), figureOverlays(), this));
     job->startRendering();
     const QString error = runJob(job.get(), tr("image"));
     if (!error.isEmpty()) {
@@ -229,6 +258,35 @@ void ExportFigureDialog::chooseFile() {
         return;
     }
     accept();
+}
+
+bool ExportFigureDialog::prepareComparison() {
+    const QString choice = layout_->currentData().toString();
+    if (!context_.comparison || (choice != "methods" && choice != "classes")) return true;
+    const RectF region = options().region;
+    const RectF& r = comparisonRegion_;
+    if (comparison_ && comparisonChoice_ == choice && r.x == region.x && r.y == region.y &&
+        r.width == region.width && r.height == region.height)
+        return true;
+    QString error;
+    comparison_ = runComparison(this, *context_.comparison,
+                                comparisonRequests(*context_.comparison, choice), region, &error);
+    if (!comparison_) {
+        cancelled_ = true;
+        if (!error.isEmpty()) QMessageBox::warning(this, tr("Export Figure"), error);
+        return false;
+    }
+    comparisonChoice_ = choice;
+    comparisonRegion_ = region;
+    return true;
+}
+
+std::vector<HeatmapOverlay*> ExportFigureDialog::figureOverlays() const {
+    std::vector<HeatmapOverlay*> overlays = context_.overlays;
+    if (comparison_)
+        for (std::size_t i = 0; i < comparison_->size(); ++i)
+            overlays.push_back(&comparison_->overlay(i));
+    return overlays;
 }
 
 }  // namespace lucida::ui

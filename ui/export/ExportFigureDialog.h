@@ -5,6 +5,7 @@
 // QSettings under "figure/". The figure is rendered and written on a worker thread
 // (FigureExportJob) behind a progress dialog that can cancel it; the GUI stays responsive.
 
+#include "ComparisonRun.h"
 #include "FigureRenderer.h"
 
 #include <QDialog>
@@ -12,6 +13,7 @@
 #include <optional>
 
 class QCheckBox;
+class QEventLoop;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -33,6 +35,8 @@ struct FigureContext {
     bool dicom = false;  // offer "include patient details"
     // The overlays whose heat layers the figure shows: copied for the export's worker thread.
     std::vector<HeatmapOverlay*> overlays;
+    // With a model open: panels of the region under several methods or classes (ComparisonRun).
+    std::optional<ComparisonContext> comparison;
 };
 
 class ExportFigureDialog : public QDialog {
@@ -64,9 +68,16 @@ private:
     QComboBox* dpi_;
     QComboBox* layout_;
     QCheckBox *heat_, *annotations_, *scaleBar_, *colourBar_, *caption_, *overview_, *patient_;
+    QCheckBox* measurements_;
     QPlainTextEdit* captionText_;
     QLabel* sizeLabel_;
     bool cancelled_ = false;
+    // Comparison panels: computed for a choice and region on export, kept while they match.
+    bool prepareComparison();
+    std::vector<HeatmapOverlay*> figureOverlays() const;
+    std::unique_ptr<ComparisonPanels> comparison_;
+    QString comparisonChoice_;
+    RectF comparisonRegion_;
 };
 
 }  // namespace lucida::ui

@@ -3,6 +3,7 @@
 #include "AnnotationDocument.h"
 #include "HeatmapOverlay.h"
 #include "ModelSession.h"
+#include "ResultsLocation.h"
 #include "SlideView.h"
 #include "ViewAnnotations.h"
 #include "model/Model.h"
@@ -27,6 +28,31 @@ std::optional<RectF> selectionBounds(const AnnotationDocument& annotations) {
     }
     if (all.empty()) return std::nullopt;
     return RectF{all.x0, all.y0, all.x1 - all.x0, all.y1 - all.y0};
+}
+
+// What a comparison of methods or classes runs with: the session's model and settings, the
+// results folder the image's analysis uses (its stored patches are reused).
+std::optional<ComparisonContext> comparisonContextOf(const SlideView& view,
+                                                     const ModelSession& session,
+                                                     const FigureSources& sources) {
+    if (!session.model()) return std::nullopt;
+    ComparisonContext c;
+    c.source = view.document()->source();
+    c.model = session.model();
+    c.settings.method = session.method().toStdString();
+    if (session.classIndex() >= 0) c.settings.classIndex = session.classIndex();
+    c.settings.fit = session.fit();
+    c.settings.overlap = session.overlap();
+    c.settings.eigenSmooth = session.eigenSmooth();
+    c.settings.augmentSmooth = session.flipSmooth();
+    c.settings.slice = view.document()->slice();
+    c.settings.batchSize = 0;  // what fits the free memory
+    c.resultsRoot = resultsRootFor(view.document()->path(), savedResultsPlace()).toStdString();
+    c.classes = session.model()->spec().classes;
+    c.colours = sources.heat ? sources.colours : session.colourMap();
+    c.threshold = sources.heat ? sources.threshold : session.threshold();
+    c.opacity = session.opacity();
+    return c;
 }
 
 }  // namespace
@@ -68,6 +94,7 @@ FigureContext figureContextOf(SlideView* view, TileService* tiles, const ModelSe
     }
     const QString model = session && session->model() ? session->path() : QString();
     c.defaultCaption = defaultFigureCaption(*view->document(), model, method, {}, className);
+    if (session) c.comparison = comparisonContextOf(*view, *session, c.sources);
     c.dicom = view->document()->info().property("dicom.PatientName").has_value() ||
               view->document()->info().property("dicom.PatientID").has_value();
     return c;

@@ -75,8 +75,15 @@ void drawLabel(QPainter& painter, QPointF at, const QString& text, const QColor&
 
 }  // namespace
 
+QString figureAnnotationLabel(const Annotation& a, const PixelSize* pixel) {
+    QString label = labelOf(a);
+    if (!pixel || !(a.geometry.isArea() || a.geometry.isLine())) return label;
+    const QString measured = QString::fromStdString(measure(a.geometry, *pixel).text);
+    return label.isEmpty() ? measured : label + QStringLiteral(" · ") + measured;
+}
+
 void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, const QRect& panel,
-                           const RectF& region, double scale, double unit) {
+                           const RectF& region, double scale, double unit, const PixelSize* pixel) {
     painter.save();
     painter.setClipRect(panel);
     painter.setRenderHint(QPainter::Antialiasing, true);
@@ -111,7 +118,8 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
             }
         }
         if (!a.detection && QRectF(panel).contains(toPanel.map(QPointF(b.x0, b.y0))))
-            drawLabel(painter, toPanel.map(QPointF(b.x0, b.y0)), labelOf(a), colour, unit);
+            drawLabel(painter, toPanel.map(QPointF(b.x0, b.y0)), figureAnnotationLabel(a, pixel),
+                      colour, unit);
     }
     painter.restore();
 }

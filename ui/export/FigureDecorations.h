@@ -3,6 +3,7 @@
 // and labels, the scale bar, the colour bar, the caption and the overview's region mark.
 
 #include "FigureRenderer.h"
+#include "annotations/AnnotationMeasure.h"
 
 #include <QImage>
 #include <QRectF>
@@ -10,8 +11,13 @@
 namespace lucida::ui {
 
 // Level-0 annotations inside `panel`, level-0 point p at panel.topLeft + (p - region) * scale.
+// With `pixel`, each area's or line's label is followed by its measurement ("Lesion · 0.52 mm²").
 void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, const QRect& panel,
-                           const RectF& region, double scale, double unit);
+                           const RectF& region, double scale, double unit,
+                           const PixelSize* pixel = nullptr);
+
+// An annotation's label on a figure: its text, name or class, and its measurement when `pixel`.
+QString figureAnnotationLabel(const Annotation& annotation, const PixelSize* pixel);
 
 // The bar in the bottom-left corner of `panel`, on a light box.
 void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, const QRect& panel,

@@ -35,7 +35,8 @@ struct FigureOptions {
     int dpi = 300;       // recorded in the file; fixes the physical size
     std::vector<FigurePanel> panels{FigurePanel{}};
 
-    bool annotations = true;  // outlines, filled areas and their labels
+    bool annotations = true;    // outlines, filled areas and their labels
+    bool measurements = false;  // areas and lengths beside the labels (AnnotationMeasure)
     bool scaleBar = true;
     bool colourBar = true;  // when a panel shows heat
     bool caption = true;

@@ -1,5 +1,6 @@
 #include "FigureRenderer.h"
 
+#include "AnnotationDocument.h"
 #include "FigureDecorations.h"
 #include "FigureProgress.h"
 #include "ImageDocument.h"
@@ -133,13 +134,16 @@ QImage FigureRenderer::renderPanel(const FigureOptions& o, QSize size, Layer* he
 
 void FigureRenderer::paint(QPainter& painter, const FigureOptions& o) const {
     const FigureLayout l = layout(o);
+    const PixelSize pixel =
+        sources_.document ? pixelSizeOf(sources_.document->info()) : PixelSize{};
     painter.fillRect(QRect(QPoint(0, 0), l.size), Qt::white);
     for (std::size_t i = 0; i < l.panels.size(); ++i) {
         const QRect& panel = l.panels[i];
         Layer* heat = i < o.panels.size() ? heatOf(o.panels[i], sources_) : nullptr;
         painter.drawImage(panel, renderPanel(o, panel.size(), heat));
         if (o.annotations && sources_.annotations)
-            drawFigureAnnotations(painter, *sources_.annotations, panel, o.region, l.scale, l.unit);
+            drawFigureAnnotations(painter, *sources_.annotations, panel, o.region, l.scale, l.unit,
+                                  o.measurements ? &pixel : nullptr);
         if (l.panels.size() > 1 && i < o.panels.size()) {
             QFont font(QStringLiteral("DejaVu Sans"));
             font.setPixelSize(int(std::lround(l.unit)));
