@@ -24,6 +24,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QToolBar>
+#include <QToolButton>
 #include <QtTest>
 
 using namespace lucida;
@@ -233,6 +234,75 @@ private slots:
         QVERIFY(std::find(after.begin(), after.end(), mode->layer()) == after.end());
         QTest::keyClick(view, Qt::Key_PageDown);  // the slice action has its key back
         QCOMPARE(nextSlice.count(), 1);
+    }
+
+    // Delete in the dock, Ctrl+Z in the dock: the bookmark is back at its place and the sidecar
+    // is byte for byte what it was. Move Up reorders the sidecar and the presentation.
+    void deleteIsUndoneAndMoveUpReorders() {
+        QTemporaryDir dir;
+        const QString slide = dir.filePath("generic.tif");
+        QVERIFY(QFile::copy(fixture("slides/generic.tif"), slide));
+        startWindow();
+        SlideView* view = openAndWait(slide);
+        QVERIFY(view);
+        ViewBookmarks* bookmarks = ViewBookmarks::of(view);
+        QVERIFY(bookmarks);
+        for (const char* name : {"Alpha", "Beta", "Gamma"}) {
+            Bookmark b;
+            b.name = name;
+            b.centreX = 500 + 700 * bookmarks->count();
+            b.centreY = 400.5;
+            b.scale = 0.25 * (bookmarks->count() + 1);
+            bookmarks->add(b);
+        }
+        auto readSidecar = [&] {
+            QFile f(bookmarks->path());
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        const QByteArray before = readSidecar();
+        QVERIFY(before.contains("Beta"));
+        auto* dock = window_->findChild<BookmarksDock*>("bookmarksDock");
+        QVERIFY(dock);
+        dock->show();
+        dock->raise();
+        QListWidget* list = dock->list();
+        QTRY_VERIFY(list->isVisible());
+        list->setCurrentRow(1);
+        auto* remove = dock->findChild<QToolButton*>("deleteBookmarkButton");
+        QVERIFY(remove);
+        QTest::mouseClick(remove, Qt::LeftButton);
+        QCOMPARE(bookmarks->count(), 2);
+        QVERIFY(!readSidecar().contains("Beta"));
+        window_->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(window_.get()));
+        list->setFocus();
+        QTRY_VERIFY(list->hasFocus());
+        QTest::keyClick(list, Qt::Key_Z, Qt::ControlModifier);
+        QCOMPARE(bookmarks->count(), 3);
+        QCOMPARE(QString::fromStdString(bookmarks->items()[1].name), QString("Beta"));
+        QCOMPARE(readSidecar(), before);
+        QCOMPARE(list->item(1)->text().section(' ', 0, 0), QString("Beta"));
+
+        // Move Up: Gamma before Beta in the dock, the file and the presentation.
+        list->setCurrentRow(2);
+        auto* up = dock->findChild<QToolButton*>("bookmarkUpButton");
+        QVERIFY(up);
+        QTest::mouseClick(up, Qt::LeftButton);
+        QCOMPARE(QString::fromStdString(bookmarks->items()[1].name), QString("Gamma"));
+        const QByteArray moved = readSidecar();
+        QVERIFY(moved.indexOf("Gamma") >= 0 && moved.indexOf("Gamma") < moved.indexOf("Beta"));
+        window_->findChild<QAction*>("presentAction")->trigger();
+        PresentationMode* mode = presenter()->presentation();
+        QVERIFY(mode->isActive());
+        view->setFocus();
+        for (const char* expected : {"Alpha", "Gamma", "Beta"}) {
+            QTest::keyClick(view, Qt::Key_PageDown);
+            waitArrived(presenter());
+            QVERIFY2(mode->layer()->caption().startsWith(expected),
+                     qPrintable(mode->layer()->caption()));
+        }
+        QTest::keyClick(view, Qt::Key_Escape);
+        QVERIFY(!mode->isActive());
     }
 };
 

@@ -3,12 +3,14 @@
 #include "ViewBookmarks.h"
 
 #include <QAbstractItemModel>
+#include <QAction>
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QStyle>
 #include <QToolButton>
+#include <QUndoStack>
 #include <QVBoxLayout>
 
 namespace lucida::ui {
@@ -29,6 +31,18 @@ QToolButton* button(QWidget* parent, const QIcon& icon, const QString& text, con
 
 BookmarksDock::BookmarksDock(QWidget* parent) : QDockWidget(tr("Bookmarks"), parent) {
     setObjectName("bookmarksDock");
+    undo_ = new QUndoStack(this);
+    // Ctrl+Z / Ctrl+Shift+Z with the focus in the dock (the view's own keys undo annotations).
+    QAction* undo = undo_->createUndoAction(this, tr("Undo"));
+    undo->setObjectName("undoBookmarkAction");
+    undo->setShortcut(QKeySequence::Undo);
+    QAction* redo = undo_->createRedoAction(this, tr("Redo"));
+    redo->setObjectName("redoBookmarkAction");
+    redo->setShortcut(QKeySequence::Redo);
+    for (QAction* a : {undo, redo}) {
+        a->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        addAction(a);
+    }
     auto* body = new QWidget(this);
     list_ = new QListWidget(body);
     list_->setObjectName("bookmarkList");
@@ -77,6 +91,7 @@ BookmarksDock::BookmarksDock(QWidget* parent) : QDockWidget(tr("Bookmarks"), par
 
 void BookmarksDock::setBookmarks(ViewBookmarks* bookmarks) {
     disconnect(changedConnection_);
+    if (bookmarks != bookmarks_) undo_->clear();  // deletions belong to their image
     bookmarks_ = bookmarks;
     if (bookmarks)
         changedConnection_ =
@@ -128,14 +143,35 @@ void BookmarksDock::editName(int index) {
     }
 }
 
+namespace {
+
+// A deletion, undone by putting the same bookmark back at the same place.
+class RemoveBookmark : public QUndoCommand {
+public:
+    RemoveBookmark(ViewBookmarks* bookmarks, int index)
+        : QUndoCommand(QObject::tr("Delete Bookmark")),
+          bookmarks_(bookmarks),
+          index_(index),
+          bookmark_(bookmarks->items()[std::size_t(index)]) {}
+    void redo() override {
+        if (bookmarks_) bookmarks_->remove(index_);
+    }
+    void undo() override {
+        if (bookmarks_) bookmarks_->insert(index_, bookmark_);
+    }
+
+private:
+    QPointer<ViewBookmarks> bookmarks_;
+    int index_;
+    Bookmark bookmark_;
+};
+
+}  // namespace
+
 void BookmarksDock::removeCurrent() {
     const int row = list_->currentRow();
     if (!bookmarks_ || row < 0) return;
-    const auto answer = QMessageBox::question(
-        this, tr("Delete Bookmark"),
-        tr("Delete the bookmark “%1”?").arg(QString::fromStdString(bookmarks_->items()[row].name)),
-        QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
-    if (answer == QMessageBox::Yes) bookmarks_->remove(row);
+    undo_->push(new RemoveBookmark(bookmarks_, row));
 }
 
 }  // namespace lucida::ui

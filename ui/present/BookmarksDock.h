@@ -1,7 +1,8 @@
 #pragma once
 // The Bookmarks dock: the current image's bookmarks as a list. Add (Ctrl+B: the window's
 // action), go to (double-click or Enter), rename (F2 or the button: edited in place), reorder
-// (drag, or the up/down buttons), delete (asks first).
+// (drag, or the up/down buttons), delete (undone with Ctrl+Z while the dock has the focus: the
+// bookmark returns to its place, and the sidecar to what it was).
 
 #include "ViewBookmarks.h"
 
@@ -11,6 +12,7 @@
 class QListWidget;
 class QListWidgetItem;
 class QToolButton;
+class QUndoStack;
 
 namespace lucida::ui {
 
@@ -23,8 +25,9 @@ public:
     ViewBookmarks* bookmarks() const { return bookmarks_; }
     QListWidget* list() const { return list_; }
     int currentIndex() const;
-    void editName(int index);  // starts editing the name in place
-    void removeCurrent();      // asks first
+    void editName(int index);                        // starts editing the name in place
+    void removeCurrent();                            // undoable
+    QUndoStack* undoStack() const { return undo_; }  // this image's deletions
 
 signals:
     void goToRequested(int index);
@@ -44,6 +47,7 @@ private:
     QToolButton* rename_;
     QToolButton* remove_;
     bool rebuilding_ = false;
+    QUndoStack* undo_;
 };
 
 }  // namespace lucida::ui

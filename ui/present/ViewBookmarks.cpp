@@ -66,6 +66,12 @@ void ViewBookmarks::remove(int index) {
     save();
 }
 
+void ViewBookmarks::insert(int index, Bookmark bookmark) {
+    index = std::clamp(index, 0, count());
+    items_.insert(items_.begin() + index, std::move(bookmark));
+    save();
+}
+
 QString ViewBookmarks::unusedName() const {
     for (int n = count() + 1;; ++n) {
         const std::string name = tr("View %1").arg(n).toStdString();

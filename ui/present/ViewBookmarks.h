@@ -35,7 +35,8 @@ public:
     void rename(int index, const QString& name);
     void move(int from, int to);
     void remove(int index);
-    QString unusedName() const;  // "View 1", "View 2", … not yet taken
+    void insert(int index, Bookmark bookmark);  // at `index` (clamped): undoes a remove
+    QString unusedName() const;                 // "View 1", "View 2", … not yet taken
 
 signals:
     void changed();
