@@ -212,6 +212,28 @@ private slots:
         window.findChild<QAction*>("splitFourAction")->trigger();  // what the next window opens
     }
 
+    // A model opened after the split: every pane analyses with it.
+    void modelAfterSplit() {
+        QSettings().setValue("split/panes", 2);
+        TileService tiles(std::size_t{256} << 20, 2);
+        MainWindow window(&tiles);
+        window.resize(1400, 800);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QSignalSpy opened(&window, &MainWindow::documentOpened);
+        window.openPath(slide_);
+        QVERIFY(opened.wait(20000));
+        auto* split = qobject_cast<SplitView*>(window.tabs()->currentWidget());
+        QVERIFY(split);
+        QCOMPARE(split->paneCount(), 2);
+        QSignalSpy modelOpened(&window, &MainWindow::modelOpened);
+        window.openModel(kModel);
+        QVERIFY(modelOpened.wait(60000));
+        QTRY_VERIFY_WITH_TIMEOUT(heatShown(split->pane(0)->view()), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(heatShown(split->pane(1)->view()), 60000);
+        QSettings().setValue("split/panes", 4);
+    }
+
     // The next window opens images in the last split, pane 2 with its method.
     void splitPersists() {
         TileService tiles(std::size_t{128} << 20, 2);
