@@ -1,10 +1,12 @@
 #include "checks/Faithfulness.h"
 
+#include "checks/RoadImputation.h"
 #include "util/Random.h"
 
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <stdexcept>
 
@@ -13,13 +15,26 @@ namespace lucida {
 Removal removalFromName(const std::string& name) {
     if (name == "blur") return Removal::Blur;
     if (name == "mean") return Removal::Mean;
-    throw std::invalid_argument("unknown removal '" + name + "' (known: blur, mean)");
+    if (name == "road") return Removal::Road;
+    throw std::invalid_argument("unknown removal '" + name + "' (known: blur, mean, road)");
 }
 
-std::string removalName(Removal removal) { return removal == Removal::Blur ? "blur" : "mean"; }
+std::string removalName(Removal removal) {
+    switch (removal) {
+        case Removal::Blur:
+            return "blur";
+        case Removal::Mean:
+            return "mean";
+        case Removal::Road:
+            return "road";
+    }
+    return "blur";
+}
 
 FloatTensor removedImage(const FloatTensor& image, Removal removal, double blurSigma) {
     if (image.dims() != 3) throw std::invalid_argument("faithfulness: image must be [C, H, W]");
+    if (removal == Removal::Road)
+        throw std::invalid_argument("faithfulness: ROAD imputes per step, not one removed image");
     const auto c = image.size(0), h = image.size(1), w = image.size(2);
     FloatTensor out(image.shape);
     for (std::int64_t k = 0; k < c; ++k) {
@@ -67,18 +82,54 @@ struct CurveProgress {
     }
 };
 
-// One curve: start from `from`, copy pixels of `to` in `order`; probabilities at each step.
-Curve runCurve(const FloatTensor& from, const FloatTensor& to,
-               const std::vector<std::int64_t>& order, const ProbabilityOf& probability, int steps,
-               int batch, CurveProgress& progress) {
-    const auto c = from.size(0), h = from.size(1), w = from.size(2);
-    const auto pixels = static_cast<std::int64_t>(order.size());
+// The image after `n` pixels of a curve's order have been replaced (n only grows).
+using ImageAfter = std::function<const FloatTensor&(std::int64_t n)>;
+
+// Blur or mean: starting from `from`, pixels of `to` are copied in `order`.
+ImageAfter copiedPixels(const FloatTensor& from, const FloatTensor& to,
+                        const std::vector<std::int64_t>& order) {
+    auto current = std::make_shared<FloatTensor>(from);
+    auto done = std::make_shared<std::int64_t>(0);
+    return [&to, &order, current, done](std::int64_t n) -> const FloatTensor& {
+        const auto c = to.size(0), hw = to.size(1) * to.size(2);
+        for (; *done < n; ++*done) {
+            const auto i = order[static_cast<std::size_t>(*done)];
+            for (std::int64_t k = 0; k < c; ++k)
+                current->data[static_cast<std::size_t>(k * hw + i)] =
+                    to.data[static_cast<std::size_t>(k * hw + i)];
+        }
+        return *current;
+    };
+}
+
+// ROAD: the first n pixels of `order` removed (deletion) or all but them (insertion), imputed
+// afresh from the image; the noise is seeded per step.
+ImageAfter imputedPixels(const FloatTensor& image, const std::vector<std::int64_t>& order,
+                         bool deletion, const FaithfulnessOptions& options) {
+    auto current = std::make_shared<FloatTensor>();
+    auto step = std::make_shared<std::uint64_t>(0);
+    return
+        [&image, &order, deletion, &options, current, step](std::int64_t n) -> const FloatTensor& {
+            std::vector<bool> removed(order.size(), !deletion);
+            for (std::int64_t k = 0; k < n; ++k)
+                removed[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])] = deletion;
+            RoadOptions road;
+            road.noise = options.roadNoise;
+            road.seed = options.seed * 1000003 + (*step)++;
+            *current = noisyLinearImputation(image, removed, road);
+            return *current;
+        };
+}
+
+// One curve: the image after each step's share of `pixels`; probabilities at each step.
+Curve runCurve(const ImageAfter& imageAfter, std::int64_t pixels, const ProbabilityOf& probability,
+               int steps, int batch, CurveProgress& progress) {
     Curve curve;
-    FloatTensor current = from;
-    std::int64_t done = 0;
     std::vector<FloatTensor> pending;
     auto flush = [&] {
         if (pending.empty()) return;
+        const auto& first = pending.front();
+        const auto c = first.size(0), h = first.size(1), w = first.size(2);
         FloatTensor stacked({static_cast<std::int64_t>(pending.size()), c, h, w});
         for (std::size_t i = 0; i < pending.size(); ++i)
             std::copy(pending[i].data.begin(), pending[i].data.end(),
@@ -94,14 +145,8 @@ Curve runCurve(const FloatTensor& from, const FloatTensor& to,
     };
     for (int step = 0; step <= steps; ++step) {
         const std::int64_t target = pixels * step / steps;
-        for (; done < target; ++done) {
-            const auto i = order[static_cast<std::size_t>(done)];
-            for (std::int64_t k = 0; k < c; ++k)
-                current.data[static_cast<std::size_t>(k * h * w + i)] =
-                    to.data[static_cast<std::size_t>(k * h * w + i)];
-        }
         curve.share.push_back(static_cast<double>(target) / static_cast<double>(pixels));
-        pending.push_back(current);
+        pending.push_back(imageAfter(target));
         if (static_cast<int>(pending.size()) >= batch) flush();
     }
     flush();
@@ -119,7 +164,6 @@ FaithfulnessResult measureFaithfulness(const FloatTensor& image, const FloatTens
         throw std::invalid_argument(
             "faithfulness: the map must be [H, W] at the image's resolution [C, H, W]");
     if (options.steps < 1) throw std::invalid_argument("faithfulness: steps must be ≥ 1");
-    const FloatTensor removed = removedImage(image, options.removal, options.blurSigma);
     const auto order = pixelOrder(map);
     std::vector<std::int64_t> shuffled(order.size());
     std::iota(shuffled.begin(), shuffled.end(), 0);
@@ -128,11 +172,21 @@ FaithfulnessResult measureFaithfulness(const FloatTensor& image, const FloatTens
         std::swap(shuffled[i - 1], shuffled[uniformBelow(random.engine, i)]);
     const int b = std::max(1, batch);
     CurveProgress progress{options.progress, 0, 4 * (options.steps + 1)};
+    const auto pixels = static_cast<std::int64_t>(order.size());
+    const bool road = options.removal == Removal::Road;
+    const FloatTensor removed =
+        road ? FloatTensor{} : removedImage(image, options.removal, options.blurSigma);
+    auto curve = [&](const std::vector<std::int64_t>& o, bool deletion) {
+        const ImageAfter after = road       ? imputedPixels(image, o, deletion, options)
+                                 : deletion ? copiedPixels(image, removed, o)
+                                            : copiedPixels(removed, image, o);
+        return runCurve(after, pixels, probability, options.steps, b, progress);
+    };
     FaithfulnessResult r;
-    r.deletion = runCurve(image, removed, order, probability, options.steps, b, progress);
-    r.insertion = runCurve(removed, image, order, probability, options.steps, b, progress);
-    r.randomDeletion = runCurve(image, removed, shuffled, probability, options.steps, b, progress);
-    r.randomInsertion = runCurve(removed, image, shuffled, probability, options.steps, b, progress);
+    r.deletion = curve(order, true);
+    r.insertion = curve(order, false);
+    r.randomDeletion = curve(shuffled, true);
+    r.randomInsertion = curve(shuffled, false);
     return r;
 }
 

@@ -16,15 +16,18 @@ namespace lucida {
 // image and puts the image's pixels back. A faithful map has a low deletion and a high insertion
 // area under the curve; a random order is the baseline. Torch-free: the model is a callback.
 
-enum class Removal { Blur, Mean };
-Removal removalFromName(const std::string& name);  // "blur", "mean"; std::invalid_argument
+// Road: ROAD's noisy linear imputation (RoadImputation.h), recomputed from the image at every
+// step for the pixels removed so far (deletion) or not yet restored (insertion).
+enum class Removal { Blur, Mean, Road };
+Removal removalFromName(const std::string& name);  // "blur", "mean", "road"; invalid_argument
 std::string removalName(Removal removal);
 
 struct FaithfulnessOptions {
     int steps = 32;  // curve points after the first: shares 0, 1/steps, ..., 1
     Removal removal = Removal::Blur;
     double blurSigma = 0;     // 0: a tenth of the image's shorter side
-    std::uint64_t seed = 17;  // of the random-order baseline
+    std::uint64_t seed = 17;  // of the random-order baseline (and of ROAD's noise)
+    double roadNoise = 0.01;  // ROAD: standard deviation of the noise on imputed pixels
     // Called after each batch of forwards with (images done, images in all four curves);
     // returning true cancels (std::runtime_error "faithfulness check cancelled" is thrown).
     std::function<bool(int, int)> progress;
@@ -51,7 +54,7 @@ FaithfulnessResult measureFaithfulness(const FloatTensor& image, const FloatTens
                                        const ProbabilityOf& probability,
                                        const FaithfulnessOptions& options = {}, int batch = 8);
 
-// The image with every pixel replaced as `removal` says ([C, H, W]).
+// The image with every pixel replaced as `removal` says ([C, H, W]); blur and mean only.
 FloatTensor removedImage(const FloatTensor& image, Removal removal, double blurSigma);
 
 // Pixel indices (row-major) from the highest map value to the lowest, ties by index.
