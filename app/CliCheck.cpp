@@ -46,7 +46,7 @@ void checkImage(const CheckArgs& args, const Model& model, const std::string& pa
     options.classIndex = classOf(args.classChoice, spec);
     options.stages = args.stages;
     options.seed = args.seed;
-    options.faithfulness.removal = removalFromName(args.removal);
+    options.faithfulness.removal = removalFromName(args.road ? "road" : args.removal);
     options.faithfulness.steps = args.steps;
     const MapCheckResult r = runMapCheck(model, input, options);
 
@@ -73,9 +73,12 @@ CLI::App* addCheckCommand(CLI::App& app, CheckArgs& a) {
     cmd->add_option("--class", a.classChoice, "auto (predicted), an index or a class name")
         ->capture_default_str();
     cmd->add_option("--layer", a.layer, "target layer (default: the sidecar's or the last block)");
-    cmd->add_option("--removal", a.removal, "how deleted pixels are replaced: blur or mean")
-        ->check(CLI::IsMember({"blur", "mean"}))
+    cmd->add_option("--removal", a.removal,
+                    "how deleted pixels are replaced: blur, mean or road (ROAD's noisy linear "
+                    "imputation, Rong et al. 2022)")
+        ->check(CLI::IsMember({"blur", "mean", "road"}))
         ->capture_default_str();
+    cmd->add_flag("--road", a.road, "the same as --removal road");
     cmd->add_option("--steps", a.steps, "points of each faithfulness curve after the first")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();

@@ -15,7 +15,8 @@ struct CheckArgs {
     std::string method = "gradcam";
     std::string classChoice = "auto";  // auto (predicted), an index or a class name
     std::string layer;
-    std::string removal = "blur";  // faithfulness: blur | mean
+    std::string removal = "blur";  // faithfulness: blur | mean | road
+    bool road = false;             // --road: removal road
     int steps = 32;                // faithfulness curve points after the first
     int stages = 0;                // randomisation stages (0: every block)
     std::uint64_t seed = 1;

@@ -139,6 +139,7 @@ QWidget* MapCheckDialog::makeSettings() {
     removal_->setObjectName("mapCheckRemoval");
     removal_->addItem(tr("blur"), "blur");
     removal_->addItem(tr("mean"), "mean");
+    removal_->addItem(tr("ROAD (noisy linear imputation)"), "road");
     removal_->setCurrentIndex(std::max(0, removal_->findData(settings.value(kRemovalKey, "blur"))));
     removal_->setToolTip(
         tr("What removed pixels become: a Gaussian blur of the image, or each "
