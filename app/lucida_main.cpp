@@ -6,6 +6,8 @@
 #include "MainWindow.h"
 #include "OverviewWidget.h"
 #include "PresentationMode.h"
+#include "ProjectDock.h"
+#include "ProjectMenu.h"
 #include "Presenter.h"
 #include "SlideView.h"
 #include "TileService.h"
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
     parser.addOptions({cacheOption, shotOption, sizeOption, magOption, modelOption, analyseOption,
                        annotationsOption});
     parser.addOption(presentOption);
+    QCommandLineOption projectOption("project", "Open a cohort project (File ▸ Open Project).",
+                                     "FILE");
+    parser.addOption(projectOption);
     parser.process(app);
 
     QSettings settings;
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
         window.openModel(parser.value(modelOption));
     }
     for (const QString& file : parser.positionalArguments()) window.openPath(file);
+    if (parser.isSet(projectOption)) window.projectMenu()->open(parser.value(projectOption));
 
     if (parser.isSet(magOption)) {
         const double mag = parser.value(magOption).toDouble();
@@ -123,6 +129,7 @@ int main(int argc, char** argv) {
             auto* view = window.currentView();
             const bool ready =
                 !window.isOpening() && !window.isAnalysisBusy() &&
+                window.projectDock()->pendingScans() == 0 &&
                 (!view || (view->isFullyLoaded() && window.overview()->hasThumbnail()));
             if (ready || waited > 300000) {  // an analysis may take minutes
                 poll->stop();

@@ -85,6 +85,8 @@ void ProjectDock::buildWidgets() {
     view_->setIconSize(QSize(kThumbnailSide, kThumbnailSide));
     view_->verticalHeader()->setDefaultSectionSize(kThumbnailSide + 4);
     view_->verticalHeader()->hide();
+    view_->setWordWrap(false);
+    body->setMinimumWidth(440);  // name, size, status and score without scrolling
     view_->horizontalHeader()->setStretchLastSection(true);
     connect(view_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
         emit openImageRequested(index.data(ProjectTableModel::kPathRole).toString());
@@ -167,7 +169,11 @@ void ProjectDock::scanRow(int row) {
             [this, watcher, row, generation = scanGeneration_] {
                 if (generation == scanGeneration_) model_->setScan(row, watcher->result());
                 watcher->deleteLater();
-                if (--pendingScans_ == 0) emit scansFinished();
+                if (--pendingScans_ > 0) return;
+                view_->resizeColumnsToContents();  // sizes, statuses and scores are in now
+                const int status = ProjectTableModel::Status;  // a long reason: in its tooltip
+                view_->setColumnWidth(status, std::min(view_->columnWidth(status), 120));
+                emit scansFinished();
             });
     watcher->setFuture(QtConcurrent::run(
         &scanPool_, [path, settings, root] { return scanImage(path, settings, root); }));

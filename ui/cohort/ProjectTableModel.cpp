@@ -50,7 +50,9 @@ QVariant ProjectTableModel::display(int row, int column) const {
                                         : QVariant();
         case Status: {
             const QString& queued = queueTexts_[std::size_t(row)];
-            return queued.isEmpty() ? statusText(scan) : queued;
+            if (!queued.isEmpty()) return queued;
+            // The row names the image: the path before the reason is left to the tooltip.
+            return statusText(scan).replace(QString::fromStdString(image.path) + ": ", QString());
         }
         case Score:
             return scan.score ? QString::number(*scan.score, 'f', 4) : QVariant();
