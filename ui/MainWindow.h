@@ -63,7 +63,7 @@ public:
     bool isAnalysisBusy() const;           // a model opening or an analysis running
     AnalysisPanel* analysisPanel() const;  // null without LibTorch
     AnalysisController* analysisController(const SlideView* view) const;
-    ProjectDock* projectDock() const { return projectDock_; }    // File ▸ Project
+    ProjectDock* projectDock() const { return projectDock_; }  // File ▸ Project
     ProjectMenu* projectMenu() const { return projectMenu_; }
 
 signals:
