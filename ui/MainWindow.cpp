@@ -12,9 +12,9 @@
 #include "OverviewWidget.h"
 #include "PatientDetails.h"
 #include "Presenter.h"
-#include "PropertiesPanel.h"
 #include "ProjectDock.h"
 #include "ProjectMenu.h"
+#include "PropertiesPanel.h"
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
 #include "SlideView.h"
@@ -294,7 +294,22 @@ void MainWindow::buildActions() {
     bar->addActions({open, openFolder});
     bar->addSeparator();
     bar->addActions({zoomOut, zoomIn, fit, actual, rotate});
-    // Editable: it shows the magnification at any zoom (not only the presets) and takes one typed.
+    buildMagnificationBox(bar);
+    bar->addWidget(magnification_);
+
+    QToolBar* annotateBar = addToolBar(tr("Annotate"));
+    annotateBar->setObjectName("annotateToolbar");
+    annotateBar->addActions(annotationTools_->actions());
+
+    if (!analysisBar.isEmpty()) {
+        QToolBar* analysis = addToolBar(tr("Analysis"));
+        analysis->setObjectName("analysisToolbar");
+        analysis->addActions(analysisBar);
+    }
+}
+
+// Editable: it shows the magnification at any zoom (not only the presets) and takes one typed.
+void MainWindow::buildMagnificationBox(QToolBar* bar) {
     magnification_ = new QComboBox(bar);
     magnification_->setObjectName("magnificationBox");
     magnification_->setEditable(true);
@@ -316,17 +331,6 @@ void MainWindow::buildActions() {
         if (v && ok && m > 0) v->setMagnification(m);
         updateStatus();  // the magnification now shown (or back to it after nonsense)
     });
-    bar->addWidget(magnification_);
-
-    QToolBar* annotateBar = addToolBar(tr("Annotate"));
-    annotateBar->setObjectName("annotateToolbar");
-    annotateBar->addActions(annotationTools_->actions());
-
-    if (!analysisBar.isEmpty()) {
-        QToolBar* analysis = addToolBar(tr("Analysis"));
-        analysis->setObjectName("analysisToolbar");
-        analysis->addActions(analysisBar);
-    }
 }
 
 void MainWindow::showAbout() {

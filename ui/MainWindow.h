@@ -13,6 +13,7 @@ class QDockWidget;
 class QStackedWidget;
 class QAction;
 class QActionGroup;
+class QToolBar;
 
 namespace lucida::ui {
 
@@ -79,6 +80,7 @@ protected:
 
 private:
     void buildActions();
+    void buildMagnificationBox(QToolBar* bar);
     void showOpened(const OpenResult& result);
     void showError(const QString& title, const QString& message);
     void currentTabChanged();
@@ -111,7 +113,7 @@ private:
     QList<QMetaObject::Connection> viewConnections_;
     ModelTools* modelTools_;
     AnnotationsDock* annotationsDock_;
-    Presenter* presenter_ = nullptr;  // bookmarks and presentation mode
+    Presenter* presenter_ = nullptr;      // bookmarks and presentation mode
     ProjectDock* projectDock_ = nullptr;  // cohort projects and their background queue
     ProjectMenu* projectMenu_ = nullptr;
     SplitActions* split_ = nullptr;  // View ▸ Split
