@@ -28,12 +28,23 @@ CLI::App* addEvaluateCommand(CLI::App& app, EvaluateArgs& a) {
         ->required();
     cmd->add_option("--masks", a.masks,
                     "lesion masks: MASKS/<class>/<image file name>, non-zero inside");
-    cmd->add_option("--method", a.method, "CAM method for the pointing game")
+    cmd->add_option("--method", a.methods,
+                    "CAM method(s) for the pointing games, comma-separated: one row each")
+        ->delimiter(',')
         ->capture_default_str();
     cmd->add_option("--json", a.json, "write the results as JSON here");
     cmd->add_option("--batch", a.batchSize)->check(CLI::PositiveNumber)->capture_default_str();
     return cmd;
 }
+
+namespace {
+
+struct PointingScore {
+    int hits = 0;
+    double energy = 0;  // summed share of each map's energy inside its mask
+};
+
+}  // namespace
 
 int runEvaluate(const EvaluateArgs& args) {
     namespace fs = std::filesystem;
@@ -54,8 +65,8 @@ int runEvaluate(const EvaluateArgs& args) {
 
     std::vector<std::vector<float>> probabilities;
     std::vector<int> labels;
-    int pointed = 0, hits = 0;
-    double energy = 0;  // summed share of each map's energy inside its mask
+    std::vector<PointingScore> scores(args.methods.size());
+    int pointed = 0;
     const std::size_t n = folder.images.size();
     for (std::size_t first = 0; first < n; first += static_cast<std::size_t>(args.batchSize)) {
         const std::size_t last = std::min(n, first + static_cast<std::size_t>(args.batchSize));
@@ -80,35 +91,46 @@ int runEvaluate(const EvaluateArgs& args) {
                 fs::path(args.masks) / folder.classes[item.label] / fs::path(item.path).filename();
             const cv::Mat mask = cv::imread(maskPath.string(), cv::IMREAD_GRAYSCALE);
             if (mask.empty() || cv::countNonZero(mask) == 0) continue;
-            ExplainOptions options;
-            options.method = args.method;
-            options.classIndex = toModel[static_cast<std::size_t>(item.label)];
             FloatTensor one({1, 3, spec.inputHeight, spec.inputWidth});
             std::copy_n(
                 batch.data.begin() + static_cast<std::ptrdiff_t>((i - first) * one.data.size()),
                 one.data.size(), one.data.begin());
-            const auto e = modelEngine().explain(*model, one, options)[0];
-            const FloatTensor up = upsample(e.map, mask.cols, mask.rows);
-            const auto peak = static_cast<int>(std::max_element(up.data.begin(), up.data.end()) -
-                                               up.data.begin());
-            ++pointed;
-            hits += mask.at<std::uint8_t>(peak / mask.cols, peak % mask.cols) != 0;
-            std::vector<bool> inside(up.data.size());
+            std::vector<bool> inside(mask.total());
             for (std::size_t k = 0; k < inside.size(); ++k) inside[k] = mask.data[k] != 0;
-            energy += energyInMask(up, inside);
+            ++pointed;
+            for (std::size_t m = 0; m < args.methods.size(); ++m) {
+                ExplainOptions options;
+                options.method = args.methods[m];
+                options.classIndex = toModel[static_cast<std::size_t>(item.label)];
+                const auto e = modelEngine().explain(*model, one, options)[0];
+                const FloatTensor up = upsample(e.map, mask.cols, mask.rows);
+                const auto peak = static_cast<int>(
+                    std::max_element(up.data.begin(), up.data.end()) - up.data.begin());
+                scores[m].hits += mask.at<std::uint8_t>(peak / mask.cols, peak % mask.cols) != 0;
+                scores[m].energy += energyInMask(up, inside);
+            }
         }
         std::cerr << "\revaluated " << last << "/" << n << std::flush;
     }
     std::cerr << "\n";
     const ClassificationMetrics m =
         computeMetrics(probabilities, labels, static_cast<int>(spec.classes.size()));
-    const double pointing = pointed ? static_cast<double>(hits) / pointed : 0.0;
     std::cout << "images: " << n << "\naccuracy: " << m.accuracy << "\nmacro F1: " << m.macroF1
               << "\nROC-AUC: " << m.rocAuc << "\n";
-    if (!args.masks.empty())
-        std::cout << "pointing game (" << args.method << "): " << hits << "/" << pointed << " = "
-                  << pointing << "\nenergy pointing game: " << (pointed ? energy / pointed : 0.0)
-                  << "\n";
+    nlohmann::json games = nlohmann::json::array();
+    for (std::size_t k = 0; k < args.methods.size() && !args.masks.empty(); ++k) {
+        const PointingScore& s = scores[k];
+        const double share = pointed ? static_cast<double>(s.hits) / pointed : 0.0;
+        const double energyShare = pointed ? s.energy / pointed : 0.0;
+        std::cout << "pointing game (" << args.methods[k] << "): " << s.hits << "/" << pointed
+                  << " = " << share << "\nenergy pointing game (" << args.methods[k]
+                  << "): " << energyShare << "\n";
+        games.push_back({{"method", args.methods[k]},
+                         {"images", pointed},
+                         {"hits", s.hits},
+                         {"share", share},
+                         {"energy_share", energyShare}});
+    }
     if (!args.json.empty()) {
         nlohmann::json j = {
             {"model", args.model},
@@ -119,12 +141,10 @@ int runEvaluate(const EvaluateArgs& args) {
             {"roc_auc", std::isfinite(m.rocAuc) ? nlohmann::json(m.rocAuc) : nlohmann::json()},
             {"confusion", m.confusion},
             {"classes", spec.classes}};
-        if (!args.masks.empty())
-            j["pointing_game"] = {{"method", args.method},
-                                  {"images", pointed},
-                                  {"hits", hits},
-                                  {"share", pointing},
-                                  {"energy_share", pointed ? energy / pointed : 0.0}};
+        if (!games.empty()) {
+            j["pointing_game"] = games.front();  // the first method, as before several were asked
+            j["pointing_games"] = games;
+        }
         writeFileAtomically(args.json, j.dump(2) + "\n");
     }
     return 0;

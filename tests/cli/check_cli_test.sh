@@ -5,7 +5,9 @@
 # recomputed here; the random baseline is worse than the map's order on the tumour patch; the
 # randomisation stages run from the head down and Grad-CAM is found to depend on the weights.
 # `evaluate --masks`: the energy pointing game equals the share computed here from `explain`'s raw
-# map (bilinear upsampling by torch, align_corners=False) and the lesion mask.
+# map (bilinear upsampling by torch, align_corners=False) and the lesion mask. Several methods in
+# one run (`--method gradcam,gradcam++`): one row each, Grad-CAM's equal to the one-method run,
+# Grad-CAM++'s energy share equal to the one computed here from `explain --method gradcam++`.
 # Usage: check_cli_test.sh LUCIDA_CLI SOURCE_DIR WORK_DIR
 set -euo pipefail
 cli=${1:?}; src=${2:?}; work=${3:?}
@@ -19,6 +21,10 @@ tumour=$(ls "$work"/demo/patches/test/tumour/*.png | head -1)
 "$cli" evaluate --model "$model" "$work/demo/patches/test" --masks "$work/demo/patches/masks/test" \
     --json "$work/evaluate.json" > /dev/null 2>&1
 "$cli" explain --model "$model" --class tumour --out "$work/explain" "$tumour" > /dev/null 2>&1
+"$cli" evaluate --model "$model" "$work/demo/patches/test" --masks "$work/demo/patches/masks/test" \
+    --method gradcam,gradcam++ --json "$work/evaluate2.json" > "$work/evaluate2.txt" 2>/dev/null
+"$cli" explain --model "$model" --class tumour --method gradcam++ --out "$work/explain-cam" "$tumour" \
+    > /dev/null 2>&1
 /usr/bin/python3 - "$work" "$(basename "$tumour")" <<'PY'
 import csv, json, sys
 import numpy as np, torch, torch.nn.functional as F
@@ -55,6 +61,15 @@ up = F.interpolate(torch.from_numpy(raw)[None, None], size=mask.shape, mode="bil
                    align_corners=False)[0, 0].numpy().clip(min=0)
 pg = json.load(open(f"{work}/evaluate.json"))["pointing_game"]
 assert pg["images"] == 1 and abs(pg["energy_share"] - (up * mask).sum() / up.sum()) < 1e-5, pg
+games = json.load(open(f"{work}/evaluate2.json"))["pointing_games"]
+assert [g["method"] for g in games] == ["gradcam", "gradcam++"], games
+assert games[0] == pg, (games[0], pg)
+raw_cam = np.array(Image.open(f"{work}/explain-cam/{name}.cam.tiff"), dtype=np.float64)
+up_cam = F.interpolate(torch.from_numpy(raw_cam)[None, None], size=mask.shape, mode="bilinear",
+                       align_corners=False)[0, 0].numpy().clip(min=0)
+assert abs(games[1]["energy_share"] - (up_cam * mask).sum() / up_cam.sum()) < 1e-5, games[1]
+assert abs(games[1]["energy_share"] - games[0]["energy_share"]) > 1e-4, games  # two methods, two maps
+assert "energy pointing game (gradcam++)" in open(f"{work}/evaluate2.txt").read()
 print(f"deletion AUC {f['deletion']['auc']:.3f} (random {f['random_deletion']['auc']:.3f}), "
       f"insertion AUC {f['insertion']['auc']:.3f} (random {f['random_insertion']['auc']:.3f}); "
       f"spearman {[round(s['spearman'], 3) for s in r['stages']]}")
