@@ -15,7 +15,8 @@ namespace lucida::ui {
 class ProjectTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Image, Size, PixelSize, Status, Score, Label, Group, ColumnCount };
+    // What a cohort is read for first (status, score, label) before the sizes.
+    enum Column { Image, Status, Score, Label, Group, Size, PixelSize, ColumnCount };
     static constexpr int kSortRole = Qt::UserRole;
     static constexpr int kPathRole = Qt::UserRole + 1;
 
