@@ -6,9 +6,9 @@
 #include "MainWindow.h"
 #include "OverviewWidget.h"
 #include "PresentationMode.h"
+#include "Presenter.h"
 #include "ProjectDock.h"
 #include "ProjectMenu.h"
-#include "Presenter.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "VersionInfo.h"
@@ -16,6 +16,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDockWidget>
 #include <QSettings>
 #include <QTimer>
 
@@ -103,11 +104,14 @@ int main(int argc, char** argv) {
     if (parser.isSet(annotationsOption)) {
         const QString file = parser.value(annotationsOption);
         QObject::connect(&window, &lucida::ui::MainWindow::documentOpened, &window,
-                         [file](lucida::ui::SlideView* v) {
+                         [file, &window](lucida::ui::SlideView* v) {
                              auto* annotations = lucida::ui::ViewAnnotations::of(v);
                              const QString error =
                                  annotations ? annotations->importFile(file) : QString();
                              if (!error.isEmpty()) qWarning("%s", qPrintable(error));
+                             // As File ▸ Import Annotations does: the list comes to the front.
+                             if (auto* dock = window.findChild<QDockWidget*>("annotationsDock"))
+                                 dock->raise();
                          });
     }
     if (parser.isSet(presentOption))

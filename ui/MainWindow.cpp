@@ -139,6 +139,7 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     tabifyDockWidget(annotationsDock_, presenter_->dock());
     connect(presenter_, &Presenter::errorOccurred, this, &MainWindow::showError);
     connect(this, &MainWindow::documentOpened, presenter_, &Presenter::attach);
+    propertiesDock->raise();  // the last tab added would be in front: an empty Bookmarks list
 
     // Cohort projects (ui/cohort): the Project dock, whose queue gives way to the viewer's
     // analysis; an image opened from a project with its own results folder keeps results there.
