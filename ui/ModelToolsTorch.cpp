@@ -192,9 +192,10 @@ QList<QAction*> TorchModelTools::addMenus() {
                            session_->classIndex());
     });
     check->setObjectName("checkMapAction");
-    check->setStatusTip(tr("Does the map depend on the model's weights, and does the model need "
-                           "the pixels it marks? (whole image, patch under the cursor, or the "
-                           "selected annotation)"));
+    check->setStatusTip(
+        tr("Does the map depend on the model's weights, and does the model need "
+           "the pixels it marks? (whole image, patch under the cursor, or the "
+           "selected annotation)"));
     menu->addSeparator();
     menu->addAction(dock_->toggleViewAction());
 
