@@ -1,5 +1,7 @@
 #include "MapCheckCharts.h"
 
+#include "ChartStyle.h"
+
 #include <QCategoryAxis>
 #include <QChart>
 #include <QLineSeries>
@@ -12,15 +14,6 @@
 namespace lucida::ui {
 
 namespace {
-
-QChart* makeChart(const QString& title) {
-    auto* chart = new QChart;
-    chart->setTitle(title);
-    chart->setMargins(QMargins(4, 4, 4, 4));
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    chart->setAnimationOptions(QChart::NoAnimation);
-    return chart;
-}
 
 QLineSeries* addSeries(QChart* chart, const QString& objectName, QColor colour, bool dashed) {
     auto* s = new QLineSeries;

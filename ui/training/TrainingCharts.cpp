@@ -1,5 +1,7 @@
 #include "TrainingCharts.h"
 
+#include "ChartStyle.h"
+
 #include "train/TrainingReport.h"
 
 #include <QChart>
@@ -14,15 +16,6 @@
 namespace lucida::ui {
 
 namespace {
-QChart* makeChart(const QString& title) {
-    auto* chart = new QChart;
-    chart->setTitle(title);
-    chart->setMargins(QMargins(4, 4, 4, 4));
-    chart->legend()->setAlignment(Qt::AlignBottom);
-    chart->setAnimationOptions(QChart::NoAnimation);
-    return chart;
-}
-
 QValueAxis* makeAxis(const QString& title, const QString& format) {
     auto* axis = new QValueAxis;
     axis->setTitleText(title);
