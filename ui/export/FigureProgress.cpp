@@ -1,14 +1,8 @@
 #include "FigureProgress.h"
 
-#include "ImageDocument.h"
 #include "SceneRenderer.h"
-#include "TileService.h"
-#include "tiles/TileLoader.h"
-
-#include <QPainter>
 
 #include <algorithm>
-#include <future>
 
 namespace lucida::ui {
 
@@ -21,47 +15,17 @@ FigureProgress::FigureProgress(double totalPixels, Listener listener,
     state_.total = std::max(1.0, totalPixels);
 }
 
-QImage FigureProgress::render(SceneRenderer& renderer, const ViewGeometry& view,
-                              const ImageDocument& document, TileService& tiles) {
+QImage FigureProgress::render(SceneRenderer& renderer, const ViewGeometry& view) {
     throwIfCancelled();
-    const TilePlan plan = renderer.imageLayer().plan(view);
-    // Queued all at once (the loader's threads decode them in parallel), waited for in order.
-    std::vector<std::pair<TileKey, std::shared_future<TilePtr>>> pending;
-    pending.reserve(plan.visible.size());
-    for (const TileKey& key : plan.visible)
-        pending.emplace_back(key, tiles.loader().fetch(document.source(), key));
+    // Each tile waited for is a share of the view's pixels; the paint is the last share.
     const double area = double(std::max(view.viewWidth, 1)) * std::max(view.viewHeight, 1);
-    const double perTile = area / double(std::max<std::size_t>(1, pending.size()) + 1);
-    ImageLayer::HeldTiles held;
-    for (auto& [key, future] : pending) {
-        if (cancelled_) {
-            // The queued decodes stay coalesced with the views'; the cache keeps what they make.
-            throw FigureCancelled();
-        }
-        try {
-            if (TilePtr tile = future.get()) held.emplace(key, std::move(tile));
-        } catch (const std::exception&) {
-            // Drawn as a view draws a tile that failed: the coarser levels behind it show.
-        }
-        advance(perTile);
-    }
-    QImage out(std::max(view.viewWidth, 1), std::max(view.viewHeight, 1),
-               QImage::Format_ARGB32_Premultiplied);
-    {
-        QPainter painter(&out);
-        painter.fillRect(out.rect(), renderer.background());
-        renderer.imageLayer().setHeldTiles(&held);
-        try {
-            // As SceneRenderer::render paints: the layers prepared off-screen (heat tiles made
-            // and waited for), then painted, the image layer from the tiles held here.
-            SceneRenderer::paintLayers(painter, renderer.layers(), view);
-        } catch (...) {
-            renderer.imageLayer().setHeldTiles(nullptr);
-            throw;
-        }
-        renderer.imageLayer().setHeldTiles(nullptr);
-    }
-    advance(perTile);  // the paint: the last share
+    std::size_t tiles = 0;
+    QImage out = renderer.render(view, [&](std::size_t, std::size_t total) {
+        if (cancelled_) throw FigureCancelled();
+        tiles = total;
+        advance(area / double(total + 1));
+    });
+    advance(area / double(tiles + 1));
     return out;
 }
 

@@ -19,9 +19,7 @@ struct ViewGeometry;
 
 namespace lucida::ui {
 
-class ImageDocument;
 class SceneRenderer;
-class TileService;
 
 // Thrown out of rendering or encoding once an export is cancelled; nothing has been written.
 class FigureCancelled : public std::runtime_error {
@@ -51,11 +49,10 @@ public:
         if (cancelled_) throw FigureCancelled();
     }
 
-    // `view` rendered by `renderer` (whose image is `document`): the visible tiles waited for one
-    // by one through `tiles`' loader (counted, cancel checked between them), then painted from
-    // the tiles held here, so a cache smaller than the figure does not make them decode twice.
-    QImage render(SceneRenderer& renderer, const ViewGeometry& view, const ImageDocument& document,
-                  TileService& tiles);
+    // `view` rendered by `renderer` (SceneRenderer::render: the visible tiles waited for and held,
+    // so a cache smaller than the figure does not make them decode twice), each tile counted and
+    // cancel checked between them.
+    QImage render(SceneRenderer& renderer, const ViewGeometry& view);
 
     void setStage(Stage stage);
     void addEncodedBytes(double bytes);

@@ -128,7 +128,7 @@ QImage FigureRenderer::renderPanel(const FigureOptions& o, QSize size, Layer* he
     view.scale = size.width() / std::max(o.region.width, 1e-9);
     view.centreX = o.region.x + o.region.width / 2;
     view.centreY = o.region.y + o.region.height / 2;
-    if (progress_) return progress_->render(renderer, view, *sources_.document, *sources_.tiles);
+    if (progress_) return progress_->render(renderer, view);
     return renderer.render(view);
 }
 

@@ -74,18 +74,23 @@ void SceneRenderer::paintStack(QPainter& painter, const std::vector<Layer*>& lay
     }
 }
 
-QImage SceneRenderer::render(const ViewGeometry& view) {
+QImage SceneRenderer::render(const ViewGeometry& view, const TileProgress& onTile) {
     const TilePlan plan = image_.plan(view);
+    // Queued all at once (the loader's threads decode them in parallel), waited for in order.
     std::vector<std::pair<TileKey, std::shared_future<TilePtr>>> pending;
+    pending.reserve(plan.visible.size());
     for (const TileKey& key : plan.visible)
         pending.emplace_back(key, tiles_->loader().fetch(document_->source(), key));
     ImageLayer::HeldTiles held;
+    std::size_t done = 0;
     for (auto& [key, future] : pending) {
         try {
             if (TilePtr tile = future.get()) held.emplace(key, std::move(tile));
         } catch (const std::exception&) {
             // Drawn as a view draws a tile that failed: the coarser levels behind it show.
         }
+        // A throw here leaves the queued decodes coalesced with the views'; the cache keeps them.
+        if (onTile) onTile(++done, pending.size());
     }
     prepareLayers(layers(), view);  // heat tiles, made by the heat layer's worker
     QImage out(std::max(view.viewWidth, 1), std::max(view.viewHeight, 1),

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "ImageLayer.h"
 #include "Layer.h"
 #include "ScaleBarLayer.h"
@@ -55,7 +57,10 @@ public:
     // the visible tiles of the best level are decoded (by the loader's threads, coalesced with any
     // view's requests; a tile that fails shows what is cached of coarser levels). Blocks: call it
     // on the thread that owns the layers, and keep the view small or the wait is long.
-    QImage render(const ViewGeometry& view);
+    // `onTile(done, total)` is called after each tile is waited for (progress; it may throw to
+    // stop the render).
+    using TileProgress = std::function<void(std::size_t done, std::size_t total)>;
+    QImage render(const ViewGeometry& view, const TileProgress& onTile = {});
     // `region` (level-0 pixels, unrotated) at `size`: scaled to fit, centred.
     QImage renderRegion(const RectF& region, QSize size);
 
