@@ -1,6 +1,27 @@
 #include "tiles/TileCache.h"
 
+#include <cstdlib>  // defines __GLIBC__ on glibc
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace lucida {
+namespace {
+
+// Evicted tiles are mapped blocks that go back to the system when freed (useTileAllocator), but
+// the decoders' smaller buffers (JPEG state, format conversions) are carved from per-thread malloc
+// arenas, whose freed pages glibc keeps. After this much eviction, those free pages are handed
+// back (malloc_trim), so resident memory follows the budget while the user pans on.
+constexpr std::size_t kTrimAfterEvictedBytes = std::size_t{32} << 20;
+
+void returnFreedMemory() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+}  // namespace
 
 TileCache::TileCache(std::size_t budgetBytes) : budget_(budgetBytes) {}
 
@@ -36,12 +57,22 @@ void TileCache::insert(const TileKey& key, TilePtr tile, bool pinned) {
     evictToBudget();
 }
 
+void TileCache::returnFreedMemoryIfDue() {
+    {
+        std::lock_guard lock(mutex_);
+        if (evictedSinceTrim_ < kTrimAfterEvictedBytes) return;
+        evictedSinceTrim_ = 0;
+    }
+    returnFreedMemory();  // without the lock: other threads go on using the cache meanwhile
+}
+
 void TileCache::evictToBudget() {
     auto it = lru_.end();
     while (used_ > budget_ && it != lru_.begin()) {
         --it;
         if (it->pinned) continue;
         used_ -= it->tile->byteSize();
+        evictedSinceTrim_ += it->tile->byteSize();
         index_.erase(it->key);
         it = lru_.erase(it);
         ++stats_.evictions;

@@ -28,6 +28,11 @@ public:
     bool contains(const TileKey& key) const;
     void insert(const TileKey& key, TilePtr tile, bool pinned = false);
     void removeSource(std::uint64_t sourceId);
+    // After every 32 MiB evicted: the memory the decoders freed meanwhile (their smaller buffers
+    // live in per-thread malloc arenas, whose free pages glibc keeps) goes back to the system
+    // (malloc_trim), so resident memory follows the budget while the user pans on. Called by the
+    // loader's threads after a decode, holding no lock (it takes a few milliseconds).
+    void returnFreedMemoryIfDue();
     void clear();
 
     void setBudget(std::size_t bytes);
@@ -49,6 +54,7 @@ private:
     std::unordered_map<TileKey, std::list<Entry>::iterator, TileKeyHash> index_;
     std::size_t budget_;
     std::size_t used_ = 0;
+    std::size_t evictedSinceTrim_ = 0;  // bytes evicted since freed memory was last returned
     Stats stats_;
 };
 

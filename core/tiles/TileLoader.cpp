@@ -20,7 +20,8 @@ struct TileLoader::Job {
     std::uint64_t stamp = 0;   // newer requests first
     std::size_t priority = 0;  // then the caller's order
     bool pin = false;
-    bool fetched = false;  // someone holds the future: never drop
+    bool fetched = false;         // someone holds the future: never drop, serve first
+    std::uint64_t fetchedAt = 0;  // fetched tiles in the order they were first asked for
     std::vector<std::pair<ClientId, Callback>> waiters;
     std::promise<TilePtr> promise;
     std::shared_future<TilePtr> future = promise.get_future().share();
@@ -143,10 +144,9 @@ std::shared_future<TilePtr> TileLoader::fetch(std::shared_ptr<const ImageSource>
             ++stats_.coalesced;
         }
         Job& job = **q;
+        if (!job.fetched) job.fetchedAt = ++stamp_;
         job.fetched = true;
         job.pin = job.pin || pin;
-        job.stamp = ++stamp_;  // someone is waiting on it: serve before the views' wishes
-        job.priority = 0;
         future = job.future;
     }
     wake_.notify_one();
@@ -154,7 +154,13 @@ std::shared_future<TilePtr> TileLoader::fetch(std::shared_ptr<const ImageSource>
 }
 
 std::shared_ptr<TileLoader::Job> TileLoader::takeNextJob() {
+    // Someone waits on a fetched tile (an analysis's patch, an off-screen render): those go
+    // before every view's wishes, oldest first, so a view repainting (each paint a newer request)
+    // cannot keep pushing them back. A reader waits for few tiles at a time, so a view waits for
+    // few. Then the views' wishes: newest request first, in the caller's order.
     auto best = std::min_element(queued_.begin(), queued_.end(), [](const auto& a, const auto& b) {
+        if (a->fetched != b->fetched) return a->fetched;
+        if (a->fetched) return a->fetchedAt < b->fetchedAt;
         if (a->stamp != b->stamp) return a->stamp > b->stamp;
         return a->priority < b->priority;
     });
@@ -203,6 +209,7 @@ void TileLoader::workerLoop() {
             job->promise.set_exception(std::make_exception_ptr(std::runtime_error(error)));
         for (auto& [client, callback] : waiters)
             if (callback) callback(job->key, tile, error);
+        cache_.returnFreedMemoryIfDue();  // no lock held, no one waiting on this tile
     }
 }
 

@@ -22,6 +22,8 @@ Rect tileRect(const ImageInfo& info, const TileKey& key);
 // - Each client's latest request() replaces its earlier one: tiles it no longer wants that have
 //   not started are dropped (counted as cancelled). The newest request is served first, in the
 //   order given (callers put the view's centre first).
+// - fetch()ed tiles (someone waits on them: an analysis's patches, an off-screen render) go
+//   before every request, in the order they were fetched.
 // - Callbacks run on a worker thread; they must be quick and must not call back into the loader
 //   under their own locks.
 class TileLoader {

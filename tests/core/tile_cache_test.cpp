@@ -466,6 +466,24 @@ private slots:
         QCOMPARE(loader.stats().cancelled, std::uint64_t(0));  // other clients' wishes stay
     }
 
+    void fetchedTilesGoBeforeNewerRequests() {
+        auto src = std::make_shared<FakeSource>(kSlowMs);
+        TileCache cache;
+        TileLoader loader(cache, 1);
+        Collector got;
+        const auto view = loader.newClient();
+        loader.request(view, src, {key(0), key(1), key(2)}, got.callback());
+        QVERIFY(src->waitStarted(1));  // 0 decoding
+        auto first = loader.fetch(src, key(5));
+        // The view repaints: a newer request must not push the waiting reader back.
+        loader.request(view, src, {key(1), key(2), key(3)}, got.callback());
+        auto second = loader.fetch(src, key(6));
+        QVERIFY(first.get() && second.get());
+        QVERIFY(got.waitFor(4));
+        std::this_thread::sleep_for(100ms);
+        QCOMPARE(readOrder(*src), (QStringList{"0,0", "5,0", "6,0", "1,0", "2,0", "3,0"}));
+    }
+
     void sharedTileCallsBothClients() {
         auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;
