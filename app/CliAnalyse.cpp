@@ -5,6 +5,7 @@
 
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/SlideAnalysis.h"
+#include "cohort/PixelSizeOverride.h"
 #include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
@@ -158,6 +159,7 @@ SlideRun analyseSlideToOutputs(const AnalyseArgs& args, const Model& model,
     const auto started = std::chrono::steady_clock::now();
     const AnalysisSettings settings = settingsFromArgs(args, model.spec());
     auto source = openImage(args.slide);
+    if (args.pixelSize > 0) source = withPixelSize(std::move(source), args.pixelSize);
     const std::string results = args.resultsDir.empty() ? args.outDir : args.resultsDir;
     AnalysisCallbacks callbacks;
     callbacks.cancelled = cancelled;

@@ -37,6 +37,9 @@ struct AnalyseArgs {
     std::string resultsDir;       // where patch results are kept for reuse/resume (default: outDir)
     std::string annotations;      // GeoJSON/ASAP XML: how much of the heat falls inside them
     std::string annotationClass;  // only this class's areas (default: every area)
+    // µm per pixel used instead of the file's (a project image's own setting; `batch` only);
+    // 0: the file's. Results at a given size are kept apart (cohort/PixelSizeOverride.h).
+    double pixelSize = 0;
 };
 
 CLI::App* addAnalyseCommand(CLI::App& app, AnalyseArgs& args);

@@ -61,7 +61,27 @@ std::string settingsSignature(const AnalyseArgs& args) {
         fs::absolute(args.model).string() + ":" + std::to_string(size) + ":" + std::to_string(time);
     for (const auto& word : analysisOptionWords(args))
         if (word != args.model) s += " " + word;
+    if (args.pixelSize > 0) s += " --pixel-size " + std::to_string(args.pixelSize);
     return s;
+}
+
+AnalyseArgs imageArgs(const AnalyseArgs& batch, const CohortImage& image) {
+    AnalyseArgs a = batch;
+    const ImageSettings& own = image.settings;
+    if (own.pixelSize) a.pixelSize = *own.pixelSize;
+    if (own.mode) a.mode = modeName(*own.mode);
+    if (own.overlap) a.overlap = *own.overlap;
+    if (own.fit) a.fit = fitName(*own.fit);
+    if (own.method) a.method = *own.method;
+    if (own.classChoice) a.classChoice = *own.classChoice;
+    if (own.layer) a.layer = *own.layer;
+    if (own.minTissue) a.minTissue = *own.minTissue;
+    a.slide = image.path;
+    return a;
+}
+
+std::string imageSignature(const AnalyseArgs& batch, const CohortImage& image) {
+    return settingsSignature(imageArgs(batch, image));
 }
 
 std::optional<CohortRow> currentRow(const BatchPlaces& places, std::size_t n,
@@ -93,13 +113,23 @@ void checkDistinctNames(const std::string& cohort, const std::vector<CohortImage
     }
 }
 
+// Each image's signature, in cohort order.
+std::vector<std::string> imageSignatures(const AnalyseArgs& batch,
+                                         const std::vector<CohortImage>& images) {
+    std::vector<std::string> signatures;
+    for (const auto& image : images) signatures.push_back(imageSignature(batch, image));
+    return signatures;
+}
+
 void writeBatchFile(const BatchPlaces& places, const BatchArgs& args,
+                    const std::vector<CohortImage>& images,
                     const std::vector<std::string>& classes) {
     fs::create_directories(places.state() / "tasks");
     fs::create_directories(places.state() / "logs");
     const nlohmann::json j = {{"cohort", fs::absolute(args.cohort).string()},
                               {"classes", classes},
-                              {"settings", settingsSignature(args.analysis)}};
+                              {"settings", settingsSignature(args.analysis)},
+                              {"image_settings", imageSignatures(args.analysis, images)}};
     writeFileAtomically(places.batchFile().string(), j.dump(2) + "\n");
 }
 
@@ -114,9 +144,8 @@ CohortRow rowOf(const CohortImage& image) {
 CohortRow analyseOne(const BatchArgs& args, const Model& model, const CohortImage& image,
                      const std::function<bool()>& cancelled) {
     CohortRow row = rowOf(image);
-    row.settings = settingsSignature(args.analysis);
-    AnalyseArgs one = args.analysis;
-    one.slide = image.path;
+    const AnalyseArgs one = imageArgs(args.analysis, image);
+    row.settings = settingsSignature(one);
     try {
         const SlideRun run = analyseSlideToOutputs(one, model, cancelled, std::cerr, true);
         row.status = run.complete ? "done" : "cancelled";
@@ -153,21 +182,27 @@ std::string logTail(const fs::path& log) {
     return "no result; " + log.string() + " ends: " + (tail.empty() ? "(empty)" : tail);
 }
 
-// The table from the row files: images without a current row are "pending" (with why).
+// The table from the row files: images without a current row are "pending" (with why), those
+// the project excludes "excluded". `signatures`: each image's (imageSignature).
 int writeTable(const BatchPlaces& places, const std::vector<CohortImage>& images,
-               const std::vector<std::string>& classes, const std::string& signature) {
+               const std::vector<std::string>& classes,
+               const std::vector<std::string>& signatures) {
     std::vector<CohortRow> rows;
     std::map<std::string, int> counts;
     std::string positive;
     for (std::size_t n = 1; n <= images.size(); ++n) {
-        auto row = currentRow(places, n, signature);
-        if (!row) {
+        auto row = images[n - 1].settings.excluded ? std::optional<CohortRow>()
+                                                   : currentRow(places, n, signatures.at(n - 1));
+        if (images[n - 1].settings.excluded) {
+            row = rowOf(images[n - 1]);
+            row->status = "excluded";
+        } else if (!row) {
             row = rowOf(images[n - 1]);
             row->error = logTail(places.log(n));
             row->status = fs::exists(places.log(n)) ? "failed" : "pending";
         }
         if (row->status == "done" && positive.empty()) positive = row->scoreClass;
-        if (row->status != "done")
+        if (row->status != "done" && row->status != "excluded")
             std::cerr << "image " << n << " (" << row->image << "): " << row->status
                       << (row->error.empty() ? "" : ": " + row->error) << "\n";
         counts[row->status]++;
@@ -186,7 +221,7 @@ int writeTable(const BatchPlaces& places, const std::vector<CohortImage>& images
         std::cerr << "; AUC " << auc->auc << " (" << auc->positives << " positive, "
                   << auc->negatives << " negative)";
     std::cerr << "\ntable: " << places.tableStem() << ".csv, .json\n";
-    return counts["done"] == static_cast<int>(rows.size()) ? 0 : 1;
+    return counts["done"] + counts["excluded"] == static_cast<int>(rows.size()) ? 0 : 1;
 }
 }  // namespace
 
@@ -212,14 +247,14 @@ int runBatch(const BatchArgs& given) {
         throw std::invalid_argument("--task " + std::to_string(args.task) + ": the cohort has " +
                                     std::to_string(images.size()) + " images");
     const BatchPlaces places{fs::absolute(args.analysis.outDir)};
-    const std::string signature = settingsSignature(args.analysis);
+    const std::vector<std::string> signatures = imageSignatures(args.analysis, images);
     auto model =
         modelEngine().openModel(args.analysis.model);  // also checks it before a job is submitted
-    if (args.task == 0) writeBatchFile(places, args, model->spec().classes);
+    if (args.task == 0) writeBatchFile(places, args, images, model->spec().classes);
     if (args.slurm) {
         const int submitted = submitSlurmBatch(args, images, places);
         if (submitted != 0 || !args.wait) return submitted;
-        return writeTable(places, images, model->spec().classes, signature);
+        return writeTable(places, images, model->spec().classes, signatures);
     }
     InterruptGuard interrupt;
     const auto cancelled = [&interrupt] { return interrupt.raised(); };
@@ -228,9 +263,10 @@ int runBatch(const BatchArgs& given) {
                       last = args.task ? args.task : images.size();
     int failed = 0;
     for (std::size_t n = first; n <= last && !interrupt.raised(); ++n) {
-        if (imageDone(places, n, signature)) {
+        if (images[n - 1].settings.excluded || imageDone(places, n, signatures[n - 1])) {
             std::cerr << "[" << n << "/" << images.size() << "] " << images[n - 1].path
-                      << ": done before\n";
+                      << (images[n - 1].settings.excluded ? ": excluded by the project\n"
+                                                          : ": done before\n");
             continue;
         }
         std::cerr << "[" << n << "/" << images.size() << "] " << images[n - 1].path << "\n";
@@ -246,7 +282,7 @@ int runBatch(const BatchArgs& given) {
                   << "\n";
     }
     if (args.task) return failed ? 1 : 0;
-    return writeTable(places, images, model->spec().classes, signature) || failed ? 1 : 0;
+    return writeTable(places, images, model->spec().classes, signatures) || failed ? 1 : 0;
 }
 
 int runBatchCollect(const BatchArgs& args) {
@@ -260,8 +296,11 @@ int runBatchCollect(const BatchArgs& args) {
         throw CohortError(places.batchFile().string(), e.what());
     }
     const auto images = readCohort(j.value("cohort", ""));
-    return writeTable(places, images, j.value("classes", std::vector<std::string>{}),
-                      j.value("settings", ""));
+    // The signatures the batch ran with (the project's settings may have changed since).
+    auto signatures = j.value("image_settings", std::vector<std::string>{});
+    if (signatures.size() != images.size())
+        signatures.assign(images.size(), j.value("settings", ""));
+    return writeTable(places, images, j.value("classes", std::vector<std::string>{}), signatures);
 }
 
 }  // namespace lucida::cli

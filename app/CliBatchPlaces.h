@@ -33,6 +33,11 @@ struct BatchPlaces {
 // written with other settings is stale (its image is analysed again).
 std::string settingsSignature(const AnalyseArgs& args);
 
+// What `image` is analysed with: the batch's options overridden by the image's own settings (a
+// project's; ImageSettings.h). Its signature is the one its row must have.
+AnalyseArgs imageArgs(const AnalyseArgs& batch, const CohortImage& image);
+std::string imageSignature(const AnalyseArgs& batch, const CohortImage& image);
+
 // Image n's row when it exists, is readable and was made with `signature`.
 std::optional<CohortRow> currentRow(const BatchPlaces& places, std::size_t n,
                                     const std::string& signature);

@@ -75,10 +75,11 @@ int runCapturing(const std::string& command, std::string& output) {
 
 int submitSlurmBatch(const BatchArgs& args, const std::vector<CohortImage>& images,
                      const BatchPlaces& places) {
-    const std::string signature = settingsSignature(args.analysis);
-    std::vector<std::size_t> todo;
+    std::vector<std::size_t> todo;  // each image with its own settings; excluded ones never
     for (std::size_t n = 1; n <= images.size(); ++n)
-        if (!imageDone(places, n, signature)) todo.push_back(n);
+        if (!images[n - 1].settings.excluded &&
+            !imageDone(places, n, imageSignature(args.analysis, images[n - 1])))
+            todo.push_back(n);
     if (todo.empty()) {
         std::cerr << "all " << images.size() << " images are done; nothing submitted ("
                   << "lucida-cli batch collect --out " << places.out.string() << ")\n";

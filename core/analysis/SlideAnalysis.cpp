@@ -137,6 +137,14 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
     AnalysisSettings keyed = a.settings;
     keyed.layer = a.layer;
     a.key = analysisKey(source.info().path, model.path(), keyed, options, a.explainedClass);
+    // A pixel size given from outside the file (a project's, cohort/PixelSizeOverride.h) changes
+    // the plan: its results are kept apart (keys of the file's own scale stay as they were).
+    if (const auto given = source.info().property("lucida.given_pixel_size_um")) {
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx",
+                      static_cast<unsigned long long>(fnv1a(a.key + "|pixel-size=" + *given)));
+        a.key = hex;
+    }
     a.resultsDir = (fs::path(resultsRoot) / a.key).string();
     a.outcomes.resize(a.grid.patches.size());
     return a;

@@ -4,6 +4,7 @@
 // (CSV), a project file (JSON) or a folder. No Qt, no LibTorch. Manifests and projects are
 // untrusted files: bounded size, line length and image count; errors name the file and line.
 
+#include "cohort/ImageSettings.h"
 #include "image/FileError.h"
 
 #include <cstddef>
@@ -16,6 +17,7 @@ struct CohortImage {
     std::string path;   // absolute, or as written when relative to nothing (a folder's entries)
     std::string label;  // "" when unknown; "0"/"1" or a class name of the model
     std::string group;  // free text (site, scanner, split); "" when none
+    ImageSettings settings;  // the image's own settings (a project's; manifests and folders: none)
 };
 
 // A manifest or project that cannot be used: names the file (and line) and the reason.
@@ -36,7 +38,9 @@ struct CohortLimits {
 std::vector<CohortImage> readManifestCsv(const std::string& path, const CohortLimits& limits = {});
 
 // Project file (JSON): {"lucida_project": 1, "images": [{"path": ..., "label": ..., "group":
-// ...}, ...], "results": folder (optional)}; relative paths relative to the project's folder.
+// ..., "settings": {...}}, ...], "results": folder (optional)}; relative paths relative to the
+// project's folder. "settings" (optional) is the image's own (ImageSettings.h); unknown keys and
+// bad values are refused, naming the project file, the image (number and path) and the key.
 // "results" is where every image's per-patch results are kept (the viewer's project queue and
 // `lucida-cli batch` of the project share it); none: each image's own results store.
 struct CohortProject {

@@ -15,7 +15,8 @@ namespace lucida {
 
 struct CohortRow {
     std::string image, label, group;
-    // done | failed | cancelled (stopped mid-image; runs on next time) | pending (never ran)
+    // done | failed | cancelled (stopped mid-image; runs on next time) | pending (never ran) |
+    // excluded (the project leaves it out: its settings say "excluded")
     std::string status = "pending";
     std::string error;  // why it failed ("" otherwise)
     double score = 0;   // the explained class's top-k mean patch probability

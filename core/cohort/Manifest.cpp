@@ -101,7 +101,7 @@ std::vector<CohortImage> readManifestCsv(const std::string& path, const CohortLi
         if (images.size() == limits.maxImages)
             throw CohortError(at, "more than " + std::to_string(limits.maxImages) + " images");
         fields.resize(3);
-        images.push_back({resolveBeside(path, fields[0]), fields[1], fields[2]});
+        images.push_back({resolveBeside(path, fields[0]), fields[1], fields[2], {}});
     }
     if (in.bad()) throw CohortError(path, "read error");
     if (images.empty()) throw CohortError(path, "lists no images");
@@ -117,7 +117,7 @@ std::vector<CohortImage> readCohortFolder(const std::string& path, const CohortL
         if (isListOrOutput(name)) continue;
         if (images.size() == limits.maxImages)
             throw CohortError(path, "more than " + std::to_string(limits.maxImages) + " images");
-        images.push_back({fs::absolute(it->path()).lexically_normal().string(), "", ""});
+        images.push_back({fs::absolute(it->path()).lexically_normal().string(), "", "", {}});
     }
     if (ec) throw CohortError(path, "cannot list: " + ec.message());
     if (images.empty()) throw CohortError(path, "holds no images");

@@ -41,7 +41,10 @@ CohortProject readProject(const std::string& path, const CohortLimits& limits) {
         if (!entry.is_object()) throw CohortError(at, "not an object");
         const std::string image = text("path");
         if (image.empty()) throw CohortError(at, "no \"path\"");
-        images.push_back({resolveBeside(path, image), text("label"), text("group")});
+        CohortImage read{resolveBeside(path, image), text("label"), text("group"), {}};
+        if (entry.contains("settings") && !entry["settings"].is_null())
+            read.settings = imageSettingsFromJson(entry["settings"], at + " (" + image + ")");
+        images.push_back(std::move(read));
     }
     if (images.empty()) throw CohortError(path, "lists no images");
     CohortProject project{std::move(images), ""};
@@ -60,8 +63,12 @@ std::vector<CohortImage> readProjectFile(const std::string& path, const CohortLi
 void writeProjectFile(const std::string& path, const std::vector<CohortImage>& images,
                       const std::string& resultsDir) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& image : images)
-        list.push_back({{"path", image.path}, {"label", image.label}, {"group", image.group}});
+    for (const auto& image : images) {
+        nlohmann::json entry = {
+            {"path", image.path}, {"label", image.label}, {"group", image.group}};
+        if (!image.settings.empty()) entry["settings"] = imageSettingsToJson(image.settings);
+        list.push_back(std::move(entry));
+    }
     nlohmann::json j = {{"lucida_project", 1}, {"images", list}};
     if (!resultsDir.empty()) j["results"] = resultsDir;
     writeFileAtomically(path, j.dump(2) + "\n");

@@ -2,6 +2,7 @@
 // relative paths) and project files (JSON); hostile or broken ones are refused with the file (and
 // line) and the reason, within bounded size, line length and image count.
 #include "cohort/Cohort.h"
+#include "cohort/ImageSettings.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -113,8 +114,8 @@ private slots:
     // A project written atomically reads back the same, with its results folder; Qt's own JSON
     // parser reads what was written.
     void projectRoundTrip() {
-        const std::vector<CohortImage> images = {{"/data/a.tiff", "1", "site A"},
-                                                 {"/data/b “x”.svs", "tumour", ""}};
+        const std::vector<CohortImage> images = {{"/data/a.tiff", "1", "site A", {}},
+                                                 {"/data/b “x”.svs", "tumour", "", {}}};
         const auto path = at("p.json");
         writeProjectFile(path, images, "/data/results");
         const CohortProject back = readProject(path);
@@ -174,6 +175,91 @@ private slots:
             "many.json", "{\"images\": [{\"path\": \"a\"}, {\"path\": \"b\"}, {\"path\": \"c\"}]}");
         QCOMPARE(errorOf([&] { readProject(many, limits); }),
                  QString::fromStdString(many + ": more than 2 images"));
+    }
+
+    // Per-image settings: read with their values, written back only where an image has any
+    // (Qt's parser reads them independently), and applied over the command's settings.
+    void projectImageSettings() {
+        const auto path = write("s.json", R"({"images": [
+            {"path": "a.tiff", "settings": {"mode": "dense", "overlap": 0.5, "method": "layercam",
+                                            "class": "tumour", "min_tissue": 0.1}},
+            {"path": "b.tiff", "settings": {"pixel_size_um": 0.25, "fit": "patches",
+                                            "layer": "features.3", "excluded": true}},
+            {"path": "c.tiff", "settings": {"class": 0}},
+            {"path": "d.tiff"}]})");
+        auto images = readProject(path).images;
+        QCOMPARE(images.size(), std::size_t(4));
+        const ImageSettings& a = images[0].settings;
+        QVERIFY(a.mode == AnalysisMode::Dense);
+        QCOMPARE(*a.overlap, 0.5);
+        QCOMPARE(*a.method, std::string("layercam"));
+        QCOMPARE(*a.minTissue, 0.1);
+        QVERIFY(!a.pixelSize && !a.fit && !a.layer && !a.excluded);
+        const ImageSettings& b = images[1].settings;
+        QCOMPARE(*b.pixelSize, 0.25);
+        QVERIFY(b.fit == ImageFit::Patches && b.excluded && !b.mode && !b.overlap);
+        QCOMPARE(*b.layer, std::string("features.3"));
+        QCOMPARE(*images[2].settings.classChoice, std::string("0"));
+        QVERIFY(images[3].settings.empty() && !images[0].settings.empty());
+
+        const std::vector<std::string> classes = {"normal", "tumour"};
+        AnalysisSettings base;
+        base.overlap = 0.25;
+        base.method = "gradcam";
+        const AnalysisSettings ea = effectiveSettings(base, a, classes);
+        QVERIFY(ea.mode == AnalysisMode::Dense && ea.method == "layercam" && ea.overlap == 0.5);
+        QCOMPARE(ea.classIndex.value_or(-1), 1);
+        QCOMPARE(ea.minTissue, 0.1);
+        const AnalysisSettings ed = effectiveSettings(base, images[3].settings, classes);
+        QVERIFY(ed.mode == AnalysisMode::Patch && ed.method == "gradcam" && ed.overlap == 0.25);
+        QVERIFY(!ed.classIndex && ed.minTissue == base.minTissue);
+        QCOMPARE(effectiveSettings(base, images[2].settings, classes).classIndex.value_or(-1), 0);
+        ImageSettings unknownClass;
+        unknownClass.classChoice = "stroma";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 effectiveSettings(base, unknownClass, classes));
+        unknownClass.classChoice = "2";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 effectiveSettings(base, unknownClass, classes));
+
+        // Written back: the same settings; images without any have no "settings" object.
+        const auto out = at("s2.json");
+        writeProjectFile(out, images);
+        const auto back = readProject(out).images;
+        for (std::size_t i = 0; i < images.size(); ++i)
+            QVERIFY2(back[i].settings == images[i].settings, qPrintable(QString::number(i)));
+        QFile f(QString::fromStdString(out));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QJsonArray list = QJsonDocument::fromJson(f.readAll()).object()["images"].toArray();
+        QCOMPARE(list[0].toObject()["settings"].toObject()["mode"].toString(), QString("dense"));
+        QCOMPARE(list[1].toObject()["settings"].toObject()["pixel_size_um"].toDouble(), 0.25);
+        QCOMPARE(list[1].toObject()["settings"].toObject()["excluded"].toBool(), true);
+        QVERIFY(!list[3].toObject().contains("settings"));
+    }
+
+    // A bad setting is refused naming the project file, the image (number and path) and the key.
+    void projectImageSettingsErrors() {
+        const auto check = [this](const char* name, const QByteArray& settings,
+                                  const QString& want) {
+            const auto path = write(name, R"({"images": [{"path": "a.tiff"},
+                {"path": "dir/b.tiff", "settings": )" +
+                                              settings + "}]}");
+            const QString got = errorOf([&] { readProject(path); });
+            const QString image = QString::fromStdString(path) + ": image 2 (dir/b.tiff): ";
+            QVERIFY2(got.startsWith(image) && got.contains(want), qPrintable(got));
+        };
+        check("u.json", R"({"overlapp": 0.5})", "unknown key \"overlapp\"");
+        check("o.json", R"({"overlap": 0.9})", "\"overlap\": 0.9 is outside [0, 0.75]");
+        check("p.json", R"({"pixel_size_um": 0})", "\"pixel_size_um\": 0 is outside (0,");
+        check("p2.json", R"({"pixel_size_um": "0.5"})", "\"pixel_size_um\": not a number");
+        check("m.json", R"({"mode": "fast"})", "\"mode\": 'fast' is none of patch, dense");
+        check("f.json", R"({"fit": "tile"})", "\"fit\": 'tile' is none of");
+        check("me.json", R"({"method": "magic"})", "\"method\": 'magic' is none of");
+        check("e.json", R"({"excluded": "yes"})", "\"excluded\": not true or false");
+        check("t.json", R"({"min_tissue": 2})", "\"min_tissue\": 2 is outside [0, 1]");
+        check("l.json", R"({"layer": ""})", "\"layer\": empty or longer");
+        check("c.json", R"({"class": -1})", "\"class\": not text");
+        check("n.json", "[1]", "\"settings\" is not an object");
     }
 };
 
