@@ -342,6 +342,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     classIndex_ = session_->classIndex();
     fit_ = session_->fit();
     overlap_ = session_->overlap();
+    mode_ = session_->mode();
     live_ = session_->isLive();
     displayChanged();
     connect(session_, &ModelSession::modelChanged, this, &AnalysisController::modelChanged);
@@ -413,7 +414,7 @@ void AnalysisController::restart() {
 void AnalysisController::analysisChanged() {
     bool changed = method_ != session_->method() || fit_ != session_->fit() ||
                    overlap_ != session_->overlap() || eigenSmooth_ != session_->eigenSmooth() ||
-                   flipSmooth_ != session_->flipSmooth();
+                   flipSmooth_ != session_->flipSmooth() || mode_ != session_->mode();
     const int classBefore = effectiveClassIndex();
     const int indexBefore = classIndex_;
     method_ = session_->method();
@@ -421,6 +422,7 @@ void AnalysisController::analysisChanged() {
     flipSmooth_ = session_->flipSmooth();
     fit_ = session_->fit();
     overlap_ = session_->overlap();
+    mode_ = session_->mode();
     classIndex_ = session_->classIndex();
     // Another class, unless it is the same one named differently (-1 and the last class).
     if (classIndex_ != indexBefore && !(model() && effectiveClassIndex() == classBefore))
@@ -557,6 +559,7 @@ void AnalysisController::launch(bool wholeSlide) {
     run->settings.batchSize = batchSize_;
     run->settings.fit = fit_;
     run->settings.overlap = overlap_;
+    run->settings.mode = mode_;  // core falls back to patches where dense does not apply
     run->settings.slice = view_->document()->slice();
     run->wholeSlide = wholeSlide;
     run->resultsRoot = resultsRoot().toStdString();

@@ -96,6 +96,7 @@ public:
     int effectiveClassIndex() const;  // -1 without a model
     ImageFit fit() const { return fit_; }
     double overlap() const { return overlap_; }
+    AnalysisMode mode() const { return mode_; }  // asked for; the run's may be Patch (notices)
     CamNormalisation normalisation() const { return normalisation_; }
     // Where results are kept; default: the user's results store, or beside the image when that
     // is chosen (Analysis ▸ Keep Results Beside the Image) and writable (ResultsLocation.h).
@@ -168,6 +169,7 @@ private:
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
+    AnalysisMode mode_ = AnalysisMode::Dense;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     QString resultsRoot_;
     mutable QString cachedRoot_;  // resultsRoot() for cachedPlace_ (hashing the image once)

@@ -276,6 +276,15 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
         tr("Overlapping patches, blended: smoother heat, more patches "
            "(25 %: 1.8x, 50 %: 4x)"));
     modelForm->addRow(tr("Overlap:"), overlapCombo_);
+    modeCombo_ = new QComboBox(modelBox);
+    modeCombo_->setObjectName("modeCombo");
+    modeCombo_->addItem(tr("Seamless (dense)"), int(AnalysisMode::Dense));
+    modeCombo_->addItem(tr("Per patch, as trained"), int(AnalysisMode::Patch));
+    modeCombo_->setToolTip(
+        tr("Seamless: the network runs once over large tiles, one continuous map without patch "
+           "seams (GAP + linear heads; CAM, Grad-CAM, HiResCAM, LayerCAM; otherwise patches are "
+           "used and the run says why). Per patch: every patch on its own, as in training"));
+    modelForm->addRow(tr("Mode:"), modeCombo_);
     return modelBox;
 }
 
@@ -415,6 +424,9 @@ void AnalysisPanel::connectWidgets() {
             [this] { session_->setFit(static_cast<ImageFit>(fitCombo_->currentData().toInt())); });
     connect(overlapCombo_, &QComboBox::currentIndexChanged, this,
             [this] { session_->setOverlap(overlapCombo_->currentData().toDouble()); });
+    connect(modeCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        session_->setMode(static_cast<AnalysisMode>(modeCombo_->currentData().toInt()));
+    });
     connect(layerCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
         session_->setLayer(index == 1 ? ShownHeat::Probability : ShownHeat::Cam);
     });
@@ -443,7 +455,7 @@ void AnalysisPanel::connectWidgets() {
 
 void AnalysisPanel::showAnalysisSettings() {
     const QSignalBlocker blockMethod(methodCombo_), blockFit(fitCombo_),
-        blockOverlap(overlapCombo_);
+        blockOverlap(overlapCombo_), blockMode(modeCombo_);
     methodCombo_->setCurrentText(session_->method());
     {
         const QSignalBlocker blockEigen(eigenSmoothBox_), blockFlips(flipSmoothBox_);
@@ -452,6 +464,7 @@ void AnalysisPanel::showAnalysisSettings() {
     }
     fitCombo_->setCurrentIndex(fitCombo_->findData(int(session_->fit())));
     overlapCombo_->setCurrentIndex(std::max(0, overlapCombo_->findData(session_->overlap())));
+    modeCombo_->setCurrentIndex(modeCombo_->findData(int(session_->mode())));
     updateClasses();
 }
 

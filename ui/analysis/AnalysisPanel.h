@@ -86,6 +86,7 @@ public:
     QComboBox* classCombo() const { return classCombo_; }
     QComboBox* fitCombo() const { return fitCombo_; }
     QComboBox* overlapCombo() const { return overlapCombo_; }
+    QComboBox* modeCombo() const { return modeCombo_; }  // seamless (dense) or per patch
     QComboBox* layerCombo() const { return layerCombo_; }
     QComboBox* normalisationCombo() const { return normalisationCombo_; }
     QComboBox* colourMapCombo() const { return colourMapCombo_; }
@@ -122,7 +123,7 @@ private:
     void connectWidgets();
     void showModel();             // the session's model: loading, loaded or failed
     void showRecentModels();      // the picker's list
-    void showAnalysisSettings();  // method, class, fit, overlap
+    void showAnalysisSettings();  // method, class, fit, overlap, mode
     void showDisplay();           // layer, CAM scale, colours, opacity, threshold; the legend
     void updateClasses();
     void updateState();
@@ -148,6 +149,7 @@ private:
     QComboBox* classCombo_;
     QComboBox* fitCombo_ = nullptr;
     QComboBox* overlapCombo_ = nullptr;
+    QComboBox* modeCombo_ = nullptr;
     QComboBox* layerCombo_;
     QComboBox* normalisationCombo_;
     QComboBox* colourMapCombo_;

@@ -12,6 +12,7 @@ inline constexpr char kEigenSmooth[] = "analysis/eigenSmooth";    // bool: Expla
 inline constexpr char kFlipSmooth[] = "analysis/flipSmooth";      // bool: test-time flips
 inline constexpr char kFit[] = "analysis/fit";          // 0 auto, 1 whole image, 2 patches
 inline constexpr char kOverlap[] = "analysis/overlap";  // 0, 0.25, 0.5
+inline constexpr char kMode[] = "analysis/mode";        // "dense" (default) or "patch"
 inline constexpr char kLayer[] = "analysis/layer";      // 0 CAM, 1 probability
 inline constexpr char kNormalisation[] = "analysis/normalisation";  // 0 slide-wide, 1 per patch
 inline constexpr char kColourMap[] = "analysis/colourMap";          // colour map name

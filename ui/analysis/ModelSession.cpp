@@ -36,6 +36,9 @@ ModelSession::ModelSession(ModelLoader loader, QObject* parent)
     flipSmooth_ = settings.value(kFlipSmooth, false).toBool();
     fit_ = static_cast<ImageFit>(std::clamp(settings.value(kFit, 0).toInt(), 0, 2));
     overlap_ = settings.value(kOverlap, 0.0).toDouble();
+    mode_ = settings.value(kMode, "dense").toString() == QLatin1String("patch")
+                ? AnalysisMode::Patch
+                : AnalysisMode::Dense;
     layer_ = settings.value(kLayer, 0).toInt() == 1 ? ShownHeat::Probability : ShownHeat::Cam;
     normalisation_ = settings.value(kNormalisation, 0).toInt() == 1 ? CamNormalisation::Patch
                                                                     : CamNormalisation::Slide;
@@ -130,6 +133,14 @@ void ModelSession::setOverlap(double overlap) {
     if (overlap == overlap_) return;
     overlap_ = overlap;
     remember(analysis_keys::kOverlap, overlap_);
+    emit analysisChanged();
+}
+
+void ModelSession::setMode(AnalysisMode mode) {
+    if (mode == mode_) return;
+    mode_ = mode;
+    remember(analysis_keys::kMode,
+             mode_ == AnalysisMode::Patch ? QStringLiteral("patch") : QStringLiteral("dense"));
     emit analysisChanged();
 }
 

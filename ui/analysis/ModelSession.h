@@ -70,6 +70,10 @@ public:
     void setFit(ImageFit fit);
     double overlap() const { return overlap_; }
     void setOverlap(double overlap);
+    // Dense (default) where the model and method allow it, else core falls back to patches and
+    // says why (SlideAnalysis::notices); Patch: every patch on its own, as trained.
+    AnalysisMode mode() const { return mode_; }
+    void setMode(AnalysisMode mode);
 
     ShownHeat layer() const { return layer_; }
     void setLayer(ShownHeat layer);
@@ -89,7 +93,7 @@ signals:
     void modelChanged();  // model() or its state (loading, failed) changed
     void modelOpened(const QString& path);
     void modelFailed(const QString& path, const QString& error, bool reportErrors);
-    void analysisChanged();  // method, smoothing, class, fit or overlap
+    void analysisChanged();  // method, smoothing, class, fit, overlap or mode
     void displayChanged();   // layer, CAM scale, colours, opacity or threshold
     void liveChanged(bool live);
 
@@ -109,6 +113,7 @@ private:
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
+    AnalysisMode mode_ = AnalysisMode::Dense;
     ShownHeat layer_ = ShownHeat::Cam;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     ColourMap colourMap_ = ColourMap::Jet;
