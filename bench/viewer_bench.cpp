@@ -34,6 +34,8 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -84,6 +86,43 @@ double residentMiB() {
     while (std::getline(status, line))
         if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
     return 0;
+}
+
+// Resident MiB by kind of mapping (/proc/self/smaps): the main heap, anonymous mappings of 1 MiB
+// or more (malloc's thread arenas, big mapped blocks, thread stacks), smaller anonymous ones
+// (mapped tiles and images), files (libraries), the rest. Where memory over the budget lies.
+Json residentByKind() {
+    std::ifstream smaps("/proc/self/smaps");
+    std::string line, kind;
+    double sizeKb = 0;
+    std::map<std::string, double> mib;
+    while (std::getline(smaps, line)) {
+        if (line.empty()) continue;
+        const bool header = std::isxdigit(static_cast<unsigned char>(line[0])) &&
+                            line.find('-') != std::string::npos && line.find(':') > 8;
+        if (header) {
+            std::istringstream in(line);
+            std::string range, perms, offset, dev, inode, name;
+            in >> range >> perms >> offset >> dev >> inode;
+            std::getline(in, name);
+            name.erase(0, name.find_first_not_of(' '));
+            kind = name == "[heap]" ? "heap"
+                   : name.empty()   ? "anon"
+                   : name[0] == '/' ? "files"
+                                    : "other";
+            continue;
+        }
+        if (line.rfind("Size:", 0) == 0) sizeKb = std::stod(line.substr(5));
+        if (line.rfind("Rss:", 0) == 0) {
+            const double kb = std::stod(line.substr(4));
+            std::string k = kind;
+            if (k == "anon") k = sizeKb >= 1024 ? "anon_1mib_up" : "anon_small";
+            mib[k] += kb / 1024.0;
+        }
+    }
+    Json out;
+    for (const auto& [k, v] : mib) out[k] = std::round(v * 10) / 10;
+    return out;
 }
 
 std::shared_ptr<const ImageSource> open(const std::string& path) {
@@ -415,12 +454,14 @@ Json benchMemory(const Options& o) {
 
     std::vector<double> rss;
     double maxCacheMiB = 0;
+    Json atMax;  // residentByKind() at the largest RSS
     QElapsedTimer total;
     total.start();
     for (const PointF& p : path) {
         view.setCentre(p.x, p.y);
         waitFullyLoaded(view);
         rss.push_back(residentMiB());
+        if (rss.back() >= *std::max_element(rss.begin(), rss.end())) atMax = residentByKind();
         maxCacheMiB = std::max(maxCacheMiB, double(service.cache().usedBytes()) / (1 << 20));
     }
     const double budgetMiB = double(o.cacheBytes) / (1 << 20);
@@ -440,6 +481,7 @@ Json benchMemory(const Options& o) {
            {"rss_last_mib", rss.back()},
            {"rss_max_minus_budget_mib", maxRss - budgetMiB},
            {"cache_used_max_mib", maxCacheMiB},
+           {"rss_at_max_by_kind_mib", atMax},
            {"heat_tiles_made", o.heat ? overlay.shownTiles().tilesMade() : 0},
            {"target_over_budget_mib", target},
            {"pass", maxRss - budgetMiB <= target}};

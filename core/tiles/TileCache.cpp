@@ -1,29 +1,16 @@
 #include "tiles/TileCache.h"
 
-#include <cstdlib>  // defines __GLIBC__ on glibc
-
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 namespace lucida {
-namespace {
 
-// Evicted tiles are mapped blocks that go back to the system when freed (useTileAllocator), but
-// the decoders' smaller buffers (JPEG state, format conversions) are carved from per-thread malloc
-// arenas, whose freed pages glibc keeps. After this much eviction, those free pages are handed
-// back (malloc_trim), so resident memory follows the budget while the user pans on.
-constexpr std::size_t kTrimAfterEvictedBytes = std::size_t{32} << 20;
+TileCache::TileCache(std::size_t budgetBytes, Counting counting)
+    : budget_(budgetBytes), counting_(counting) {}
 
-void returnFreedMemory() {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
+std::size_t TileCache::cost(const TilePtr& tile) const {
+    const std::size_t bytes = tile->byteSize();
+    constexpr std::size_t kMapped = std::size_t{128} << 10, kPage = 4096, kHeader = 16;
+    if (counting_ == Counting::Bytes || bytes < kMapped) return bytes;
+    return (bytes + kHeader + kPage - 1) / kPage * kPage;
 }
-
-}  // namespace
-
-TileCache::TileCache(std::size_t budgetBytes) : budget_(budgetBytes) {}
 
 TilePtr TileCache::find(const TileKey& key) {
     std::lock_guard lock(mutex_);
@@ -46,24 +33,15 @@ void TileCache::insert(const TileKey& key, TilePtr tile, bool pinned) {
     if (!tile) return;
     std::lock_guard lock(mutex_);
     if (const auto it = index_.find(key); it != index_.end()) {
-        used_ -= it->second->tile->byteSize();
+        used_ -= cost(it->second->tile);
         pinned = pinned || it->second->pinned;
         lru_.erase(it->second);
         index_.erase(it);
     }
-    used_ += tile->byteSize();
+    used_ += cost(tile);
     lru_.push_front({key, std::move(tile), pinned});
     index_[key] = lru_.begin();
     evictToBudget();
-}
-
-void TileCache::returnFreedMemoryIfDue() {
-    {
-        std::lock_guard lock(mutex_);
-        if (evictedSinceTrim_ < kTrimAfterEvictedBytes) return;
-        evictedSinceTrim_ = 0;
-    }
-    returnFreedMemory();  // without the lock: other threads go on using the cache meanwhile
 }
 
 void TileCache::evictToBudget() {
@@ -71,8 +49,7 @@ void TileCache::evictToBudget() {
     while (used_ > budget_ && it != lru_.begin()) {
         --it;
         if (it->pinned) continue;
-        used_ -= it->tile->byteSize();
-        evictedSinceTrim_ += it->tile->byteSize();
+        used_ -= cost(it->tile);
         index_.erase(it->key);
         it = lru_.erase(it);
         ++stats_.evictions;
@@ -83,7 +60,7 @@ void TileCache::removeSource(std::uint64_t sourceId) {
     std::lock_guard lock(mutex_);
     for (auto it = lru_.begin(); it != lru_.end();) {
         if (it->key.sourceId == sourceId) {
-            used_ -= it->tile->byteSize();
+            used_ -= cost(it->tile);
             index_.erase(it->key);
             it = lru_.erase(it);
         } else {

@@ -22,22 +22,24 @@ public:
         std::uint64_t evictions = 0;
     };
 
-    explicit TileCache(std::size_t budgetBytes = kDefaultBudgetBytes);
+    // What the budget counts. Bytes: the tiles' pixel bytes. Memory: what they take in memory —
+    // a block of 128 KiB or more is mapped on its own by malloc (useTileAllocator) and takes
+    // whole pages plus one for malloc's header (a 256 KiB tile takes 260 KiB), so a viewer's
+    // budget is the memory its tiles hold, not 1.6 % more.
+    enum class Counting { Bytes, Memory };
+
+    explicit TileCache(std::size_t budgetBytes = kDefaultBudgetBytes,
+                       Counting counting = Counting::Bytes);
 
     TilePtr find(const TileKey& key);  // counts a hit or miss and marks the tile recently used
     bool contains(const TileKey& key) const;
     void insert(const TileKey& key, TilePtr tile, bool pinned = false);
     void removeSource(std::uint64_t sourceId);
-    // After every 32 MiB evicted: the memory the decoders freed meanwhile (their smaller buffers
-    // live in per-thread malloc arenas, whose free pages glibc keeps) goes back to the system
-    // (malloc_trim), so resident memory follows the budget while the user pans on. Called by the
-    // loader's threads after a decode, holding no lock (it takes a few milliseconds).
-    void returnFreedMemoryIfDue();
     void clear();
 
     void setBudget(std::size_t bytes);
     std::size_t budget() const;
-    std::size_t usedBytes() const;
+    std::size_t usedBytes() const;  // as the budget counts them
     std::size_t tileCount() const;
     Stats stats() const;
 
@@ -48,13 +50,14 @@ private:
         bool pinned;
     };
     void evictToBudget();  // mutex held
+    std::size_t cost(const TilePtr& tile) const;
 
     mutable std::mutex mutex_;
     std::list<Entry> lru_;  // front = most recent
     std::unordered_map<TileKey, std::list<Entry>::iterator, TileKeyHash> index_;
     std::size_t budget_;
+    Counting counting_;
     std::size_t used_ = 0;
-    std::size_t evictedSinceTrim_ = 0;  // bytes evicted since freed memory was last returned
     Stats stats_;
 };
 

@@ -209,7 +209,6 @@ void TileLoader::workerLoop() {
             job->promise.set_exception(std::make_exception_ptr(std::runtime_error(error)));
         for (auto& [client, callback] : waiters)
             if (callback) callback(job->key, tile, error);
-        cache_.returnFreedMemoryIfDue();  // no lock held, no one waiting on this tile
     }
 }
 

@@ -466,6 +466,27 @@ private slots:
         QCOMPARE(loader.stats().cancelled, std::uint64_t(0));  // other clients' wishes stay
     }
 
+    // Counting memory, a 256 x 256 tile (a block malloc maps on its own) takes its pages plus
+    // one for malloc's header: three such tiles do not fit a budget of three tiles' bytes.
+    void memoryCountingAddsMallocsPage() {
+        const TilePtr big = std::make_shared<const PixelBuffer>(256, 256, PixelFormat::Rgba8);
+        const std::size_t bytes = big->byteSize(), memory = bytes + 4096;
+        TileCache byBytes(3 * bytes), byMemory(3 * bytes, TileCache::Counting::Memory);
+        for (int c = 0; c < 3; ++c) {
+            byBytes.insert(key(c), big);
+            byMemory.insert(key(c), big);
+        }
+        QCOMPARE(byBytes.tileCount(), std::size_t(3));
+        QCOMPARE(byBytes.usedBytes(), 3 * bytes);
+        QCOMPARE(byMemory.tileCount(), std::size_t(2));
+        QCOMPARE(byMemory.usedBytes(), 2 * memory);
+        QVERIFY(!byMemory.contains(key(0)));  // the least recent went
+        // Small tiles (from the heap) count their bytes either way.
+        TileCache small(10 * kTileBytes, TileCache::Counting::Memory);
+        for (int c = 0; c < 12; ++c) small.insert(key(c), smallTile());
+        QCOMPARE(small.usedBytes(), 10 * kTileBytes);
+    }
+
     void fetchedTilesGoBeforeNewerRequests() {
         auto src = std::make_shared<FakeSource>(kSlowMs);
         TileCache cache;

@@ -6,7 +6,9 @@
 namespace lucida::ui {
 
 TileService::TileService(std::size_t budget, int threads, QObject* parent)
-    : QObject(parent), cache_(budget), loader_(std::make_unique<TileLoader>(cache_, threads)) {}
+    : QObject(parent),
+      cache_(budget, TileCache::Counting::Memory),  // the budget is the memory tiles take
+      loader_(std::make_unique<TileLoader>(cache_, threads)) {}
 
 // The loader (and its threads) goes first, so no callback can reach a half-destroyed service.
 TileService::~TileService() { loader_.reset(); }
