@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--height")) height = std::atoi(argv[i + 1]);
     }
     QSettings().setValue("analysis/live", true);
+    // Per-patch mode: the patches come through the shared tiles (dense mode, the viewer's default
+    // since issue 16, reads its large tiles from the slide either way).
+    QSettings().setValue("analysis/mode", "patch");
     TileService tiles;
     std::string cold = "[", stored = "[", direct = "[";
     SharingCounts sharing;
