@@ -9,6 +9,7 @@
 #include "HeatmapOverlay.h"
 #include "Icons.h"
 #include "ImageDocument.h"
+#include "LocalisationDialog.h"
 #include "MapCheckDialog.h"
 #include "ModelDescriptionDialog.h"
 #include "ModelSession.h"
@@ -196,6 +197,13 @@ QList<QAction*> TorchModelTools::addMenus() {
         tr("Does the map depend on the model's weights, and does the model need "
            "the pixels it marks? (whole image, patch under the cursor, or the "
            "selected annotation)"));
+    QAction* localisation = menu->addAction(tr("&Localisation…"), this, [this] {
+        openLocalisationDialog(window_, currentView(), *session_);
+    });
+    localisation->setObjectName("localisationAction");
+    localisation->setStatusTip(
+        tr("Does the heat point at your annotated regions? Pointing game and energy pointing "
+           "per method"));
     menu->addSeparator();
     menu->addAction(dock_->toggleViewAction());
 

@@ -8,6 +8,7 @@
 #include "cam/CamMethod.h"
 #include "model/Model.h"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileInfo>
@@ -392,6 +393,14 @@ QWidget* AnalysisPanel::buildSummaryBox(QWidget* parent) {
         tr("Share of the heat's energy inside the areas of a class, and whether its peak is"));
     annotationRow->addWidget(regionsButton);
     annotationRow->addWidget(insideButton);
+    // Analysis ▸ Localisation… (the window's action: it knows the view and the annotations).
+    auto* localisationButton = new QPushButton(tr("Localisation…"), summaryBox);
+    localisationButton->setObjectName("localisationButton");
+    localisationButton->setToolTip(tr("Pointing game of each method against the annotations"));
+    connect(localisationButton, &QPushButton::clicked, this, [this] {
+        if (auto* action = window()->findChild<QAction*>("localisationAction")) action->trigger();
+    });
+    annotationRow->addWidget(localisationButton);
     summaryLayout->addLayout(annotationRow);
     heatInsideLabel_ = new QLabel(summaryBox);
     heatInsideLabel_->setObjectName("heatInsideLabel");
