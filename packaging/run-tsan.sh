@@ -32,4 +32,6 @@ run patch_store_test readersWhileWriting lockHasOneWriter twoWritersOneStore
 # requests and a moving view, two writers on one folder.
 run slide_analysis_test reuseAndResume viewScopeCancelsStaleRequests followsTheView \
     concurrentWritersShareOneStore
+# The viewer's analysis thread: newest request wins, cancel, idle sleep, destruction.
+run inference_worker_test
 exit $status

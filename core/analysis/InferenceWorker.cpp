@@ -55,12 +55,13 @@ InferenceWorker::Generation InferenceWorker::request(AnalysisRequest request) {
     job->focus = request.focus;
     job->request = std::move(request);
     Generation generation = 0;
+    std::shared_ptr<Job> replaced;  // destroyed after the lock: its callbacks are the caller's
     {
         std::lock_guard lock(mutex_);
         generation = job->generation = ++generation_;
         newest_ = generation_;
         if (current_) current_->stop();  // newest wins: the running one stops at its next batch
-        pending_ = std::move(job);       // one waiting before it is simply replaced
+        replaced = std::exchange(pending_, std::move(job));  // one not yet started never runs
         if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
     }
     changed_.notify_all();
@@ -122,11 +123,16 @@ void InferenceWorker::loop() {
         ++wakeUps_;
         if (stopping_) return;
         current_ = std::move(pending_);
-        const std::shared_ptr<Job> job = current_;
+        std::shared_ptr<Job> job = current_;
         lock.unlock();
         run(*job);
         lock.lock();
         current_.reset();
+        // The job (and the caller's callbacks, which may wait for threads that publish()) goes
+        // without the lock.
+        lock.unlock();
+        job.reset();
+        lock.lock();
         if (!pending_ && onDrained_) {
             const auto drained = onDrained_;
             lock.unlock();

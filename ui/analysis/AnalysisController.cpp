@@ -14,7 +14,6 @@
 #include <QFileInfo>
 #include <QFutureWatcher>
 #include <QStringList>
-#include <QThread>
 #include <QtConcurrent>
 
 #include <algorithm>
@@ -27,25 +26,21 @@
 
 namespace lucida::ui {
 
-// One run, shared with its thread: what to analyse, and the flags the GUI thread sets.
+// One run as the controller asked for it (the InferenceWorker runs it and owns its cancel, focus
+// and scope flags), and how its heat is shown, which the GUI thread changes while it runs.
 struct AnalysisController::Run {
-    quint64 generation = 0;
+    quint64 generation = 0;  // the controller's, for messages to it
     std::shared_ptr<const ImageSource> source;
     std::shared_ptr<const Model> model;
     AnalysisSettings settings;
     std::string resultsRoot;
     TileLoader* tiles = nullptr;  // the view's: patches read through the screen's tile cache
     int partialIntervalMs = 1000;
-    std::atomic<bool> cancelled{false};
-    std::atomic<bool> wholeSlide{true};  // else the view only (live)
+    std::atomic<bool> wholeSlide{true};  // else the view only (live); widened by start()
     std::atomic<int> normalisation{0};
     // The overlay's colours now, so heatmaps come colourised (the GUI thread only draws them).
     std::atomic<int> colours{0};
     std::atomic<double> threshold{0};
-    // The level-0 rectangle on screen, set by the GUI thread as the user pans: the analysis does
-    // what is in view first.
-    std::mutex focusMutex;
-    std::optional<std::array<double, 4>> focus;
     // The slide-wide CAM scale, fixed by the first heat shown (or the user's Rescale): later
     // heatmaps keep it, so colours already on screen do not change while patches arrive.
     std::mutex scaleMutex;
@@ -64,28 +59,6 @@ struct AnalysisController::Run {
     void setScale(std::optional<CamRange> s) {
         std::lock_guard lock(scaleMutex);
         scale = s;
-    }
-
-    // Each change the run asks about wakes it (an idle live run sleeps until then).
-    AnalysisWake wake;
-    void setFocus(const std::array<double, 4>& rect) {
-        {
-            std::lock_guard lock(focusMutex);
-            focus = rect;
-        }
-        wake.notify();
-    }
-    void cancel() {
-        cancelled = true;
-        wake.notify();
-    }
-    void widenToWholeSlide() {
-        wholeSlide = true;
-        wake.notify();
-    }
-    std::optional<std::array<double, 4>> currentFocus() {
-        std::lock_guard lock(focusMutex);
-        return focus;
     }
 };
 
@@ -141,19 +114,23 @@ std::shared_ptr<const AnalysisResults> makeResults(
 
 }  // namespace
 
-// The analysing thread of one run: analyseSlide with callbacks that post progress and results to
-// the controller (queued; messages of an older generation are ignored there).
-struct AnalysisController::RunThread {
-    RunThread(std::shared_ptr<Run> r, AnalysisController* controller)
-        : run(std::move(r)), self(controller), generation(run->generation) {}
+// One run's listener on the InferenceWorker's thread: the analysis callbacks post progress and
+// results to the controller through the worker's publish() (nothing once a newer request came)
+// and queued (messages of an older controller generation are ignored there).
+struct AnalysisController::RunListener {
+    RunListener(std::shared_ptr<Run> r, AnalysisController* controller, InferenceWorker* w)
+        : run(std::move(r)), self(controller), worker(w), generation(run->generation) {}
+    ~RunListener() { waitStitching(); }  // a superseded run hears no end: its stitch goes here
 
     std::shared_ptr<Run> run;
     AnalysisController* self;
+    InferenceWorker* worker;  // the controller's, which outlives its requests
     quint64 generation;
+    InferenceWorker::Generation request = 0;  // the worker's, from onStarted
     // Partial heatmaps are stitched on a thread of their own, overlapping the next batches (one
     // at a time: while one is being made, later batches do not start another). Final ones are made
-    // here, after the partial one in flight, so they arrive last. This thread waits for the
-    // stitching thread before it ends, and the controller for this thread.
+    // on the worker thread, after the partial one in flight, so they arrive last. The run's end
+    // waits for the stitching thread, and the controller's destructor for the worker.
     std::future<void> stitching;
     AnalysisProgress last;
     Clock::time_point lastProgress{}, lastPartial{};
@@ -163,7 +140,9 @@ struct AnalysisController::RunThread {
 
     template <typename F>
     void post(F function) {
-        QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
+        worker->publish(request, [&] {
+            QMetaObject::invokeMethod(self, std::move(function), Qt::QueuedConnection);
+        });
     }
     void waitStitching() {
         if (stitching.valid()) stitching.wait();
@@ -185,19 +164,22 @@ struct AnalysisController::RunThread {
         if (stitching.valid() &&
             stitching.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
             return false;
-        stitching =
-            std::async(std::launch::async, [self = self, generation = generation, run = run,
-                                            copy = std::make_shared<const SlideAnalysis>(a),
-                                            n = normalisationOf(run->normalisation),
-                                            colours = static_cast<ColourMap>(run->colours.load()),
-                                            threshold = run->threshold.load()] {
+        stitching = std::async(
+            std::launch::async, [self = self, generation = generation, run = run, worker = worker,
+                                 request = request, copy = std::make_shared<const SlideAnalysis>(a),
+                                 n = normalisationOf(run->normalisation),
+                                 colours = static_cast<ColourMap>(run->colours.load()),
+                                 threshold = run->threshold.load()] {
                 // The copy goes along for Rescale while the run goes on (restitch needs what is
                 // done now).
                 auto results = makeResults(*copy, n, colours, threshold, run->currentScale(), copy);
                 run->offerScale(*results);
-                QMetaObject::invokeMethod(
-                    self, [self, generation, results] { self->applyResults(generation, results); },
-                    Qt::QueuedConnection);
+                worker->publish(request, [&] {
+                    QMetaObject::invokeMethod(
+                        self,
+                        [self, generation, results] { self->applyResults(generation, results); },
+                        Qt::QueuedConnection);
+                });
             });
         return true;
     }
@@ -223,10 +205,12 @@ struct AnalysisController::RunThread {
                                     last.reads};
     }
     AnalysisCallbacks callbacks();
-    void analyse();
+    void finished(const AnalysisEnd& end);
+    // The run's listeners, on `request`, sharing one RunListener.
+    static void attach(AnalysisRequest& request, std::shared_ptr<RunListener> listener);
 };
 
-AnalysisCallbacks AnalysisController::RunThread::callbacks() {
+AnalysisCallbacks AnalysisController::RunListener::callbacks() {
     AnalysisCallbacks callbacks;
     // What is stored shows at once (a complete store runs no model at all).
     callbacks.onLoaded = [this](const SlideAnalysis& a) {
@@ -261,11 +245,6 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
                       QString::fromStdString(message),
                       {}});
     };
-    callbacks.cancelled = [this] { return run->cancelled.load(); };
-    callbacks.focus = [this] { return run->currentFocus(); };
-    callbacks.wholeSlide = [this] { return run->wholeSlide.load(); };
-    callbacks.wake = &run->wake;
-    callbacks.tiles = run->tiles;
     callbacks.onProgress = [this](const AnalysisProgress& p) { last = p; };
     callbacks.onIdle = [this](const SlideAnalysis& a) {
         postProgress(info(a));
@@ -287,32 +266,47 @@ AnalysisCallbacks AnalysisController::RunThread::callbacks() {
     return callbacks;
 }
 
-void AnalysisController::RunThread::analyse() {
-    const TensorWork tensorWork;  // malloc tuned for tensors while this runs
-    try {
-        if (run->cancelled) {
-            finish(State::Cancelled, {}, nullptr);
-            return;
-        }
-        auto analysis = std::make_shared<const SlideAnalysis>(modelEngine().analyseSlide(
-            *run->source, *run->model, run->settings, run->resultsRoot, callbacks()));
-        const std::size_t done = analysis->doneCount();
-        if (!analysis->writer.empty())
-            notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
-                        .arg(QString::fromStdString(analysis->writer));
-        postProgress({done, analysis->outcomes.size(), analysis->reused, done - analysis->reused,
-                      last.patchesPerSecond, 0, 0, last.cancelled, false, notes, analysis->reads});
-        if (!(storedShown && done == analysis->reused))  // else shown
-            postResults(*analysis, analysis->complete() && run->wholeSlide.load());
-        finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
-    } catch (const std::exception& e) {
+void AnalysisController::RunListener::finished(const AnalysisEnd& end) {
+    if (end.state == AnalysisEnd::State::Failed) {
         waitStitching();
-        finish(State::Failed, QString::fromStdString(e.what()), nullptr);
-    } catch (...) {
-        waitStitching();
-        finish(State::Failed, AnalysisController::tr("The analysis failed."), nullptr);
+        finish(State::Failed,
+               end.error.empty() ? AnalysisController::tr("The analysis failed.")
+                                 : QString::fromStdString(end.error),
+               nullptr);
+        return;
     }
+    if (!end.analysis) {  // cancelled before it started
+        finish(State::Cancelled, {}, nullptr);
+        return;
+    }
+    const std::shared_ptr<const SlideAnalysis>& analysis = end.analysis;
+    const std::size_t done = analysis->doneCount();
+    if (!analysis->writer.empty())
+        notes = AnalysisController::tr("%1 is writing these results; shown as stored.")
+                    .arg(QString::fromStdString(analysis->writer));
+    postProgress({done, analysis->outcomes.size(), analysis->reused, done - analysis->reused,
+                  last.patchesPerSecond, 0, 0, last.cancelled, false, notes, analysis->reads});
+    if (!(storedShown && done == analysis->reused))  // else shown
+        postResults(*analysis, analysis->complete() && run->wholeSlide.load());
+    finish(analysis->complete() ? State::Complete : State::Cancelled, {}, analysis);
     waitStitching();  // a cancelled run returns without a final stitch
+}
+
+void AnalysisController::RunListener::attach(AnalysisRequest& request,
+                                             std::shared_ptr<RunListener> listener) {
+    request.callbacks = listener->callbacks();
+    // The callbacks point at the listener: each holds it, so it lives as long as the request.
+    const auto hold = [listener](auto callback) -> decltype(callback) {
+        if (!callback) return {};
+        return [listener, callback](const auto&... args) { callback(args...); };
+    };
+    request.callbacks.onLoaded = hold(request.callbacks.onLoaded);
+    request.callbacks.onWaiting = hold(request.callbacks.onWaiting);
+    request.callbacks.onProgress = hold(request.callbacks.onProgress);
+    request.callbacks.onBatch = hold(request.callbacks.onBatch);
+    request.callbacks.onIdle = hold(request.callbacks.onIdle);
+    request.onStarted = [listener](InferenceWorker::Generation g) { listener->request = g; };
+    request.onFinished = [listener](const AnalysisEnd& end) { listener->finished(end); };
 }
 
 AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
@@ -324,7 +318,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     connect(overlay_, &HeatmapOverlay::changed, view, qOverload<>(&QWidget::update));
     // Panning and zooming steer a running analysis to what is on screen.
     connect(view, &SlideView::viewChanged, this, [this] {
-        if (run_) run_->setFocus(visibleRect(*view_));
+        if (worker_) worker_->setFocus(visibleRect(*view_));
         resumeLive();
     });
     // MRI and other series: the heat follows the slice shown (each slice has its own results).
@@ -354,11 +348,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
 
 AnalysisController::~AnalysisController() {
     if (view_->overlay() == overlay_) view_->setOverlay(nullptr);
-    if (thread_) {
-        if (run_) run_->cancel();
-        thread_->wait();  // the run stops at its next batch
-        delete thread_;
-    }
+    worker_.reset();  // cancels: the run stops at its next batch, the thread is joined
 }
 
 AnalysisController* AnalysisController::of(const SlideView* view) {
@@ -473,7 +463,7 @@ void AnalysisController::rescale() {
 
 bool AnalysisController::isBusy() const {
     if (state_ == State::Live) return !progress_.idle;
-    return state_ == State::Running || thread_;
+    return state_ == State::Running || workerBusy_;
 }
 
 void AnalysisController::setLive(bool live) {
@@ -482,8 +472,8 @@ void AnalysisController::setLive(bool live) {
     if (live_) {
         resumeLive();
     } else if (state_ == State::Live) {
-        if (run_) run_->cancel();  // what is done stays shown
-        if (!thread_) ++generation_;
+        if (worker_) worker_->cancel();  // what is done stays shown
+        if (!workerBusy_) ++generation_;
         setState(State::Idle);
     }
 }
@@ -503,8 +493,9 @@ void AnalysisController::start() {
     }
     wanted_ = true;
     if (state_ == State::Running) return;
-    if (state_ == State::Live && run_ && !restartPending_) {
-        run_->widenToWholeSlide();  // the live run goes on to every tissue patch
+    if (state_ == State::Live && run_ && worker_) {
+        run_->wholeSlide = true;
+        worker_->widenToWholeSlide();  // the live run goes on to every tissue patch
         setState(State::Running);
         return;
     }
@@ -513,18 +504,16 @@ void AnalysisController::start() {
 
 void AnalysisController::cancel() {
     wanted_ = false;
-    restartPending_ = false;
     if (state_ != State::Running && state_ != State::Live) return;
     // The run stops at its next batch; its last (partial) results still arrive and stay shown.
-    if (run_) run_->cancel();
-    if (!thread_) ++generation_;
+    if (worker_) worker_->cancel();
+    if (!workerBusy_) ++generation_;
     setState(State::Cancelled);
 }
 
 void AnalysisController::stopRun(bool dropResults) {
     ++generation_;  // what the old run still sends is ignored
-    if (run_) run_->cancel();
-    restartPending_ = false;
+    if (worker_) worker_->cancel();
     if (dropResults) {
         results_.reset();
         analysis_.reset();
@@ -542,10 +531,8 @@ void AnalysisController::launch(bool wholeSlide) {
     progress_ = {};
     emit progressChanged();
     setState(wholeSlide ? State::Running : State::Live);
-    if (thread_) {  // a cancelled run is finishing its batch: start once it has
-        restartPending_ = true;
-        return;
-    }
+    // The worker runs one request at a time: this one starts once a cancelled run has stopped at
+    // its next batch, so two never write one store.
     auto run = std::make_shared<Run>();
     run->generation = generation_;
     run->source = view_->document()->source();
@@ -568,25 +555,31 @@ void AnalysisController::launch(bool wholeSlide) {
     run->normalisation = normalisation_ == CamNormalisation::Patch ? 1 : 0;
     run->colours = int(overlay_->colourMap());
     run->threshold = overlay_->threshold();
-    run->setFocus(visibleRect(*view_));
     run_ = run;
 
-    // The thread only reads `run` and posts to this object, which waits for it before it goes.
-    thread_ = QThread::create([run, self = this] { RunThread(run, self).analyse(); });
-    thread_->setObjectName("slideAnalysis");
-    connect(thread_, &QThread::finished, this,
-            [this, thread = thread_] { threadFinished(thread); });
-    thread_->start(QThread::LowPriority);
+    AnalysisRequest request;
+    request.source = run->source;
+    request.model = run->model;
+    request.settings = run->settings;
+    request.resultsRoot = run->resultsRoot;
+    request.tiles = run->tiles;
+    request.wholeSlide = wholeSlide;
+    request.focus = visibleRect(*view_);
+    if (!worker_) {
+        // Started with the first run; this object joins it before it goes, so the posts reach it.
+        worker_ = std::make_unique<InferenceWorker>();
+        worker_->setOnDrained([this] {
+            QMetaObject::invokeMethod(this, &AnalysisController::workerDrained,
+                                      Qt::QueuedConnection);
+        });
+    }
+    RunListener::attach(request, std::make_shared<RunListener>(run, this, worker_.get()));
+    workerBusy_ = true;
+    worker_->request(std::move(request));
 }
 
-void AnalysisController::threadFinished(QThread* thread) {
-    thread->deleteLater();
-    if (thread == thread_) thread_ = nullptr;
-    if (restartPending_) {
-        restartPending_ = false;
-        if (model() && (wanted_ || live_)) launch(wanted_);
-    }
-}
+// Queued after everything the worker's last run posted.
+void AnalysisController::workerDrained() { workerBusy_ = worker_ && worker_->busy(); }
 
 void AnalysisController::applyResults(quint64 generation,
                                       std::shared_ptr<const AnalysisResults> results) {

@@ -3,6 +3,7 @@
 #include "HeatmapOverlay.h"
 #include "ModelSession.h"
 #include "analysis/AnalysisOutputs.h"
+#include "analysis/InferenceWorker.h"
 #include "analysis/SlideAnalysis.h"
 
 #include <QFuture>
@@ -14,8 +15,6 @@
 #include <memory>
 #include <optional>
 #include <vector>
-
-class QThread;
 
 namespace lucida {
 class Model;
@@ -66,11 +65,12 @@ struct AnalysisProgressInfo {
 // analysed and how heat is shown come from there. With a model, the controller is live: it
 // analyses the patches on screen, centre first, as the user pans and zooms, and requests that
 // leave the view are cancelled (counted). start() ("Analyse slide") widens that run to every
-// tissue patch. A run first shows what is stored (loadSlideAnalysis), then runs analyseSlide on a
-// thread of its own for the rest; partial heatmaps arrive about once a second, stitched on that
-// thread. Changing model, method or class cancels the run at once and drops the heatmap; the run
-// then restarts with the new settings (after the old one has stopped at its next batch, so two
-// never write one store). Live and whole-slide runs share the stored results.
+// tissue patch. A run first shows what is stored (loadSlideAnalysis), then runs analyseSlide for
+// the rest on the image's InferenceWorker (one thread, started by the first run; this class is its
+// Qt adapter, as TileService is TileLoader's); partial heatmaps arrive about once a second,
+// stitched beside that thread. Changing model, method or class cancels the run at once and drops
+// the heatmap; the run then restarts with the new settings (after the old one has stopped at its
+// next batch, so two never write one store). Live and whole-slide runs share the stored results.
 class AnalysisController : public QObject {
     Q_OBJECT
 public:
@@ -141,7 +141,7 @@ signals:
 
 private:
     struct Run;
-    struct RunThread;
+    struct RunListener;
     void launch(bool wholeSlide);
     void resumeLive();
     void stopRun(bool dropResults);
@@ -149,7 +149,7 @@ private:
     void applyProgress(quint64 generation, AnalysisProgressInfo progress);
     void runFinished(quint64 generation, State state, QString message,
                      std::shared_ptr<const SlideAnalysis> analysis);
-    void threadFinished(QThread* thread);
+    void workerDrained();
     void setState(State state);
     void restitch();
     void restart();  // after a change of what is analysed: drop the heat, run the new settings
@@ -179,10 +179,10 @@ private:
 
     State state_ = State::Idle;
     bool live_ = true;
-    bool wanted_ = false;          // the user asked for an analysis with the current settings
-    bool restartPending_ = false;  // start once the stopping thread is gone
-    quint64 generation_ = 0;       // of the current run; older messages are ignored
-    QThread* thread_ = nullptr;
+    bool wanted_ = false;     // the user asked for an analysis with the current settings
+    quint64 generation_ = 0;  // of the current run; older messages are ignored
+    std::unique_ptr<InferenceWorker> worker_;  // the analysis thread (newest request wins)
+    bool workerBusy_ = false;                  // a request of ours is waiting or running
     std::shared_ptr<Run> run_;
     QString error_;
     AnalysisProgressInfo progress_;
