@@ -79,6 +79,8 @@ std::string fitName(ImageFit fit) {
 
 bool ImageSettings::empty() const { return *this == ImageSettings{}; }
 
+std::vector<std::string> imageSettingsMethods() { return camMethodNames(); }
+
 std::vector<std::string> imageSettingsKeys() {
     return {"pixel_size_um", "mode",  "overlap",    "fit",     "method",
             "class",         "layer", "min_tissue", "excluded"};

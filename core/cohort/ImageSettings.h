@@ -32,6 +32,9 @@ struct ImageSettings {
     bool operator==(const ImageSettings&) const = default;
 };
 
+// The CAM methods a "method" may name (torch-free, for dialogs).
+std::vector<std::string> imageSettingsMethods();
+
 // The keys of a "settings" object, as written in project files.
 std::vector<std::string> imageSettingsKeys();
 

@@ -12,8 +12,14 @@
 #include "SlideView.h"
 #include "TileService.h"
 
+#include <QApplication>
+#include <QDialog>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QProcess>
 #include <QSettings>
@@ -22,6 +28,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QtTest>
 
 #include <map>
@@ -273,6 +280,102 @@ private slots:
         QVERIFY(waitScans());
         QCOMPARE(status("slide-2.tiff"), ImageStatus::Done);
         QCOMPARE(status("broken.tiff"), ImageStatus::Failed);
+    }
+
+    // Image Settings… from the dock: saved to the project file at once (read back here with Qt's
+    // own JSON parser), shown in the table, and used by the status scan and the queue: slide 1's
+    // own overlap makes it "none" again and the queue analyses it at that overlap (stored
+    // settings.json says so; `lucida-cli batch` then finds it done, 0 inferred); slide 3's own
+    // pixel size shows in its row and, excluded, it is neither queued nor batched.
+    void imageSettingsFromTheDock() {
+        QTableView* view = dock()->view();
+        const QModelIndex slide1 =
+            dock()->proxy()->mapFromSource(table()->index(rowOf("slide-1.tiff"), 0));
+        view->selectionModel()->select(
+            slide1, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        bool edited = false;
+        QTimer::singleShot(0, this, [&edited] {
+            auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+            if (!dialog) return;
+            auto* overlap = dialog->findChild<QDoubleSpinBox*>("imageOverlap");
+            if (!overlap || overlap->text() != "window's") return dialog->reject();
+            overlap->setValue(0.5);
+            edited = true;
+            dialog->accept();
+        });
+        dock()->editSelectedImageSettings();
+        QVERIFY(edited);
+        ImageSettings own3;
+        own3.pixelSize = 0.25;
+        own3.excluded = true;
+        dock()->setImageSettings({rowOf("slide-3.tiff")}, own3);
+
+        QFile file(dock()->projectPath());
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QJsonArray images =
+            QJsonDocument::fromJson(file.readAll()).object()["images"].toArray();
+        QCOMPARE(images.size(), 5);
+        for (const auto& entry : images) {
+            const QJsonObject o = entry.toObject();
+            const QJsonObject settings = o["settings"].toObject();
+            if (o["path"].toString().endsWith("slide-1.tiff")) {
+                QCOMPARE(settings.keys(), QStringList{"overlap"});
+                QCOMPARE(settings["overlap"].toDouble(), 0.5);
+            } else if (o["path"].toString().endsWith("slide-3.tiff")) {
+                QCOMPARE(settings["pixel_size_um"].toDouble(), 0.25);
+                QCOMPARE(settings["excluded"].toBool(), true);
+            } else {
+                QVERIFY2(!o.contains("settings"), qPrintable(o["path"].toString()));
+            }
+        }
+        QVERIFY(waitScans());
+        const auto own = [this](const char* name) {
+            return table()->index(rowOf(name), ProjectTableModel::Own).data().toString();
+        };
+        QCOMPARE(own("slide-1.tiff"), QString("overlap 0.5"));
+        QCOMPARE(own("slide-2.tiff"), QString());
+        QCOMPARE(status("slide-1.tiff"), ImageStatus::None);  // nothing stored at overlap 0.5
+        QCOMPARE(status("slide-2.tiff"), ImageStatus::Done);
+        QCOMPARE(status("slide-3.tiff"), ImageStatus::None);  // nothing at 0.25 µm/px
+        QCOMPARE(*table()->scan(rowOf("slide-3.tiff")).micronsPerPixel, 0.25);
+        QCOMPARE(
+            table()->index(rowOf("slide-3.tiff"), ProjectTableModel::PixelSize).data().toString(),
+            QString("0.250 µm (own)"));
+
+        QSignalSpy finished(dock(), &ProjectDock::queueFinished);
+        QSignalSpy progress(dock()->findChild<AnalysisQueue*>(), &AnalysisQueue::progressChanged);
+        dock()->analyseAll();
+        QVERIFY(finished.wait(kRunMs));
+        QCOMPARE(progress.last().at(0).value<QueueProgress>().total, 2);  // slide 1, broken
+        QVERIFY(waitScans());
+        QCOMPARE(status("slide-1.tiff"), ImageStatus::Done);
+        QCOMPARE(status("slide-3.tiff"), ImageStatus::None);
+        // The queue stored slide 1's results at its own overlap.
+        int atHalf = 0;
+        for (const QFileInfo& dir :
+             QDir(dock()->resultsDir()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            QFile settings(dir.filePath() + "/settings.json");
+            if (!settings.open(QIODevice::ReadOnly)) continue;
+            const QJsonObject o = QJsonDocument::fromJson(settings.readAll()).object();
+            if (o["slide"].toString().endsWith("slide-1.tiff") && o["overlap"].toDouble() == 0.5)
+                ++atHalf;
+        }
+        QCOMPARE(atHalf, 1);
+        // The CLI, with the same window settings, takes slide 1's from the project too.
+        const QString out = tmp_->filePath("cli-own");
+        QVERIFY(run({"batch", dock()->projectPath(), "--model", model_, "--out", out}));
+        QFile json(out + "/cohort.json");
+        QVERIFY(json.open(QIODevice::ReadOnly));
+        for (const auto& row :
+             QJsonDocument::fromJson(json.readAll()).object()["images"].toArray()) {
+            const QJsonObject r = row.toObject();
+            if (r["image"].toString().endsWith("slide-1.tiff")) {
+                QCOMPARE(r["status"].toString(), QString("done"));
+                QCOMPARE(r["inferred"].toInt(), 0);
+            } else if (r["image"].toString().endsWith("slide-3.tiff")) {
+                QCOMPARE(r["status"].toString(), QString("excluded"));
+            }
+        }
     }
 
     void cleanupTestCase() {

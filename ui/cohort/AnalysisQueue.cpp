@@ -83,7 +83,8 @@ private:
     QString analyse(const QueueItem& item) {
         QString status, error;
         try {
-            const auto source = openImage(item.path.toStdString());
+            const auto source = openProjectImage(item.path, item.own);
+            const AnalysisSettings settings = imageAnalysisSettings(settings_, item.own);
             AnalysisCallbacks callbacks;
             callbacks.cancelled = [this] { return shared_->stopRequested(); };
             callbacks.onProgress = [this](const AnalysisProgress& p) {
@@ -93,9 +94,8 @@ private:
                 post();
             };
             for (;;) {
-                const SlideAnalysis a =
-                    modelEngine().analyseSlide(*source, *settings_.model, settings_.settings,
-                                               item.resultsRoot.toStdString(), callbacks);
+                const SlideAnalysis a = modelEngine().analyseSlide(
+                    *source, *settings_.model, settings, item.resultsRoot.toStdString(), callbacks);
                 if (a.complete()) {
                     status = "done";
                     clearFailure(item.resultsRoot, item.path);
@@ -111,7 +111,8 @@ private:
             status = "failed";
             error = QString::fromStdString(e.what());
             try {
-                recordFailure(item.resultsRoot, item.path, settings_.signature, error);
+                recordFailure(item.resultsRoot, item.path, imageSignature(settings_, item.own),
+                              error);
             } catch (const std::exception&) {
                 // The reason still shows; it is only not kept.
             }

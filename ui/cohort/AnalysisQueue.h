@@ -20,6 +20,7 @@ namespace lucida::ui {
 struct QueueItem {
     int id = 0;  // the caller's (a project row)
     QString path, resultsRoot;
+    ImageSettings own;  // the image's own settings (a project's), over the queue's
 };
 
 struct QueueProgress {

@@ -33,7 +33,8 @@ QImage thumbnailOf(const ImageSource& source) {
 QString tr(const char* text) { return QCoreApplication::translate("ImageScan", text); }
 }  // namespace
 
-ImageScan scanImage(const QString& path, const QueueSettings& q, const QString& root) {
+ImageScan scanImage(const QString& path, const QueueSettings& q, const QString& root,
+                    const ImageSettings& own) {
     ImageScan scan;
     if (!QFileInfo::exists(path)) {
         scan.status = ImageStatus::Missing;
@@ -41,7 +42,7 @@ ImageScan scanImage(const QString& path, const QueueSettings& q, const QString& 
     }
     std::unique_ptr<ImageSource> source;
     try {
-        source = openImage(path.toStdString());
+        source = openProjectImage(path, own);
         scan.width = source->info().width();
         scan.height = source->info().height();
         scan.micronsPerPixel = source->info().mppX;
@@ -52,14 +53,14 @@ ImageScan scanImage(const QString& path, const QueueSettings& q, const QString& 
         if (!source) return scan;
     }
     if (!q.model) return scan;
-    if (const auto failure = recordedFailure(root, path, q.signature)) {
+    if (const auto failure = recordedFailure(root, path, imageSignature(q, own))) {
         scan.status = ImageStatus::Failed;
         scan.error = *failure;
         return scan;
     }
     try {
-        const auto stored =
-            modelEngine().loadSlideAnalysis(*source, *q.model, q.settings, root.toStdString());
+        const auto stored = modelEngine().loadSlideAnalysis(
+            *source, *q.model, imageAnalysisSettings(q, own), root.toStdString());
         scan.status = ImageStatus::None;
         if (!stored) return scan;
         scan.done = stored->doneCount();

@@ -29,8 +29,11 @@ struct ImageScan {
 
 constexpr int kThumbnailSide = 64;
 
-// Scans `path` (results in `root`); without a model, only the image (status Unknown).
-ImageScan scanImage(const QString& path, const QueueSettings& settings, const QString& root);
+// Scans `path` (results in `root`) with the image's `own` settings over the window's (its status
+// is that of its effective settings; its pixel size the one it is analysed at); without a model,
+// only the image (status Unknown).
+ImageScan scanImage(const QString& path, const QueueSettings& settings, const QString& root,
+                    const ImageSettings& own = {});
 
 // "none", "partial 42 %", "done", "failed: reason", "missing", "" (unknown).
 QString statusText(const ImageScan& scan);

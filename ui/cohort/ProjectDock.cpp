@@ -1,5 +1,6 @@
 #include "ProjectDock.h"
 
+#include "ImageSettingsDialog.h"
 #include "ModelSession.h"
 #include "ProjectTableModel.h"
 #include "util/ProgressText.h"
@@ -12,6 +13,8 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
@@ -93,6 +96,8 @@ void ProjectDock::buildWidgets() {
     });
     connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &ProjectDock::updateButtons);
+    view_->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(view_, &QWidget::customContextMenuRequested, this, &ProjectDock::showContextMenu);
 
     analyseAll_ = new QPushButton(tr("Analyse All"), body);
     analyseSelected_ = new QPushButton(tr("Analyse Selected"), body);
@@ -161,6 +166,7 @@ void ProjectDock::rescan() {
 
 void ProjectDock::scanRow(int row) {
     const QString path = QString::fromStdString(model_->image(row).path);
+    const ImageSettings own = model_->image(row).settings;
     const QueueSettings settings = queueSettingsOf(*session_);
     const QString root = resultsRootOf(path, resultsDir_);
     auto* watcher = new QFutureWatcher<ImageScan>(this);
@@ -176,7 +182,7 @@ void ProjectDock::scanRow(int row) {
                 emit scansFinished();
             });
     watcher->setFuture(QtConcurrent::run(
-        &scanPool_, [path, settings, root] { return scanImage(path, settings, root); }));
+        &scanPool_, [path, settings, root, own] { return scanImage(path, settings, root, own); }));
 }
 
 void ProjectDock::analyseAll() {
@@ -185,14 +191,60 @@ void ProjectDock::analyseAll() {
     enqueue(rows);
 }
 
-void ProjectDock::analyseSelected() {
+std::vector<int> ProjectDock::selectedRows() const {
     std::set<int> rows;
     for (const QModelIndex& index : view_->selectionModel()->selectedRows())
         rows.insert(proxy_->mapToSource(index).row());
-    enqueue({rows.begin(), rows.end()});
+    return {rows.begin(), rows.end()};
 }
 
-// Done and missing images are left out: done ones are never recomputed, missing ones cannot be.
+void ProjectDock::analyseSelected() { enqueue(selectedRows()); }
+
+void ProjectDock::showContextMenu(const QPoint& at) {
+    if (!view_->indexAt(at).isValid() || !view_->selectionModel()->hasSelection()) return;
+    QMenu menu(this);
+    QAction* edit =
+        menu.addAction(tr("Image Settings…"), this, &ProjectDock::editSelectedImageSettings);
+    edit->setObjectName("projectImageSettings");
+    edit->setEnabled(!queue_->isRunning());  // the queue runs with the settings it was given
+    menu.addAction(tr("Analyse Selected"), this, &ProjectDock::analyseSelected)
+        ->setEnabled(analyseSelected_->isEnabled());
+    menu.exec(view_->viewport()->mapToGlobal(at));
+}
+
+void ProjectDock::editSelectedImageSettings() {
+    const std::vector<int> rows = selectedRows();
+    if (rows.empty() || queue_->isRunning()) return;
+    const QString names =
+        rows.size() == 1 ? QFileInfo(QString::fromStdString(model_->image(rows[0]).path)).fileName()
+                         : tr("%n image(s)", "", int(rows.size()));
+    ImageSettingsDialog dialog(model_->image(rows[0]).settings, names, this);
+    if (dialog.exec() != QDialog::Accepted) return;
+    try {
+        setImageSettings(rows, dialog.settings());
+    } catch (const std::exception& e) {
+        QMessageBox::warning(this, tr("Image Settings"),
+                             tr("The project was not saved: %1").arg(e.what()));
+    }
+}
+
+void ProjectDock::setImageSettings(const std::vector<int>& rows, const ImageSettings& own) {
+    std::vector<CohortImage> images = model_->images();
+    for (const int row : rows)
+        if (row >= 0 && row < int(images.size())) images[std::size_t(row)].settings = own;
+    writeProjectFile(projectPath_.toStdString(), images, resultsDir_.toStdString());
+    for (const int row : rows) {
+        model_->setImageSettings(row, own);
+        scanRow(row);
+    }
+    progressText_->setText(own.empty()
+                               ? tr("%n image(s) use the window's settings.", "", int(rows.size()))
+                               : tr("%n image(s): %1; saved to the project.", "", int(rows.size()))
+                                     .arg(QString::fromStdString(describe(own))));
+}
+
+// Done, missing and excluded images are left out: done ones are never recomputed, missing ones
+// cannot be, excluded ones the project leaves out (as `lucida-cli batch` does).
 void ProjectDock::enqueue(const std::vector<int>& rows) {
     const QueueSettings settings = queueSettingsOf(*session_);
     if (!settings.model) {
@@ -202,9 +254,12 @@ void ProjectDock::enqueue(const std::vector<int>& rows) {
     std::vector<QueueItem> items;
     for (const int row : rows) {
         const ImageStatus status = model_->scan(row).status;
-        if (status == ImageStatus::Done || status == ImageStatus::Missing) continue;
-        const QString path = QString::fromStdString(model_->image(row).path);
-        items.push_back({row, path, resultsRootOf(path, resultsDir_)});
+        const CohortImage& image = model_->image(row);
+        if (status == ImageStatus::Done || status == ImageStatus::Missing ||
+            image.settings.excluded)
+            continue;
+        const QString path = QString::fromStdString(image.path);
+        items.push_back({row, path, resultsRootOf(path, resultsDir_), image.settings});
         model_->setQueueText(row, tr("queued"));
     }
     if (items.empty()) {

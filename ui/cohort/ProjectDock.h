@@ -5,7 +5,8 @@
 // and settings, read from each image's stored results (made on a worker thread, so the table fills
 // in as they come); double-click opens an image. "Analyse All / Selected" runs the background
 // AnalysisQueue with overall progress, rate and ETA, pause and cancel; the viewer keeps priority
-// (setViewerBusy).
+// (setViewerBusy). An image's own settings (Image Settings… in the table's context menu) are saved
+// to the project file at once and used by its status and the queue.
 
 #include "AnalysisQueue.h"
 #include "QueueSettings.h"
@@ -52,6 +53,13 @@ public:
     void cancelQueue();
     bool isQueueRunning() const { return queue_->isRunning(); }
     void rescan();  // every row's status (the model or settings changed)
+    // Gives source-model `rows` these own settings, writes the project file (atomically) and
+    // rescans them. Throws std::exception (naming the file) when the file cannot be written; the
+    // table then keeps the settings it had.
+    void setImageSettings(const std::vector<int>& rows, const ImageSettings& own);
+    // The dialog for the selected rows (initialised from the first), then setImageSettings.
+    void editSelectedImageSettings();
+    std::vector<int> selectedRows() const;
 
     ProjectTableModel* table() const { return model_; }
     QTableView* view() const { return view_; }
@@ -66,6 +74,7 @@ signals:
 
 private:
     void buildWidgets();
+    void showContextMenu(const QPoint& at);
     void scanRow(int row);
     void enqueue(const std::vector<int>& rows);
     void showProgress(const QueueProgress& p);

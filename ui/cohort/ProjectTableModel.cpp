@@ -23,6 +23,12 @@ void ProjectTableModel::setScan(int row, ImageScan scan) {
     emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
 }
 
+void ProjectTableModel::setImageSettings(int row, const ImageSettings& own) {
+    if (row < 0 || row >= rowCount()) return;
+    images_[std::size_t(row)].settings = own;
+    emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
+}
+
 void ProjectTableModel::setQueueText(int row, const QString& text) {
     if (row < 0 || row >= rowCount() || queueTexts_[std::size_t(row)] == text) return;
     queueTexts_[std::size_t(row)] = text;
@@ -46,8 +52,11 @@ QVariant ProjectTableModel::display(int row, int column) const {
         case Size:
             return scan.width ? tr("%1 × %2").arg(scan.width).arg(scan.height) : QVariant();
         case PixelSize:
-            return scan.micronsPerPixel ? tr("%1 µm").arg(*scan.micronsPerPixel, 0, 'f', 3)
-                                        : QVariant();
+            if (!scan.micronsPerPixel) return {};
+            return (image.settings.pixelSize ? tr("%1 µm (own)") : tr("%1 µm"))
+                .arg(*scan.micronsPerPixel, 0, 'f', 3);
+        case Own:
+            return QString::fromStdString(describe(image.settings));
         case Status: {
             const QString& queued = queueTexts_[std::size_t(row)];
             if (!queued.isEmpty()) return queued;
@@ -97,9 +106,15 @@ QVariant ProjectTableModel::data(const QModelIndex& index, int role) const {
             return {};
         case Qt::ToolTipRole:
             if (index.column() == Status && !scan.error.isEmpty()) return scan.error;
+            if (index.column() == Own)
+                return images_[std::size_t(row)].settings.empty()
+                           ? tr("The window's settings (Image Settings… in the context menu)")
+                           : tr("Its own settings, over the window's: %1")
+                                 .arg(QString::fromStdString(
+                                     describe(images_[std::size_t(row)].settings)));
             return QString::fromStdString(images_[std::size_t(row)].path);
         case Qt::ForegroundRole:
-            if (scan.status == ImageStatus::Missing)
+            if (scan.status == ImageStatus::Missing || images_[std::size_t(row)].settings.excluded)
                 return QPalette().brush(QPalette::Disabled, QPalette::Text);
             if (scan.status == ImageStatus::Failed && index.column() == Status)
                 return QBrush(QColor(0xc0, 0x20, 0x20));
@@ -129,6 +144,8 @@ QVariant ProjectTableModel::headerData(int section, Qt::Orientation orientation,
             return tr("Label");
         case Group:
             return tr("Group");
+        case Own:
+            return tr("Own settings");
     }
     return {};
 }

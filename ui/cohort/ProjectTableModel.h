@@ -1,7 +1,8 @@
 #pragma once
 
 // The rows of the Project dock: one per image (name with thumbnail, size, pixel size, analysis
-// status, slide score, label, group). Sorting uses kSortRole (numbers as numbers).
+// status, slide score, the image's own settings, label, group). Sorting uses kSortRole (numbers as
+// numbers). Excluded images are greyed.
 
 #include "ImageScan.h"
 #include "cohort/Cohort.h"
@@ -16,7 +17,7 @@ class ProjectTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     // What a cohort is read for first (status, score, label) before the sizes.
-    enum Column { Image, Status, Score, Label, Group, Size, PixelSize, ColumnCount };
+    enum Column { Image, Status, Score, Own, Label, Group, Size, PixelSize, ColumnCount };
     static constexpr int kSortRole = Qt::UserRole;
     static constexpr int kPathRole = Qt::UserRole + 1;
 
@@ -26,6 +27,8 @@ public:
     const std::vector<CohortImage>& images() const { return images_; }
     const CohortImage& image(int row) const { return images_.at(std::size_t(row)); }
     const ImageScan& scan(int row) const { return scans_.at(std::size_t(row)); }
+    // The image's own settings changed (the caller saves the project and rescans the row).
+    void setImageSettings(int row, const ImageSettings& own);
     // A scan arrived: keeps the thumbnail it had when this one has none (a status-only rescan).
     void setScan(int row, ImageScan scan);
     // What the queue is doing with the row ("queued", "analysing 42 %"; "" none): shown in the

@@ -2,6 +2,7 @@
 
 #include "ModelSession.h"
 #include "ResultsLocation.h"
+#include "cohort/PixelSizeOverride.h"
 #include "io/AtomicFile.h"
 #include "model/Model.h"
 
@@ -10,6 +11,8 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+
+#include <nlohmann/json.hpp>
 
 namespace lucida::ui {
 namespace {
@@ -42,6 +45,22 @@ QueueSettings queueSettingsOf(const ModelSession& session) {
                       .arg(int(s.eigenSmooth))
                       .arg(int(s.augmentSmooth));
     return q;
+}
+
+AnalysisSettings imageAnalysisSettings(const QueueSettings& q, const ImageSettings& own) {
+    return effectiveSettings(q.settings, own,
+                             q.model ? q.model->spec().classes : std::vector<std::string>{});
+}
+
+QString imageSignature(const QueueSettings& q, const ImageSettings& own) {
+    if (own.empty()) return q.signature;
+    return q.signature + "|" + QString::fromStdString(imageSettingsToJson(own).dump());
+}
+
+std::unique_ptr<ImageSource> openProjectImage(const QString& path, const ImageSettings& own) {
+    auto source = openImage(path.toStdString());
+    if (own.pixelSize) source = withPixelSize(std::move(source), *own.pixelSize);
+    return source;
 }
 
 QString resultsRootOf(const QString& imagePath, const QString& projectResults) {

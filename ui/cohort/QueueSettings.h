@@ -5,6 +5,7 @@
 // queue are kept in the same results folder (one small JSON per image), so they outlive the window.
 
 #include "analysis/SlideAnalysis.h"
+#include "cohort/ImageSettings.h"
 
 #include <QString>
 
@@ -30,6 +31,14 @@ struct QueueSettings {
 // The session's model and settings as the viewer's AnalysisController analyses with them (same
 // results key, so heat the queue made shows in the viewer and the reverse).
 QueueSettings queueSettingsOf(const ModelSession& session);
+
+// What a project image is analysed with: the window's settings overridden by the image's own
+// (a project's per-image settings; ImageSettings.h). Throws std::invalid_argument for a class the
+// model lacks. The signature tells a failure recorded under other image settings.
+AnalysisSettings imageAnalysisSettings(const QueueSettings& q, const ImageSettings& own);
+QString imageSignature(const QueueSettings& q, const ImageSettings& own);
+// The image as the project sees it: with its own pixel size when it has one.
+std::unique_ptr<ImageSource> openProjectImage(const QString& path, const ImageSettings& own);
 
 // Where `imagePath`'s results are kept: the project's results folder when it names one (shared
 // with `lucida-cli batch`), else the image's own results store (ResultsLocation.h).
