@@ -3,9 +3,10 @@
 // second (mm²/s: the analysed patches' grid cells × µm/px²) and patches per second; then the
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
-//        [--dense-only] [--dense-tile PX]
+//        [--dense-only] [--dense-tile PX] [--trunk-sizes]
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
+#include "cam/DenseCam.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
 #include "model/ModelSpec.h"
@@ -87,6 +88,26 @@ std::pair<double, at::Tensor> forwardRate(NativeNetwork& net, int side, bool cha
     return {16.0 * rounds / seconds(start), out.contiguous()};
 }
 
+// The trunk's speed per input pixel for square tiles of growing side (model pixels per second,
+// one warm-up): how large a tile may get before cache misses cost more than halos save.
+void trunkRates(const Model& model, const std::string& layer) {
+    const DenseCam dense(model, layer, "cam", 1);
+    std::printf(" \"trunk_mpx_per_s\": {");
+    for (int side : {512, 1024, 2048, 3072}) {
+        torch::manual_seed(1);
+        const at::Tensor x = torch::randn({1, 3, side, side});
+        FloatTensor input({1, 3, side, side});
+        std::memcpy(input.data.data(), x.data_ptr<float>(), input.data.size() * sizeof(float));
+        dense.features(input);
+        const auto start = Clock::now();
+        dense.features(input);
+        std::printf("%s\"%d\": %.3f", side == 512 ? "" : ", ", side,
+                    double(side) * side / 1e6 / seconds(start));
+        std::fflush(stdout);
+    }
+    std::printf("},\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,17 +115,18 @@ int main(int argc, char** argv) {
         std::fprintf(
             stderr,
             "usage: dense_bench SLIDE (MODEL|resnet18|smallcnn) [--rounds N] [--forward-only]\n"
-            "       [--dense-only] [--dense-tile PX]\n");
+            "       [--dense-only] [--dense-tile PX] [--trunk-sizes]\n");
         return 2;
     }
     int rounds = 1;
-    bool forwardOnly = false, denseOnly = false;
+    bool forwardOnly = false, denseOnly = false, trunkSizes = false;
     int denseTile = 0;
     for (int i = 3; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::atoi(argv[++i]);
         if (!std::strcmp(argv[i], "--forward-only")) forwardOnly = true;
         if (!std::strcmp(argv[i], "--dense-tile") && i + 1 < argc) denseTile = std::atoi(argv[++i]);
         if (!std::strcmp(argv[i], "--dense-only")) denseOnly = true;
+        if (!std::strcmp(argv[i], "--trunk-sizes")) trunkSizes = true;
     }
     configureTorchThreads();
     const fs::path dir = fs::temp_directory_path() / ("dense_bench-" + std::to_string(::getpid()));
@@ -124,6 +146,8 @@ int main(int argc, char** argv) {
             wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r, denseTile);
         }
     }
+    if (trunkSizes)
+        trunkRates(*model, model->spec().architecture == "smallcnn" ? "block4" : "layer4");
     const std::string arch = model->spec().architecture;
     const int side = model->spec().inputWidth;
     torch::manual_seed(3);

@@ -22,8 +22,8 @@ struct DenseLayout {
     int patchStep = 0;          // cells between patch origins
     int window = 0;             // cells per patch side
     int width = 0, height = 0;  // model pixels covered by the grid
-    int tile = 0;               // model pixels per tile side (a multiple of the stride)
-    int tileCells = 0;
+    int maxSide = 0;            // model pixels a tile may read per side (memory and cache)
+    int tileCells = 0;          // cells per tile row (band), chosen by planTiles
 };
 
 DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelSpec& spec,
@@ -35,11 +35,10 @@ DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelS
     l.window = dense.windowCells();
     l.width = (a.grid.columns - 1) * step + spec.inputWidth;
     l.height = (a.grid.rows - 1) * step + spec.inputHeight;
-    // Large tiles keep the halo's share small; a stride-32 trunk (ResNets) needs the larger ones.
-    // Tiles beyond ~1.5k px lose more to cache misses than the halo costs (measured here).
-    const int wanted = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 1024 : 512);
-    l.tileCells = std::max(l.window, (wanted + l.stride - 1) / l.stride);
-    l.tile = l.tileCells * l.stride;
+    // A tile reads at most maxSide² pixels. Stride-32 trunks (ResNets) need their large halos
+    // shared by large tiles (a 3072-px tile of ResNet-18 peaks near 1.5 GB); the small CNN's
+    // full-resolution activations ran out of cache beyond 512 px here.
+    l.maxSide = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 3072 : 512);
     return l;
 }
 
@@ -98,63 +97,140 @@ struct MapBand {
     }
 };
 
-// The cells of a tile that not-yet-done patches' windows cover, as a box (tiles are fitted to
-// the tissue: glass around it is neither read nor run, beyond the halo).
-struct CellBox {
-    int x0 = std::numeric_limits<int>::max(), y0 = std::numeric_limits<int>::max(), x1 = -1,
-        y1 = -1;
-    bool empty() const { return x1 < x0; }
-    void add(int ax0, int ay0, int ax1, int ay1) {
-        x0 = std::min(x0, ax0), y0 = std::min(y0, ay0), x1 = std::max(x1, ax1),
-        y1 = std::max(y1, ay1);
-    }
-};
-
 struct DenseTile {
-    int row = 0;
+    int row = 0;      // band (tile row)
     DenseRect inner;  // model pixels, multiples of the stride
     DenseRect read;   // inner grown by the halo
 };
 
-// The tiles to run, tile row by tile row, and the patches each tile row completes.
+// The tiles to run, band by band, and the patches each band completes.
 struct DensePlan {
+    int bandCells = 0;
     std::vector<DenseTile> tiles;
-    std::vector<std::vector<std::size_t>> completes;  // per tile row
+    std::vector<std::vector<std::size_t>> completes;  // per band
+    double readPixels = 0;                            // what the trunk runs over
+    int tallest = 0;                                  // the highest read, model pixels
 };
 
-DensePlan planTiles(const SlideAnalysis& a, const DenseCam& dense, const DenseLayout& l) {
-    const int tilesX = (l.width + l.tile - 1) / l.tile, tilesY = (l.height + l.tile - 1) / l.tile;
-    std::vector<CellBox> boxes(std::size_t(tilesX) * tilesY);
+// The rows [y0, y1] of one column's cells that not-yet-done patches' windows cover in a band.
+struct ColumnSpan {
+    int y0 = std::numeric_limits<int>::max(), y1 = -1;
+    bool empty() const { return y1 < y0; }
+    void add(const ColumnSpan& o) { y0 = std::min(y0, o.y0), y1 = std::max(y1, o.y1); }
+};
+
+// Cells [x0, x1] × span of a band as a tile: inner (clipped to the grid's area) and what it reads.
+DenseTile tileOf(const DenseCam& dense, const DenseLayout& l, int band, int x0, int x1,
+                 const ColumnSpan& span) {
+    const int s = l.stride;
+    DenseTile t;
+    t.row = band;
+    t.inner = {x0 * s, span.y0 * s, std::min((x1 + 1) * s, l.width) - x0 * s,
+               std::min((span.y1 + 1) * s, l.height) - span.y0 * s};
+    t.read = dense.readRect({0, 0, l.width, l.height}, t.inner);
+    return t;
+}
+
+double areaOf(const DenseTile& t) { return double(t.read.width) * t.read.height; }
+
+// One piece of a band (columns [x0, x1] with the rows they need), cut into tiles of at most
+// maxSide² pixels read: equal widths, each shrunk to the rows its own columns need.
+void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int band, int x0,
+              int x1, const std::vector<ColumnSpan>& columns) {
+    ColumnSpan all;
+    for (int x = x0; x <= x1; ++x) all.add(columns[std::size_t(x)]);
+    const DenseTile whole = tileOf(dense, l, band, x0, x1, all);
+    const double budget = double(l.maxSide) * l.maxSide;
+    const int fit =
+        std::max(1, static_cast<int>(budget / whole.read.height - 2.0 * dense.halo()) / l.stride);
+    const int count = (x1 - x0 + 1 + fit - 1) / fit;
+    const int width = (x1 - x0 + 1 + count - 1) / count;
+    for (int cx = x0; cx <= x1; cx += width) {
+        const int cx1 = std::min(x1, cx + width - 1);
+        ColumnSpan span;
+        for (int x = cx; x <= cx1; ++x) span.add(columns[std::size_t(x)]);
+        if (span.empty()) continue;
+        DenseTile t = tileOf(dense, l, band, cx, cx1, span);
+        plan.readPixels += areaOf(t);
+        plan.tallest = std::max(plan.tallest, t.read.height);
+        plan.tiles.push_back(t);
+    }
+}
+
+// The plan for bands of `bandCells` cell rows. In each band the columns that patches need are
+// joined into pieces while one tile over both costs no more pixels than two (the halo between
+// them is shared instead of computed twice), so that tissue is covered by few large tiles and
+// glass far from it is neither read nor run.
+DensePlan planBands(const SlideAnalysis& a, const DenseCam& dense, const DenseLayout& l,
+                    int bandCells) {
+    const int s = l.stride;
+    const int cellsWide = (l.width + s - 1) / s, cellsHigh = (l.height + s - 1) / s;
+    const int bands = (cellsHigh + bandCells - 1) / bandCells;
     DensePlan plan;
-    plan.completes.resize(static_cast<std::size_t>(tilesY));
+    plan.bandCells = bandCells;
+    plan.completes.resize(std::size_t(bands));
+    std::vector<std::vector<std::size_t>> inBand(static_cast<std::size_t>(bands));
     for (std::size_t i = 0; i < a.grid.patches.size(); ++i) {
         if (a.outcomes[i].done) continue;
         const Patch& p = a.grid.patches[i];
-        const int cx0 = p.column * l.patchStep, cy0 = p.row * l.patchStep;
-        const int cx1 = cx0 + l.window - 1, cy1 = cy0 + l.window - 1;  // inclusive
-        for (int ty = cy0 / l.tileCells; ty <= cy1 / l.tileCells; ++ty)
-            for (int tx = cx0 / l.tileCells; tx <= cx1 / l.tileCells; ++tx) {
-                const int bx = tx * l.tileCells, by = ty * l.tileCells;
-                boxes[std::size_t(ty) * tilesX + tx].add(std::max(cx0, bx), std::max(cy0, by),
-                                                         std::min(cx1, bx + l.tileCells - 1),
-                                                         std::min(cy1, by + l.tileCells - 1));
-            }
-        plan.completes[std::size_t(cy1 / l.tileCells)].push_back(i);
+        const int cy0 = p.row * l.patchStep, cy1 = cy0 + l.window - 1;
+        for (int b = cy0 / bandCells; b <= cy1 / bandCells; ++b)
+            inBand[std::size_t(b)].push_back(i);
+        plan.completes[std::size_t(cy1 / bandCells)].push_back(i);
     }
-    const DenseRect region{0, 0, l.width, l.height};
-    for (int ty = 0; ty < tilesY; ++ty)
-        for (int tx = 0; tx < tilesX; ++tx) {
-            const CellBox& b = boxes[std::size_t(ty) * tilesX + tx];
-            if (b.empty()) continue;
-            DenseTile t;
-            t.row = ty;
-            t.inner = {b.x0 * l.stride, b.y0 * l.stride,
-                       std::min((b.x1 + 1) * l.stride, l.width) - b.x0 * l.stride,
-                       std::min((b.y1 + 1) * l.stride, l.height) - b.y0 * l.stride};
-            t.read = dense.readRect(region, t.inner);
-            plan.tiles.push_back(t);
+    std::vector<ColumnSpan> columns(static_cast<std::size_t>(cellsWide));
+    for (int b = 0; b < bands; ++b) {
+        if (inBand[std::size_t(b)].empty()) continue;
+        std::fill(columns.begin(), columns.end(), ColumnSpan{});
+        const int top = b * bandCells, bottom = top + bandCells - 1;
+        for (std::size_t i : inBand[std::size_t(b)]) {
+            const Patch& p = a.grid.patches[i];
+            const int cx0 = p.column * l.patchStep, cy0 = p.row * l.patchStep;
+            const ColumnSpan rows{std::max(top, cy0), std::min(bottom, cy0 + l.window - 1)};
+            for (int x = cx0; x < cx0 + l.window; ++x) columns[std::size_t(x)].add(rows);
         }
+        // Runs of needed columns, joined greedily left to right while that reads no more.
+        int pieceX0 = -1, pieceX1 = -1;
+        ColumnSpan piece;
+        for (int x = 0; x <= cellsWide; ++x) {
+            if (x < cellsWide && !columns[std::size_t(x)].empty()) continue;
+            // x ends a run [runX0, x - 1] (or is the end of the band)
+            int runX0 = x;
+            ColumnSpan run;
+            while (runX0 > 0 && !columns[std::size_t(runX0 - 1)].empty())
+                run.add(columns[std::size_t(--runX0)]);
+            if (run.empty()) continue;
+            if (pieceX0 >= 0) {
+                ColumnSpan joined = piece;
+                joined.add(run);
+                const double apart = areaOf(tileOf(dense, l, b, pieceX0, pieceX1, piece)) +
+                                     areaOf(tileOf(dense, l, b, runX0, x - 1, run));
+                if (areaOf(tileOf(dense, l, b, pieceX0, x - 1, joined)) <= apart) {
+                    pieceX1 = x - 1, piece = joined;
+                    continue;
+                }
+            }
+            if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns);
+            pieceX0 = runX0, pieceX1 = x - 1, piece = run;
+        }
+        if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns);
+    }
     return plan;
+}
+
+// The band height that reads the fewest pixels, among multiples of a patch window (a window
+// must lie within two consecutive bands) whose tiles stay within maxSide; ties go to the higher
+// band (fewer, larger tiles).
+DensePlan planTiles(const SlideAnalysis& a, const DenseCam& dense, DenseLayout& l) {
+    const int cellsHigh = (l.height + l.stride - 1) / l.stride;
+    DensePlan best = planBands(a, dense, l, l.window);
+    for (int cells = 2 * l.window; cells < cellsHigh + l.window; cells += l.window) {
+        if (cells * l.stride > l.maxSide) break;
+        DensePlan plan = planBands(a, dense, l, std::min(cells, cellsHigh));
+        if (plan.tallest <= l.maxSide && plan.readPixels <= best.readPixels) best = std::move(plan);
+    }
+    l.tileCells = best.bandCells;
+    return best;
 }
 
 PatchOutcome outcomeOf(const Model& model, const DenseCam& dense, const MapBand& band,
@@ -197,11 +273,11 @@ std::string denseRefusal(const Model& model, const SlideAnalysis& a) {
 void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& a,
                   PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal) {
     const DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
-    const DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
-    const int tilesX = (l.width + l.tile - 1) / l.tile;
+    DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
     const DensePlan plan = planTiles(a, dense, l);
     const auto& completes = plan.completes;
-    MapBand band{dense.logitCount() + 1, l.tileCells, tilesX * l.tileCells, -1, {}, {}};
+    const int cellsWide = (l.width + l.stride - 1) / l.stride;
+    MapBand band{dense.logitCount() + 1, l.tileCells, cellsWide, -1, {}, {}};
     // The next tile is read and preprocessed on another thread while the trunk runs over this one.
     const auto readAsync = [&](std::size_t t) {
         return std::async(std::launch::async, [&, t] {

@@ -22,6 +22,7 @@ namespace {
 
 struct Field {
     int size = 0, stride = 0;  // receptive field side and total stride, model pixels
+    int padding = 0;  // how far cell 0's field reaches left of (above) the input: Σ padding · jump
 };
 
 // The receptive field of the last block of Lucida's native architectures, from their layers
@@ -29,13 +30,14 @@ struct Field {
 // (TorchScript: what its graph computes is not known here).
 Field receptiveField(const std::string& architecture) {
     if (architecture == "smallcnn") {
-        // conv3, then (maxpool2, conv3) three times.
-        int r = 3, j = 1;
+        // conv3 (padding 1), then (maxpool2, conv3 padding 1) three times.
+        int r = 3, j = 1, p = 1;
         for (int i = 0; i < 3; ++i) {
             r += j, j *= 2;  // 2x2 max pooling
             r += 2 * j;      // 3x3 convolution
+            p += j;
         }
-        return {r, j};
+        return {r, j, p};
     }
     struct Arch {
         const char* name;
@@ -49,15 +51,15 @@ Field receptiveField(const std::string& architecture) {
                                {"resnet152", true, {3, 8, 36, 3}}};
     for (const Arch& a : kArchs) {
         if (architecture != a.name) continue;
-        int r = 7, j = 2;    // 7x7 stride-2 stem
-        r += 2 * j, j *= 2;  // 3x3 stride-2 max pooling
+        int r = 7, j = 2, p = 3;     // 7x7 stride-2 stem, padding 3
+        r += 2 * j, p += j, j *= 2;  // 3x3 stride-2 max pooling, padding 1
         for (int stage = 0; stage < 4; ++stage)
             for (int b = 0; b < a.blocks[static_cast<std::size_t>(stage)]; ++b) {
-                r += 2 * j;  // the 3x3 convolution carries the block's stride
+                r += 2 * j, p += j;  // the 3x3 convolution (padding 1) carries the block's stride
                 if (stage > 0 && b == 0) j *= 2;
-                if (!a.bottleneck) r += 2 * j;  // BasicBlock's second 3x3
+                if (!a.bottleneck) r += 2 * j, p += j;  // BasicBlock's second 3x3
             }
-        return {r, j};
+        return {r, j, p};
     }
     return {};
 }
@@ -147,7 +149,12 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
     }
     s.supported = true;
     s.stride = field.stride;
-    s.halo = roundUp(field.size / 2 + field.stride, field.stride);
+    // Cell i sees input pixels [i·stride - padding, i·stride - padding + size): a tile needs that
+    // many pixels beyond its first cell on one side and beyond its last cell's box on the other
+    // (ResNet-18: 217 and 186 of a 435-px field → 224; the small CNN: 15 and 15 → 16), rounded up
+    // to the stride so that tiles keep the region's grid. Any pixel less changes edge cells.
+    const int before = field.padding, after = field.size - field.padding - field.stride;
+    s.halo = roundUp(std::max(before, after), field.stride);
     return s;
 }
 

@@ -26,8 +26,8 @@ struct DenseSupport {
     bool supported = false;
     std::string reason;  // why not, in words, when unsupported
     int stride = 0;      // model pixels per feature cell
-    int halo = 0;  // model pixels read around a tile: ≥ the receptive field's half, a multiple of
-                   // the stride
+    int halo = 0;        // model pixels read around a tile: the receptive field's reach beyond the
+                         // tile's cells, rounded up to the stride (ResNet-18 224, small CNN 16)
 };
 
 // Methods that reduce, for a global-average-pool + linear head, to a fixed weighting of the
