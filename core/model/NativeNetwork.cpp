@@ -10,11 +10,72 @@
 #include <torch/nn.h>
 #include <torch/serialize.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
 
 namespace lucida {
+
+struct FoldedConv {
+    at::Tensor weight, bias;
+    std::vector<std::int64_t> stride, padding;
+};
+
+namespace {
+std::atomic<bool>& plainForwardFlag() {
+    static std::atomic<bool> flag{[] {
+        const char* value = std::getenv("LUCIDA_PLAIN_FORWARD");
+        return value && *value && std::string(value) != "0";
+    }()};
+    return flag;
+}
+}  // namespace
+
+bool plainForward() { return plainForwardFlag().load(std::memory_order_relaxed); }
+void setPlainForward(bool plain) { plainForwardFlag().store(plain); }
+
+at::Tensor NativeNetwork::runInference(const at::Tensor& x, std::size_t first, std::size_t last) {
+    return run(x, first, last);
+}
+
+std::shared_ptr<const FoldedConv> foldConvBatchNorm(torch::nn::Module& conv,
+                                                    torch::nn::Module& batchNorm) {
+    auto* c = conv.as<torch::nn::Conv2d>();
+    auto* bn = batchNorm.as<torch::nn::BatchNorm2d>();
+    if (!c || !bn) throw std::logic_error("foldConvBatchNorm: not a Conv2d and a BatchNorm2d");
+    torch::NoGradGuard noGrad;
+    const auto dtype = c->weight.scalar_type();
+    const at::Tensor scale = bn->weight.to(torch::kFloat64) /
+                             torch::sqrt(bn->running_var.to(torch::kFloat64) + bn->options.eps());
+    at::Tensor bias = bn->bias.to(torch::kFloat64) - bn->running_mean.to(torch::kFloat64) * scale;
+    if (c->bias.defined()) bias = bias + c->bias.to(torch::kFloat64) * scale;
+    auto folded = std::make_shared<FoldedConv>();
+    folded->weight = (c->weight.to(torch::kFloat64) * scale.view({-1, 1, 1, 1}))
+                         .to(dtype)
+                         .contiguous(at::MemoryFormat::ChannelsLast);
+    folded->bias = bias.to(dtype).contiguous();
+    folded->stride = at::IntArrayRef(c->options.stride()).vec();
+    folded->padding =
+        at::IntArrayRef(c10::get<torch::ExpandingArray<2>>(c->options.padding())).vec();
+    return folded;
+}
+
+at::Tensor applyFolded(const FoldedConv& conv, const at::Tensor& x) {
+    return torch::conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding);
+}
+
+std::int64_t parameterVersion(torch::nn::Module& module) {
+    std::uint64_t h = 0;
+    auto mix = [&h](const at::Tensor& t) {
+        h = h * 1000003u + static_cast<std::uint64_t>(t._version()) +
+            reinterpret_cast<std::uintptr_t>(t.data_ptr()) * 31u;
+    };
+    for (const auto& p : module.parameters()) mix(p);
+    for (const auto& b : module.buffers()) mix(b);
+    return static_cast<std::int64_t>(h);
+}
 
 // Defined beside their modules.
 std::shared_ptr<NativeNetwork> makeResNetNetwork(const std::string& architecture,
@@ -85,11 +146,15 @@ public:
     }
 
     at::Tensor forward(const at::Tensor& input) override {
-        return net_->run(input.to(device_), 0, net_->stepCount());
+        // Parameters are frozen: without an input that needs its gradient nothing needs autograd.
+        if (plainForward() || (at::GradMode::is_enabled() && input.requires_grad()))
+            return net_->run(input.to(device_), 0, net_->stepCount());
+        return inferenceRun(input, net_->stepCount());
     }
 
     at::Tensor head(const at::Tensor& input, const std::string& layer) override {
         const std::size_t step = stepOf(layer);
+        if (!plainForward()) return inferenceRun(input, step + 1);
         torch::NoGradGuard noGrad;
         return net_->run(input.to(device_), 0, step + 1);
     }
@@ -126,6 +191,20 @@ public:
     }
 
 private:
+    // Steps [0, last) through runInference under InferenceMode, returned as an ordinary tensor
+    // (autograd may use it: the tail's activation) in the input's memory layout.
+    at::Tensor inferenceRun(const at::Tensor& input, std::size_t last) {
+        at::Tensor out;
+        {
+            c10::InferenceMode inference;
+            out = net_->runInference(input.to(device_), 0, last);
+        }
+        const auto layout = input.is_contiguous(at::MemoryFormat::ChannelsLast) && out.dim() == 4
+                                ? at::MemoryFormat::ChannelsLast
+                                : at::MemoryFormat::Contiguous;
+        return out.clone(layout);
+    }
+
     std::size_t stepOf(const std::string& layer) const {
         auto it = steps_.find(layer);
         if (it != steps_.end()) return it->second;

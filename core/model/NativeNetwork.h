@@ -39,7 +39,30 @@ public:
     virtual at::Tensor headWeight() = 0;        // fc.weight [K, C]
     // Replaces fc with a freshly initialised one of `outputs` logits (PyTorch's default init).
     virtual void resetHead(std::int64_t outputs) = 0;
+    // Runs steps [first, last) for inference only (eval mode, no autograd): each convolution with
+    // its BatchNorm folded in and activations in channels-last order (oneDNN's NHWC kernels). The
+    // folded weights are made on the first call and again whenever a parameter or buffer has
+    // changed since (training, the randomisation check). Equals run() to ~1e-5 relative; the
+    // default is run() itself. Thread-safe.
+    virtual at::Tensor runInference(const at::Tensor& x, std::size_t first, std::size_t last);
 };
+
+// Whether the engine uses the plain forward (run()) instead of runInference and frozen,
+// optimised TorchScript graphs for work that needs no gradient: false unless the environment
+// sets LUCIDA_PLAIN_FORWARD=1, or setPlainForward says so (bench/forward_bench measures both).
+bool plainForward();
+void setPlainForward(bool plain);
+
+// A Conv2d without bias followed by an eval-mode BatchNorm2d as one convolution: weight
+// w·γ/√(σ²+ε) (channels-last) and bias β−μ·γ/√(σ²+ε), computed in double precision.
+struct FoldedConv;
+std::shared_ptr<const FoldedConv> foldConvBatchNorm(torch::nn::Module& conv,
+                                                    torch::nn::Module& batchNorm);
+// x through the folded convolution (stride and padding of the original).
+at::Tensor applyFolded(const FoldedConv& conv, const at::Tensor& x);
+// A number that changes whenever any parameter or buffer of `module` is modified in place (the
+// sum of their version counters) or replaced.
+std::int64_t parameterVersion(torch::nn::Module& module);
 
 // Architectures Lucida builds: "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
 // "smallcnn". Throws std::invalid_argument for others.

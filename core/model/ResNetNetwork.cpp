@@ -4,6 +4,7 @@
 #include <torch/nn.h>
 
 #include <array>
+#include <mutex>
 
 namespace lucida {
 namespace {
@@ -122,6 +123,51 @@ struct ResNetImpl : nn::Module {
 };
 TORCH_MODULE(ResNet);
 
+// The convolutions of a ResNet with their BatchNorms folded in, for inference.
+struct FoldedResNet {
+    struct FoldedBlock {
+        std::shared_ptr<const FoldedConv> conv1, conv2, conv3, downsample;
+    };
+    std::shared_ptr<const FoldedConv> stem;
+    std::vector<FoldedBlock> blocks;
+    std::int64_t version = 0;
+};
+
+std::shared_ptr<const FoldedResNet> foldResNet(ResNetImpl& net, std::int64_t version) {
+    auto folded = std::make_shared<FoldedResNet>();
+    folded->version = version;
+    folded->stem = foldConvBatchNorm(*net.conv1, *net.bn1);
+    for (auto& block : net.blocks) {
+        FoldedResNet::FoldedBlock f;
+        f.conv1 = foldConvBatchNorm(*block->conv1, *block->bn1);
+        f.conv2 = foldConvBatchNorm(*block->conv2, *block->bn2);
+        if (block->bottleneck) f.conv3 = foldConvBatchNorm(*block->conv3, *block->bn3);
+        if (block->downsample)
+            f.downsample = foldConvBatchNorm(*block->downsample[0], *block->downsample[1]);
+        folded->blocks.push_back(std::move(f));
+    }
+    return folded;
+}
+
+// run() with the folded convolutions, channels-last, activations updated in place.
+torch::Tensor runFolded(ResNetImpl& net, const FoldedResNet& folded, torch::Tensor x,
+                        std::size_t first, std::size_t last) {
+    if (x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    for (std::size_t step = first; step < last; ++step) {
+        if (step == 0) {
+            x = torch::max_pool2d(applyFolded(*folded.stem, x).relu_(), 3, 2, 1);
+        } else if (step <= folded.blocks.size()) {
+            const auto& b = folded.blocks[step - 1];
+            auto out = applyFolded(*b.conv2, applyFolded(*b.conv1, x).relu_());
+            if (b.conv3) out = applyFolded(*b.conv3, out.relu_());
+            x = out.add_(b.downsample ? applyFolded(*b.downsample, x) : x).relu_();
+        } else {
+            x = net.fc(torch::flatten(torch::adaptive_avg_pool2d(x, {1, 1}), 1));
+        }
+    }
+    return x;
+}
+
 class ResNetNetwork final : public NativeNetwork {
 public:
     ResNetNetwork(const Architecture& arch, std::int64_t outputs) : net_(arch, outputs) {}
@@ -153,8 +199,22 @@ public:
         net_->fc = net_->replace_module("fc", nn::Linear(net_->fc->weight.size(1), outputs));
     }
 
+    at::Tensor runInference(const at::Tensor& x, std::size_t first, std::size_t last) override {
+        torch::NoGradGuard noGrad;
+        return runFolded(*net_, *folded(), x, first, last);
+    }
+
 private:
+    std::shared_ptr<const FoldedResNet> folded() {
+        const std::int64_t version = parameterVersion(*net_);
+        std::lock_guard lock(foldMutex_);
+        if (!folded_ || folded_->version != version) folded_ = foldResNet(*net_, version);
+        return folded_;
+    }
+
     ResNet net_;
+    std::mutex foldMutex_;
+    std::shared_ptr<const FoldedResNet> folded_;
 };
 
 }  // namespace

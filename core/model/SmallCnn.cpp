@@ -7,6 +7,8 @@
 
 #include <torch/nn.h>
 
+#include <mutex>
+
 namespace lucida {
 namespace {
 
@@ -47,6 +49,12 @@ struct SmallCnnImpl : nn::Module {
 };
 TORCH_MODULE(SmallCnn);
 
+// The blocks' convolutions with their BatchNorms folded in, for inference.
+struct FoldedSmallCnn {
+    std::vector<std::shared_ptr<const FoldedConv>> convs;
+    std::int64_t version = 0;
+};
+
 class SmallCnnNetwork final : public NativeNetwork {
 public:
     explicit SmallCnnNetwork(std::int64_t outputs) : net_(outputs) {}
@@ -69,8 +77,38 @@ public:
         net_->fc = net_->replace_module("fc", nn::Linear(kChannels[kBlocks], outputs));
     }
 
+    at::Tensor runInference(const at::Tensor& x, std::size_t first, std::size_t last) override {
+        torch::NoGradGuard noGrad;
+        const auto f = folded();
+        at::Tensor y = x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+        for (std::size_t step = first; step < last; ++step) {
+            if (step < kBlocks) {
+                if (step > 0) y = torch::max_pool2d(y, 2);
+                y = applyFolded(*f->convs[step], y).relu_();
+            } else {
+                y = net_->fc(torch::flatten(torch::adaptive_avg_pool2d(y, {1, 1}), 1));
+            }
+        }
+        return y;
+    }
+
 private:
+    std::shared_ptr<const FoldedSmallCnn> folded() {
+        const std::int64_t version = parameterVersion(*net_);
+        std::lock_guard lock(foldMutex_);
+        if (!folded_ || folded_->version != version) {
+            auto f = std::make_shared<FoldedSmallCnn>();
+            f->version = version;
+            for (auto& block : net_->blocks)
+                f->convs.push_back(foldConvBatchNorm(*block[0], *block[1]));
+            folded_ = std::move(f);
+        }
+        return folded_;
+    }
+
     SmallCnn net_;
+    std::mutex foldMutex_;
+    std::shared_ptr<const FoldedSmallCnn> folded_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "model/TorchScriptBackend.h"
 
 #include "model/ModelError.h"
+#include "model/NativeNetwork.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
@@ -107,6 +108,9 @@ public:
     }
 
     at::Tensor forward(const at::Tensor& input) override {
+        if (!plainForward() && input.device().is_cpu() && !input.requires_grad()) {
+            if (at::Tensor out = optimisedForward(input); out.defined()) return out;
+        }
         torch::NoGradGuard noGrad;
         return asTensor(module_.forward({input}), "forward");
     }
@@ -148,6 +152,65 @@ public:
     torch::jit::Module& module() { return module_; }
 
 private:
+    // The module frozen (parameters as constants) and optimised for inference (BatchNorm folded
+    // into convolutions, oneDNN convolutions with prepacked weights), made on the second forward
+    // with the same parameters and again after any changed (the randomisation check overwrites
+    // them in place); used only when its output for that input equals the module's own (1e-4 of
+    // the largest logit), else never. Undefined tensor: use the module itself.
+    at::Tensor optimisedForward(const at::Tensor& input) {
+        std::shared_ptr<torch::jit::Module> frozen;
+        {
+            std::lock_guard lock(mutex_);
+            if (optimisationFailed_) return {};
+            const std::int64_t version = parameterVersion();
+            if (!frozen_ || frozenVersion_ != version) {
+                // Not for a model's first forward (Model::open's probe; a randomised copy's
+                // next stage): freezing costs about ten forwards.
+                if (frozenVersion_ != version || !sameVersionForwards_) {
+                    frozen_.reset();
+                    frozenVersion_ = version;
+                    sameVersionForwards_ = 1;
+                    return {};
+                }
+                frozen_ = makeOptimised(input);
+                frozenVersion_ = version;
+                if (!frozen_) {
+                    optimisationFailed_ = true;
+                    return {};
+                }
+            }
+            frozen = frozen_;
+        }
+        c10::InferenceMode inference;
+        return asTensor(frozen->forward({input}), "forward").clone();
+    }
+
+    std::shared_ptr<torch::jit::Module> makeOptimised(const at::Tensor& input) {
+        try {
+            torch::NoGradGuard noGrad;
+            torch::jit::Module plainFrozen = torch::jit::freeze(module_);
+            auto frozen = std::make_shared<torch::jit::Module>(
+                torch::jit::optimize_for_inference(plainFrozen));
+            const at::Tensor expected = asTensor(module_.forward({input}), "forward");
+            const at::Tensor got = asTensor(frozen->forward({input}), "forward");
+            const double scale = expected.abs().max().item<double>();
+            if (got.sizes() != expected.sizes() ||
+                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
+                return nullptr;
+            return frozen;
+        } catch (const std::exception&) {
+            return nullptr;  // a graph the optimiser cannot handle: keep the module as it is
+        }
+    }
+
+    std::int64_t parameterVersion() {
+        std::uint64_t h = 0;
+        for (const auto& p : module_.parameters())
+            h = h * 1000003u + static_cast<std::uint64_t>(p._version()) +
+                reinterpret_cast<std::uintptr_t>(p.data_ptr()) * 31u;
+        return static_cast<std::int64_t>(h);
+    }
+
     struct Functions {
         std::unique_ptr<torch::jit::GraphFunction> head;
         std::unique_ptr<torch::jit::GraphFunction> tail;
@@ -195,6 +258,10 @@ private:
     std::mutex mutex_;
     std::map<std::string, Functions> functions_;
     std::vector<LayerInfo> layers_;
+    std::shared_ptr<torch::jit::Module> frozen_;
+    std::int64_t frozenVersion_ = 0;
+    int sameVersionForwards_ = 0;
+    bool optimisationFailed_ = false;
 };
 
 }  // namespace
