@@ -180,6 +180,9 @@ CLI::App* addFigureCommand(CLI::App& app, FigureArgs& a) {
     cmd->add_flag("--no-caption", a.noCaption, "leave the caption out");
     cmd->add_flag("--overview", a.overview, "add an overview inset with the region marked");
     cmd->add_option("--caption", a.caption, "caption text (default: image, model, method, date)");
+    cmd->add_option("--place", a.place,
+                    "move an item: ITEM=x,y, its top-left as fractions (0..1) of the figure's "
+                    "width and height; ITEM caption, scaleBar, colourBar or overview (repeatable)");
     cmd->add_flag("--include-patient-details", a.includePatientDetails,
                   "put the DICOM patient's name, ID and birth date in the caption");
     cmd->add_option("--slice", a.slice, "slice of a DICOM series (from 1)")->capture_default_str();
@@ -204,6 +207,8 @@ int runFigure(const FigureArgs& a) {
     document.setSlice(a.slice - 1);
 
     ui::FigureOptions o;
+    for (const std::string& place : a.place)  // before any long work: a typo fails at once
+        ui::parseFigurePlace(QString::fromStdString(place), o.placement);
     o.region = a.region.empty() ? RectF{0, 0, double(info.width()), double(info.height())}
                                 : parseRegion(a.region);
     o.dpi = a.dpi;

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -40,6 +41,7 @@ struct FigureArgs {
     bool overview = false;
     bool measurements = false;  // areas and lengths beside the annotations' labels
     std::optional<std::string> caption;
+    std::vector<std::string> place;  // "item=x,y": an item's top-left as fractions of the figure
     bool includePatientDetails = false;
     int slice = 1;
 };

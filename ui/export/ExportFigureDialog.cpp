@@ -1,6 +1,7 @@
 #include "ExportFigureDialog.h"
 
 #include "FigureExportJob.h"
+#include "FigurePreview.h"
 #include "FigureProgressDialog.h"
 #include "ImageDocument.h"
 
@@ -20,13 +21,15 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace lucida::ui {
 
 namespace {
 constexpr double kSelectionMargin = 0.1;  // of the selection's larger side, on every side
-}
+constexpr int kPreviewWidth = 640;        // figure pixels: items scale with the width above 480
+}  // namespace
 
 ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
     : QDialog(parent), context_(std::move(context)) {
@@ -121,10 +124,76 @@ ExportFigureDialog::ExportFigureDialog(FigureContext context, QWidget* parent)
         connect(c, &QComboBox::currentIndexChanged, this, &ExportFigureDialog::updateSize);
     connect(widthPx_, &QSpinBox::valueChanged, this, &ExportFigureDialog::updateSize);
     connect(widthMm_, &QDoubleSpinBox::valueChanged, this, &ExportFigureDialog::updateSize);
+    placement_ = readFigurePlacement(s);
+    preview_ = new FigurePreview;
+    connect(preview_, &FigurePreview::moved, this, &ExportFigureDialog::placeItem);
+    auto* reset = new QPushButton(tr("&Reset Positions"));
+    reset->setObjectName("figureResetPositions");
+    connect(reset, &QPushButton::clicked, this, &ExportFigureDialog::resetPlacement);
+    previewTimer_ = new QTimer(this);
+    previewTimer_->setSingleShot(true);
+    previewTimer_->setInterval(250);
+    connect(previewTimer_, &QTimer::timeout, this, &ExportFigureDialog::renderPreview);
+    for (QCheckBox* b :
+         {heat_, annotations_, measurements_, scaleBar_, colourBar_, overview_, caption_, patient_})
+        connect(b, &QCheckBox::toggled, previewTimer_, qOverload<>(&QTimer::start));
+    connect(captionText_, &QPlainTextEdit::textChanged, previewTimer_, qOverload<>(&QTimer::start));
+
+    auto* previewColumn = new QVBoxLayout;
+    previewColumn->addWidget(preview_, 1);
+    auto* previewRow = new QHBoxLayout;
+    previewRow->addWidget(new QLabel(tr("Drag the caption, scale bar, colour bar or overview.")),
+                          1);
+    previewRow->addWidget(reset);
+    previewColumn->addLayout(previewRow);
+    auto* columns = new QHBoxLayout;
+    columns->addLayout(form);
+    columns->addLayout(previewColumn, 1);
     auto* layout = new QVBoxLayout(this);
-    layout->addLayout(form);
+    layout->addLayout(columns);
     layout->addWidget(buttons);
     updateSize();
+    previewTimer_->stop();  // rendered now
+    renderPreview();
+}
+
+ExportFigureDialog::~ExportFigureDialog() = default;
+
+void ExportFigureDialog::renderPreview() {
+    if (previewJob_) {  // one at a time: the newest options follow when it ends
+        previewPending_ = true;
+        return;
+    }
+    previewPending_ = false;
+    FigureOptions o = options();
+    o.widthPx = kPreviewWidth;
+    const FigureLayout l = FigureRenderer(context_.sources).layout(o);
+    const std::map<FigureItem, QRectF> items{{FigureItem::Caption, l.caption},
+                                             {FigureItem::ScaleBar, l.scaleBar},
+                                             {FigureItem::ColourBar, l.colourBar},
+                                             {FigureItem::Overview, l.overview}};
+    previewJob_ = std::make_unique<FigureExportJob>(context_.sources, o, figureOverlays());
+    connect(previewJob_.get(), &FigureExportJob::finished, this,
+            [this, items](const QString& error, bool cancelled) {
+                if (error.isEmpty() && !cancelled) preview_->setFigure(previewJob_->image(), items);
+                previewJob_.release()->deleteLater();
+                if (previewPending_) renderPreview();
+            });
+    previewJob_->startRendering();
+}
+
+void ExportFigureDialog::placeItem(FigureItem item, QPointF fraction) {
+    placement_[item] = fraction;
+    QSettings s;
+    writeFigurePlacement(s, placement_);
+    previewTimer_->start();
+}
+
+void ExportFigureDialog::resetPlacement() {
+    placement_ = FigurePlacement{};
+    QSettings s;
+    writeFigurePlacement(s, placement_);
+    previewTimer_->start();
 }
 
 FigureOptions ExportFigureDialog::options() const {
@@ -168,10 +237,12 @@ FigureOptions ExportFigureDialog::options() const {
     o.captionText = captionText_->toPlainText();
     if (o.colourBarLabel.isEmpty()) o.colourBarLabel = context_.colourBarLabel;
     o.includePatientDetails = patient_->isChecked();
+    o.placement = placement_;
     return o;
 }
 
 void ExportFigureDialog::updateSize() {
+    if (previewTimer_) previewTimer_->start();
     const bool mm = sizeUnit_->currentData() == "mm";
     widthPx_->setVisible(!mm);
     widthMm_->setVisible(mm);

@@ -19,10 +19,12 @@ class QDoubleSpinBox;
 class QLabel;
 class QPlainTextEdit;
 class QSpinBox;
+class QTimer;
 
 namespace lucida::ui {
 
 class FigureExportJob;
+class FigurePreview;
 class HeatmapOverlay;
 
 // What the window knows when it opens the dialog.
@@ -43,6 +45,7 @@ class ExportFigureDialog : public QDialog {
     Q_OBJECT
 public:
     ExportFigureDialog(FigureContext context, QWidget* parent = nullptr);
+    ~ExportFigureDialog() override;
 
     FigureOptions options() const;
     // Writes the figure to `path` (format by extension) on a worker thread, showing its progress,
@@ -52,6 +55,9 @@ public:
     bool exportCancelled() const { return cancelled_; }
     // Renders on a worker the same way; the image goes to the clipboard. False when cancelled.
     bool copyToClipboard();
+    // Where the user dragged items in the preview (kept in QSettings "figure/place/…").
+    const FigurePlacement& placement() const { return placement_; }
+    void resetPlacement();  // every item back where the layout puts it
 
 private:
     void saveSettings() const;
@@ -78,6 +84,14 @@ private:
     std::unique_ptr<ComparisonPanels> comparison_;
     QString comparisonChoice_;
     RectF comparisonRegion_;
+    // The preview: rendered small on a worker (no parent: not the export's job) after a change.
+    void renderPreview();
+    void placeItem(FigureItem item, QPointF fraction);
+    FigurePreview* preview_ = nullptr;
+    QTimer* previewTimer_ = nullptr;
+    std::unique_ptr<FigureExportJob> previewJob_;
+    bool previewPending_ = false;  // options changed while the preview rendered
+    FigurePlacement placement_;
 };
 
 }  // namespace lucida::ui

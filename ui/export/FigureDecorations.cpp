@@ -124,20 +124,39 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
     painter.restore();
 }
 
-void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, const QRect& panel,
-                        double unit) {
+namespace {
+
+struct ScaleBarMetrics {
+    int pad, thick, textH;
+    QSize box;
+};
+
+ScaleBarMetrics scaleBarMetrics(const FigureScaleBar& bar, double unit) {
+    const QFontMetricsF metrics(figureFont(unit));
+    ScaleBarMetrics m;
+    m.pad = int(std::lround(unit * 0.6));
+    m.thick = std::max(3, int(std::lround(unit * 0.4)));
+    m.textH = int(std::ceil(metrics.height()));
+    m.box = QSize(
+        std::max(bar.pixels, int(std::ceil(metrics.horizontalAdvance(bar.label)))) + 2 * m.pad,
+        m.textH + m.thick + 3 * m.pad / 2);
+    return m;
+}
+
+}  // namespace
+
+QSize figureScaleBarSize(const FigureScaleBar& bar, double unit) {
+    return scaleBarMetrics(bar, unit).box;
+}
+
+void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, QPoint topLeft, double unit) {
     if (bar.pixels <= 0) return;
     painter.save();
     painter.setRenderHint(QPainter::Antialiasing, false);
     painter.setFont(figureFont(unit));
-    const QFontMetricsF metrics(painter.font());
-    const int pad = int(std::lround(unit * 0.6));
-    const int thick = std::max(3, int(std::lround(unit * 0.4)));
-    const int textH = int(std::ceil(metrics.height()));
-    const int w =
-        std::max(bar.pixels, int(std::ceil(metrics.horizontalAdvance(bar.label)))) + 2 * pad;
-    const int h = textH + thick + 3 * pad / 2;
-    const QRect box(panel.left() + pad, panel.bottom() + 1 - pad - h, w, h);
+    const ScaleBarMetrics m = scaleBarMetrics(bar, unit);
+    const int pad = m.pad, thick = m.thick, textH = m.textH;
+    const QRect box(topLeft, m.box);
     QPainterPath background;
     background.addRect(box);
     painter.fillPath(background, QColor(255, 255, 255, 220));

@@ -19,9 +19,9 @@ void drawFigureAnnotations(QPainter& painter, const AnnotationSet& annotations, 
 // An annotation's label on a figure: its text, name or class, and its measurement when `pixel`.
 QString figureAnnotationLabel(const Annotation& annotation, const PixelSize* pixel);
 
-// The bar in the bottom-left corner of `panel`, on a light box.
-void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, const QRect& panel,
-                        double unit);
+// The bar and its label on a light box of figureScaleBarSize() at `topLeft` (whole pixels).
+void drawFigureScaleBar(QPainter& painter, const FigureScaleBar& bar, QPoint topLeft, double unit);
+QSize figureScaleBarSize(const FigureScaleBar& bar, double unit);
 
 // A horizontal gradient of `colours` over [0, 1], its label above and the ends' values below.
 void drawFigureColourBar(QPainter& painter, const QRectF& area, ColourMap colours, double threshold,

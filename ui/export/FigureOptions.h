@@ -2,6 +2,7 @@
 // What a figure shows and how big it is: the choices of File ▸ Export Figure… and `lucida-cli
 // figure`, plain values (no widgets), so the dialog, the CLI and the tests share them.
 
+#include "FigurePlacement.h"
 #include "tiles/ViewGeometry.h"
 
 #include <QString>
@@ -47,6 +48,7 @@ struct FigureOptions {
     // Adds the DICOM patient's name, ID and birth date to the caption: never by default.
     bool includePatientDetails = false;
     int jpegQuality = 92;
+    FigurePlacement placement;  // items the user moved; the others where the layout puts them
 };
 
 }  // namespace lucida::ui

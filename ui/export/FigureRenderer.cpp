@@ -84,15 +84,35 @@ FigureLayout FigureRenderer::layout(const FigureOptions& o) const {
                 QRectF(last.right() + 1 - w - l.unit * 0.6, last.top() + l.unit * 0.6, w, h);
     }
     l.size = QSize(width, std::min(kMaxSide, int(std::ceil(y + margin))));
+    if (o.scaleBar) {
+        const FigureScaleBar bar = scaleBarAt(l.scale, panelW);
+        const QRect& first = l.panels.front();
+        const QSize box = figureScaleBarSize(bar, l.unit);
+        const int pad = int(std::lround(l.unit * 0.6));
+        if (bar.pixels > 0)
+            l.scaleBar = QRectF(first.left() + pad, first.bottom() + 1 - pad - box.height(),
+                                box.width(), box.height());
+    }
+    const std::pair<FigureItem, QRectF*> movable[] = {{FigureItem::Caption, &l.caption},
+                                                      {FigureItem::ScaleBar, &l.scaleBar},
+                                                      {FigureItem::ColourBar, &l.colourBar},
+                                                      {FigureItem::Overview, &l.overview}};
+    for (auto [item, box] : movable)
+        if (!box->isEmpty() && o.placement[item])
+            *box = placedBox(*box, *o.placement[item], l.size);
     return l;
 }
 
 FigureScaleBar FigureRenderer::scaleBar(const FigureOptions& o) const {
+    const FigureLayout l = layout(o);
+    return scaleBarAt(l.scale, l.panels.front().width());
+}
+
+FigureScaleBar FigureRenderer::scaleBarAt(double scale, int panelWidth) const {
     FigureScaleBar bar;
     if (!sources_.document || !sources_.document->info().mppX) return bar;
-    const FigureLayout l = layout(o);
-    const double umPerPixel = *sources_.document->info().mppX / l.scale;
-    bar.lengthUm = niceScaleLength(umPerPixel, l.panels.front().width() * 0.3);
+    const double umPerPixel = *sources_.document->info().mppX / scale;
+    bar.lengthUm = niceScaleLength(umPerPixel, panelWidth * 0.3);
     bar.pixels = int(std::lround(bar.lengthUm / umPerPixel));
     bar.label = lengthLabel(bar.lengthUm, sources_.document->info().displayUnit);
     return bar;
@@ -155,7 +175,8 @@ void FigureRenderer::paint(QPainter& painter, const FigureOptions& o) const {
                 Qt::AlignLeft | Qt::AlignVCenter, o.panels[i].label);
         }
     }
-    if (o.scaleBar) drawFigureScaleBar(painter, scaleBar(o), l.panels.front(), l.unit);
+    if (!l.scaleBar.isEmpty())
+        drawFigureScaleBar(painter, scaleBar(o), l.scaleBar.topLeft().toPoint(), l.unit);
     if (!l.colourBar.isEmpty())
         drawFigureColourBar(painter, l.colourBar, sources_.colours, sources_.threshold, o, l.unit);
     if (!l.caption.isEmpty()) drawFigureCaption(painter, l.caption, captionText(o), l.unit);

@@ -45,6 +45,7 @@ struct FigureLayout {
     QRectF colourBar;  // empty: none
     QRectF caption;    // empty: none
     QRectF overview;   // empty: none
+    QRectF scaleBar;   // the bar's box with its label; empty: none
 };
 
 // The scale bar: `lengthUm` drawn `pixels` long (whole output pixels, the length rounded to one).
@@ -60,6 +61,8 @@ public:
 
     explicit FigureRenderer(FigureSources sources) : sources_(sources) {}
 
+    // Every item where options.placement puts it (clamped inside the figure), or by default.
+    // The figure's size does not depend on the placement.
     FigureLayout layout(const FigureOptions& options) const;
     FigureScaleBar scaleBar(const FigureOptions& options) const;
     // The caption as drawn: the user's text, plus the patient's details only when asked for.
@@ -81,6 +84,8 @@ public:
     void setProgress(FigureProgress* progress) { progress_ = progress; }
 
 private:
+    FigureScaleBar scaleBarAt(double scale, int panelWidth) const;
+
     FigureSources sources_;
     FigureProgress* progress_ = nullptr;
 };
