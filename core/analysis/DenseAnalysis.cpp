@@ -36,9 +36,11 @@ DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelS
     l.width = (a.grid.columns - 1) * step + spec.inputWidth;
     l.height = (a.grid.rows - 1) * step + spec.inputHeight;
     // A tile reads at most maxSide² pixels. Stride-32 trunks (ResNets) need their large halos
-    // shared by large tiles (a 3072-px tile of ResNet-18 peaks near 1.5 GB); the small CNN's
-    // full-resolution activations ran out of cache beyond 512 px here.
-    l.maxSide = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 3072 : 512);
+    // shared by large tiles, but ResNet-18's stem output (64 channels at half the side) must stay
+    // under the 256 MiB of heap DenseCam keeps for reuse: 3072-px tiles, mapped and page-faulted
+    // afresh for every layer, ran slower than 1024-px ones here. The small CNN's full-resolution
+    // activations ran out of cache beyond 512 px.
+    l.maxSide = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 1984 : 512);
     return l;
 }
 
