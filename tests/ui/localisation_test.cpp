@@ -3,7 +3,7 @@
 // computation made here from the region's heat (computeRegionCams into a fresh results folder,
 // the window, cells, peak and energy worked out in this file), a rectangle deliberately placed
 // beside a lesion (on background) scores a miss, two ticked methods give two rows, and the CSV
-// says what the table says.
+// says what the table says; Cancel stops a run.
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
 #include "AnalysisSettingKeys.h"
@@ -21,7 +21,9 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QElapsedTimer>
 #include <QFile>
+#include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
@@ -265,6 +267,31 @@ private slots:
         QCOMPARE(d->scores().size(), std::size_t(1));
         QCOMPARE(d->findChild<QTableWidget*>("localisationTable")->item(0, 1)->text(),
                  QString("0 / 1"));
+        d->close();
+    }
+
+    // Cancel stops a long run (Score-CAM over every region, nothing stored for it) at once, with
+    // nothing shown as scored.
+    void cancelStopsTheRun() {
+        LocalisationDialog* d = openDialog();
+        QVERIFY(d);
+        d->findChild<QComboBox*>("localisationClass")->setCurrentIndex(0);
+        auto* methods = d->findChild<QListWidget*>("localisationMethods");
+        for (int i = 0; i < methods->count(); ++i)
+            methods->item(i)->setCheckState(
+                methods->item(i)->data(Qt::UserRole).toString() == "scorecam" ? Qt::Checked
+                                                                              : Qt::Unchecked);
+        QSignalSpy finished(d, &LocalisationDialog::finished);
+        d->run();
+        QVERIFY(d->isRunning());
+        QElapsedTimer timer;
+        timer.start();
+        d->findChild<QPushButton*>("localisationCancel")->click();
+        QVERIFY(finished.wait(20000));
+        QVERIFY2(timer.elapsed() < 10000, qPrintable(QString::number(timer.elapsed())));
+        QVERIFY(d->scores().empty());
+        QCOMPARE(d->findChild<QTableWidget*>("localisationTable")->rowCount(), 0);
+        QCOMPARE(d->findChild<QLabel*>("localisationStatus")->text(), QString("Cancelled."));
         d->close();
     }
 };
