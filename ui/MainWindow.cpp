@@ -5,6 +5,7 @@
 
 #include "BookmarksDock.h"
 #include "DicomControls.h"
+#include "EditUndo.h"
 #include "FigureContextOf.h"
 #include "Icons.h"
 #include "ModelSession.h"
@@ -205,6 +206,8 @@ void MainWindow::buildActions() {
 
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(tr("Tile &Cache Size…"), this, &MainWindow::setCacheBudget);
+    // Undo / Redo for the annotations and the bookmarks, whichever changed last or has the focus.
+    editUndo_ = new EditUndo(edit, presenter_->dock()->undoStack(), presenter_->dock(), this);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     auto onView = [this](auto f) {
@@ -528,6 +531,8 @@ void MainWindow::currentTabChanged() {
     {
         auto* annotations = ViewAnnotations::of(view);
         annotationsDock_->setDocument(annotations ? annotations->document() : nullptr, view);
+        editUndo_->setAnnotations(annotations ? annotations->document()->undoStack() : nullptr,
+                                  view);
         // The tool buttons show the new view's tool (none: it pans).
         for (QAction* a : annotationTools_->actions()) {
             const QSignalBlocker block(a);

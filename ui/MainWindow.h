@@ -28,6 +28,7 @@ class AnalysisPanel;
 class AnalysisController;
 class ModelTools;
 class Presenter;
+class EditUndo;
 class ProjectDock;
 class ProjectMenu;
 class SplitActions;
@@ -114,6 +115,7 @@ private:
     ModelTools* modelTools_;
     AnnotationsDock* annotationsDock_;
     Presenter* presenter_ = nullptr;      // bookmarks and presentation mode
+    EditUndo* editUndo_ = nullptr;        // Edit ▸ Undo / Redo
     ProjectDock* projectDock_ = nullptr;  // cohort projects and their background queue
     ProjectMenu* projectMenu_ = nullptr;
     SplitActions* split_ = nullptr;  // View ▸ Split

@@ -1,6 +1,7 @@
 // Bookmarks and presentation mode in the real window: a bookmark outlives the window (the app
 // restarted) and brings back the view exactly; presentation mode hides everything but the image
 // and steps through the bookmarks with Page Down/Up and the arrows, ending exactly at each.
+#include "AnnotationDocument.h"
 #include "BookmarkMover.h"
 #include "BookmarksDock.h"
 #include "MainWindow.h"
@@ -11,6 +12,7 @@
 #include "ResultsLocation.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "ViewAnnotations.h"
 #include "ViewBookmarks.h"
 #include "fixtures/Fixtures.h"
 
@@ -19,6 +21,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QListWidget>
+#include <QMenu>
 #include <QMenuBar>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -303,6 +306,74 @@ private slots:
         }
         QTest::keyClick(view, Qt::Key_Escape);
         QVERIFY(!mode->isActive());
+    }
+
+    // Edit ▸ Undo / Redo (the menu's own actions) undo a bookmark deletion and redo it; an
+    // annotation edit after that makes the same Undo act on the annotation.
+    void editMenuUndoesBookmarksThenAnnotations() {
+        QTemporaryDir dir;
+        const QString slide = dir.filePath("generic.tif");
+        QVERIFY(QFile::copy(fixture("slides/generic.tif"), slide));
+        startWindow();
+        SlideView* view = openAndWait(slide);
+        QVERIFY(view);
+        ViewBookmarks* bookmarks = ViewBookmarks::of(view);
+        QVERIFY(bookmarks);
+        for (const char* name : {"Alpha", "Beta"}) {
+            Bookmark b;
+            b.name = name;
+            b.centreX = 300.25 + 900 * bookmarks->count();
+            b.centreY = 410.5;
+            b.scale = 0.375 * (bookmarks->count() + 1);
+            b.quarterTurns = 1;
+            bookmarks->add(b);
+        }
+        const Bookmark beta = bookmarks->items()[1];
+        QAction* undo = nullptr;
+        QAction* redo = nullptr;
+        for (QAction* menuAction : window_->menuBar()->actions()) {
+            if (menuAction->text() != "&Edit" || !menuAction->menu()) continue;
+            for (QAction* a : menuAction->menu()->actions()) {
+                if (a->objectName() == "editUndoAction") undo = a;
+                if (a->objectName() == "editRedoAction") redo = a;
+            }
+        }
+        QVERIFY(undo && redo);
+        QVERIFY(!undo->isEnabled());  // nothing done yet
+        auto* dock = window_->findChild<BookmarksDock*>("bookmarksDock");
+        QVERIFY(dock);
+        dock->show();
+        dock->raise();
+        dock->list()->setCurrentRow(1);
+        dock->removeCurrent();
+        QCOMPARE(bookmarks->count(), 1);
+        QVERIFY(undo->isEnabled());
+        QVERIFY2(undo->text().contains("Delete Bookmark"), qPrintable(undo->text()));
+        undo->trigger();
+        QCOMPARE(bookmarks->count(), 2);
+        QVERIFY(bookmarks->items()[1] == beta);  // name and view exactly
+        QVERIFY(redo->isEnabled());
+        redo->trigger();
+        QCOMPARE(bookmarks->count(), 1);
+        QCOMPARE(QString::fromStdString(bookmarks->items()[0].name), QString("Alpha"));
+
+        ViewAnnotations* annotations = ViewAnnotations::of(view);
+        QVERIFY(annotations);
+        AnnotationDocument* doc = annotations->document();
+        const std::size_t before = doc->items().size();
+        Annotation a;
+        a.tool = "point";
+        a.geometry.type = Geometry::Type::Point;
+        a.geometry.points = {{120.5, 80.25}};
+        doc->add(a);
+        QCOMPARE(doc->items().size(), before + 1);
+        QVERIFY2(undo->text().contains("Add annotation"), qPrintable(undo->text()));
+        undo->trigger();
+        QCOMPARE(doc->items().size(), before);
+        QCOMPARE(bookmarks->count(), 1);  // the bookmarks untouched
+        redo->trigger();
+        QCOMPARE(doc->items().size(), before + 1);
+        QCOMPARE(bookmarks->count(), 1);
     }
 };
 
