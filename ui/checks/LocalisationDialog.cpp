@@ -68,6 +68,7 @@ LocalisationDialog::LocalisationDialog(SlideView* view, const ModelSession& sess
     setObjectName("localisationDialog");
     setWindowTitle(tr("Localisation — %1").arg(view->document()->displayName()));
     AnalysisSettings& s = base_.settings;  // what the panel's heat is made with
+    s.mode = session.mode();  // dense falls back to patches where it cannot apply, as the panel
     s.method = session.method().toStdString();
     if (session.classIndex() >= 0) s.classIndex = session.classIndex();
     s.fit = session.fit();
