@@ -46,6 +46,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
+#include <QtConcurrent>
 
 #include <algorithm>
 #include <cmath>
@@ -149,7 +150,7 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     projectDock_->hide();
     projectDock_->setViewerBusy([this] { return modelTools_->isBusy(); });
     projectMenu_ = new ProjectMenu(projectDock_, this);
-    connect(projectDock_, &ProjectDock::openImageRequested, this, &MainWindow::openPath);
+    connect(projectDock_, &ProjectDock::openImageRequested, this, &MainWindow::openProjectImage);
     connect(this, &MainWindow::documentOpened, this, [this](SlideView* view) {
         if (projectDock_->resultsDir().isEmpty()) return;
         const QString root = projectDock_->resultsRootOfImage(view->document()->path());
@@ -426,6 +427,26 @@ void MainWindow::openPath(const QString& path) {
         watcher->deleteLater();
     });
     watcher->setFuture(openImageAsync(path));
+}
+
+void MainWindow::openProjectImage(const QString& path, const ImageSettings& own) {
+    ++pendingOpens_;
+    statusBar()->showMessage(tr("Opening %1…").arg(path));
+    auto* watcher = new QFutureWatcher<OpenResult>(this);
+    connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
+        --pendingOpens_;
+        showOpened(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run([path, own] {
+        OpenResult result{path, nullptr, {}};
+        try {
+            result.source = lucida::ui::openProjectImage(path, own);
+        } catch (const std::exception& e) {
+            result.error = QString::fromUtf8(e.what());
+        }
+        return result;
+    }));
 }
 
 void MainWindow::openSeries(const QString& path, const QString& seriesUid) {

@@ -15,6 +15,10 @@ class QAction;
 class QActionGroup;
 class QToolBar;
 
+namespace lucida {
+struct ImageSettings;
+}
+
 namespace lucida::ui {
 
 class TileService;
@@ -43,6 +47,9 @@ public:
     ~MainWindow() override;
 
     void openPath(const QString& path);  // asynchronous; see documentOpened / openFailed
+    // A project image with its own settings' pixel size (QueueSettings.h); asynchronous, as
+    // openPath.
+    void openProjectImage(const QString& path, const lucida::ImageSettings& own);
     // One series of a DICOM folder or DICOMDIR (File ▸ DICOM Series…); asynchronous, as openPath.
     void openSeries(const QString& path, const QString& seriesUid);
     SlideView* currentView() const;

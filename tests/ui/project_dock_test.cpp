@@ -11,6 +11,7 @@
 #include "ProjectTableModel.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "image/ImageSource.h"
 
 #include <QApplication>
 #include <QDialog>
@@ -31,6 +32,7 @@
 #include <QTimer>
 #include <QtTest>
 
+#include <cmath>
 #include <map>
 #include <memory>
 
@@ -376,6 +378,27 @@ private slots:
                 QCOMPARE(r["status"].toString(), QString("excluded"));
             }
         }
+    }
+
+    // Double-click opens an image with its own pixel size (slide 3: 0.25 µm/px, set above; the
+    // file says otherwise), as the queue analyses it.
+    void doubleClickUsesTheImagesOwnPixelSize() {
+        const auto fileMpp = openImage(table()->image(rowOf("slide-3.tiff")).path)->info().mppX;
+        QVERIFY(!fileMpp || std::abs(*fileMpp - 0.25) > 1e-6);
+        QSortFilterProxyModel* proxy = dock()->proxy();
+        proxy->setFilterFixedString("slide-3");
+        QCOMPARE(proxy->rowCount(), 1);
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        emit dock()->view()->doubleClicked(proxy->index(0, 0));
+        QVERIFY(opened.wait(20000));
+        SlideView* view = window_->currentView();
+        QVERIFY(view);
+        QVERIFY2(view->document()->path().endsWith("slide-3.tiff"),
+                 qPrintable(view->document()->path()));
+        QVERIFY(view->document()->info().mppX);
+        QCOMPARE(*view->document()->info().mppX, 0.25);
+        QCOMPARE(*view->document()->info().mppY, 0.25);
+        proxy->setFilterFixedString("");
     }
 
     void cleanupTestCase() {

@@ -92,7 +92,9 @@ void ProjectDock::buildWidgets() {
     body->setMinimumWidth(440);  // name, size, status and score without scrolling
     view_->horizontalHeader()->setStretchLastSection(true);
     connect(view_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
-        emit openImageRequested(index.data(ProjectTableModel::kPathRole).toString());
+        const int row = proxy_->mapToSource(index).row();
+        emit openImageRequested(index.data(ProjectTableModel::kPathRole).toString(),
+                                model_->image(row).settings);
     });
     connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &ProjectDock::updateButtons);

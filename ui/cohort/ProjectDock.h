@@ -67,7 +67,8 @@ public:
     int pendingScans() const { return pendingScans_; }
 
 signals:
-    void openImageRequested(const QString& path);
+    // Double-click: the image and its own settings (its pixel size applies in the viewer).
+    void openImageRequested(const QString& path, const lucida::ImageSettings& own);
     void projectOpened(const QString& path);
     void queueFinished(bool cancelled);
     void scansFinished();  // every requested scan has arrived
