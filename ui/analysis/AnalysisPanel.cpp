@@ -400,8 +400,13 @@ QWidget* AnalysisPanel::buildSummaryBox(QWidget* parent) {
     connect(localisationButton, &QPushButton::clicked, this, [this] {
         if (auto* action = window()->findChild<QAction*>("localisationAction")) action->trigger();
     });
-    annotationRow->addWidget(localisationButton);
     summaryLayout->addLayout(annotationRow);
+    // On a row of its own: three buttons side by side widened the dock column (and the window's
+    // minimum width) past what a 1366-px screen holds.
+    auto* localisationRow = new QHBoxLayout;
+    localisationRow->addWidget(localisationButton);
+    localisationRow->addStretch(1);
+    summaryLayout->addLayout(localisationRow);
     heatInsideLabel_ = new QLabel(summaryBox);
     heatInsideLabel_->setObjectName("heatInsideLabel");
     heatInsideLabel_->setWordWrap(true);
