@@ -418,47 +418,36 @@ AnalysisController* MainWindow::analysisController(const SlideView* view) const 
 }
 
 void MainWindow::openPath(const QString& path) {
+    openAsync(tr("Opening %1…").arg(path), openImageAsync(path));
+}
+
+// Every open runs off the GUI thread; the window shows the result (or the error) when it is done.
+void MainWindow::openAsync(const QString& message, const QFuture<OpenResult>& future) {
     ++pendingOpens_;
-    statusBar()->showMessage(tr("Opening %1…").arg(path));
+    statusBar()->showMessage(message);
     auto* watcher = new QFutureWatcher<OpenResult>(this);
     connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
         --pendingOpens_;
         showOpened(watcher->result());
         watcher->deleteLater();
     });
-    watcher->setFuture(openImageAsync(path));
+    watcher->setFuture(future);
 }
 
 void MainWindow::openProjectImage(const QString& path, const ImageSettings& own) {
-    ++pendingOpens_;
-    statusBar()->showMessage(tr("Opening %1…").arg(path));
-    auto* watcher = new QFutureWatcher<OpenResult>(this);
-    connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
-        --pendingOpens_;
-        showOpened(watcher->result());
-        watcher->deleteLater();
-    });
-    watcher->setFuture(QtConcurrent::run([path, own] {
-        OpenResult result{path, nullptr, {}};
-        try {
-            result.source = lucida::ui::openProjectImage(path, own);
-        } catch (const std::exception& e) {
-            result.error = QString::fromUtf8(e.what());
-        }
-        return result;
-    }));
+    openAsync(tr("Opening %1…").arg(path), QtConcurrent::run([path, own] {
+                  OpenResult result{path, nullptr, {}};
+                  try {
+                      result.source = lucida::ui::openProjectImage(path, own);
+                  } catch (const std::exception& e) {
+                      result.error = QString::fromUtf8(e.what());
+                  }
+                  return result;
+              }));
 }
 
 void MainWindow::openSeries(const QString& path, const QString& seriesUid) {
-    ++pendingOpens_;
-    statusBar()->showMessage(tr("Opening series %1 of %2…").arg(seriesUid, path));
-    auto* watcher = new QFutureWatcher<OpenResult>(this);
-    connect(watcher, &QFutureWatcher<OpenResult>::finished, this, [this, watcher] {
-        --pendingOpens_;
-        showOpened(watcher->result());
-        watcher->deleteLater();
-    });
-    watcher->setFuture(openImageAsync(path, seriesUid));
+    openAsync(tr("Opening series %1 of %2…").arg(seriesUid, path), openImageAsync(path, seriesUid));
 }
 
 void MainWindow::chooseSeries() {

@@ -89,6 +89,7 @@ protected:
 private:
     void buildActions();
     void buildMagnificationBox(QToolBar* bar);
+    void openAsync(const QString& message, const QFuture<OpenResult>& future);
     void showOpened(const OpenResult& result);
     void showError(const QString& title, const QString& message);
     void currentTabChanged();
