@@ -175,6 +175,39 @@ private slots:
         }
     }
 
+    // A caption moved onto the slide gets a light box behind it (readable on tissue); in its own
+    // band below the panels it gets none.
+    void captionOnTheImageGetsABackdrop() {
+        ImageDocument document(slide_);
+        FigureRenderer renderer({&document, tiles_.get()});
+        FigureOptions o;
+        o.region = RectF{500, 300, 1700, 1100};
+        o.widthPx = 800;
+        o.annotations = o.colourBar = o.scaleBar = false;
+        o.captionText = "Caption";
+        o.caption = false;
+        const QImage bare = renderer.renderImage(o);
+        o.caption = true;
+        o.placement[FigureItem::Caption] = QPointF(0.0, 0.45);
+        const FigureLayout l = renderer.layout(o);
+        QVERIFY(l.caption.intersects(QRectF(l.panels.front())));
+        const QImage placed = renderer.renderImage(o);
+        // Pixels the backdrop lightened: darker than 200 on the bare slide, near white under it.
+        int lightened = 0, darkOnSlide = 0;
+        const QRect box = l.caption.toAlignedRect().intersected(l.panels.front());
+        for (int y = box.top(); y <= box.bottom(); ++y)
+            for (int x = box.left(); x <= box.right(); ++x) {
+                if (qGray(bare.pixel(x, y)) >= 200) continue;
+                ++darkOnSlide;
+                if (qGray(placed.pixel(x, y)) >= 225) ++lightened;
+            }
+        QVERIFY2(darkOnSlide > 100, qPrintable(QString::number(darkOnSlide)));
+        // "Caption" at this size covers ~70 × 15 px: most of its box was dark tissue. Black text
+        // alone lightens nothing.
+        QVERIFY2(lightened > 150,
+                 qPrintable(QStringLiteral("%1 of %2").arg(lightened).arg(darkOnSlide)));
+    }
+
     // Dragging in the preview stores the fraction; the export draws it there; a new dialog
     // restores it; the CLI's --place gives the same pixels; Reset Positions clears it.
     void dragInTheDialogPreview() {

@@ -211,9 +211,18 @@ double captionHeight(const QString& text, double width, double unit) {
            unit * 0.2;
 }
 
-void drawFigureCaption(QPainter& painter, const QRectF& area, const QString& text, double unit) {
+void drawFigureCaption(QPainter& painter, const QRectF& area, const QString& text, double unit,
+                       bool backdrop) {
     painter.save();
     painter.setFont(figureFont(unit));
+    if (backdrop) {
+        const QRectF used =
+            painter.boundingRect(area, Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, text);
+        const double pad = unit * 0.2;
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(QColor(255, 255, 255, 220));
+        painter.drawRect(used.adjusted(-pad, -pad, pad, pad));
+    }
     painter.setPen(Qt::black);
     painter.drawText(area, Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, text);
     painter.restore();

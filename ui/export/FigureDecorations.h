@@ -27,7 +27,9 @@ QSize figureScaleBarSize(const FigureScaleBar& bar, double unit);
 void drawFigureColourBar(QPainter& painter, const QRectF& area, ColourMap colours, double threshold,
                          const FigureOptions& options, double unit);
 
-void drawFigureCaption(QPainter& painter, const QRectF& area, const QString& text, double unit);
+// `backdrop`: a caption moved onto the image gets a light box behind its text, to stay readable.
+void drawFigureCaption(QPainter& painter, const QRectF& area, const QString& text, double unit,
+                       bool backdrop = false);
 
 // The whole image's thumbnail in `area`, the figure's region outlined on it.
 void drawFigureOverview(QPainter& painter, const QRectF& area, const QImage& thumbnail,

@@ -10,6 +10,7 @@
 #include <QFileInfo>
 #include <QPainter>
 
+#include <algorithm>
 #include <cmath>
 
 namespace lucida::ui {
@@ -179,7 +180,12 @@ void FigureRenderer::paint(QPainter& painter, const FigureOptions& o) const {
         drawFigureScaleBar(painter, scaleBar(o), l.scaleBar.topLeft().toPoint(), l.unit);
     if (!l.colourBar.isEmpty())
         drawFigureColourBar(painter, l.colourBar, sources_.colours, sources_.threshold, o, l.unit);
-    if (!l.caption.isEmpty()) drawFigureCaption(painter, l.caption, captionText(o), l.unit);
+    if (!l.caption.isEmpty()) {
+        const bool onImage = std::any_of(l.panels.begin(), l.panels.end(), [&](const QRect& p) {
+            return l.caption.intersects(QRectF(p));
+        });
+        drawFigureCaption(painter, l.caption, captionText(o), l.unit, onImage);
+    }
     if (!l.overview.isEmpty()) {
         const ImageInfo& info = sources_.document->info();
         FigureOptions whole = o;
