@@ -343,6 +343,8 @@ private slots:
         QCOMPARE(
             table()->index(rowOf("slide-3.tiff"), ProjectTableModel::PixelSize).data().toString(),
             QString("0.250 µm (own)"));
+        QCOMPARE(table()->index(rowOf("slide-3.tiff"), ProjectTableModel::Status).data().toString(),
+                 QString("excluded"));
 
         QSignalSpy finished(dock(), &ProjectDock::queueFinished);
         QSignalSpy progress(dock()->findChild<AnalysisQueue*>(), &AnalysisQueue::progressChanged);

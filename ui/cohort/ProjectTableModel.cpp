@@ -60,6 +60,9 @@ QVariant ProjectTableModel::display(int row, int column) const {
         case Status: {
             const QString& queued = queueTexts_[std::size_t(row)];
             if (!queued.isEmpty()) return queued;
+            // As `batch`'s table says: an excluded image is neither analysed nor failed (what the
+            // scan found stays in the tooltip).
+            if (image.settings.excluded) return tr("excluded");
             // The row names the image: the path before the reason is left to the tooltip.
             return statusText(scan).replace(QString::fromStdString(image.path) + ": ", QString());
         }
