@@ -25,7 +25,6 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QTableWidget>
-#include <QTimer>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -63,7 +62,6 @@ LocalisationDialog::LocalisationDialog(SlideView* view, const ModelSession& sess
       source_(view->document()->source()),
       model_(session.model()),
       cancel_(std::make_shared<std::atomic<bool>>(false)),
-      share_(std::make_shared<std::atomic<double>>(0)),
       failure_(std::make_shared<std::string>()) {
     setObjectName("localisationDialog");
     setWindowTitle(tr("Localisation — %1").arg(view->document()->displayName()));
@@ -143,8 +141,6 @@ LocalisationDialog::LocalisationDialog(SlideView* view, const ModelSession& sess
     layout->addWidget(buttons);
     resize(620, 640);
 
-    poll_ = new QTimer(this);  // the worker only writes an atomic; the GUI shows it
-    connect(poll_, &QTimer::timeout, this, [this] { progress_->setValue(int(1000 * *share_)); });
     connect(runButton_, &QPushButton::clicked, this, &LocalisationDialog::run);
     connect(cancelButton_, &QPushButton::clicked, this, &LocalisationDialog::cancel);
     connect(copyButton_, &QPushButton::clicked, this,
@@ -215,20 +211,23 @@ void LocalisationDialog::run() {
     scored_ = request.regions;
     scores_.clear();
     cancel_->store(false);
-    share_->store(0);
     failure_->clear();
     status_->setText(tr("Scoring %n region(s)…", "", int(scored_.size())));
     setRunning(true);
     auto source = source_;
     auto model = model_;
     auto stop = cancel_;
-    auto share = share_;
+    QProgressBar* bar = progress_;
     auto failure = failure_;
     watcher_.setFuture(QtConcurrent::run(
         [=, request = std::move(request)]() -> std::optional<std::vector<MethodScore>> {
             LocalisationCallbacks cb;
             cb.cancelled = [stop] { return stop->load(); };
-            cb.progress = [share](double s) { share->store(s); };
+            // Queued to the bar (dropped if it is gone): the GUI is told, never polls.
+            cb.progress = [bar](double s) {
+                QMetaObject::invokeMethod(
+                    bar, [bar, s] { bar->setValue(int(1000 * s)); }, Qt::QueuedConnection);
+            };
             try {
                 return scoreLocalisation(*source, *model, request, cb);
             } catch (const std::exception& e) {
@@ -298,10 +297,6 @@ void LocalisationDialog::setRunning(bool running) {
     copyButton_->setEnabled(!running && !scores_.empty());
     exportButton_->setEnabled(!running && !scores_.empty());
     progress_->setValue(running ? 0 : (scores_.empty() ? 0 : 1000));
-    if (running)
-        poll_->start(100);
-    else
-        poll_->stop();
 }
 
 QString LocalisationDialog::csv() const {

@@ -22,7 +22,6 @@ class QListWidget;
 class QProgressBar;
 class QPushButton;
 class QTableWidget;
-class QTimer;
 
 namespace lucida::ui {
 
@@ -69,14 +68,12 @@ private:
     std::vector<LocalisationRegion> scored_;
     QFutureWatcher<std::optional<std::vector<MethodScore>>> watcher_;
     std::shared_ptr<std::atomic<bool>> cancel_;
-    std::shared_ptr<std::atomic<double>> share_;
     std::shared_ptr<std::string> failure_;
 
     QComboBox* class_;
     QListWidget* methods_;
     QPushButton *runButton_, *cancelButton_, *copyButton_, *exportButton_;
     QProgressBar* progress_;
-    QTimer* poll_;
     QLabel* status_;
     QTableWidget *table_, *regionTable_;
 };
