@@ -12,7 +12,9 @@
 #include <QPainter>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 using namespace lucida;
 using namespace lucida::ui;
@@ -60,7 +62,9 @@ QImage paintAtActualPixels(HeatmapOverlay& overlay) {
 // explain's picture of the map: normalised, resized with INTER_LINEAR, coloured.
 PixelBuffer explainUpsampling(const SlideAnalysis& a, float low, float high) {
     FloatTensor map({kCam, kCam});
-    map.data = a.outcomes.front().cam;
+    const std::vector<float>& cam = a.outcomes.front().cam;
+    if (cam.size() != map.data.size()) throw std::runtime_error("unexpected CAM size");
+    std::copy_n(cam.begin(), std::min(cam.size(), map.data.size()), map.data.begin());
     return colouriseMap(upsample(normalise(map, {low, high}), kWidth, kHeight), ColourMap::Jet);
 }
 
