@@ -7,8 +7,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <array>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -20,48 +21,46 @@
 namespace lucida {
 namespace {
 
+// The receptive field of a trunk, from its layers (cell positions are multiples of the jump; a
+// layer of kernel k, stride t, padding p maps output cell o to input cells [o·t − p, o·t − p + k)).
 struct Field {
-    int size = 0, stride = 0;  // receptive field side and total stride, model pixels
-    int padding = 0;  // how far cell 0's field reaches left of (above) the input: Σ padding · jump
+    int stride = 0;             // model pixels per final cell (the product of the strides)
+    int before = 0, after = 0;  // how far a final cell's field reaches before (Σ p · jump) and
+                                // after (Σ (k − 1 − p) · jump) the cell's own position, pixels
+    // Per step: pixels per output cell, and the reach of the steps after it (dense mode's crops).
+    std::vector<int> jump, restBefore, restAfter;
+    bool known() const { return stride > 0; }
 };
 
-// The receptive field of the last block of Lucida's native architectures, from their layers
-// (r += (k - 1) · j, j *= s per layer): torchvision's ResNets and the small CNN. Empty for others
-// (TorchScript: what its graph computes is not known here).
-Field receptiveField(const std::string& architecture) {
-    if (architecture == "smallcnn") {
-        // conv3 (padding 1), then (maxpool2, conv3 padding 1) three times.
-        int r = 3, j = 1, p = 1;
-        for (int i = 0; i < 3; ++i) {
-            r += j, j *= 2;  // 2x2 max pooling
-            r += 2 * j;      // 3x3 convolution
-            p += j;
+Field fieldOf(const std::vector<std::vector<SpatialLayer>>& steps) {
+    Field f;
+    if (steps.empty()) return f;
+    int jump = 1;
+    std::vector<int> before, after;
+    for (const auto& step : steps) {
+        for (const SpatialLayer& l : step) {
+            f.before += l.padding * jump;
+            f.after += (l.kernel - 1 - l.padding) * jump;
+            jump *= l.stride;
         }
-        return {r, j, p};
+        f.jump.push_back(jump);
+        before.push_back(f.before);
+        after.push_back(f.after);
     }
-    struct Arch {
-        const char* name;
-        bool bottleneck;
-        std::array<int, 4> blocks;
-    };
-    constexpr Arch kArchs[] = {{"resnet18", false, {2, 2, 2, 2}},
-                               {"resnet34", false, {3, 4, 6, 3}},
-                               {"resnet50", true, {3, 4, 6, 3}},
-                               {"resnet101", true, {3, 4, 23, 3}},
-                               {"resnet152", true, {3, 8, 36, 3}}};
-    for (const Arch& a : kArchs) {
-        if (architecture != a.name) continue;
-        int r = 7, j = 2, p = 3;     // 7x7 stride-2 stem, padding 3
-        r += 2 * j, p += j, j *= 2;  // 3x3 stride-2 max pooling, padding 1
-        for (int stage = 0; stage < 4; ++stage)
-            for (int b = 0; b < a.blocks[static_cast<std::size_t>(stage)]; ++b) {
-                r += 2 * j, p += j;  // the 3x3 convolution (padding 1) carries the block's stride
-                if (stage > 0 && b == 0) j *= 2;
-                if (!a.bottleneck) r += 2 * j, p += j;  // BasicBlock's second 3x3
-            }
-        return {r, j, p};
+    f.stride = jump;
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+        f.restBefore.push_back(f.before - before[k]);
+        f.restAfter.push_back(f.after - after[k]);
     }
-    return {};
+    return f;
+}
+
+std::atomic<bool>& cropFlag() {
+    static std::atomic<bool> flag{[] {
+        const char* value = std::getenv("LUCIDA_DENSE_NO_CROP");
+        return !(value && *value && std::string(value) != "0");
+    }()};
+    return flag;
 }
 
 at::Tensor toTensor(const FloatTensor& t) {
@@ -94,6 +93,9 @@ void keepTileMemory() {
 
 }  // namespace
 
+bool denseTrunkCrop() { return cropFlag().load(std::memory_order_relaxed); }
+void setDenseTrunkCrop(bool crop) { cropFlag().store(crop); }
+
 bool isDenseMethod(const std::string& method) {
     return method == "cam" || method == "gradcam" || method == "hirescam" || method == "layercam";
 }
@@ -104,8 +106,14 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
         s.reason = method + " needs per-patch gradients or masked forwards";
         return s;
     }
-    const Field field = receptiveField(model.spec().architecture);
-    if (field.size == 0) {
+    Field field;
+    try {
+        field = fieldOf(model.backend().trunkGeometry(layer));
+    } catch (const std::exception& e) {
+        s.reason = std::string("the target layer cannot be run: ") + e.what();
+        return s;
+    }
+    if (!field.known()) {
         s.reason = "the receptive field of a " + model.spec().architecture +
                    " model is not known (dense mode knows torchvision's ResNets and the small CNN)";
         return s;
@@ -149,12 +157,12 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
     }
     s.supported = true;
     s.stride = field.stride;
-    // Cell i sees input pixels [i·stride - padding, i·stride - padding + size): a tile needs that
-    // many pixels beyond its first cell on one side and beyond its last cell's box on the other
-    // (ResNet-18: 217 and 186 of a 435-px field → 224; the small CNN: 15 and 15 → 16), rounded up
-    // to the stride so that tiles keep the region's grid. Any pixel less changes edge cells.
-    const int before = field.padding, after = field.size - field.padding - field.stride;
-    s.halo = roundUp(std::max(before, after), field.stride);
+    // Cell i sees input pixels [i·stride − before, i·stride + after]: a tile needs that many
+    // pixels before its first cell, rounded up to the stride so that tiles keep the region's grid,
+    // and `after` − (stride − 1) beyond its last cell's box (ResNet-18: 217 → 224 and 186 of a
+    // 435-px field; the small CNN: 15 → 16 and 15). Any pixel less changes edge cells.
+    s.halo = roundUp(field.before, field.stride);
+    s.haloAfter = std::max(0, field.after - (field.stride - 1));
     return s;
 }
 
@@ -162,6 +170,7 @@ struct DenseCam::Impl {
     const Model* model = nullptr;
     std::string layer;
     DenseSupport support;
+    Field field;         // the trunk's, per step
     at::Tensor weights;  // [K, C]
     at::Tensor method;   // [C]: the method's channel weights
     std::vector<float> bias;
@@ -177,6 +186,7 @@ DenseCam::DenseCam(const Model& model, const std::string& layer, const std::stri
     m.support = denseSupport(model, layer, method);
     if (!m.support.supported) throw std::invalid_argument("dense mode: " + m.support.reason);
     keepTileMemory();
+    m.field = fieldOf(model.backend().trunkGeometry(layer));
     torch::NoGradGuard noGrad;
     m.weights = model.backend().linearHeadWeights().detach().to(torch::kFloat32);
     const int h = model.spec().inputHeight, w = model.spec().inputWidth;
@@ -237,11 +247,11 @@ FloatTensor DenseCam::features(const FloatTensor& input) const {
 }
 
 DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner) const {
-    const int s = stride(), halo = this->halo();
+    const int s = stride(), halo = this->halo(), after = support().haloAfter;
     if (inner.x % s || inner.y % s) throw std::invalid_argument("dense tile off the feature grid");
     const int x0 = std::max(0, inner.x - halo), y0 = std::max(0, inner.y - halo);
-    const int x1 = std::min(region.width, inner.x + inner.width + halo);
-    const int y1 = std::min(region.height, inner.y + inner.height + halo);
+    const int x1 = std::min(region.width, inner.x + roundUp(inner.width, s) + after);
+    const int y1 = std::min(region.height, inner.y + roundUp(inner.height, s) + after);
     return {x0, y0, x1 - x0, y1 - y0};
 }
 
@@ -256,17 +266,62 @@ at::Tensor innerCells(const at::Tensor& all, const DenseRect& read, const DenseR
 }
 }  // namespace
 
+namespace {
+// The trunk over a tile's input (the pixels of `read`), each step's output cut to the cells the
+// remaining steps need for `inner`'s cells: at most their reach before (Σ padding · jump, rounded
+// up to the final stride so that the crop keeps the region's grid) and after the first and last
+// inner cell. Every kept cell depends only on kept cells of the step before (or on the region's
+// own border), so the zero padding at a crop never reaches an inner cell: exact by construction.
+// Returns [1, C, h, w] of the inner cells (as many as the region has).
+at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
+                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner) {
+    const int s = field.stride;
+    const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
+    const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
+    int ox = read.x, oy = read.y;  // the current output's first cell, model pixels
+    const StepCrop crop = [&](std::size_t step, const at::Tensor& out) {
+        const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
+        const int after = field.restAfter.at(step);
+        const int x0 = std::max(ox, inner.x - before), y0 = std::max(oy, inner.y - before);
+        const std::int64_t cx0 = (x0 - ox) / j, cy0 = (y0 - oy) / j;
+        const std::int64_t cx1 = std::min<std::int64_t>(out.size(3), (lastX + after - ox) / j + 1);
+        const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
+        ox = x0, oy = y0;
+        if (cx0 == 0 && cy0 == 0 && cx1 == out.size(3) && cy1 == out.size(2)) return out;
+        return out.slice(3, cx0, cx1).slice(2, cy0, cy1);
+    };
+    at::Tensor all;
+    {
+        c10::InferenceMode inference;
+        const at::Tensor x =
+            torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32)
+                .to(model.device())
+                .contiguous(at::MemoryFormat::ChannelsLast);
+        all = model.backend().headCropped(x, layer, crop);
+    }
+    return innerCells(all, {ox, oy, 0, 0}, inner, s);
+}
+
+// The features of `inner`'s cells from a tile's input: cropped step by step unless
+// LUCIDA_DENSE_NO_CROP=1 (or setDenseTrunkCrop(false)) asks for the whole trunk over the tile.
+at::Tensor tileFeatures(const Model& model, const std::string& layer, const Field& field,
+                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner) {
+    if (denseTrunkCrop()) return croppedTrunk(model, layer, field, input, read, inner);
+    return innerCells(trunk(model, layer, input), read, inner, field.stride);
+}
+}  // namespace
+
 FloatTensor DenseCam::features(const DenseReader& read, const DenseRect& region,
                                const DenseRect& inner) const {
     const DenseRect r = readRect(region, inner);
-    const at::Tensor all = trunk(*impl_->model, impl_->layer, read(r));
-    return toHost(innerCells(all, r, inner, stride()));
+    return toHost(tileFeatures(*impl_->model, impl_->layer, impl_->field, read(r), r, inner));
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
                                const DenseRect& inner) const {
-    const at::Tensor all = trunk(*impl_->model, impl_->layer, input);
-    return toHost(mapsOf(innerCells(all, read, inner, stride())[0], impl_->weights, impl_->method));
+    const at::Tensor f =
+        tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner);
+    return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 
 FloatTensor DenseCam::maps(const FloatTensor& features) const {

@@ -26,9 +26,16 @@ struct DenseSupport {
     bool supported = false;
     std::string reason;  // why not, in words, when unsupported
     int stride = 0;      // model pixels per feature cell
-    int halo = 0;        // model pixels read around a tile: the receptive field's reach beyond the
-                         // tile's cells, rounded up to the stride (ResNet-18 224, small CNN 16)
+    int halo = 0;        // model pixels read before a tile's first cell: the receptive field's
+                         // reach, rounded up to the stride (ResNet-18 224, small CNN 16)
+    int haloAfter = 0;  // model pixels read beyond a tile's last cell (ResNet-18 186, small CNN 15)
 };
+
+// Whether dense tiles run the trunk cropped step by step to the cells the remaining steps need
+// (the default) or whole over tile and halo: LUCIDA_DENSE_NO_CROP=1 or setDenseTrunkCrop(false)
+// (the baseline bench/dense_bench compares; the two are equal to rounding).
+bool denseTrunkCrop();
+void setDenseTrunkCrop(bool crop);
 
 // Methods that reduce, for a global-average-pool + linear head, to a fixed weighting of the
 // feature channels (the gradient of the score is the head's weights / map area everywhere).
@@ -72,7 +79,7 @@ public:
         const DenseRect r = readRect(region, inner);
         return tileMaps(read(r), r, inner);
     }
-    // What a tile reads: `inner` (origin a multiple of the stride) grown by the halo, clipped to
+    // What a tile reads: `inner` (origin a multiple of the stride) grown by the halos, clipped to
     // `region`. Reading is split from computing so that the next tile can be read (on another
     // thread) while the trunk runs over this one.
     DenseRect readRect(const DenseRect& region, const DenseRect& inner) const;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace lucida {
@@ -175,6 +176,14 @@ const std::string& Model::path() const { return impl_->path; }
 const ModelSpec& Model::spec() const { return impl_->spec; }
 std::string Model::device() const { return impl_->device; }
 ModelBackend& Model::backend() const { return *impl_->backend; }
+
+std::vector<std::vector<SpatialLayer>> ModelBackend::trunkGeometry(const std::string&) {
+    return {};
+}
+
+at::Tensor ModelBackend::headCropped(const at::Tensor&, const std::string& layer, const StepCrop&) {
+    throw std::logic_error("the trunk up to '" + layer + "' cannot be run in cropped steps");
+}
 
 std::vector<LayerInfo> Model::layers() const {
     std::call_once(impl_->layersOnce, [this] {

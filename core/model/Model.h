@@ -3,6 +3,7 @@
 #include "model/FloatTensor.h"
 #include "model/ModelSpec.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +20,15 @@ struct LayerInfo {
     std::string kind;  // module type, e.g. "Conv2d", "Sequential", "BasicBlock"
     std::vector<std::int64_t> outputShape;  // for one input of the model's size
 };
+
+// One convolution or pooling of a trunk (square kernel, same along both axes): what dense mode's
+// receptive-field arithmetic needs.
+struct SpatialLayer {
+    int kernel = 1, stride = 1, padding = 0;
+};
+// Applied to each step's output while a trunk runs (dense mode's tiles keep only the cells the
+// remaining steps need): (step index, output) -> what the next step runs on.
+using StepCrop = std::function<at::Tensor(std::size_t step, const at::Tensor& output)>;
 
 // The part of a model the CAM code talks to (LibTorch types, declared only). Implemented for
 // TorchScript modules (graph split at the target layer) and native torchvision ResNets.
@@ -39,6 +49,14 @@ public:
     // Every parameter by dotted name, in module order, sharing the model's storage: the
     // model-randomisation check (core/checks/Randomisation.h) overwrites them in its own copy.
     virtual std::vector<std::pair<std::string, at::Tensor>> namedParameters() = 0;
+    // The spatial layers of each step of the trunk up to `layer`'s output, one list per step in
+    // order (branches joining inside a step, such as a ResNet's downsample, reach no further than
+    // its main path). Empty where not known (TorchScript graphs): dense mode is then refused.
+    virtual std::vector<std::vector<SpatialLayer>> trunkGeometry(const std::string& layer);
+    // head() with `crop` applied to each step of trunkGeometry's output before the next step runs
+    // (on the same fast path as head). Throws std::logic_error where trunkGeometry is empty.
+    virtual at::Tensor headCropped(const at::Tensor& input, const std::string& layer,
+                                   const StepCrop& crop);
 };
 
 // A classifier Lucida can run and explain: TorchScript (traced or scripted) with a JSON sidecar,

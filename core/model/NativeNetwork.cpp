@@ -40,6 +40,8 @@ at::Tensor NativeNetwork::runInference(const at::Tensor& x, std::size_t first, s
     return run(x, first, last);
 }
 
+std::vector<std::vector<SpatialLayer>> NativeNetwork::stepGeometry() const { return {}; }
+
 std::shared_ptr<const FoldedConv> foldConvBatchNorm(torch::nn::Module& conv,
                                                     torch::nn::Module& batchNorm) {
     auto* c = conv.as<torch::nn::Conv2d>();
@@ -65,6 +67,11 @@ std::shared_ptr<const FoldedConv> foldConvBatchNorm(torch::nn::Module& conv,
 at::Tensor applyFolded(const FoldedConv& conv, const at::Tensor& x) {
     return torch::conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding);
 }
+
+const at::Tensor& foldedWeight(const FoldedConv& conv) { return conv.weight; }
+const at::Tensor& foldedBias(const FoldedConv& conv) { return conv.bias; }
+std::vector<std::int64_t> foldedStride(const FoldedConv& conv) { return conv.stride; }
+std::vector<std::int64_t> foldedPadding(const FoldedConv& conv) { return conv.padding; }
 
 std::int64_t parameterVersion(torch::nn::Module& module) {
     std::uint64_t h = 0;
@@ -182,6 +189,39 @@ public:
     }
 
     at::Tensor linearHeadWeights() override { return net_->headWeight().detach(); }
+
+    std::vector<std::vector<SpatialLayer>> trunkGeometry(const std::string& layer) override {
+        std::vector<std::vector<SpatialLayer>> steps = net_->stepGeometry();
+        const std::size_t last = stepOf(layer) + 1;
+        if (steps.size() < last) return {};
+        steps.resize(last);
+        return steps;
+    }
+
+    at::Tensor headCropped(const at::Tensor& input, const std::string& layer,
+                           const StepCrop& crop) override {
+        const std::size_t last = stepOf(layer) + 1;
+        if (net_->stepGeometry().size() < last)
+            return ModelBackend::headCropped(input, layer, crop);
+        at::Tensor x = input.to(device_);
+        if (plainForward()) {
+            torch::NoGradGuard noGrad;
+            for (std::size_t step = 0; step < last; ++step)
+                x = crop(step, net_->run(x, step, step + 1));
+            return x;
+        }
+        const bool channelsLast = input.is_contiguous(at::MemoryFormat::ChannelsLast);
+        {
+            c10::InferenceMode inference;
+            for (std::size_t step = 0; step < last; ++step)
+                x = crop(step, net_->runInference(x, step, step + 1));
+        }
+        // An ordinary tensor, as inferenceRun returns.
+        return x.clone(channelsLast ? at::MemoryFormat::ChannelsLast
+                                    : at::MemoryFormat::Contiguous);
+    }
+
+    const std::shared_ptr<NativeNetwork>& network() const { return net_; }
 
     std::vector<std::pair<std::string, at::Tensor>> namedParameters() override {
         std::vector<std::pair<std::string, at::Tensor>> out;
@@ -318,6 +358,11 @@ void saveNativeState(NativeNetwork& net, const std::string& path) {
     } catch (const FileError& e) {
         throw ModelError(path, "cannot write the model file: " + e.reason());
     }
+}
+
+std::shared_ptr<NativeNetwork> nativeNetworkOf(ModelBackend& backend) {
+    auto* native = dynamic_cast<NativeBackend*>(&backend);
+    return native ? native->network() : nullptr;
 }
 
 std::unique_ptr<ModelBackend> makeNativeBackend(std::string path,

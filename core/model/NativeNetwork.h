@@ -45,6 +45,9 @@ public:
     // changed since (training, the randomisation check). Equals run() to ~1e-5 relative; the
     // default is run() itself. Thread-safe.
     virtual at::Tensor runInference(const at::Tensor& x, std::size_t first, std::size_t last);
+    // The spatial layers of each step but the last (pooling and fc), in order: dense mode's
+    // receptive field and its per-step crops. Empty (the default) where not known.
+    virtual std::vector<std::vector<SpatialLayer>> stepGeometry() const;
 };
 
 // Whether the engine uses the plain forward (run()) instead of runInference and frozen,
@@ -60,6 +63,11 @@ std::shared_ptr<const FoldedConv> foldConvBatchNorm(torch::nn::Module& conv,
                                                     torch::nn::Module& batchNorm);
 // x through the folded convolution (stride and padding of the original).
 at::Tensor applyFolded(const FoldedConv& conv, const at::Tensor& x);
+// Its parts (QuantisedTrunk quantises them): weight (channels-last), bias, stride, padding.
+const at::Tensor& foldedWeight(const FoldedConv& conv);
+const at::Tensor& foldedBias(const FoldedConv& conv);
+std::vector<std::int64_t> foldedStride(const FoldedConv& conv);
+std::vector<std::int64_t> foldedPadding(const FoldedConv& conv);
 // A number that changes whenever any parameter or buffer of `module` is modified in place (the
 // sum of their version counters) or replaced.
 std::int64_t parameterVersion(torch::nn::Module& module);
@@ -84,6 +92,9 @@ void loadNativeState(const std::string& path, NativeNetwork& net, const StateDic
 // Writes the parameters and buffers as Python's `torch.save(model.state_dict(), path)` does (a
 // zip archive Python's torch.load and Lucida's reader open), atomically.
 void saveNativeState(NativeNetwork& net, const std::string& path);
+
+// The network behind a backend makeNativeBackend made; null for any other backend.
+std::shared_ptr<NativeNetwork> nativeNetworkOf(ModelBackend& backend);
 
 // The explanation backend of a native network (frozen, eval mode, on `device`).
 std::unique_ptr<ModelBackend> makeNativeBackend(std::string path,

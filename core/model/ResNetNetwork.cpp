@@ -194,6 +194,21 @@ public:
         return layers;
     }
     std::string lastBlock() const override { return "layer4"; }
+    std::vector<std::vector<SpatialLayer>> stepGeometry() const override {
+        // The stem (7x7 stride-2 convolution, 3x3 stride-2 max pooling), then each block's main
+        // path; its downsample (1x1, the block's stride) reads a subset of what that path reads.
+        std::vector<std::vector<SpatialLayer>> steps{{{7, 2, 3}, {3, 2, 1}}};
+        for (std::size_t i = 0; i < net_->blocks.size(); ++i) {
+            const Block& b = net_->blocks[i];
+            const auto& strided = b->bottleneck ? b->conv2 : b->conv1;
+            const int stride = static_cast<int>(strided->options.stride()->at(0));
+            if (b->bottleneck)
+                steps.push_back({{1, 1, 0}, {3, stride, 1}, {1, 1, 0}});
+            else
+                steps.push_back({{3, stride, 1}, {3, 1, 1}});
+        }
+        return steps;
+    }
     at::Tensor headWeight() override { return net_->fc->weight; }
     void resetHead(std::int64_t outputs) override {
         net_->fc = net_->replace_module("fc", nn::Linear(net_->fc->weight.size(1), outputs));

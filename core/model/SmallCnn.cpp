@@ -72,6 +72,11 @@ public:
         return layers;
     }
     std::string lastBlock() const override { return "block4"; }
+    std::vector<std::vector<SpatialLayer>> stepGeometry() const override {
+        std::vector<std::vector<SpatialLayer>> steps{{{3, 1, 1}}};  // block1's 3x3 convolution
+        for (std::size_t i = 1; i < kBlocks; ++i) steps.push_back({{2, 2, 0}, {3, 1, 1}});
+        return steps;
+    }
     at::Tensor headWeight() override { return net_->fc->weight; }
     void resetHead(std::int64_t outputs) override {
         net_->fc = net_->replace_module("fc", nn::Linear(kChannels[kBlocks], outputs));

@@ -163,8 +163,57 @@ class DenseCamTest : public QObject {
               model.spec().architecture.c_str(), contextShift);
     }
 
+    // The trunk cropped step by step to what the remaining steps need equals the whole trunk over
+    // tile and halo, on a tile with its halo inside the region and on one at the region's corner,
+    // on the fast (folded, channels-last) path and on the plain one.
+    void checkCroppedTrunk(const Model& model, const std::string& layer, int width, int height,
+                           const std::vector<DenseRect>& inners) {
+        const DenseCam dense(model, layer, "gradcam", 1);
+        const FloatTensor region = randomRegion(width, height);
+        const DenseReader read = [&](const DenseRect& r) { return crop(region, r); };
+        for (const bool plain : {false, true}) {
+            setPlainForward(plain);
+            for (const DenseRect& inner : inners) {
+                setDenseTrunkCrop(false);
+                const FloatTensor whole = dense.features(read, {0, 0, width, height}, inner);
+                setDenseTrunkCrop(true);
+                const FloatTensor cropped = dense.features(read, {0, 0, width, height}, inner);
+                const double err = maxDiff(cropped, whole) / maxAbs(whole);
+                qInfo("%s tile %d,%d %dx%d (%s): cropped vs whole trunk %.2g",
+                      model.spec().architecture.c_str(), inner.x, inner.y, inner.width,
+                      inner.height, plain ? "plain" : "fast", err);
+                QVERIFY2(err <= 1e-4, qPrintable(QString::number(err)));
+            }
+        }
+        setPlainForward(false);
+    }
+
 private slots:
     void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    // Halos from the layer lists: Σ padding · jump before a cell (rounded up to the stride) and
+    // Σ (kernel − 1 − padding) · jump after it, less the cell's own box.
+    void halosFollowTheLayers() {
+        const auto resnet = makeModel(dir_, "resnet18", 224);
+        const DenseSupport r = denseSupport(*resnet, "layer4", "gradcam");
+        QCOMPARE(r.stride, 32);
+        QCOMPARE(r.halo, 224);
+        QCOMPARE(r.haloAfter, 186);
+        const auto cnn = makeModel(dir_, "smallcnn", 64);
+        const DenseSupport c = denseSupport(*cnn, "block4", "gradcam");
+        QCOMPARE(c.stride, 8);
+        QCOMPARE(c.halo, 16);
+        QCOMPARE(c.haloAfter, 15);
+    }
+
+    void croppedTrunkEqualsWholeTrunk() {
+        const auto resnet = makeModel(dir_, "resnet18", 224);
+        checkCroppedTrunk(*resnet, "layer4", 1000, 900,
+                          {{320, 256, 288, 224}, {32, 0, 96, 64}, {704, 608, 296, 292}});
+        const auto cnn = makeModel(dir_, "smallcnn", 64);
+        checkCroppedTrunk(*cnn, "block4", 301, 237,
+                          {{64, 48, 80, 72}, {0, 8, 40, 40}, {200, 160, 101, 77}});
+    }
 
     void smallCnnTilesEqualOnePass() {
         const auto model = makeModel(dir_, "smallcnn", 64);
