@@ -1,6 +1,8 @@
 // Dense mode over a slide's patch grid (see DenseAnalysis.h and cam/DenseCam.h).
 #include "analysis/DenseAnalysis.h"
 
+#include "analysis/DenseOrder.h"
+
 #include "cam/DenseCam.h"
 #include "image/ImageError.h"
 #include "model/Model.h"
@@ -12,6 +14,8 @@
 #include <cmath>
 #include <future>
 #include <limits>
+#include <thread>
+#include <unordered_map>
 
 namespace lucida {
 namespace {
@@ -69,35 +73,6 @@ FloatTensor readModelRect(const ImageSource& source, const SlideAnalysis& a, con
     return preprocess(pixels, sized, windows.empty() ? nullptr : &windows.front(),
                       &source.info().grayMapping);
 }
-
-// Two consecutive tile rows of maps [K + 1][tileCells][cells wide]: a patch window (at most one
-// tile high) lies within them.
-struct MapBand {
-    int channels = 0, rowsPerStripe = 0, widthCells = 0;
-    int currentRow = -1;  // tile row held in `current`
-    std::vector<float> previous, current;
-
-    void startRow(int row) {
-        previous.swap(current);
-        if (row != currentRow + 1) std::fill(previous.begin(), previous.end(), 0.0f);
-        current.assign(std::size_t(channels) * rowsPerStripe * widthCells, 0.0f);
-        currentRow = row;
-    }
-    // `maps` of cells from (cellX, cellY) of the current stripe on.
-    void put(const FloatTensor& maps, int cellX, int cellY) {
-        const auto h = maps.size(1), w = maps.size(2);
-        for (int c = 0; c < channels; ++c)
-            for (std::int64_t y = 0; y < h; ++y)
-                std::copy_n(
-                    &maps.data[static_cast<std::size_t>((c * h + y) * w)], w,
-                    &current[(std::size_t(c) * rowsPerStripe + cellY + y) * widthCells + cellX]);
-    }
-    float at(int c, int cellY, int cellX) const {
-        const int stripe = cellY / rowsPerStripe, y = cellY % rowsPerStripe;
-        const auto& rows = stripe == currentRow ? current : previous;
-        return rows[(std::size_t(c) * rowsPerStripe + y) * widthCells + cellX];
-    }
-};
 
 struct DenseTile {
     int row = 0;      // band (tile row)
@@ -235,25 +210,67 @@ DensePlan planTiles(const SlideAnalysis& a, const DenseCam& dense, DenseLayout& 
     return best;
 }
 
-PatchOutcome outcomeOf(const Model& model, const DenseCam& dense, const MapBand& band,
-                       const DenseLayout& l, const Patch& p) {
-    const int cx = p.column * l.patchStep, cy = p.row * l.patchStep, k = dense.logitCount();
+// A tile's cells on the region's grid of cells.
+CellBox cellsOf(const DenseTile& t, int stride) {
+    return {t.inner.x / stride, t.inner.y / stride, (t.inner.width + stride - 1) / stride,
+            (t.inner.height + stride - 1) / stride};
+}
+
+// The maps [channels][window][window] under a patch's window, gathered from the maps of the
+// tiles it touches (kept per tile, so that tiles may run in any order).
+std::vector<float> windowMaps(const DenseSchedule& schedule, std::size_t slot,
+                              const std::unordered_map<std::size_t, FloatTensor>& maps,
+                              int channels) {
+    const CellBox& w = schedule.window(slot);
+    std::vector<float> out(std::size_t(channels) * w.width * w.height, 0.0f);
+    for (std::size_t t : schedule.tilesOf(slot)) {
+        const CellBox& b = schedule.tile(t);
+        const FloatTensor& m = maps.at(t);
+        const int x0 = std::max(w.x, b.x), x1 = std::min(w.x + w.width, b.x + b.width);
+        const int y0 = std::max(w.y, b.y), y1 = std::min(w.y + w.height, b.y + b.height);
+        for (int c = 0; c < channels; ++c)
+            for (int y = y0; y < y1; ++y)
+                std::copy_n(&m.data[(std::size_t(c) * b.height + (y - b.y)) * b.width + (x0 - b.x)],
+                            x1 - x0,
+                            &out[(std::size_t(c) * w.height + (y - w.y)) * w.width + (x0 - w.x)]);
+    }
+    return out;
+}
+
+// A patch's outcome from the maps under its window: the CAM the method map's crop, the logits
+// the mean of W · F over the window plus the bias.
+PatchOutcome outcomeOf(const Model& model, const DenseCam& dense, const std::vector<float>& maps,
+                       int window) {
+    const int k = dense.logitCount();
+    const std::size_t area = std::size_t(window) * window;
     PatchOutcome o;
     o.done = true;
-    o.cam.resize(std::size_t(l.window) * l.window);
+    o.cam.resize(area);
     FloatTensor logits({1, k});
     std::vector<double> sums(std::size_t(k), 0.0);
-    for (int y = 0; y < l.window; ++y)
-        for (int x = 0; x < l.window; ++x) {
-            for (int c = 0; c < k; ++c) sums[std::size_t(c)] += band.at(c, cy + y, cx + x);
-            o.cam[std::size_t(y) * l.window + x] = std::max(0.0f, band.at(k, cy + y, cx + x));
-        }
+    for (std::size_t cell = 0; cell < area; ++cell) {
+        for (int c = 0; c < k; ++c) sums[std::size_t(c)] += maps[std::size_t(c) * area + cell];
+        o.cam[cell] = std::max(0.0f, maps[std::size_t(k) * area + cell]);
+    }
     for (int c = 0; c < k; ++c)
         logits.data[std::size_t(c)] =
-            static_cast<float>(sums[std::size_t(c)] / (l.window * l.window)) +
-            dense.bias()[std::size_t(c)];
+            static_cast<float>(sums[std::size_t(c)] / double(area)) + dense.bias()[std::size_t(c)];
     o.probabilities = model.probabilities(logits).front();
     return o;
+}
+
+// The plan's tiles and the windows of the patches still to do, in cells, for ordering.
+DenseSchedule scheduleOf(const SlideAnalysis& a, const DensePlan& plan, const DenseLayout& l) {
+    std::vector<CellBox> tiles;
+    tiles.reserve(plan.tiles.size());
+    for (const DenseTile& t : plan.tiles) tiles.push_back(cellsOf(t, l.stride));
+    std::vector<std::pair<std::size_t, CellBox>> windows;
+    for (std::size_t i = 0; i < a.grid.patches.size(); ++i) {
+        if (a.outcomes[i].done) continue;
+        const Patch& p = a.grid.patches[i];
+        windows.push_back({i, {p.column * l.patchStep, p.row * l.patchStep, l.window, l.window}});
+    }
+    return DenseSchedule(std::move(tiles), std::move(windows));
 }
 
 }  // namespace
@@ -277,35 +294,98 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
     const DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
     DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
     const DensePlan plan = planTiles(a, dense, l);
-    const auto& completes = plan.completes;
-    const int cellsWide = (l.width + l.stride - 1) / l.stride;
-    MapBand band{dense.logitCount() + 1, l.tileCells, cellsWide, -1, {}, {}};
-    // The next tile is read and preprocessed on another thread while the trunk runs over this one.
-    const auto readAsync = [&](std::size_t t) {
-        return std::async(std::launch::async, [&, t] {
-            return readModelRect(source, a, model.spec(), plan.tiles[t].read);
-        });
-    };
-    std::future<FloatTensor> next;
-    if (!plan.tiles.empty()) next = readAsync(0);
-    std::size_t tileIndex = 0;
-    const std::size_t total = a.outcomes.size();
-    std::size_t doneNow = 0;
-    const auto started = std::chrono::steady_clock::now();
-    for (int ty = 0; ty < static_cast<int>(completes.size()); ++ty) {
-        const bool hasTiles = tileIndex < plan.tiles.size() && plan.tiles[tileIndex].row == ty;
-        if (completes[std::size_t(ty)].empty() && !hasTiles) continue;
-        band.startRow(ty);
-        for (; tileIndex < plan.tiles.size() && plan.tiles[tileIndex].row == ty; ++tileIndex) {
-            if (callbacks.cancelled && callbacks.cancelled()) return;  // `next` waits its read
-            const DenseTile& tile = plan.tiles[tileIndex];
-            const FloatTensor input = next.get();
-            if (tileIndex + 1 < plan.tiles.size()) next = readAsync(tileIndex + 1);
-            band.put(dense.tileMaps(input, tile.read, tile.inner), tile.inner.x / l.stride,
-                     tile.inner.y / l.stride - ty * l.tileCells);
+    DenseSchedule schedule = scheduleOf(a, plan, l);
+    const int channels = dense.logitCount() + 1;
+    // The view in cells: level-0 pixels ÷ (level-0 pixels per model pixel × model pixels per cell).
+    const double cellSide = a.grid.downsample * l.stride;
+    bool whole = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
+    std::optional<std::array<double, 4>> focused =
+        callbacks.focus ? callbacks.focus() : std::nullopt;
+    const auto reorder = [&] {
+        std::optional<std::array<double, 4>> cells;
+        if (focused) {
+            const auto& v = *focused;
+            cells = {v[0] / cellSide, v[1] / cellSide, v[2] / cellSide, v[3] / cellSide};
         }
-        for (std::size_t i : completes[std::size_t(ty)]) {
-            PatchOutcome o = outcomeOf(model, dense, band, l, a.grid.patches[i]);
+        schedule.order(cells, whole);
+    };
+    reorder();
+
+    // The maps of the tiles run, kept until every patch they touch is done.
+    std::unordered_map<std::size_t, FloatTensor> maps;
+    // The next tile is read and preprocessed on another thread while the trunk runs over this one.
+    std::optional<std::size_t> ahead;
+    std::future<FloatTensor> next;
+    const auto readAhead = [&] {
+        ahead = schedule.take();
+        if (ahead)
+            next = std::async(std::launch::async, [&, t = *ahead] {
+                return readModelRect(source, a, model.spec(), plan.tiles[t].read);
+            });
+    };
+    const std::size_t total = a.outcomes.size();
+    using Clock = std::chrono::steady_clock;
+    const auto started = Clock::now();
+    double idleSeconds = 0;  // the rate counts working time only, not waiting for the view
+    std::size_t doneNow = 0;
+    bool idle = false;
+    const auto progress = [&] {
+        AnalysisProgress p;
+        p.done = doneTotal;
+        p.total = total;
+        const double busy =
+            std::chrono::duration<double>(Clock::now() - started).count() - idleSeconds;
+        p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
+        p.queued = schedule.queuedPatches();
+        p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
+        p.wholeSlide = whole;
+        p.idle = idle;
+        return p;
+    };
+    while (doneTotal < total) {
+        // Taken before the callbacks are asked: a change told after this wakes the wait below.
+        const std::uint64_t seen = callbacks.wake ? callbacks.wake->generation() : 0;
+        if (callbacks.cancelled && callbacks.cancelled()) return;  // `next` waits its read
+        // A new view or scope re-orders the tiles not yet taken (the one read ahead stays).
+        const bool wholeNow = callbacks.wholeSlide ? callbacks.wholeSlide() : true;
+        const auto view = callbacks.focus ? callbacks.focus() : std::nullopt;
+        if (wholeNow != whole || (view && view != focused)) {
+            whole = wholeNow;
+            if (view) focused = view;
+            reorder();
+        }
+        if (!ahead) readAhead();
+        if (!ahead) {  // view scope, everything in view done: wait for the view to move
+            if (!idle) {
+                idle = true;
+                if (callbacks.onProgress) callbacks.onProgress(progress());
+                if (callbacks.onIdle) callbacks.onIdle(a);
+            }
+            const auto idleFrom = Clock::now();
+            if (callbacks.wake)
+                callbacks.wake->waitAfter(seen);
+            else
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            idleSeconds += std::chrono::duration<double>(Clock::now() - idleFrom).count();
+            continue;
+        }
+        idle = false;
+        const std::size_t t = *ahead;
+        const FloatTensor input = next.get();
+        readAhead();
+        const DenseTile& tile = plan.tiles[t];
+        FloatTensor tileMaps = dense.tileMaps(input, tile.read, tile.inner);
+        const CellBox& cells = schedule.tile(t);
+        if (tileMaps.dims() != 3 || tileMaps.size(0) != channels ||
+            tileMaps.size(1) != cells.height || tileMaps.size(2) != cells.width)
+            throw ModelError(a.modelPath, "dense maps of an unexpected size for " + a.slidePath);
+        maps.emplace(t, std::move(tileMaps));
+        std::vector<std::size_t> released;
+        const std::vector<std::size_t> complete = schedule.finish(t, released);
+        for (std::size_t slot : complete) {
+            const std::size_t i = schedule.gridIndex(slot);
+            PatchOutcome o =
+                outcomeOf(model, dense, windowMaps(schedule, slot, maps, channels), l.window);
             const std::string why =
                 PatchStore::implausible(o, static_cast<int>(a.classes.size()), o.cam.size());
             if (!why.empty())
@@ -315,23 +395,13 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
             store.append(i, o, l.window, l.window);
             a.outcomes[i] = std::move(o);
         }
+        for (std::size_t r : released) maps.erase(r);
         store.flush();
         a.camWidth = a.camHeight = l.window;
-        doneNow += completes[std::size_t(ty)].size();
-        doneTotal += completes[std::size_t(ty)].size();
-        if (callbacks.onProgress) {
-            AnalysisProgress progress;
-            progress.done = doneTotal;
-            progress.total = total;
-            const double seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            progress.patchesPerSecond = seconds > 0 ? doneNow / seconds : 0;
-            progress.queued = total - doneTotal;
-            progress.secondsLeft =
-                progress.patchesPerSecond > 0 ? progress.queued / progress.patchesPerSecond : 0;
-            callbacks.onProgress(progress);
-        }
-        if (callbacks.onBatch) callbacks.onBatch(a);
+        doneNow += complete.size();
+        doneTotal += complete.size();
+        if (callbacks.onProgress) callbacks.onProgress(progress());
+        if (!complete.empty() && callbacks.onBatch) callbacks.onBatch(a);
     }
 }
 
