@@ -14,14 +14,15 @@ class PatchStore;
 std::string denseRefusal(const Model& model, const SlideAnalysis& analysis);
 
 // Dense mode's part of analyseSlide: the trunk over large tiles (with receptive-field halos) of
-// the patch grid's area and from the stitched maps every not-yet-done patch's outcome — its CAM the crop of the continuous map, its probabilities the head on its
-// window's mean features — appended to `store` and `analysis` as patch mode's would be, so that
-// everything downstream (stitching, rasters, the viewer) is the same. The tiles run in the plan's
-// order (top to bottom) without callbacks.focus; with it, those under the patches in view first,
-// then outwards, re-ordered between tiles when the view moves (DenseOrder.h); with
-// callbacks.wholeSlide false only those the view needs, then it waits as patch mode does. A
-// patch's outcome is the same in any order. `doneTotal` counts done patches. Returns when done
-// or cancelled (callbacks.cancelled, polled between tiles).
+// the patch grid's area and from the stitched maps every not-yet-done patch's outcome — its CAM the
+// crop of the continuous map, its probabilities the head on its window's mean features — appended
+// to `store` and `analysis` as patch mode's would be, so that everything downstream (stitching,
+// rasters, the viewer) is the same. The tiles run in the plan's order (top to bottom) without
+// callbacks.focus; with it, those under the patches in view first, then outwards, re-ordered
+// between tiles when the view moves (DenseOrder.h); with callbacks.wholeSlide false only those the
+// view needs, then it waits as patch mode does. A patch's outcome is the same in any order.
+// `doneTotal` counts done patches. Returns when done or cancelled (callbacks.cancelled, polled
+// between tiles).
 void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& analysis,
                   PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal);
 
