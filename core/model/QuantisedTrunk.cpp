@@ -1,0 +1,282 @@
+// A native network's trunk in int8 through LibTorch's quantised operators (see QuantisedTrunk.h).
+#include "model/QuantisedTrunk.h"
+
+#include "model/NativeNetwork.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+
+namespace lucida {
+namespace {
+
+using PackedConv = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
+
+// One operation of the trunk on numbered activation slots (slot 0 holds the input).
+struct Op {
+    enum class Kind { Conv, MaxPool, AddRelu } kind = Kind::Conv;
+    int in = 0, in2 = 0, out = 0;
+    std::shared_ptr<const FoldedConv> conv;            // Conv
+    bool relu = false;                                 // Conv
+    std::int64_t kernel = 0, stride = 0, padding = 0;  // MaxPool
+    // Calibration: the output's range; after finish(), its scale and zero point and the weights.
+    double lo = 0, hi = 0;
+    bool seen = false;
+    double scale = 1;
+    std::int64_t zeroPoint = 0;
+    PackedConv packed;
+};
+
+std::string chooseEngine() {
+    const auto& engines = at::globalContext().supportedQEngines();
+    for (const auto engine : {at::kONEDNN, at::kQNNPACK})
+        if (std::find(engines.begin(), engines.end(), engine) != engines.end())
+            return engine == at::kONEDNN ? "onednn" : "qnnpack";
+    return {};
+}
+
+torch::nn::Module& child(NativeNetwork& net, const std::string& name) {
+    for (const auto& item : net.module().named_modules())
+        if (item.key() == name) return *item.value();
+    throw std::invalid_argument("int8: " + net.architecture() + " has no module " + name);
+}
+
+Op convOp(NativeNetwork& net, const std::string& conv, const std::string& bn, int in, int out,
+          bool relu) {
+    Op op;
+    op.conv = foldConvBatchNorm(child(net, conv), child(net, bn));
+    op.in = in, op.out = out, op.relu = relu;
+    return op;
+}
+
+Op poolOp(int slot, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
+    Op op;
+    op.kind = Op::Kind::MaxPool;
+    op.in = op.out = slot;
+    op.kernel = kernel, op.stride = stride, op.padding = padding;
+    return op;
+}
+
+// The small CNN: (max pool 2 from the second block on) conv-BN-ReLU, per step.
+std::vector<Op> smallCnnOps(NativeNetwork& net, std::size_t last) {
+    std::vector<Op> ops;
+    for (std::size_t step = 0; step < std::min<std::size_t>(last, 4); ++step) {
+        if (step > 0) ops.push_back(poolOp(0, 2, 2, 0));
+        const std::string block = "block" + std::to_string(step + 1);
+        ops.push_back(convOp(net, block + ".0", block + ".1", 0, 0, true));
+    }
+    return ops;
+}
+
+// torchvision's ResNets: the stem, then per block conv1 (+ReLU), conv2 (+ReLU and conv3 in a
+// bottleneck), the shortcut (downsample or the input) and add+ReLU into slot 0.
+std::vector<Op> resNetOps(NativeNetwork& net, std::size_t last) {
+    std::vector<Op> ops;
+    if (last == 0) return ops;
+    ops.push_back(convOp(net, "conv1", "bn1", 0, 0, true));
+    ops.push_back(poolOp(0, 3, 2, 1));
+    std::size_t step = 1;
+    for (const auto& layer : net.targetLayers()) {
+        if (layer.kind == "Sequential") continue;  // a stage: its blocks follow
+        if (step >= last) break;
+        const std::string& b = layer.name;
+        const bool bottleneck = layer.kind == "Bottleneck";
+        ops.push_back(convOp(net, b + ".conv1", b + ".bn1", 0, 1, true));
+        ops.push_back(convOp(net, b + ".conv2", b + ".bn2", 1, 2, bottleneck));
+        int main = 2;
+        if (bottleneck) ops.push_back(convOp(net, b + ".conv3", b + ".bn3", 2, main = 3, false));
+        int shortcut = 0;
+        bool hasDownsample = false;
+        for (const auto& item : net.module().named_modules())
+            hasDownsample |= item.key() == b + ".downsample";
+        if (hasDownsample)
+            ops.push_back(
+                convOp(net, b + ".downsample.0", b + ".downsample.1", 0, shortcut = 4, false));
+        Op add;
+        add.kind = Op::Kind::AddRelu;
+        add.in = main, add.in2 = shortcut, add.out = 0;
+        ops.push_back(std::move(add));
+        ++step;
+    }
+    return ops;
+}
+
+// A sample of at most ~1M values of x (strided with a step coprime to the channel count).
+at::Tensor sampleOf(const at::Tensor& x) {
+    const at::Tensor flat = x.permute({0, 2, 3, 1}).reshape(-1);
+    const std::int64_t n = flat.numel(), channels = x.size(1);
+    std::int64_t step = std::max<std::int64_t>(1, n >> 20);
+    while (std::gcd(step, channels) != 1) ++step;
+    return flat.slice(0, 0, n, step).to(torch::kFloat32);
+}
+
+void observe(Op& op, RangeObserver observer, const at::Tensor& x) {
+    double lo = 0, hi = 0;
+    if (observer == RangeObserver::MinMax) {
+        lo = x.min().item<double>(), hi = x.max().item<double>();
+    } else {
+        const at::Tensor q = torch::quantile(sampleOf(x), torch::tensor({1e-4, 1 - 1e-4}));
+        lo = q[0].item<double>(), hi = q[1].item<double>();
+    }
+    op.lo = op.seen ? std::min(op.lo, lo) : lo;
+    op.hi = op.seen ? std::max(op.hi, hi) : hi;
+    op.seen = true;
+}
+
+// uint8 scale and zero point of a range (which must hold 0: ReLU outputs and zero padding).
+void fixScale(double lo, double hi, double& scale, std::int64_t& zeroPoint) {
+    lo = std::min(lo, 0.0), hi = std::max(hi, 0.0);
+    scale = std::max((hi - lo) / 255.0, 1e-8);
+    zeroPoint = std::clamp<std::int64_t>(std::llround(-lo / scale), 0, 255);
+}
+
+PackedConv prepack(const FoldedConv& conv) {
+    static auto op = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow("quantized::conv2d_prepack", "")
+                         .typed<PackedConv(at::Tensor, c10::optional<at::Tensor>,
+                                           torch::List<std::int64_t>, torch::List<std::int64_t>,
+                                           torch::List<std::int64_t>, std::int64_t)>();
+    // Per output channel, symmetric: scale max|w| / 127, zero point 0.
+    const at::Tensor w = foldedWeight(conv).to(torch::kFloat32).contiguous();
+    const at::Tensor scales =
+        (w.abs().amax({1, 2, 3}).to(torch::kFloat64) / 127.0).clamp_min(1e-12);
+    const at::Tensor qw = torch::quantize_per_channel(
+        w, scales, torch::zeros({w.size(0)}, torch::kLong), 0, torch::kQInt8);
+    const auto list = [](const std::vector<std::int64_t>& v) {
+        return torch::List<std::int64_t>(v);
+    };
+    return op.call(qw, foldedBias(conv).to(torch::kFloat32), list(foldedStride(conv)),
+                   list(foldedPadding(conv)), torch::List<std::int64_t>({1, 1}), 1);
+}
+
+// Quantised max pooling needs every size as a pair (a default dilation of {1} reads past it).
+at::Tensor pool(const Op& op, const at::Tensor& x) {
+    return torch::max_pool2d(x, {op.kernel, op.kernel}, {op.stride, op.stride},
+                             {op.padding, op.padding}, {1, 1});
+}
+
+at::Tensor addRelu(const at::Tensor& a, const at::Tensor& b, double scale, std::int64_t zp) {
+    static auto op = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow("quantized::add_relu", "")
+                         .typed<at::Tensor(at::Tensor, at::Tensor, double, std::int64_t)>();
+    return op.call(a, b, scale, zp);
+}
+
+}  // namespace
+
+std::string quantisedEngine() {
+    static const std::string engine = chooseEngine();
+    return engine;
+}
+
+struct QuantisedTrunk::Impl {
+    std::shared_ptr<NativeNetwork> net;
+    RangeObserver observer = RangeObserver::Percentile;
+    std::vector<Op> ops;
+    Op input;  // the input's range and scale (kind unused)
+    std::size_t calibrated = 0;
+    bool ready = false;
+    std::string engine;
+
+    // Runs the ops in float; with `calibrating`, observes every output.
+    at::Tensor runFloat(at::Tensor x, bool calibrating) {
+        std::vector<at::Tensor> slots(5);
+        slots[0] = x.contiguous(at::MemoryFormat::ChannelsLast);
+        if (calibrating) observe(input, observer, slots[0]);
+        for (Op& op : ops) {
+            at::Tensor y;
+            if (op.kind == Op::Kind::Conv) {
+                y = applyFolded(*op.conv, slots[std::size_t(op.in)]);
+                if (op.relu) y.relu_();
+            } else if (op.kind == Op::Kind::MaxPool) {
+                y = pool(op, slots[std::size_t(op.in)]);
+            } else {
+                y = (slots[std::size_t(op.in)] + slots[std::size_t(op.in2)]).relu_();
+            }
+            if (calibrating && op.kind != Op::Kind::MaxPool) observe(op, observer, y);
+            slots[std::size_t(op.out)] = std::move(y);
+        }
+        return slots[0];
+    }
+};
+
+QuantisedTrunk::QuantisedTrunk(std::shared_ptr<NativeNetwork> net, std::size_t last,
+                               RangeObserver observer)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.engine = quantisedEngine();
+    if (m.engine.empty())
+        throw std::invalid_argument(
+            "int8: this LibTorch has no quantised engine (onednn, qnnpack)");
+    const std::string arch = net->architecture();
+    if (arch != "smallcnn" && arch.rfind("resnet", 0) != 0)
+        throw std::invalid_argument("int8: no quantised trunk for " + arch);
+    m.net = std::move(net);
+    m.observer = observer;
+    torch::NoGradGuard noGrad;
+    m.ops = arch == "smallcnn" ? smallCnnOps(*m.net, last) : resNetOps(*m.net, last);
+}
+
+QuantisedTrunk::~QuantisedTrunk() = default;
+
+void QuantisedTrunk::calibrate(const at::Tensor& input) {
+    c10::InferenceMode inference;
+    impl_->runFloat(input.to(torch::kFloat32), true);
+    ++impl_->calibrated;
+    impl_->ready = false;
+}
+
+std::size_t QuantisedTrunk::calibrationInputs() const { return impl_->calibrated; }
+
+void QuantisedTrunk::finish() {
+    Impl& m = *impl_;
+    if (m.calibrated == 0) throw std::logic_error("int8: the trunk was not calibrated");
+    at::globalContext().setQEngine(m.engine == "onednn" ? at::kONEDNN : at::kQNNPACK);
+    c10::InferenceMode inference;
+    fixScale(m.input.lo, m.input.hi, m.input.scale, m.input.zeroPoint);
+    for (Op& op : m.ops) {
+        if (op.kind == Op::Kind::MaxPool) continue;
+        fixScale(op.lo, op.hi, op.scale, op.zeroPoint);
+        if (op.kind == Op::Kind::Conv) op.packed = prepack(*op.conv);
+    }
+    m.ready = true;
+}
+
+bool QuantisedTrunk::ready() const { return impl_->ready; }
+std::string QuantisedTrunk::engine() const { return impl_->engine; }
+
+at::Tensor QuantisedTrunk::run(const at::Tensor& input) const {
+    const Impl& m = *impl_;
+    if (!m.ready) throw std::logic_error("int8: run before finish()");
+    c10::InferenceMode inference;
+    std::vector<at::Tensor> slots(5);
+    slots[0] = torch::quantize_per_tensor(
+        input.to(torch::kFloat32).contiguous(at::MemoryFormat::ChannelsLast), m.input.scale,
+        m.input.zeroPoint, torch::kQUInt8);
+    for (const Op& op : m.ops) {
+        const at::Tensor& x = slots[std::size_t(op.in)];
+        at::Tensor y;
+        if (op.kind == Op::Kind::Conv)
+            y = op.relu ? op.packed->apply_relu(x, op.scale, op.zeroPoint)
+                        : op.packed->apply(x, op.scale, op.zeroPoint);
+        else if (op.kind == Op::Kind::MaxPool)
+            y = pool(op, x);
+        else
+            y = addRelu(x, slots[std::size_t(op.in2)], op.scale, op.zeroPoint);
+        slots[std::size_t(op.out)] = std::move(y);
+    }
+    return slots[0].dequantize();
+}
+
+at::Tensor QuantisedTrunk::runFloat(const at::Tensor& input) const {
+    c10::InferenceMode inference;
+    return impl_->runFloat(input.to(torch::kFloat32), false);
+}
+
+}  // namespace lucida

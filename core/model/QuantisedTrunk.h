@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace at {
+class Tensor;
+}
+
+namespace lucida {
+
+class NativeNetwork;
+
+// How calibration turns the activations it sees into a range per layer.
+enum class RangeObserver {
+    MinMax,      // the smallest and largest value seen
+    Percentile,  // the 0.01th and 99.99th percentile of each calibration input, widest kept
+};
+
+// The quantised engine LibTorch offers here, preferred first: "onednn" (x86), else "qnnpack";
+// empty when neither (int8 is then refused).
+std::string quantisedEngine();
+
+// A native network's trunk (steps [0, last) of NativeNetwork::runInference: the stem and blocks
+// up to a target layer) in int8 for forward-only work: the BatchNorm-folded convolutions with
+// per-channel symmetric int8 weights, activations as per-tensor uint8 whose scales and zero
+// points come from calibration on the image's own inputs; quantised convolution (+ReLU), max
+// pooling and add+ReLU (residuals) through LibTorch's quantised operators; the result is
+// dequantised to float (the head stays fp32). ResNets 18–152 and the small CNN.
+// Use: calibrate() on a few inputs, finish(), then run(). Not thread-safe while calibrating.
+class QuantisedTrunk {
+public:
+    // Throws std::invalid_argument when the architecture is not a native ResNet or small CNN, or
+    // LibTorch has no quantised engine here.
+    QuantisedTrunk(std::shared_ptr<NativeNetwork> net, std::size_t last,
+                   RangeObserver observer = RangeObserver::Percentile);
+    ~QuantisedTrunk();
+    QuantisedTrunk(const QuantisedTrunk&) = delete;
+    QuantisedTrunk& operator=(const QuantisedTrunk&) = delete;
+
+    // Observes the float trunk's activations on a normalised input [N, 3, H, W].
+    void calibrate(const at::Tensor& input);
+    std::size_t calibrationInputs() const;
+    // Quantises the weights and fixes every activation's scale; throws std::logic_error when
+    // nothing was calibrated.
+    void finish();
+    bool ready() const;
+
+    // The trunk's output [N, C, h, w] in float, computed in int8 (after finish()).
+    at::Tensor run(const at::Tensor& input) const;
+    // The same steps in float (what calibration observes; equals runInference).
+    at::Tensor runFloat(const at::Tensor& input) const;
+    std::string engine() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lucida
