@@ -15,6 +15,7 @@
 #include "Presenter.h"
 #include "ProjectDock.h"
 #include "ProjectMenu.h"
+#include "ProjectViews.h"
 #include "PropertiesPanel.h"
 #include "RecentFiles.h"
 #include "ResultsLocation.h"
@@ -151,11 +152,9 @@ MainWindow::MainWindow(TileService* tiles, QWidget* parent)
     projectDock_->setViewerBusy([this] { return modelTools_->isBusy(); });
     projectMenu_ = new ProjectMenu(projectDock_, this);
     connect(projectDock_, &ProjectDock::openImageRequested, this, &MainWindow::openProjectImage);
-    connect(this, &MainWindow::documentOpened, this, [this](SlideView* view) {
-        if (projectDock_->resultsDir().isEmpty()) return;
-        const QString root = projectDock_->resultsRootOfImage(view->document()->path());
-        if (!root.isEmpty()) modelTools_->setResultsRoot(view, root);
-    });
+    // A project's image analyses with the project's results folder and its own settings.
+    auto* projectViews = new ProjectViews(projectDock_, modelTools_, this);
+    connect(this, &MainWindow::documentOpened, projectViews, &ProjectViews::attach);
 
     positionLabel_ = new QLabel(this);
     positionLabel_->setObjectName("positionLabel");

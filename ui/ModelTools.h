@@ -9,6 +9,10 @@ class QDockWidget;
 class QMainWindow;
 class QTabWidget;
 
+namespace lucida {
+struct ImageSettings;
+}
+
 namespace lucida::ui {
 
 class AnalysisController;
@@ -41,6 +45,12 @@ public:
         Q_UNUSED(view);
         Q_UNUSED(root);
     }
+    // `view`'s analysis uses these project settings of its image over the session's
+    // (AnalysisController::setImageSettings; ui/cohort/ProjectViews); without LibTorch: none.
+    virtual void setImageSettings(SlideView* view, const ImageSettings& own) {
+        Q_UNUSED(view);
+        Q_UNUSED(own);
+    }
     // A split view's pane (ui/split): its own analysis of the same image with its own session
     // (a build without LibTorch: none).
     virtual void attachPane(SlideView* pane, ModelSession* session) = 0;
@@ -57,6 +67,8 @@ signals:
     void modelOpened(const QString& path);
     void modelFailed(const QString& message);
     void errorOccurred(const QString& title, const QString& message);  // shown as a dialog
+    // The Analysis panel's Edit… of `view`'s project image settings (ui/cohort/ProjectViews).
+    void imageSettingsEditRequested(SlideView* view);
 
 protected:
     using QObject::QObject;

@@ -66,6 +66,9 @@ public:
             c->resultsPlaceChanged();  // the run restarts on what is stored there
         }
     }
+    void setImageSettings(SlideView* view, const ImageSettings& own) override {
+        if (auto* c = controller(view)) c->setImageSettings(own);
+    }
     void attachPane(SlideView* pane, ModelSession* session) override;
     void openModel(const QString& path) override { session_->open(path); }
     void analyseCurrent() override;
@@ -120,6 +123,9 @@ TorchModelTools::TorchModelTools(QMainWindow* window, QTabWidget* tabs)
     connect(panel_, &AnalysisPanel::regionsFromHeatRequested, this,
             &TorchModelTools::createRegionsFromHeat);
     connect(panel_, &AnalysisPanel::heatInsideRequested, this, &TorchModelTools::measureHeatInside);
+    connect(panel_, &AnalysisPanel::imageSettingsEditRequested, this, [this] {
+        if (SlideView* view = currentView()) emit imageSettingsEditRequested(view);
+    });
     connect(session_, &ModelSession::modelChanged, this, [this] {
         if (session_->isLoading())
             window_->statusBar()->showMessage(tr("Opening model %1…").arg(session_->path()));

@@ -2,18 +2,27 @@
 // and a missing one; the Project dock's statuses before, during and after its background queue
 // (none → partial → done; broken → failed with the reason; missing shown as such), cancelled
 // mid-slide and resumed from the stored patches, the queue waiting while the viewer is busy, sort
-// and filter, double-click opening an image on the project's results; and the score column
-// against `lucida-cli batch` of the same project, which must find every patch stored (0 inferred).
+// and filter, double-click opening an image on the project's results and with its own settings
+// (the queue's results key, shown without running the model; the Analysis panel's project line
+// and its Edit…); and the score column against `lucida-cli batch` of the same project, which must
+// find every patch stored (0 inferred).
 #include "AnalysisController.h"
+#include "AnalysisPanel.h"
 #include "ImageDocument.h"
+#include "ImageSettingsNote.h"
 #include "MainWindow.h"
+#include "ModelSession.h"
 #include "ProjectDock.h"
 #include "ProjectTableModel.h"
+#include "QueueSettings.h"
 #include "SlideView.h"
 #include "TileService.h"
+#include "cohort/Cohort.h"
+#include "engine/ModelEngine.h"
 #include "image/ImageSource.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QDialog>
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -27,14 +36,17 @@
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolButton>
 #include <QtTest>
 
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 
 using namespace lucida;
 using namespace lucida::ui;
@@ -70,6 +82,24 @@ class ProjectDockTest : public QObject {
     ImageStatus status(const QString& name) const { return table()->scan(rowOf(name)).status; }
     QString statusShown(const QString& name) const {
         return table()->index(rowOf(name), ProjectTableModel::Status).data().toString();
+    }
+    // Opens `name` as a double-click in the dock does; its view, or null.
+    SlideView* openByDoubleClick(const QString& name) {
+        QSortFilterProxyModel* proxy = dock()->proxy();
+        proxy->setFilterFixedString(name);
+        QSignalSpy opened(window_.get(), &MainWindow::documentOpened);
+        if (proxy->rowCount() == 1) emit dock()->view()->doubleClicked(proxy->index(0, 0));
+        proxy->setFilterFixedString("");
+        return opened.wait(20000) ? window_->currentView() : nullptr;
+    }
+    // What the project's queue has stored for `name` with its own and the window's settings.
+    std::optional<SlideAnalysis> queueAnalysis(const QString& name) const {
+        const CohortImage& image = table()->image(rowOf(name));
+        const QueueSettings q = queueSettingsOf(*window_->analysisPanel()->session());
+        const auto source = openProjectImage(QString::fromStdString(image.path), image.settings);
+        return modelEngine().loadSlideAnalysis(*source, *q.model,
+                                               imageAnalysisSettings(q, image.settings),
+                                               dock()->resultsDir().toStdString());
     }
     bool waitScans() {
         QSignalSpy done(dock(), &ProjectDock::scansFinished);
@@ -401,6 +431,76 @@ private slots:
         QCOMPARE(*view->document()->info().mppX, 0.25);
         QCOMPARE(*view->document()->info().mppY, 0.25);
         proxy->setFilterFixedString("");
+    }
+
+    // Slide 1's own overlap (0.5, set above; the panel's: none): the view opened by double-click
+    // analyses at it, with the queue's results key, and Analyse Slide shows the queue's stored
+    // patches without running the model; the Analysis panel says so and shows 50 % in its
+    // disabled Overlap. Slide 2 (no own settings) keeps the panel's, and switching tabs switches
+    // what the panel shows. Edit… in the panel saves a new overlap to the project file, leaves
+    // the window's alone and re-keys the view, whose new run stores what the queue would.
+    void doubleClickAnalysesWithTheImagesOwnSettings() {
+        AnalysisPanel* panel = window_->analysisPanel();
+        QVERIFY(panel);
+        ModelSession* session = panel->session();
+        QCOMPARE(session->overlap(), 0.0);
+        SlideView* view1 = openByDoubleClick("slide-1");
+        QVERIFY(view1);
+        auto* c1 = AnalysisController::of(view1);
+        QCOMPARE(c1->imageSettings().overlap.value_or(-1), 0.5);
+        QCOMPARE(c1->analysisSettings().overlap, 0.5);
+        const auto queued = queueAnalysis("slide-1.tiff");
+        QVERIFY(queued && queued->complete());
+        c1->start();
+        QTRY_COMPARE_WITH_TIMEOUT(c1->state(), AnalysisController::State::Complete, kRunMs);
+        QCOMPARE(c1->analysis()->key, queued->key);
+        QCOMPARE(c1->progress().inferred, std::size_t(0));
+        QCOMPARE(c1->progress().reused, queued->outcomes.size());
+        ImageSettingsNote* note = panel->imageSettingsNote();
+        QVERIFY(!note->isHidden());
+        QCOMPARE(note->label()->text(), QString("Project settings for this image: overlap 0.5."));
+        QVERIFY(!panel->overlapCombo()->isEnabled());
+        QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.5);
+        QVERIFY(panel->methodCombo()->isEnabled());  // not the image's own
+
+        SlideView* view2 = openByDoubleClick("slide-2");
+        QVERIFY(view2);
+        auto* c2 = AnalysisController::of(view2);
+        QVERIFY(c2->imageSettings().empty());
+        QCOMPARE(c2->analysisSettings().overlap, 0.0);
+        QVERIFY(note->isHidden());
+        QVERIFY(panel->overlapCombo()->isEnabled());
+        QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.0);
+        window_->tabs()->setCurrentWidget(view1);
+        QVERIFY(!note->isHidden());
+        QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.5);
+
+        bool edited = false;
+        QTimer::singleShot(0, this, [&edited] {
+            auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
+            if (!dialog) return;
+            auto* overlap = dialog->findChild<QDoubleSpinBox*>("imageOverlap");
+            if (!overlap || overlap->value() != 0.5) return dialog->reject();
+            overlap->setValue(0.25);
+            edited = true;
+            dialog->accept();
+        });
+        note->editButton()->click();
+        QVERIFY(edited);
+        QCOMPARE(readProject(dock()->projectPath().toStdString())
+                     .images[std::size_t(rowOf("slide-1.tiff"))]
+                     .settings.overlap.value_or(-1),
+                 0.25);
+        QCOMPARE(session->overlap(), 0.0);
+        QCOMPARE(c1->imageSettings().overlap.value_or(-1), 0.25);
+        QCOMPARE(note->label()->text(), QString("Project settings for this image: overlap 0.25."));
+        QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.25);
+        QTRY_COMPARE_WITH_TIMEOUT(c1->state(), AnalysisController::State::Complete, kRunMs);
+        QCOMPARE(c1->analysis()->settings.overlap, 0.25);
+        const auto requeued = queueAnalysis("slide-1.tiff");
+        QVERIFY(requeued && requeued->complete());
+        QCOMPARE(c1->analysis()->key, requeued->key);
+        QVERIFY(requeued->key != queued->key);
     }
 
     void cleanupTestCase() {

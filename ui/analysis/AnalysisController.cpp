@@ -23,6 +23,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 namespace lucida::ui {
 
@@ -75,6 +76,14 @@ std::array<double, 4> visibleRect(const SlideView& view) {
     return {r.x, r.y, r.width, r.height};
 }
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+
+// Whether two settings analyse the same (the class resolved: -1 and the last class are one).
+bool sameAnalysis(const AnalysisSettings& a, const AnalysisSettings& b, int classCount) {
+    return a.method == b.method && a.eigenSmooth == b.eigenSmooth &&
+           a.augmentSmooth == b.augmentSmooth && a.fit == b.fit && a.overlap == b.overlap &&
+           a.mode == b.mode && a.layer == b.layer && a.minTissue == b.minTissue &&
+           a.classIndex.value_or(classCount - 1) == b.classIndex.value_or(classCount - 1);
+}
 
 CamNormalisation normalisationOf(int value) {
     return value == 1 ? CamNormalisation::Patch : CamNormalisation::Slide;
@@ -402,11 +411,7 @@ void AnalysisController::restart() {
 }
 
 void AnalysisController::analysisChanged() {
-    bool changed = method_ != session_->method() || fit_ != session_->fit() ||
-                   overlap_ != session_->overlap() || eigenSmooth_ != session_->eigenSmooth() ||
-                   flipSmooth_ != session_->flipSmooth() || mode_ != session_->mode();
-    const int classBefore = effectiveClassIndex();
-    const int indexBefore = classIndex_;
+    const auto before = settingsOrNone();
     method_ = session_->method();
     eigenSmooth_ = session_->eigenSmooth();
     flipSmooth_ = session_->flipSmooth();
@@ -414,10 +419,48 @@ void AnalysisController::analysisChanged() {
     overlap_ = session_->overlap();
     mode_ = session_->mode();
     classIndex_ = session_->classIndex();
-    // Another class, unless it is the same one named differently (-1 and the last class).
-    if (classIndex_ != indexBefore && !(model() && effectiveClassIndex() == classBefore))
-        changed = true;
-    if (changed) restart();
+    restartIfChanged(before);
+}
+
+void AnalysisController::setImageSettings(const ImageSettings& own) {
+    if (own == own_) return;
+    const auto before = settingsOrNone();
+    own_ = own;
+    emit imageSettingsChanged();
+    restartIfChanged(before);
+}
+
+// A setting the image overrides is not this view's to change: only what it analyses counts.
+void AnalysisController::restartIfChanged(const std::optional<AnalysisSettings>& before) {
+    const auto after = settingsOrNone();
+    const int classes = model() ? model()->spec().classCount() : 0;
+    if (!before || !after || !sameAnalysis(*before, *after, classes)) restart();
+}
+
+AnalysisSettings AnalysisController::analysisSettings() const {
+    AnalysisSettings s;
+    s.method = method_.toStdString();
+    s.eigenSmooth = eigenSmooth_;
+    s.augmentSmooth = flipSmooth_;
+    if (classIndex_ >= 0 && effectiveClassIndex() == classIndex_)  // else the model's default
+        s.classIndex = classIndex_;
+    s.batchSize = batchSize_;
+    s.fit = fit_;
+    s.overlap = overlap_;
+    s.mode = mode_;  // core falls back to patches where dense does not apply
+    s.slice = view_->document()->slice();
+    if (own_.empty()) return s;
+    // The queue's and batch's own merge (ImageSettings.h), so the results key is theirs.
+    return effectiveSettings(std::move(s), own_,
+                             model() ? model()->spec().classes : std::vector<std::string>{});
+}
+
+std::optional<AnalysisSettings> AnalysisController::settingsOrNone() const {
+    try {
+        return analysisSettings();
+    } catch (const std::invalid_argument&) {
+        return std::nullopt;
+    }
 }
 
 void AnalysisController::displayChanged() {
@@ -526,6 +569,18 @@ void AnalysisController::stopRun(bool dropResults) {
 }
 
 void AnalysisController::launch(bool wholeSlide) {
+    AnalysisSettings settings;
+    try {
+        settings = analysisSettings();
+    } catch (const std::invalid_argument& e) {  // the project's class for it is not the model's
+        stopRun(false);
+        wanted_ = false;
+        error_ = tr("%1: project settings: %2")
+                     .arg(view_->document()->path(), QString::fromUtf8(e.what()));
+        setState(State::Failed);
+        emit failed(error_);
+        return;
+    }
     ++generation_;
     error_.clear();
     progress_ = {};
@@ -538,16 +593,7 @@ void AnalysisController::launch(bool wholeSlide) {
     run->source = view_->document()->source();
     run->model = model();
     run->scale = scale_;  // a live run resumed, or Analyse Slide after live heat: same colours
-    run->settings.method = method_.toStdString();
-    run->settings.eigenSmooth = eigenSmooth_;
-    run->settings.augmentSmooth = flipSmooth_;
-    if (classIndex_ >= 0 && effectiveClassIndex() == classIndex_)  // else the model's default
-        run->settings.classIndex = classIndex_;
-    run->settings.batchSize = batchSize_;
-    run->settings.fit = fit_;
-    run->settings.overlap = overlap_;
-    run->settings.mode = mode_;  // core falls back to patches where dense does not apply
-    run->settings.slice = view_->document()->slice();
+    run->settings = std::move(settings);
     run->wholeSlide = wholeSlide;
     run->resultsRoot = resultsRoot().toStdString();
     run->tiles = &view_->tileService()->loader();  // pixels decoded once for screen and model

@@ -5,6 +5,7 @@
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/InferenceWorker.h"
 #include "analysis/SlideAnalysis.h"
+#include "cohort/ImageSettings.h"
 
 #include <QFuture>
 #include <QObject>
@@ -98,6 +99,15 @@ public:
     double overlap() const { return overlap_; }
     AnalysisMode mode() const { return mode_; }  // asked for; the run's may be Patch (notices)
     CamNormalisation normalisation() const { return normalisation_; }
+    // A project image's own settings (core/cohort/ImageSettings.h), over the session's for this
+    // view alone, as the project queue and `lucida-cli batch` apply them (effectiveSettings): the
+    // view finds the queue's stored results and writes under the same key. Empty (the default):
+    // the session's settings. A change of what is analysed restarts the run.
+    void setImageSettings(const ImageSettings& own);
+    const ImageSettings& imageSettings() const { return own_; }
+    // What a run of this view analyses: the session's settings (above) with the image's own over
+    // them. Throws std::invalid_argument for an own class the model lacks.
+    AnalysisSettings analysisSettings() const;
     // Where results are kept; default: the user's results store, or beside the image when that
     // is chosen (Analysis ▸ Keep Results Beside the Image) and writable (ResultsLocation.h).
     void setResultsRoot(const QString& root) { resultsRoot_ = root; }
@@ -138,6 +148,7 @@ signals:
     void progressChanged();
     void resultsChanged();  // also when dropped (results() null)
     void failed(const QString& message);
+    void imageSettingsChanged();  // setImageSettings (the panel shows them)
 
 private:
     struct Run;
@@ -159,6 +170,10 @@ private:
     void displayChanged();
     void setLive(bool live);
     void setNormalisation(CamNormalisation normalisation);
+    // analysisSettings(), or nullopt when the image's own class is not the model's.
+    std::optional<AnalysisSettings> settingsOrNone() const;
+    // Restarts when `before` and what is analysed now differ.
+    void restartIfChanged(const std::optional<AnalysisSettings>& before);
 
     SlideView* view_;
     ModelSession* session_;
@@ -171,6 +186,7 @@ private:
     double overlap_ = 0;
     AnalysisMode mode_ = AnalysisMode::Dense;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
+    ImageSettings own_;  // the project image's own settings (empty: none)
     QString resultsRoot_;
     mutable QString cachedRoot_;  // resultsRoot() for cachedPlace_ (hashing the image once)
     mutable int cachedPlace_ = -1;

@@ -2,6 +2,7 @@
 #include "DurationText.h"
 
 #include "AnalysisController.h"
+#include "ImageSettingsNote.h"
 #include "ModelSession.h"
 #include "RecentFiles.h"
 #include "SlideView.h"
@@ -286,6 +287,12 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
            "seams (GAP + linear heads; CAM, Grad-CAM, HiResCAM, LayerCAM; otherwise patches are "
            "used and the run says why). Per patch: every patch on its own, as in training"));
     modelForm->addRow(tr("Mode:"), modeCombo_);
+    // Above Method: what a project image's own settings override (disabled below).
+    imageNote_ = new ImageSettingsNote(
+        {methodCombo_, classCombo_, fitCombo_, overlapCombo_, modeCombo_}, modelBox);
+    connect(imageNote_, &ImageSettingsNote::editRequested, this,
+            &AnalysisPanel::imageSettingsEditRequested);
+    modelForm->insertRow(3, imageNote_);
     return modelBox;
 }
 
@@ -518,8 +525,10 @@ void AnalysisPanel::setController(AnalysisController* controller) {
                                 &AnalysisPanel::updateProgress);
         connections_ << connect(controller_, &AnalysisController::resultsChanged, this,
                                 &AnalysisPanel::updateResults);
+        connections_ << connect(controller_, &AnalysisController::imageSettingsChanged, this,
+                                &AnalysisPanel::showAnalysisSettings);
     }
-    updateClasses();
+    showAnalysisSettings();  // this image's project settings, or the session's
     updateState();
     updateProgress();
     updateResults();
@@ -595,7 +604,10 @@ void AnalysisPanel::updateClasses() {
     const QSignalBlocker block(classCombo_);
     classCombo_->clear();
     const Model* model = session_->model().get();
-    if (!model) return;
+    if (!model) {
+        imageNote_->apply(controller_);
+        return;
+    }
     const ModelSpec& spec = model->spec();
     for (int k = 0; k < spec.classCount(); ++k)
         classCombo_->addItem(k < int(spec.classes.size()) ? QString::fromStdString(spec.classes[k])
@@ -604,6 +616,7 @@ void AnalysisPanel::updateClasses() {
     const int chosen = session_->classIndex();
     classCombo_->setCurrentIndex(chosen >= 0 && chosen < spec.classCount() ? chosen
                                                                            : spec.classCount() - 1);
+    imageNote_->apply(controller_);  // a project image's own class, method, …
 }
 
 void AnalysisPanel::updateState() {

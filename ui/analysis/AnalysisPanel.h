@@ -21,6 +21,7 @@ class QToolButton;
 namespace lucida::ui {
 
 class AnalysisController;
+class ImageSettingsNote;
 class ModelSession;
 
 // The legend: the colour map as a bar with its value scale (0…1; for the CAM also the raw range
@@ -102,6 +103,8 @@ public:
     ColourBar* colourBar() const { return colourBar_; }
     QListWidget* regionList() const { return regionList_; }
     QLabel* heatInsideLabel() const { return heatInsideLabel_; }
+    // "Project settings for this image: …" with Edit… (a project image with its own settings).
+    ImageSettingsNote* imageSettingsNote() const { return imageNote_; }
     // The last "heat inside annotations" answer for the current image (empty: none yet).
     void showHeatInside(const QString& text);
 
@@ -110,8 +113,9 @@ signals:
     void describeModelRequested();  // edit the open model's sidecar
     void modelChosen(const QString& path);
     void analyseRequested();
-    void regionsFromHeatRequested();  // the shown heat above a threshold, as annotations
-    void heatInsideRequested();       // the heat's energy inside a class's areas
+    void regionsFromHeatRequested();    // the shown heat above a threshold, as annotations
+    void heatInsideRequested();         // the heat's energy inside a class's areas
+    void imageSettingsEditRequested();  // the current image's project settings (ui/cohort)
     // Level-0 bounds of a top region; `closer`: Shift held, zoom up to twice the scan's scale.
     void regionActivated(const QRectF& region, bool closer);
 
@@ -150,6 +154,7 @@ private:
     QComboBox* fitCombo_ = nullptr;
     QComboBox* overlapCombo_ = nullptr;
     QComboBox* modeCombo_ = nullptr;
+    ImageSettingsNote* imageNote_ = nullptr;
     QComboBox* layerCombo_;
     QComboBox* normalisationCombo_;
     QComboBox* colourMapCombo_;

@@ -155,10 +155,20 @@ void ProjectDock::createProject(const QString& source, const QString& projectPat
 }
 
 QString ProjectDock::resultsRootOfImage(const QString& imagePath) const {
+    return rowOfImage(imagePath) < 0 ? QString() : resultsRootOf(imagePath, resultsDir_);
+}
+
+int ProjectDock::rowOfImage(const QString& imagePath) const {
     const std::string path = QFileInfo(imagePath).absoluteFilePath().toStdString();
-    for (const auto& image : model_->images())
-        if (image.path == path) return resultsRootOf(imagePath, resultsDir_);
-    return {};
+    const auto& images = model_->images();
+    for (std::size_t row = 0; row < images.size(); ++row)
+        if (images[row].path == path) return int(row);
+    return -1;
+}
+
+ImageSettings ProjectDock::imageSettingsOf(const QString& imagePath) const {
+    const int row = rowOfImage(imagePath);
+    return row < 0 ? ImageSettings{} : model_->image(row).settings;
 }
 
 void ProjectDock::rescan() {
@@ -214,9 +224,16 @@ void ProjectDock::showContextMenu(const QPoint& at) {
     menu.exec(view_->viewport()->mapToGlobal(at));
 }
 
-void ProjectDock::editSelectedImageSettings() {
-    const std::vector<int> rows = selectedRows();
-    if (rows.empty() || queue_->isRunning()) return;
+void ProjectDock::editSelectedImageSettings() { editImageSettings(selectedRows()); }
+
+void ProjectDock::editImageSettings(const std::vector<int>& rows) {
+    if (rows.empty()) return;
+    if (queue_->isRunning()) {  // it runs with the settings it was given
+        QMessageBox::information(this, tr("Image Settings"),
+                                 tr("Cancel the project's queue first: it runs with the settings "
+                                    "it started with."));
+        return;
+    }
     const QString names =
         rows.size() == 1 ? QFileInfo(QString::fromStdString(model_->image(rows[0]).path)).fileName()
                          : tr("%n image(s)", "", int(rows.size()));
@@ -236,8 +253,10 @@ void ProjectDock::setImageSettings(const std::vector<int>& rows, const ImageSett
         if (row >= 0 && row < int(images.size())) images[std::size_t(row)].settings = own;
     writeProjectFile(projectPath_.toStdString(), images, resultsDir_.toStdString());
     for (const int row : rows) {
+        if (row < 0 || row >= int(images.size())) continue;
         model_->setImageSettings(row, own);
         scanRow(row);
+        emit imageSettingsChanged(QString::fromStdString(images[std::size_t(row)].path), own);
     }
     progressText_->setText(own.empty()
                                ? tr("%n image(s) use the window's settings.", "", int(rows.size()))

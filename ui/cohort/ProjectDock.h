@@ -43,6 +43,9 @@ public:
     QString resultsDir() const { return resultsDir_; }
     // Where the project keeps `imagePath`'s results; empty when it is not in the project.
     QString resultsRootOfImage(const QString& imagePath) const;
+    // The source-model row of `imagePath` (-1: not in the project) and its own settings.
+    int rowOfImage(const QString& imagePath) const;
+    ImageSettings imageSettingsOf(const QString& imagePath) const;
 
     // Polled while the queue runs: true while the viewer analyses (the queue waits for it).
     void setViewerBusy(std::function<bool()> busy) { viewerBusy_ = std::move(busy); }
@@ -59,6 +62,7 @@ public:
     void setImageSettings(const std::vector<int>& rows, const ImageSettings& own);
     // The dialog for the selected rows (initialised from the first), then setImageSettings.
     void editSelectedImageSettings();
+    void editImageSettings(const std::vector<int>& rows);  // the same for these rows
     std::vector<int> selectedRows() const;
 
     ProjectTableModel* table() const { return model_; }
@@ -72,6 +76,8 @@ signals:
     void projectOpened(const QString& path);
     void queueFinished(bool cancelled);
     void scansFinished();  // every requested scan has arrived
+    // setImageSettings saved these for the image (open views follow: ProjectViews).
+    void imageSettingsChanged(const QString& imagePath, const lucida::ImageSettings& own);
 
 private:
     void buildWidgets();
