@@ -3,7 +3,8 @@
 // second (mm²/s: the analysed patches' grid cells × µm/px²) and patches per second; then the
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
-//        [--dense-only] [--dense-tile PX] [--trunk-sizes]
+//        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward]
+// LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops).
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
 #include "cam/DenseCam.h"
@@ -115,11 +116,11 @@ int main(int argc, char** argv) {
         std::fprintf(
             stderr,
             "usage: dense_bench SLIDE (MODEL|resnet18|smallcnn) [--rounds N] [--forward-only]\n"
-            "       [--dense-only] [--dense-tile PX] [--trunk-sizes]\n");
+            "       [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward]\n");
         return 2;
     }
     int rounds = 1;
-    bool forwardOnly = false, denseOnly = false, trunkSizes = false;
+    bool forwardOnly = false, denseOnly = false, trunkSizes = false, noForward = false;
     int denseTile = 0;
     for (int i = 3; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::atoi(argv[++i]);
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--dense-tile") && i + 1 < argc) denseTile = std::atoi(argv[++i]);
         if (!std::strcmp(argv[i], "--dense-only")) denseOnly = true;
         if (!std::strcmp(argv[i], "--trunk-sizes")) trunkSizes = true;
+        if (!std::strcmp(argv[i], "--no-forward")) noForward = true;
     }
     configureTorchThreads();
     const fs::path dir = fs::temp_directory_path() / ("dense_bench-" + std::to_string(::getpid()));
@@ -148,6 +150,11 @@ int main(int argc, char** argv) {
     }
     if (trunkSizes)
         trunkRates(*model, model->spec().architecture == "smallcnn" ? "block4" : "layer4");
+    if (noForward) {
+        std::printf("  {}]}\n");
+        fs::remove_all(dir);
+        return 0;
+    }
     const std::string arch = model->spec().architecture;
     const int side = model->spec().inputWidth;
     torch::manual_seed(3);

@@ -153,6 +153,10 @@ std::optional<std::int64_t> freeMemoryBytes(const std::string& device, std::stri
     return available;
 }
 
+std::int64_t peakBytesDuring(const std::string& device, const std::function<void()>& run) {
+    return peakBytesOf(torch::Device(device).type(), run);
+}
+
 bool isOutOfMemory(const std::string& message) {
     std::string m = message;
     std::transform(m.begin(), m.end(), m.begin(),

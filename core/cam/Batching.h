@@ -53,6 +53,10 @@ int batchSizeFor(std::int64_t freeBytes, std::int64_t perImageBytes, std::int64_
 std::optional<std::int64_t> freeMemoryBytes(const std::string& device,
                                             std::string* source = nullptr);
 
+// Peak bytes allocated on `device`'s type while `run` runs, above what was allocated before
+// (LibTorch's memory-reporting hook; what chooseBatchSize measures). Dense mode's tile sides.
+std::int64_t peakBytesDuring(const std::string& device, const std::function<void()>& run);
+
 // Whether an error message is LibTorch's (or the TorchScript interpreter's) report of an
 // allocation failure: "CUDA out of memory", "DefaultCPUAllocator: can't allocate memory", …
 bool isOutOfMemory(const std::string& message);

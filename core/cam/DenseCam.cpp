@@ -2,7 +2,9 @@
 // from the stitched feature map (see DenseCam.h).
 #include "cam/DenseCam.h"
 
+#include "cam/Batching.h"
 #include "model/Model.h"
+#include "model/QuantisedTrunk.h"
 
 #include <torch/torch.h>
 
@@ -11,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -175,6 +178,7 @@ struct DenseCam::Impl {
     at::Tensor method;   // [C]: the method's channel weights
     std::vector<float> bias;
     int windowCells = 0;
+    std::shared_ptr<const QuantisedTrunk> int8;  // set: the trunk in int8
 };
 
 DenseCam::DenseCam(const Model& model, const std::string& layer, const std::string& method,
@@ -214,6 +218,9 @@ DenseCam::DenseCam(const Model& model, const std::string& layer, const std::stri
 DenseCam::~DenseCam() = default;
 
 const DenseSupport& DenseCam::support() const { return impl_->support; }
+void DenseCam::setInt8Trunk(std::shared_ptr<const QuantisedTrunk> trunk) {
+    impl_->int8 = std::move(trunk);
+}
 int DenseCam::logitCount() const { return static_cast<int>(impl_->weights.size(0)); }
 int DenseCam::windowCells() const { return impl_->windowCells; }
 const std::vector<float>& DenseCam::bias() const { return impl_->bias; }
@@ -305,7 +312,14 @@ at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Fiel
 // The features of `inner`'s cells from a tile's input: cropped step by step unless
 // LUCIDA_DENSE_NO_CROP=1 (or setDenseTrunkCrop(false)) asks for the whole trunk over the tile.
 at::Tensor tileFeatures(const Model& model, const std::string& layer, const Field& field,
-                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner) {
+                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
+                        const QuantisedTrunk* int8) {
+    if (int8) {  // the whole tile in int8 (its halo is exact as for the uncropped trunk)
+        c10::InferenceMode inference;
+        const at::Tensor x =
+            torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32);
+        return innerCells(int8->run(x), read, inner, field.stride);
+    }
     if (denseTrunkCrop()) return croppedTrunk(model, layer, field, input, read, inner);
     return innerCells(trunk(model, layer, input), read, inner, field.stride);
 }
@@ -314,13 +328,15 @@ at::Tensor tileFeatures(const Model& model, const std::string& layer, const Fiel
 FloatTensor DenseCam::features(const DenseReader& read, const DenseRect& region,
                                const DenseRect& inner) const {
     const DenseRect r = readRect(region, inner);
-    return toHost(tileFeatures(*impl_->model, impl_->layer, impl_->field, read(r), r, inner));
+    return toHost(tileFeatures(*impl_->model, impl_->layer, impl_->field, read(r), r, inner,
+                                impl_->int8.get()));
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
                                const DenseRect& inner) const {
     const at::Tensor f =
-        tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner);
+        tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner,
+                     impl_->int8.get());
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 
@@ -348,6 +364,37 @@ FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int
         stripes.push_back(torch::cat(parts, 2));
     }
     return toHost(torch::cat(stripes, 1));
+}
+
+int denseTileSideFor(std::int64_t freeBytes, double perPixelBytes, std::int64_t fixedBytes,
+                     int stride, int maxSide) {
+    BatchSizeOptions options;
+    options.maxBatch = std::numeric_limits<int>::max();
+    const auto perBlock =
+        static_cast<std::int64_t>(std::ceil(std::max(1e-3, perPixelBytes) * stride * stride));
+    const int blocks = batchSizeFor(freeBytes, perBlock, fixedBytes, options);
+    const int side = static_cast<int>(std::floor(std::sqrt(double(blocks)))) * stride;
+    return std::clamp(side, stride, std::max(stride, maxSide / stride * stride));
+}
+
+int denseTileSideForDevice(const DenseCam& dense, const Model& model, int maxSide) {
+    if (!torch::Device(model.device()).is_cuda()) return 0;
+    const auto free = freeMemoryBytes(model.device());
+    if (!free) return 0;
+    // Peaks of the trunk over two square tiles (after one unmeasured run): the slope is the cost
+    // of a pixel, what is left at the larger side the fixed cost.
+    const int small = 4 * dense.windowCells() * dense.stride(), large = 2 * small;
+    const auto peakAt = [&](int side) {
+        const FloatTensor zeros({1, 3, side, side});
+        return peakBytesDuring(model.device(), [&] { dense.features(zeros); });
+    };
+    dense.features(FloatTensor({1, 3, small, small}));
+    const std::int64_t a = peakAt(small), b = peakAt(large);
+    const double perPixel =
+        std::max(1.0, double(b - a) / (double(large) * large - double(small) * small));
+    const auto fixed =
+        std::max<std::int64_t>(0, b - static_cast<std::int64_t>(perPixel * large * large));
+    return denseTileSideFor(*free, perPixel, fixed, dense.stride(), maxSide);
 }
 
 std::vector<float> denseWindowLogits(const DenseCam& dense, const FloatTensor& maps, int cx, int cy,

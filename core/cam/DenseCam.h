@@ -2,6 +2,7 @@
 
 #include "model/FloatTensor.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 namespace lucida {
 
 class Model;
+class QuantisedTrunk;
 
 // A rectangle in model-input pixels (the model's scale), relative to a region's origin.
 struct DenseRect {
@@ -58,6 +60,9 @@ public:
     DenseCam& operator=(const DenseCam&) = delete;
 
     const DenseSupport& support() const;
+    // From now on the trunk runs in int8 (a calibrated QuantisedTrunk of this model and layer,
+    // over whole tiles); null returns to fp32.
+    void setInt8Trunk(std::shared_ptr<const QuantisedTrunk> trunk);
     int stride() const { return support().stride; }
     int halo() const { return support().halo; }
     int logitCount() const;   // K of the head
@@ -91,6 +96,17 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// The side of the largest square tile (model pixels read, a multiple of `stride`, at most
+// `maxSide`) whose trunk fits the free memory, by `--batch auto`'s rule (batchSizeFor: half the
+// free memory, less the fixed cost) counted in stride × stride blocks of `perPixelBytes` each:
+// side = stride · ⌊√blocks⌋. Dense mode runs one tile at a time: the tile is its batch.
+int denseTileSideFor(std::int64_t freeBytes, double perPixelBytes, std::int64_t fixedBytes,
+                     int stride, int maxSide);
+// For a model on CUDA: denseTileSideFor with the trunk's peak memory measured on two tile sides
+// and the device's free memory; 0 on the CPU or when memory cannot be asked (the CPU's sides,
+// tuned for cache and page faults in DenseAnalysis, apply).
+int denseTileSideForDevice(const DenseCam& dense, const Model& model, int maxSide);
 
 // The maps of a whole region computed tile by tile (`tile` model pixels, rounded up to the
 // stride) and stitched: [K + 1, cells high, cells wide].

@@ -206,6 +206,22 @@ private slots:
         QCOMPARE(c.haloAfter, 15);
     }
 
+    // GPU tile sides by --batch auto's rule: half the free memory less the fixed cost, in
+    // stride² blocks, side = stride · ⌊√blocks⌋, clamped to [stride, maxSide].
+    void tileSideFollowsFreeMemory() {
+        // 8 GiB free, 1 KiB per pixel, 512 MiB fixed: (4 GiB − 0.5 GiB) / 1 MiB per 32² block
+        // = 3584 blocks, ⌊√3584⌋ = 59 → 1888 px.
+        QCOMPARE(denseTileSideFor(8LL << 30, 1024.0, 512LL << 20, 32, 8192), 1888);
+        QCOMPARE(denseTileSideFor(8LL << 30, 1024.0, 512LL << 20, 32, 1000), 992);  // the cap
+        QCOMPARE(denseTileSideFor(64LL << 20, 1024.0, 512LL << 20, 32, 8192), 32);  // no room
+        // Four times the memory, twice the side (less the fixed cost's share).
+        QCOMPARE(denseTileSideFor(32LL << 30, 256.0, 0, 8, 1 << 20), 8192);
+        QCOMPARE(denseTileSideFor(128LL << 30, 256.0, 0, 8, 1 << 20), 16384);
+        // On the CPU the cache-tuned sides apply.
+        const auto cnn = makeModel(dir_, "smallcnn", 64);
+        QCOMPARE(denseTileSideForDevice(DenseCam(*cnn, "block4", "cam", 1), *cnn, 8192), 0);
+    }
+
     void croppedTrunkEqualsWholeTrunk() {
         const auto resnet = makeModel(dir_, "resnet18", 224);
         checkCroppedTrunk(*resnet, "layer4", 1000, 900,
