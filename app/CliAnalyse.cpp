@@ -56,9 +56,9 @@ void addAnalysisOptions(CLI::App& cmd, AnalyseArgs& a) {
         ->check(CLI::Range(0.0, 0.75))
         ->capture_default_str();
     cmd.add_option("--mode", a.mode,
-                   "dense: the trunk once over large tiles, seamless maps (GAP + linear heads; "
-                   "cam, gradcam, hirescam, layercam; else patch with a note); patch: every "
-                   "patch on its own, as trained")
+                   "dense: the trunk once over large tiles, seamless maps (GAP + linear "
+                   "heads; cam, gradcam, hirescam, layercam; else patch, with a note saying "
+                   "why, and stored as patch); patch: every patch on its own, as trained")
         ->check(CLI::IsMember({"dense", "patch"}))
         ->capture_default_str();
     cmd.add_option("--min-tissue", a.minTissue, "least tissue share of an analysed patch")

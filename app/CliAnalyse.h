@@ -27,7 +27,7 @@ struct AnalyseArgs {
     std::string classChoice = "auto";  // auto: the positive (last) class; an index or a name
     std::string layer;
     double overlap = 0;
-    std::string mode = "patch";  // patch | dense (where it applies, else patch with a note)
+    std::string mode = "dense";  // dense (where it applies, else patch with a note) | patch
     double minTissue = 0.25;
     bool noTissue = false;
     std::string batch = "auto";  // "auto" (what fits free memory) or N

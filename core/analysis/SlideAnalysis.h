@@ -38,7 +38,7 @@ enum class AnalysisMode { Patch, Dense };
 
 // What a whole-slide analysis runs; together with the model file it forms the results' key.
 struct AnalysisSettings {
-    AnalysisMode mode = AnalysisMode::Patch;
+    AnalysisMode mode = AnalysisMode::Dense;  // the default: patch mode where dense does not apply
     int denseTile = 0;  // dense mode's tile side in model pixels; 0: 2048 (ResNets), 1024 (others)
     std::string method = "gradcam";
     // Smoothing of each patch's map (ExplainOptions): eigen smoothing, test-time flips. Either

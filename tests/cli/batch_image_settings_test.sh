@@ -18,7 +18,7 @@ project() {  # $1: slide 2's settings object (JSON), $2: slide 1's "excluded" (t
     cat >"$work/project.json" <<JSON
 {"lucida_project": 1, "images": [
   {"path": "slides/slide-1.tiff", "label": "1",
-   "settings": {"overlap": 0.5, "method": "gradcam++", "mode": "dense", "excluded": $2}},
+   "settings": {"overlap": 0.5, "method": "gradcam++", "mode": "patch", "excluded": $2}},
   {"path": "slides/slide-2.tiff", "label": "0", "settings": $1},
   {"path": "slides/slide-3.tiff", "label": "1", "settings": {"pixel_size_um": 0.25}}]}
 JSON
@@ -42,7 +42,16 @@ batch 2>"$work/run.err" || fail "first batch exited $?"
 snapshot first
 # The independent references: `analyse` with slide 1's options, and slide 3 at its file's scale.
 "$cli" analyse "$work/slides/slide-1.tiff" --model "$model" --batch 8 --overlap 0.5 \
-    --method gradcam++ --mode dense --out "$work/direct" 2>/dev/null || fail "analyse slide 1"
+    --method gradcam++ --mode patch --out "$work/direct" 2>/dev/null || fail "analyse slide 1"
+# The default mode (dense) cannot explain Grad-CAM++: patch mode is used, a note says why, and the
+# results are stored as patch mode's (the run above's are reused, nothing is inferred again).
+"$cli" analyse "$work/slides/slide-1.tiff" --model "$model" --batch 8 --overlap 0.5 \
+    --method gradcam++ --out "$work/fallback" --results "$work/direct" 2>"$work/fallback.err" \
+    || fail "analyse slide 1 in the default mode"
+grep -q "note: dense mode does not apply (.*): patches as trained" "$work/fallback.err" ||
+    fail "no note of the fallback: $(cat "$work/fallback.err")"
+grep -q "^0 patches inferred" "$work/fallback.err" ||
+    fail "the fallback recomputed patch mode's results: $(cat "$work/fallback.err")"
 "$cli" analyse "$work/slides/slide-3.tiff" --model "$model" --batch 8 --out "$work/direct" \
     2>/dev/null || fail "analyse slide 3"
 batch 2>"$work/run.err" || fail "second batch exited $?"
@@ -72,10 +81,13 @@ direct1_stored = json.load(open(f"{direct1['results']}/settings.json"))
 assert stored[0]["mode"] == direct1_stored["mode"], (stored[0], direct1_stored)
 assert outputs[0]["key"] == direct1["key"], (outputs[0]["key"], direct1["key"])
 assert abs(first[0]["score"] - direct1["summary"]["top_k_mean"]) < 1e-9
+assert stored[0]["mode"] == "patch", stored[0]
+fallback1 = json.load(open(f"{work}/fallback/slide-1.tiff.analysis.json"))
+assert fallback1["key"] == direct1["key"], (fallback1["key"], direct1["key"])
 assert outputs[0]["grid"]["overlap"] == 0.5 and outputs[0]["grid"]["stride"] == 64, outputs[0]["grid"]
 # Slide 2: the batch's settings.
 assert stored[1]["overlap"] == 0 and stored[1]["method"] == "gradcam", stored[1]
-assert stored[1]["mode"] == "patch", stored[1]
+assert stored[1]["mode"] == "dense", stored[1]  # the default, where it applies
 # Slide 3: the model's 0.5 µm pixels over given 0.25 µm pixels: a 128 px patch covers 256 image
 # pixels (the file says 0.5 µm: 128), and its results are kept apart from the file-scale ones.
 direct3 = json.load(open(f"{work}/direct/slide-3.tiff.analysis.json"))

@@ -13,9 +13,9 @@ source "$(dirname "$0")/small_cnn_model.sh"
 small_cnn_model "$ref" "$out"
 slide="$fix/slides/aperio.svs"
 batch=4
-"$cli" analyse "$slide" --model "$out/cnn.pt" --batch $batch --out "$out/a" --results "$out/r" \
+"$cli" analyse "$slide" --model "$out/cnn.pt" --mode patch --batch $batch --out "$out/a" --results "$out/r" \
     2>"$out/err1" & first=$!
-"$cli" analyse "$slide" --model "$out/cnn.pt" --batch $batch --out "$out/b" --results "$out/r" \
+"$cli" analyse "$slide" --model "$out/cnn.pt" --mode patch --batch $batch --out "$out/b" --results "$out/r" \
     2>"$out/err2" & second=$!
 wait $first || fail "first analyse exited $?"
 wait $second || fail "second analyse exited $?"

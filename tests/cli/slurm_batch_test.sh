@@ -68,6 +68,10 @@ for r in rows:
     direct = json.load(open(f"{work}/direct/{name}.analysis.json"))
     assert abs(float(r["score"]) - direct["summary"]["top_k_mean"]) < 1e-6, (r, direct["summary"])
     assert int(r["patches"]) == direct["analysed_patches"], r
+    # Tasks and `analyse` share results by default: the same key, stored in dense mode.
+    task = json.load(open(next(t for t in table["images"] if t["image"] == r["image"])["outputs"]))
+    assert task["key"] == direct["key"], (task["key"], direct["key"])
+    assert json.load(open(task["results"] + "/settings.json"))["mode"] == "dense", task["results"]
     top = direct["summary"]["top_regions"][0]
     assert abs(float(r["region_x"]) - top["x"]) < 1e-6 and abs(float(r["region_y"]) - top["y"]) < 1e-6
     scores.append((float(r["score"]), int(r["label"])))

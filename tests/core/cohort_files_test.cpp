@@ -206,6 +206,7 @@ private slots:
         AnalysisSettings base;
         base.overlap = 0.25;
         base.method = "gradcam";
+        base.mode = AnalysisMode::Patch;  // not the default: image a's own "dense" must show
         const AnalysisSettings ea = effectiveSettings(base, a, classes);
         QVERIFY(ea.mode == AnalysisMode::Dense && ea.method == "layercam" && ea.overlap == 0.5);
         QCOMPARE(ea.classIndex.value_or(-1), 1);

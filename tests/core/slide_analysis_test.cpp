@@ -85,6 +85,7 @@ private slots:
     void outcomesMatchTheEngine() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 8;
         const auto a =
             lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString());
@@ -155,6 +156,7 @@ private slots:
     void reuseAndResume() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 4;
         int batches = 0;
         lucida::AnalysisCallbacks stopEarly;
@@ -220,6 +222,7 @@ private slots:
     void viewScopeCancelsStaleRequests() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 2;
         std::array<double, 4> view{2300, 1500, 700, 500};
         const std::array<double, 4> firstView = view, secondView{0, 0, 600, 400};
@@ -268,6 +271,7 @@ private slots:
     void idleRunSleepsUntilWoken() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 2;
         lucida::AnalysisWake wake;
         std::atomic<bool> cancel{false};
@@ -302,6 +306,7 @@ private slots:
     void followsTheView() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 4;
         std::array<double, 4> view{2300, 1500, 700, 500};  // bottom-right corner
         std::vector<std::vector<std::size_t>> batches;
@@ -355,6 +360,7 @@ private slots:
         sidecar.close();
         const auto model = lucida::Model::open(modelPath.toStdString());
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.method = "gradcam";
         auto engine = [&](const lucida::ImageSource& image, const lucida::SlideAnalysis& a,
                           int slice) {
@@ -590,6 +596,7 @@ private slots:
     void outputs() {
         QTemporaryDir out;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         const auto a = lucida::analyseSlide(*slide_, *model_, settings, out.path().toStdString());
         const auto json =
             lucida::writeAnalysisOutputs(a, slide_->info(), out.path().toStdString(), "aperio.svs");
@@ -643,6 +650,7 @@ private slots:
     void damagedStoresGiveCleanOutputs() {
         QFETCH(QString, damage);
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 8;
         if (!clean_) {
             clean_ = std::make_unique<QTemporaryDir>();
@@ -782,6 +790,7 @@ private slots:
     void concurrentWritersShareOneStore() {
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 4;
         std::atomic<bool> firstLoaded{false};
         lucida::AnalysisCallbacks first;
@@ -850,6 +859,7 @@ private slots:
         QVERIFY(lucida::usesWholeImage(ct->info(), model->spec(), lucida::ImageFit::Auto));
         QTemporaryDir results;
         lucida::AnalysisSettings settings;
+        settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         model->defaultTargetLayer();  // found once per model (a forward pass): not the plan's time
         QElapsedTimer timer;
         timer.start();

@@ -128,12 +128,10 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         AnalysisPanel* panel = window.analysisPanel();
         ModelSession* session = panel->session();
-        QCOMPARE(session->mode(), AnalysisMode::Patch);  // the default for now
+        QCOMPARE(session->mode(), AnalysisMode::Dense);  // the default
         auto* modeCombo = panel->findChild<QComboBox*>("modeCombo");
         QVERIFY(modeCombo);
-        QCOMPARE(modeCombo->currentText(), QString("Per patch, as trained"));
-        modeCombo->setCurrentIndex(modeCombo->findText("Seamless (dense)"));
-        QCOMPARE(session->mode(), AnalysisMode::Dense);
+        QCOMPARE(modeCombo->currentText(), QString("Seamless (dense)"));
         session->setColourMap(ColourMap::Grey);  // heat = grey level
         session->setOpacity(1.0);
         session->setThreshold(0.0);

@@ -122,6 +122,7 @@ private slots:
         tiles_ = std::make_unique<TileService>(std::size_t{128} << 20, 2);
         settings_.detectTissue = false;  // every patch: the reference needs no tissue mask
         settings_.batchSize = 8;
+        settings_.mode = AnalysisMode::Patch;  // the explainer's reference maps are per patch
     }
 
     // Each method's map of the region equals the explainer's own maps of its patches, scaled to

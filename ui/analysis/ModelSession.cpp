@@ -36,11 +36,11 @@ ModelSession::ModelSession(ModelLoader loader, QObject* parent)
     flipSmooth_ = settings.value(kFlipSmooth, false).toBool();
     fit_ = static_cast<ImageFit>(std::clamp(settings.value(kFit, 0).toInt(), 0, 2));
     overlap_ = settings.value(kOverlap, 0.0).toDouble();
-    // Per patch until the tests that compare the viewer with `lucida-cli analyse` (patch by
-    // default) follow dense mode too.
-    mode_ = settings.value(kMode, "patch").toString() == QLatin1String("dense")
-                ? AnalysisMode::Dense
-                : AnalysisMode::Patch;
+    // Dense unless the user chose per patch: the same default as `lucida-cli analyse`, `batch`
+    // and the Project dock, so all of them share results (one key) by default.
+    mode_ = settings.value(kMode, "dense").toString() == QLatin1String("patch")
+                ? AnalysisMode::Patch
+                : AnalysisMode::Dense;
     layer_ = settings.value(kLayer, 0).toInt() == 1 ? ShownHeat::Probability : ShownHeat::Cam;
     normalisation_ = settings.value(kNormalisation, 0).toInt() == 1 ? CamNormalisation::Patch
                                                                     : CamNormalisation::Slide;

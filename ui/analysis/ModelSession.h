@@ -70,7 +70,7 @@ public:
     void setFit(ImageFit fit);
     double overlap() const { return overlap_; }
     void setOverlap(double overlap);
-    // Dense where the model and method allow it, else core falls back to patches and
+    // Dense (default) where the model and method allow it, else core falls back to patches and
     // says why (SlideAnalysis::notices); Patch: every patch on its own, as trained.
     AnalysisMode mode() const { return mode_; }
     void setMode(AnalysisMode mode);
@@ -113,7 +113,7 @@ private:
     int classIndex_ = -1;
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
-    AnalysisMode mode_ = AnalysisMode::Patch;
+    AnalysisMode mode_ = AnalysisMode::Dense;
     ShownHeat layer_ = ShownHeat::Cam;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     ColourMap colourMap_ = ColourMap::Jet;

@@ -36,14 +36,16 @@ QueueSettings queueSettingsOf(const ModelSession& session) {
         s.classIndex = session.classIndex();
     s.fit = session.fit();
     s.overlap = session.overlap();
-    s.batchSize = 16;  // as the viewer's controllers
-    q.signature = QStringLiteral("%1|%2|%3|%4|%5|%6|%7")
+    s.mode = session.mode();  // as the viewer's controllers (core falls back where it must)
+    s.batchSize = 16;         // as the viewer's controllers
+    q.signature = QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8")
                       .arg(QFileInfo(q.modelPath).absoluteFilePath(), session.method())
                       .arg(s.classIndex.value_or(-1))
                       .arg(int(s.fit))
                       .arg(s.overlap)
                       .arg(int(s.eigenSmooth))
-                      .arg(int(s.augmentSmooth));
+                      .arg(int(s.augmentSmooth))
+                      .arg(modeName(s.mode).c_str());
     return q;
 }
 

@@ -43,6 +43,7 @@ std::optional<ComparisonContext> comparisonContextOf(const SlideView& view,
     if (session.classIndex() >= 0) c.settings.classIndex = session.classIndex();
     c.settings.fit = session.fit();
     c.settings.overlap = session.overlap();
+    c.settings.mode = session.mode();  // the image's stored analysis (same key) is reused
     c.settings.eigenSmooth = session.eigenSmooth();
     c.settings.augmentSmooth = session.flipSmooth();
     c.settings.slice = view.document()->slice();
