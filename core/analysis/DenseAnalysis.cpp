@@ -40,11 +40,13 @@ DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelS
     l.width = (a.grid.columns - 1) * step + spec.inputWidth;
     l.height = (a.grid.rows - 1) * step + spec.inputHeight;
     // A tile reads at most maxSide² pixels. Stride-32 trunks (ResNets) need their large halos
-    // shared by large tiles, but ResNet-18's stem output (64 channels at half the side) must stay
-    // under the 256 MiB of heap DenseCam keeps for reuse: 3072-px tiles, mapped and page-faulted
-    // afresh for every layer, ran slower than 1024-px ones here. The small CNN's full-resolution
-    // activations ran out of cache beyond 512 px.
-    l.maxSide = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 1984 : 512);
+    // shared by large tiles, but ResNet-18's activations must stay well within the 256 MiB of heap
+    // DenseCam keeps for reuse: from 1792 px on the heap was trimmed and page-faulted in again for
+    // every layer (8192 × 6144 demo slide: 1280 and 1536 px 10.3–10.5 s, 1792 px 16.0 s, 1984 px
+    // 22 s, with 2.4× the page faults and one core mostly idle). The small CNN's full-resolution
+    // activations ran out of cache beyond 512 px. On CUDA the side follows the free device memory
+    // (denseTileSideForDevice, `--batch auto`'s rule).
+    l.maxSide = tileSetting > 0 ? tileSetting : (l.stride >= 16 ? 1536 : 512);
     return l;
 }
 
@@ -118,8 +120,9 @@ void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int 
     for (int x = x0; x <= x1; ++x) all.add(columns[std::size_t(x)]);
     const DenseTile whole = tileOf(dense, l, band, x0, x1, all);
     const double budget = double(l.maxSide) * l.maxSide;
-    const int fit =
-        std::max(1, static_cast<int>(budget / whole.read.height - 2.0 * dense.halo()) / l.stride);
+    const int fit = std::max(
+        1, static_cast<int>(budget / whole.read.height - dense.halo() - dense.support().haloAfter) /
+               l.stride);
     const int count = (x1 - x0 + 1 + fit - 1) / fit;
     const int width = (x1 - x0 + 1 + count - 1) / count;
     for (int cx = x0; cx <= x1; cx += width) {
@@ -293,6 +296,8 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
                   PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal) {
     const DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
     DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
+    if (a.settings.denseTile <= 0)  // on CUDA: the largest tile the free device memory holds
+        if (const int side = denseTileSideForDevice(dense, model, 8192); side > 0) l.maxSide = side;
     const DensePlan plan = planTiles(a, dense, l);
     DenseSchedule schedule = scheduleOf(a, plan, l);
     const int channels = dense.logitCount() + 1;
