@@ -329,14 +329,13 @@ FloatTensor DenseCam::features(const DenseReader& read, const DenseRect& region,
                                const DenseRect& inner) const {
     const DenseRect r = readRect(region, inner);
     return toHost(tileFeatures(*impl_->model, impl_->layer, impl_->field, read(r), r, inner,
-                                impl_->int8.get()));
+                               impl_->int8.get()));
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
                                const DenseRect& inner) const {
-    const at::Tensor f =
-        tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner,
-                     impl_->int8.get());
+    const at::Tensor f = tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner,
+                                      impl_->int8.get());
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 
