@@ -61,6 +61,12 @@ void addAnalysisOptions(CLI::App& cmd, AnalyseArgs& a) {
                    "why, and stored as patch); patch: every patch on its own, as trained")
         ->check(CLI::IsMember({"dense", "patch"}))
         ->capture_default_str();
+    cmd.add_option("--precision", a.precision,
+                   "int8: dense mode's trunk in int8, calibrated on the image's own tissue "
+                   "(native .pth ResNets and small CNN, CPU; see docs/DENSE.md for its agreement "
+                   "with fp32); fp32 elsewhere, with a note")
+        ->check(CLI::IsMember({"fp32", "int8"}))
+        ->capture_default_str();
     cmd.add_option("--min-tissue", a.minTissue, "least tissue share of an analysed patch")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
@@ -89,6 +95,7 @@ std::vector<std::string> analysisOptionWords(const AnalyseArgs& a) {
                                       "--fit",        a.fit,
                                       "--slice",      std::to_string(a.slice)};
     if (!a.layer.empty()) words.insert(words.end(), {"--layer", a.layer});
+    if (a.precision != "fp32") words.insert(words.end(), {"--precision", a.precision});
     if (a.noTissue) words.push_back("--no-tissue");
     if (a.eigenSmooth) words.push_back("--eigen-smooth");
     if (a.augmentSmooth) words.push_back("--flip-smooth");
@@ -115,6 +122,7 @@ AnalysisSettings settingsFromArgs(const AnalyseArgs& args, const ModelSpec& spec
     settings.layer = args.layer;
     settings.overlap = args.overlap;
     settings.mode = args.mode == "patch" ? AnalysisMode::Patch : AnalysisMode::Dense;
+    settings.int8 = args.precision == "int8";
     settings.minTissue = args.minTissue;
     settings.detectTissue = !args.noTissue;
     settings.fit = args.fit == "whole"     ? ImageFit::WholeImage

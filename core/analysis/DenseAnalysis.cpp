@@ -8,6 +8,7 @@
 #include "model/Model.h"
 #include "model/ModelError.h"
 #include "model/Preprocess.h"
+#include "model/QuantisedTrunk.h"
 
 #include <algorithm>
 #include <chrono>
@@ -292,13 +293,33 @@ std::string denseRefusal(const Model& model, const SlideAnalysis& a) {
     return {};
 }
 
+namespace {
+// The int8 trunk calibrated on this image's own tissue: the central 512² model pixels of up to
+// four of the plan's tiles, spread over it (about a megapixel of fp32 trunk, once per run).
+std::shared_ptr<const QuantisedTrunk> int8TrunkOf(const ImageSource& source, const Model& model,
+                                                  const SlideAnalysis& a, const DensePlan& plan) {
+    constexpr int kSide = 512;
+    const std::size_t n = std::min<std::size_t>(4, plan.tiles.size());
+    std::vector<FloatTensor> inputs;
+    for (std::size_t i = 0; i < n; ++i) {
+        DenseRect r = plan.tiles[i * plan.tiles.size() / n].read;
+        r.x += std::max(0, (r.width - kSide) / 2), r.width = std::min(r.width, kSide);
+        r.y += std::max(0, (r.height - kSide) / 2), r.height = std::min(r.height, kSide);
+        inputs.push_back(readModelRect(source, a, model.spec(), r));
+    }
+    return calibratedTrunk(model, a.layer, inputs);
+}
+}  // namespace
+
 void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& a,
                   PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal) {
-    const DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
+    DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
     DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
     if (a.settings.denseTile <= 0)  // on CUDA: the largest tile the free device memory holds
         if (const int side = denseTileSideForDevice(dense, model, 8192); side > 0) l.maxSide = side;
     const DensePlan plan = planTiles(a, dense, l);
+    if (a.settings.int8 && !plan.tiles.empty())
+        dense.setInt8Trunk(int8TrunkOf(source, model, a, plan));
     DenseSchedule schedule = scheduleOf(a, plan, l);
     const int channels = dense.logitCount() + 1;
     // The view in cells: level-0 pixels ÷ (level-0 pixels per model pixel × model pixels per cell).

@@ -8,6 +8,7 @@
 #include "model/Model.h"
 #include "model/ModelError.h"
 #include "model/Preprocess.h"
+#include "model/QuantisedTrunk.h"
 #include "tiles/CentreOut.h"
 #include "tiles/TileCache.h"
 #include "tiles/TileLoader.h"
@@ -134,6 +135,14 @@ SlideAnalysis prepare(const ImageSource& source, const Model& model,
             a.notices.push_back("dense mode does not apply (" + why + "): patches as trained");
         }
     }
+    if (a.settings.int8) {  // dense mode's trunk only; else fp32, keyed and stored as such
+        std::string why = a.settings.mode == AnalysisMode::Dense ? int8Refusal(model)
+                                                                 : "int8 runs in dense mode only";
+        if (!why.empty()) {
+            a.settings.int8 = false;
+            a.notices.push_back("int8 does not apply (" + why + "): fp32");
+        }
+    }
     AnalysisSettings keyed = a.settings;
     keyed.layer = a.layer;
     a.key = analysisKey(source.info().path, model.path(), keyed, options, a.explainedClass);
@@ -192,6 +201,7 @@ void writeSettings(const SlideAnalysis& a) {
                         {"whole_image", a.grid.wholeImage},
                         {"slice", a.settings.slice},
                         {"mode", a.settings.mode == AnalysisMode::Dense ? "dense" : "patch"},
+                        {"precision", a.settings.int8 ? "int8" : "fp32"},
                         {"eigen_smooth", a.settings.eigenSmooth},
                         {"flip_smooth", a.settings.augmentSmooth}};
     const std::string path = (fs::path(a.resultsDir) / "settings.json").string();
@@ -407,7 +417,8 @@ std::string analysisKey(const std::string& imagePath, const std::string& modelPa
                   g.minTissue, s.detectTissue ? 1 : 0, g.wholeImage ? 1 : 0, s.slice);
     std::string keyText = text;
     if (s.mode == AnalysisMode::Dense) keyText += "|dense";  // patch mode's keys stay as they were
-    if (s.eigenSmooth) keyText += "|eigen-smooth";           // as do unsmoothed keys
+    if (s.mode == AnalysisMode::Dense && s.int8) keyText += "|int8";  // never mixed with fp32
+    if (s.eigenSmooth) keyText += "|eigen-smooth";                    // as do unsmoothed keys
     if (s.augmentSmooth) keyText += "|flip-smooth";
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a(keyText)));

@@ -40,6 +40,9 @@ enum class AnalysisMode { Patch, Dense };
 struct AnalysisSettings {
     AnalysisMode mode = AnalysisMode::Dense;  // the default: patch mode where dense does not apply
     int denseTile = 0;  // dense mode's tile side in model pixels; 0: 2048 (ResNets), 1024 (others)
+    // Dense mode's trunk in int8 (model/QuantisedTrunk), calibrated on the image's own tissue
+    // tiles; forward-only, CPU, native .pth models. Recorded in the key ("|int8") and settings.
+    bool int8 = false;
     std::string method = "gradcam";
     // Smoothing of each patch's map (ExplainOptions): eigen smoothing, test-time flips. Either
     // needs patch mode.

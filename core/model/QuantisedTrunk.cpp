@@ -1,6 +1,8 @@
 // A native network's trunk in int8 through LibTorch's quantised operators (see QuantisedTrunk.h).
 #include "model/QuantisedTrunk.h"
 
+#include "model/FloatTensor.h"
+#include "model/Model.h"
 #include "model/NativeNetwork.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -277,6 +279,31 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input) const {
 at::Tensor QuantisedTrunk::runFloat(const at::Tensor& input) const {
     c10::InferenceMode inference;
     return impl_->runFloat(input.to(torch::kFloat32), false);
+}
+
+std::string int8Refusal(const Model& model) {
+    if (model.device() != "cpu")
+        return "int8 runs on the CPU only, the model is on " + model.device();
+    if (!nativeNetworkOf(model.backend()))
+        return "int8 needs a native .pth ResNet or small CNN, not " + model.spec().architecture;
+    if (quantisedEngine().empty()) return "this LibTorch has no quantised engine";
+    return {};
+}
+
+std::shared_ptr<const QuantisedTrunk> calibratedTrunk(const Model& model, const std::string& layer,
+                                                      const std::vector<FloatTensor>& inputs) {
+    if (const std::string why = int8Refusal(model); !why.empty()) throw std::invalid_argument(why);
+    auto net = nativeNetworkOf(model.backend());
+    std::size_t last = 0;
+    for (const auto& l : net->targetLayers())
+        if (l.name == layer) last = l.step + 1;
+    if (last == 0) throw std::invalid_argument("int8: unknown target layer " + layer);
+    auto trunk = std::make_shared<QuantisedTrunk>(net, last);
+    for (const FloatTensor& input : inputs)
+        trunk->calibrate(
+            torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32));
+    trunk->finish();
+    return trunk;
 }
 
 }  // namespace lucida

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace at {
 class Tensor;
@@ -10,7 +11,9 @@ class Tensor;
 
 namespace lucida {
 
+class Model;
 class NativeNetwork;
+struct FloatTensor;
 
 // How calibration turns the activations it sees into a range per layer.
 enum class RangeObserver {
@@ -57,5 +60,15 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Why int8 cannot run this model (empty when it can): not a native .pth ResNet or small CNN, not
+// on the CPU, or no quantised engine.
+std::string int8Refusal(const Model& model);
+
+// The int8 trunk of a native .pth model up to `layer`, calibrated on `inputs` (normalised
+// [1, 3, h, w] pieces of the image itself: dense mode's first tiles). Throws std::invalid_argument
+// naming why int8 does not apply (TorchScript, an unknown layer, no quantised engine, a GPU).
+std::shared_ptr<const QuantisedTrunk> calibratedTrunk(const Model& model, const std::string& layer,
+                                                      const std::vector<FloatTensor>& inputs);
 
 }  // namespace lucida
