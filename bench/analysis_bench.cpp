@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
                 unsetenv("LUCIDA_DIRECT_PATCH_READS");
             std::filesystem::remove_all(results);
             AnalysisSettings settings;
+            settings.mode = AnalysisMode::Patch;  // what this bench measures: patch reads
             settings.method = method;
             settings.batchSize = batch;
             AnalysisProgress last;

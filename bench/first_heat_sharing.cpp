@@ -23,6 +23,13 @@ using namespace lucida::ui;
 
 namespace {
 
+// The sharing measured here is patch mode's (per-patch reads through the tile loader).
+AnalysisSettings patchSettings() {
+    AnalysisSettings s;
+    s.mode = AnalysisMode::Patch;
+    return s;
+}
+
 template <class F>
 bool pumpUntil(F done, int ms) {
     QElapsedTimer t;
@@ -52,7 +59,7 @@ SlideAnalysis analyseRegion(const ImageSource& source, const Model& model, TileL
     c.onIdle = [stop](const SlideAnalysis&) { *stop = true; };
     c.cancelled = [stop] { return stop->load(); };
     auto run = std::async(std::launch::async, [&] {
-        return modelEngine().analyseSlide(source, model, AnalysisSettings{},
+        return modelEngine().analyseSlide(source, model, patchSettings(),
                                           results.path().toStdString(), c);
     });
     if (!pumpUntil(
@@ -75,8 +82,8 @@ ViewGeometry analysisView(const ImageSource& source, const Model& model, ViewGeo
     AnalysisCallbacks c;
     c.wholeSlide = [] { return false; };
     c.cancelled = [] { return true; };
-    const SlideAnalysis plan = modelEngine().analyseSlide(source, model, AnalysisSettings{},
-                                                          results.path().toStdString(), c);
+    const SlideAnalysis plan =
+        modelEngine().analyseSlide(source, model, patchSettings(), results.path().toStdString(), c);
     if (plan.grid.patches.empty()) throw std::runtime_error("no tissue patch in the slide");
     const double cx = source.info().width() / 2.0, cy = source.info().height() / 2.0;
     const Patch* best = nullptr;
