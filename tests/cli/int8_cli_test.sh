@@ -19,6 +19,16 @@ done
 "$cli" analyse "$slide" --model "$model" --mode patch --precision int8 --out "$out/patch" \
     --results "$out/r" 2>"$out/err-patch" >/dev/null || fail "analyse patch int8"
 grep -q "int8 does not apply" "$out/err-patch" || fail "no note for int8 in patch mode"
+# batch passes --precision to every image: it finds analyse's int8 results (nothing inferred).
+echo "$slide,1" >"$out/manifest.csv"
+"$cli" batch "$out/manifest.csv" --model "$model" --precision int8 --out "$out/batch" \
+    --results "$out/r" 2>"$out/err-batch" >/dev/null || fail "batch int8"
+/usr/bin/python3 - "$out/batch/cohort.csv" <<'PY' || fail "batch int8 did not reuse analyse's int8 results"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 1 and rows[0]["status"] == "done", rows
+assert int(rows[0]["inferred"]) == 0 and int(rows[0]["patches"]) > 10, rows
+PY
 /usr/bin/python3 - "$out" <<'PY' || fail "int8 results"
 import glob, json, sys
 import numpy as np
