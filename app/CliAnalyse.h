@@ -27,7 +27,7 @@ struct AnalyseArgs {
     std::string classChoice = "auto";  // auto: the positive (last) class; an index or a name
     std::string layer;
     double overlap = 0;
-    std::string mode = "dense";  // dense (where it applies, else patch with a note) | patch
+    std::string mode = "dense";      // dense (where it applies, else patch with a note) | patch
     std::string precision = "fp32";  // fp32 | int8 (dense mode's trunk, docs/DENSE.md)
     double minTissue = 0.25;
     bool noTissue = false;
