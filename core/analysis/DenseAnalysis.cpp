@@ -382,17 +382,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         }
         if (!ahead) readAhead();
         if (!ahead) {  // view scope, everything in view done: wait for the view to move
-            if (!idle) {
-                idle = true;
-                if (callbacks.onProgress) callbacks.onProgress(progress());
-                if (callbacks.onIdle) callbacks.onIdle(a);
-            }
-            const auto idleFrom = Clock::now();
-            if (callbacks.wake)
-                callbacks.wake->waitAfter(seen);
-            else
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            idleSeconds += std::chrono::duration<double>(Clock::now() - idleFrom).count();
+            idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
             continue;
         }
         idle = false;

@@ -391,6 +391,22 @@ void storeOutcome(SlideAnalysis& a, PatchStore& store, std::size_t index, const 
 
 }  // namespace
 
+double waitWhileIdle(const AnalysisCallbacks& callbacks, bool& idle,
+                     const std::function<AnalysisProgress()>& progress, const SlideAnalysis& a,
+                     std::uint64_t seen) {
+    if (!idle) {
+        idle = true;
+        if (callbacks.onProgress) callbacks.onProgress(progress());
+        if (callbacks.onIdle) callbacks.onIdle(a);
+    }
+    const auto from = std::chrono::steady_clock::now();
+    if (callbacks.wake)
+        callbacks.wake->waitAfter(seen);  // until the view, scope or cancel changes
+    else
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+}
+
 std::string analysisKey(const std::string& imagePath, const std::string& modelPath,
                         const AnalysisSettings& s, const PatchGridOptions& g, int explainedClass) {
     std::error_code ec;
@@ -548,17 +564,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 q.changed.notify_all();
             }
             if (q.nextToConsume == q.todo.size()) {  // view scope, all in view done: wait
-                if (!idle) {
-                    idle = true;
-                    if (callbacks.onProgress) callbacks.onProgress(progress());
-                    if (callbacks.onIdle) callbacks.onIdle(a);
-                }
-                const auto idleFrom = Clock::now();
-                if (callbacks.wake)
-                    callbacks.wake->waitAfter(seen);  // until the view, scope or cancel changes
-                else
-                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                idleSeconds += std::chrono::duration<double>(Clock::now() - idleFrom).count();
+                idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
                 continue;
             }
             idle = false;

@@ -142,6 +142,13 @@ struct AnalysisCallbacks {
     TileLoader* tiles = nullptr;
 };
 
+// View scope with everything in view done: tells the caller once (onProgress, then onIdle; `idle`
+// remembers it), then sleeps until `wake` moves past `seen` (20 ms without one). Returns the
+// seconds slept. Shared by patch and dense mode's loops.
+double waitWhileIdle(const AnalysisCallbacks& callbacks, bool& idle,
+                     const std::function<AnalysisProgress()>& progress, const SlideAnalysis& a,
+                     std::uint64_t seen);
+
 // The key of an analysis: the image file (name, size, modification time: results stay valid when
 // the slide moves with its results folder; several images may share one results folder), the
 // model file (path, size, modification time), method, class, layer, slice and patch settings, as
