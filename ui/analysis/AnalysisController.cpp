@@ -81,7 +81,8 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 bool sameAnalysis(const AnalysisSettings& a, const AnalysisSettings& b, int classCount) {
     return a.method == b.method && a.eigenSmooth == b.eigenSmooth &&
            a.augmentSmooth == b.augmentSmooth && a.fit == b.fit && a.overlap == b.overlap &&
-           a.mode == b.mode && a.layer == b.layer && a.minTissue == b.minTissue &&
+           a.mode == b.mode && a.int8 == b.int8 && a.layer == b.layer &&
+           a.minTissue == b.minTissue &&
            a.classIndex.value_or(classCount - 1) == b.classIndex.value_or(classCount - 1);
 }
 
@@ -346,6 +347,7 @@ AnalysisController::AnalysisController(SlideView* view, ModelSession* session)
     fit_ = session_->fit();
     overlap_ = session_->overlap();
     mode_ = session_->mode();
+    int8_ = session_->int8();
     live_ = session_->isLive();
     displayChanged();
     connect(session_, &ModelSession::modelChanged, this, &AnalysisController::modelChanged);
@@ -418,6 +420,7 @@ void AnalysisController::analysisChanged() {
     fit_ = session_->fit();
     overlap_ = session_->overlap();
     mode_ = session_->mode();
+    int8_ = session_->int8();
     classIndex_ = session_->classIndex();
     restartIfChanged(before);
 }
@@ -448,6 +451,7 @@ AnalysisSettings AnalysisController::analysisSettings() const {
     s.fit = fit_;
     s.overlap = overlap_;
     s.mode = mode_;  // core falls back to patches where dense does not apply
+    s.int8 = int8_;  // and to fp32 where int8 does not (patch mode, TorchScript, a GPU)
     s.slice = view_->document()->slice();
     if (own_.empty()) return s;
     // The queue's and batch's own merge (ImageSettings.h), so the results key is theirs.

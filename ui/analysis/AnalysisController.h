@@ -98,6 +98,7 @@ public:
     ImageFit fit() const { return fit_; }
     double overlap() const { return overlap_; }
     AnalysisMode mode() const { return mode_; }  // asked for; the run's may be Patch (notices)
+    bool int8() const { return int8_; }          // asked for; the run's may be fp32 (notices)
     CamNormalisation normalisation() const { return normalisation_; }
     // A project image's own settings (core/cohort/ImageSettings.h), over the session's for this
     // view alone, as the project queue and `lucida-cli batch` apply them (effectiveSettings): the
@@ -185,6 +186,7 @@ private:
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
     AnalysisMode mode_ = AnalysisMode::Dense;
+    bool int8_ = false;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     ImageSettings own_;  // the project image's own settings (empty: none)
     QString resultsRoot_;

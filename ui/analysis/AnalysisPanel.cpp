@@ -287,6 +287,18 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
            "seams (GAP + linear heads; CAM, Grad-CAM, HiResCAM, LayerCAM; otherwise patches are "
            "used and the run says why). Per patch: every patch on its own, as in training"));
     modelForm->addRow(tr("Mode:"), modeCombo_);
+    precisionCombo_ = new QComboBox(modelBox);
+    precisionCombo_->setObjectName("precisionCombo");
+    precisionCombo_->addItem(tr("fp32 (exact)"), false);
+    precisionCombo_->addItem(tr("int8 (faster on ResNets)"), true);
+    precisionCombo_->setToolTip(
+        tr("int8: in seamless mode the network's trunk runs with 8-bit integer weights and "
+           "activations, calibrated on this image's own tissue (native .pth ResNets and small "
+           "CNNs, on the CPU). Measured: ResNet-18 5x faster, CAM r 0.998 against fp32; no gain "
+           "for a small CNN; a patch's probability can move by a few percent. Stored apart from "
+           "fp32's results. Where it does not apply (per patch, TorchScript, a GPU) fp32 is used "
+           "and the run says why"));
+    modelForm->addRow(tr("Precision:"), precisionCombo_);
     // Above Method: what a project image's own settings override (disabled below).
     imageNote_ = new ImageSettingsNote(
         {methodCombo_, classCombo_, fitCombo_, overlapCombo_, modeCombo_}, modelBox);
@@ -448,6 +460,8 @@ void AnalysisPanel::connectWidgets() {
     connect(modeCombo_, &QComboBox::currentIndexChanged, this, [this] {
         session_->setMode(static_cast<AnalysisMode>(modeCombo_->currentData().toInt()));
     });
+    connect(precisionCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { session_->setInt8(precisionCombo_->currentData().toBool()); });
     connect(layerCombo_, &QComboBox::currentIndexChanged, this, [this](int index) {
         session_->setLayer(index == 1 ? ShownHeat::Probability : ShownHeat::Cam);
     });
@@ -476,7 +490,7 @@ void AnalysisPanel::connectWidgets() {
 
 void AnalysisPanel::showAnalysisSettings() {
     const QSignalBlocker blockMethod(methodCombo_), blockFit(fitCombo_),
-        blockOverlap(overlapCombo_), blockMode(modeCombo_);
+        blockOverlap(overlapCombo_), blockMode(modeCombo_), blockPrecision(precisionCombo_);
     methodCombo_->setCurrentText(session_->method());
     {
         const QSignalBlocker blockEigen(eigenSmoothBox_), blockFlips(flipSmoothBox_);
@@ -486,7 +500,10 @@ void AnalysisPanel::showAnalysisSettings() {
     fitCombo_->setCurrentIndex(fitCombo_->findData(int(session_->fit())));
     overlapCombo_->setCurrentIndex(std::max(0, overlapCombo_->findData(session_->overlap())));
     modeCombo_->setCurrentIndex(modeCombo_->findData(int(session_->mode())));
-    updateClasses();
+    precisionCombo_->setCurrentIndex(precisionCombo_->findData(session_->int8()));
+    updateClasses();  // then the mode this image runs in (its project settings' or the session's)
+    // int8 is dense mode's alone: greyed per patch, the choice kept (core would run fp32 anyway).
+    precisionCombo_->setEnabled(modeCombo_->currentData().toInt() == int(AnalysisMode::Dense));
 }
 
 void AnalysisPanel::showDisplay() {

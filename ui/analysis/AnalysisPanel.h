@@ -87,7 +87,8 @@ public:
     QComboBox* classCombo() const { return classCombo_; }
     QComboBox* fitCombo() const { return fitCombo_; }
     QComboBox* overlapCombo() const { return overlapCombo_; }
-    QComboBox* modeCombo() const { return modeCombo_; }  // seamless (dense) or per patch
+    QComboBox* modeCombo() const { return modeCombo_; }            // seamless (dense) or per patch
+    QComboBox* precisionCombo() const { return precisionCombo_; }  // fp32 or int8 (data: int8)
     QComboBox* layerCombo() const { return layerCombo_; }
     QComboBox* normalisationCombo() const { return normalisationCombo_; }
     QComboBox* colourMapCombo() const { return colourMapCombo_; }
@@ -154,6 +155,7 @@ private:
     QComboBox* fitCombo_ = nullptr;
     QComboBox* overlapCombo_ = nullptr;
     QComboBox* modeCombo_ = nullptr;
+    QComboBox* precisionCombo_ = nullptr;
     ImageSettingsNote* imageNote_ = nullptr;
     QComboBox* layerCombo_;
     QComboBox* normalisationCombo_;

@@ -41,6 +41,8 @@ ModelSession::ModelSession(ModelLoader loader, QObject* parent)
     mode_ = settings.value(kMode, "dense").toString() == QLatin1String("patch")
                 ? AnalysisMode::Patch
                 : AnalysisMode::Dense;
+    // fp32 unless the user chose int8 (the CLI's `--precision` default too): exact by default.
+    int8_ = settings.value(kPrecision, "fp32").toString() == QLatin1String("int8");
     layer_ = settings.value(kLayer, 0).toInt() == 1 ? ShownHeat::Probability : ShownHeat::Cam;
     normalisation_ = settings.value(kNormalisation, 0).toInt() == 1 ? CamNormalisation::Patch
                                                                     : CamNormalisation::Slide;
@@ -143,6 +145,13 @@ void ModelSession::setMode(AnalysisMode mode) {
     mode_ = mode;
     remember(analysis_keys::kMode,
              mode_ == AnalysisMode::Patch ? QStringLiteral("patch") : QStringLiteral("dense"));
+    emit analysisChanged();
+}
+
+void ModelSession::setInt8(bool on) {
+    if (on == int8_) return;
+    int8_ = on;
+    remember(analysis_keys::kPrecision, int8_ ? QStringLiteral("int8") : QStringLiteral("fp32"));
     emit analysisChanged();
 }
 

@@ -74,6 +74,10 @@ public:
     // says why (SlideAnalysis::notices); Patch: every patch on its own, as trained.
     AnalysisMode mode() const { return mode_; }
     void setMode(AnalysisMode mode);
+    // Dense mode's trunk in int8 (AnalysisSettings::int8), else fp32 (the default); where int8
+    // does not apply (patch mode, TorchScript, a GPU) core runs fp32 and says why in its notices.
+    bool int8() const { return int8_; }
+    void setInt8(bool on);
 
     ShownHeat layer() const { return layer_; }
     void setLayer(ShownHeat layer);
@@ -93,7 +97,7 @@ signals:
     void modelChanged();  // model() or its state (loading, failed) changed
     void modelOpened(const QString& path);
     void modelFailed(const QString& path, const QString& error, bool reportErrors);
-    void analysisChanged();  // method, smoothing, class, fit, overlap or mode
+    void analysisChanged();  // method, smoothing, class, fit, overlap, mode or precision
     void displayChanged();   // layer, CAM scale, colours, opacity or threshold
     void liveChanged(bool live);
 
@@ -114,6 +118,7 @@ private:
     ImageFit fit_ = ImageFit::Auto;
     double overlap_ = 0;
     AnalysisMode mode_ = AnalysisMode::Dense;
+    bool int8_ = false;
     ShownHeat layer_ = ShownHeat::Cam;
     CamNormalisation normalisation_ = CamNormalisation::Slide;
     ColourMap colourMap_ = ColourMap::Jet;

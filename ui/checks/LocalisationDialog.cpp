@@ -67,6 +67,7 @@ LocalisationDialog::LocalisationDialog(SlideView* view, const ModelSession& sess
     setWindowTitle(tr("Localisation — %1").arg(view->document()->displayName()));
     AnalysisSettings& s = base_.settings;  // what the panel's heat is made with
     s.mode = session.mode();  // dense falls back to patches where it cannot apply, as the panel
+    s.int8 = session.int8();  // and int8 to fp32
     s.method = session.method().toStdString();
     if (session.classIndex() >= 0) s.classIndex = session.classIndex();
     s.fit = session.fit();

@@ -37,6 +37,7 @@ QueueSettings queueSettingsOf(const ModelSession& session) {
     s.fit = session.fit();
     s.overlap = session.overlap();
     s.mode = session.mode();  // as the viewer's controllers (core falls back where it must)
+    s.int8 = session.int8();  // likewise (fp32 where int8 does not apply)
     s.batchSize = 16;         // as the viewer's controllers
     q.signature = QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8")
                       .arg(QFileInfo(q.modelPath).absoluteFilePath(), session.method())
@@ -46,6 +47,7 @@ QueueSettings queueSettingsOf(const ModelSession& session) {
                       .arg(int(s.eigenSmooth))
                       .arg(int(s.augmentSmooth))
                       .arg(modeName(s.mode).c_str());
+    if (s.int8) q.signature += QStringLiteral("|int8");  // fp32's signatures stay as they were
     return q;
 }
 

@@ -44,6 +44,7 @@ std::optional<ComparisonContext> comparisonContextOf(const SlideView& view,
     c.settings.fit = session.fit();
     c.settings.overlap = session.overlap();
     c.settings.mode = session.mode();  // the image's stored analysis (same key) is reused
+    c.settings.int8 = session.int8();
     c.settings.eigenSmooth = session.eigenSmooth();
     c.settings.augmentSmooth = session.flipSmooth();
     c.settings.slice = view.document()->slice();

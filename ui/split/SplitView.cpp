@@ -25,6 +25,8 @@ void copySettings(const ModelSession& from, ModelSession& to) {
     to.setClassIndex(from.classIndex());
     to.setFit(from.fit());
     to.setOverlap(from.overlap());
+    to.setMode(from.mode());
+    to.setInt8(from.int8());
     to.setLayer(from.layer());
     to.setNormalisation(from.normalisation());
     to.setColourMap(from.colourMap());
