@@ -3,7 +3,8 @@
 // second (mm²/s: the analysed patches' grid cells × µm/px²) and patches per second; then the
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
-//        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward]
+//        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward] [--int8]
+// --int8: dense mode's trunk in int8 (AnalysisSettings::int8; the run is named "dense-int8").
 // LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops).
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
@@ -46,8 +47,9 @@ std::string randomModel(const std::string& arch, const fs::path& dir) {
 }
 
 void wholeSlide(const ImageSource& source, const Model& model, const char* name, AnalysisMode mode,
-                double overlap, const fs::path& dir, int round, int denseTile) {
+                double overlap, const fs::path& dir, int round, int denseTile, bool int8 = false) {
     AnalysisSettings s;
+    s.int8 = int8;
     s.denseTile = denseTile;
     s.mode = mode;
     s.overlap = overlap;
@@ -62,10 +64,11 @@ void wholeSlide(const ImageSource& source, const Model& model, const char* name,
     // Patches of the non-overlapping grid the same area holds: comparable across overlaps.
     const double patchMm = a.grid.patchSize * mpp / 1000.0;
     std::printf(
-        "  {\"mode\": \"%s\", \"dense\": %s, \"patches\": %zu, \"seconds\": %.2f, "
+        "  {\"mode\": \"%s\", \"dense\": %s, \"int8\": %s, \"patches\": %zu, \"seconds\": %.2f, "
         "\"mm2\": %.3f, \"mm2_per_s\": %.4f, \"equivalent_patches_per_s\": %.2f}%s\n",
-        name, a.settings.mode == AnalysisMode::Dense ? "true" : "false", a.grid.patches.size(), t,
-        area, area / t, area / (patchMm * patchMm) / t, ",");
+        name, a.settings.mode == AnalysisMode::Dense ? "true" : "false",
+        a.settings.int8 ? "true" : "false", a.grid.patches.size(), t, area, area / t,
+        area / (patchMm * patchMm) / t, ",");
     for (const auto& n : a.notices) std::fprintf(stderr, "note: %s\n", n.c_str());
     std::fflush(stdout);
 }
@@ -116,11 +119,12 @@ int main(int argc, char** argv) {
         std::fprintf(
             stderr,
             "usage: dense_bench SLIDE (MODEL|resnet18|smallcnn) [--rounds N] [--forward-only]\n"
-            "       [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward]\n");
+            "       [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward] [--int8]\n");
         return 2;
     }
     int rounds = 1;
     bool forwardOnly = false, denseOnly = false, trunkSizes = false, noForward = false;
+    bool int8 = false;
     int denseTile = 0;
     for (int i = 3; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::atoi(argv[++i]);
@@ -129,6 +133,7 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--dense-only")) denseOnly = true;
         if (!std::strcmp(argv[i], "--trunk-sizes")) trunkSizes = true;
         if (!std::strcmp(argv[i], "--no-forward")) noForward = true;
+        if (!std::strcmp(argv[i], "--int8")) int8 = true;
     }
     configureTorchThreads();
     const fs::path dir = fs::temp_directory_path() / ("dense_bench-" + std::to_string(::getpid()));
@@ -145,7 +150,8 @@ int main(int argc, char** argv) {
                 wholeSlide(*source, *model, "patch-none", AnalysisMode::Patch, 0, dir, r, 0);
                 wholeSlide(*source, *model, "patch-50", AnalysisMode::Patch, 0.5, dir, r, 0);
             }
-            wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r, denseTile);
+            wholeSlide(*source, *model, int8 ? "dense-int8" : "dense", AnalysisMode::Dense, 0, dir,
+                       r, denseTile, int8);
         }
     }
     if (trunkSizes)

@@ -274,53 +274,65 @@ at::Tensor innerCells(const at::Tensor& all, const DenseRect& read, const DenseR
 }  // namespace
 
 namespace {
-// The trunk over a tile's input (the pixels of `read`), each step's output cut to the cells the
+// Cuts each step's output of the trunk over a tile's input (the pixels of `read`) to the cells the
 // remaining steps need for `inner`'s cells: at most their reach before (Σ padding · jump, rounded
 // up to the final stride so that the crop keeps the region's grid) and after the first and last
 // inner cell. Every kept cell depends only on kept cells of the step before (or on the region's
 // own border), so the zero padding at a crop never reaches an inner cell: exact by construction.
-// Returns [1, C, h, w] of the inner cells (as many as the region has).
-at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
-                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner) {
+// `origin` follows the current output's first cell (model pixels; starts at read's origin). One
+// crop for the fp32 trunk (headCropped) and the int8 one (QuantisedTrunk::run).
+StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin) {
     const int s = field.stride;
     const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
     const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
-    int ox = read.x, oy = read.y;  // the current output's first cell, model pixels
-    const StepCrop crop = [&](std::size_t step, const at::Tensor& out) {
+    return [&field, inner, s, lastX, lastY, &origin](std::size_t step, const at::Tensor& out) {
         const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
         const int after = field.restAfter.at(step);
+        const int ox = origin.x, oy = origin.y;
         const int x0 = std::max(ox, inner.x - before), y0 = std::max(oy, inner.y - before);
         const std::int64_t cx0 = (x0 - ox) / j, cy0 = (y0 - oy) / j;
         const std::int64_t cx1 = std::min<std::int64_t>(out.size(3), (lastX + after - ox) / j + 1);
         const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
-        ox = x0, oy = y0;
+        origin.x = x0, origin.y = y0;
         if (cx0 == 0 && cy0 == 0 && cx1 == out.size(3) && cy1 == out.size(2)) return out;
         return out.slice(3, cx0, cx1).slice(2, cy0, cy1);
     };
+}
+
+// The trunk over a tile's input cropped step by step (tileCrop), in int8 when `int8` is set.
+// Returns [1, C, h, w] of the inner cells (as many as the region has).
+at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
+                        const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
+                        const QuantisedTrunk* int8) {
+    DenseRect origin{read.x, read.y, 0, 0};
+    const StepCrop crop = tileCrop(field, inner, origin);
     at::Tensor all;
     {
         c10::InferenceMode inference;
         const at::Tensor x =
-            torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32)
-                .to(model.device())
-                .contiguous(at::MemoryFormat::ChannelsLast);
-        all = model.backend().headCropped(x, layer, crop);
+            torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32);
+        if (int8)
+            all = int8->run(x, crop);
+        else
+            all = model.backend().headCropped(
+                x.to(model.device()).contiguous(at::MemoryFormat::ChannelsLast), layer, crop);
     }
-    return innerCells(all, {ox, oy, 0, 0}, inner, s);
+    return innerCells(all, origin, inner, field.stride);
 }
 
-// The features of `inner`'s cells from a tile's input: cropped step by step unless
-// LUCIDA_DENSE_NO_CROP=1 (or setDenseTrunkCrop(false)) asks for the whole trunk over the tile.
+// The features of `inner`'s cells from a tile's input, in int8 when `int8` is set: cropped step
+// by step unless LUCIDA_DENSE_NO_CROP=1 (or setDenseTrunkCrop(false)) asks for the whole trunk
+// over the tile (its halo makes the inner cells the same either way).
 at::Tensor tileFeatures(const Model& model, const std::string& layer, const Field& field,
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                         const QuantisedTrunk* int8) {
-    if (int8) {  // the whole tile in int8 (its halo is exact as for the uncropped trunk)
+    if (denseTrunkCrop()) return croppedTrunk(model, layer, field, input, read, inner, int8);
+    if (int8) {
         c10::InferenceMode inference;
         const at::Tensor x =
             torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32);
         return innerCells(int8->run(x), read, inner, field.stride);
     }
-    if (denseTrunkCrop()) return croppedTrunk(model, layer, field, input, read, inner);
     return innerCells(trunk(model, layer, input), read, inner, field.stride);
 }
 }  // namespace

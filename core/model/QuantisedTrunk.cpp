@@ -24,6 +24,7 @@ using PackedConv = c10::intrusive_ptr<ConvPackedParamsBase<2>>;
 struct Op {
     enum class Kind { Conv, MaxPool, AddRelu } kind = Kind::Conv;
     int in = 0, in2 = 0, out = 0;
+    int endsStep = -1;  // >= 0: this op's output (in slot 0) is that step's (dense mode's crops)
     std::shared_ptr<const FoldedConv> conv;            // Conv
     bool relu = false;                                 // Conv
     std::int64_t kernel = 0, stride = 0, padding = 0;  // MaxPool
@@ -72,6 +73,7 @@ std::vector<Op> smallCnnOps(NativeNetwork& net, std::size_t last) {
         if (step > 0) ops.push_back(poolOp(0, 2, 2, 0));
         const std::string block = "block" + std::to_string(step + 1);
         ops.push_back(convOp(net, block + ".0", block + ".1", 0, 0, true));
+        ops.back().endsStep = int(step);
     }
     return ops;
 }
@@ -83,6 +85,7 @@ std::vector<Op> resNetOps(NativeNetwork& net, std::size_t last) {
     if (last == 0) return ops;
     ops.push_back(convOp(net, "conv1", "bn1", 0, 0, true));
     ops.push_back(poolOp(0, 3, 2, 1));
+    ops.back().endsStep = 0;  // the stem
     std::size_t step = 1;
     for (const auto& layer : net.targetLayers()) {
         if (layer.kind == "Sequential") continue;  // a stage: its blocks follow
@@ -103,6 +106,7 @@ std::vector<Op> resNetOps(NativeNetwork& net, std::size_t last) {
         Op add;
         add.kind = Op::Kind::AddRelu;
         add.in = main, add.in2 = shortcut, add.out = 0;
+        add.endsStep = int(step);
         ops.push_back(std::move(add));
         ++step;
     }
@@ -168,6 +172,26 @@ at::Tensor addRelu(const at::Tensor& a, const at::Tensor& b, double scale, std::
                          .findSchemaOrThrow("quantized::add_relu", "")
                          .typed<at::Tensor(at::Tensor, at::Tensor, double, std::int64_t)>();
     return op.call(a, b, scale, zp);
+}
+
+// A quantised convolution; where oneDNN cannot run it, the same convolution in float between
+// the same quantised input and output. LibTorch 1.13's oneDNN picks other kernels for larger
+// inputs on CPUs with AVX512-VNNI, and for some layers (ResNet-18's layer4.0 from 32² input
+// cells, i.e. tiles from 512 px) fails with "could not create a primitive descriptor for a
+// reorder primitive" (int8_trunk_test::largeInputsRun); capping oneDNN below VNNI avoids it but
+// slows every int8 layer.
+at::Tensor quantisedConv(const Op& op, const at::Tensor& x) {
+    try {
+        return op.relu ? op.packed->apply_relu(x, op.scale, op.zeroPoint)
+                       : op.packed->apply(x, op.scale, op.zeroPoint);
+    } catch (const c10::Error&) {
+        throw;
+    } catch (const std::exception&) {  // dnnl::error
+        at::Tensor y = applyFolded(*op.conv, x.dequantize());
+        if (op.relu) y.relu_();
+        return torch::quantize_per_tensor(y.contiguous(at::MemoryFormat::ChannelsLast), op.scale,
+                                          op.zeroPoint, torch::kQUInt8);
+    }
 }
 
 }  // namespace
@@ -253,7 +277,9 @@ void QuantisedTrunk::finish() {
 bool QuantisedTrunk::ready() const { return impl_->ready; }
 std::string QuantisedTrunk::engine() const { return impl_->engine; }
 
-at::Tensor QuantisedTrunk::run(const at::Tensor& input) const {
+at::Tensor QuantisedTrunk::run(const at::Tensor& input) const { return run(input, {}); }
+
+at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) const {
     const Impl& m = *impl_;
     if (!m.ready) throw std::logic_error("int8: run before finish()");
     c10::InferenceMode inference;
@@ -265,13 +291,17 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input) const {
         const at::Tensor& x = slots[std::size_t(op.in)];
         at::Tensor y;
         if (op.kind == Op::Kind::Conv)
-            y = op.relu ? op.packed->apply_relu(x, op.scale, op.zeroPoint)
-                        : op.packed->apply(x, op.scale, op.zeroPoint);
+            y = quantisedConv(op, x);
         else if (op.kind == Op::Kind::MaxPool)
             y = pool(op, x);
         else
             y = addRelu(x, slots[std::size_t(op.in2)], op.scale, op.zeroPoint);
         slots[std::size_t(op.out)] = std::move(y);
+        // A crop is a strided view of the NHWC tensor; the quantised convolutions and pooling
+        // read it densely packed (a no-op when nothing was cut).
+        if (crop && op.endsStep >= 0)
+            slots[0] =
+                crop(std::size_t(op.endsStep), slots[0]).contiguous(at::MemoryFormat::ChannelsLast);
     }
     return slots[0].dequantize();
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/Model.h"  // StepCrop
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -11,9 +13,7 @@ class Tensor;
 
 namespace lucida {
 
-class Model;
 class NativeNetwork;
-struct FloatTensor;
 
 // How calibration turns the activations it sees into a range per layer.
 enum class RangeObserver {
@@ -52,6 +52,10 @@ public:
 
     // The trunk's output [N, C, h, w] in float, computed in int8 (after finish()).
     at::Tensor run(const at::Tensor& input) const;
+    // run() with `crop` applied to each step's quantised output before the next step (the steps
+    // of NativeNetwork::run and stepGeometry: a ResNet's stem, then one per block; the small
+    // CNN's blocks, each with the max pooling before it), as ModelBackend::headCropped does.
+    at::Tensor run(const at::Tensor& input, const StepCrop& crop) const;
     // The same steps in float (what calibration observes; equals runInference).
     at::Tensor runFloat(const at::Tensor& input) const;
     std::string engine() const;

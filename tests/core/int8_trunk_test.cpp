@@ -11,6 +11,8 @@
 
 #include <QtTest>
 
+#include <numeric>
+
 using namespace lucida;
 
 namespace {
@@ -133,6 +135,62 @@ private slots:
         // int8 is refused before calibration.
         QVERIFY_THROWS_EXCEPTION(std::logic_error, trunk.run(x));
         QVERIFY_THROWS_EXCEPTION(std::logic_error, trunk.finish());
+    }
+
+    // Dense mode's crops (QuantisedTrunk::run with a StepCrop) see each step of NativeNetwork's:
+    // the output handed over at step k has the shape of runInference over steps [0, k], steps
+    // come in order, and a crop that keeps everything leaves the result run() gives.
+    void cropSeesNativeSteps_data() { floatPathEqualsTheFastForward_data(); }
+    void cropSeesNativeSteps() {
+        QFETCH(QString, architecture);
+        QFETCH(int, layer);
+        torch::manual_seed(4);
+        auto net = makeNativeNetwork(architecture.toStdString(), 3);
+        net->module().eval();
+        randomiseBatchNorms(*net);
+        const auto layers = net->targetLayers();
+        const std::size_t last =
+            layers.at(layer < 0 ? layers.size() - 1 : std::size_t(layer)).step + 1;
+        QuantisedTrunk trunk(net, last);
+        trunk.calibrate(imageLike(96));
+        trunk.finish();
+        const at::Tensor x = imageLike(112);
+        std::vector<std::size_t> steps;
+        const StepCrop keep = [&](std::size_t step, const at::Tensor& out) {
+            torch::NoGradGuard noGrad;
+            const at::Tensor expected = net->runInference(x, 0, step + 1);
+            if (out.sizes() != expected.sizes())
+                qWarning("step %zu: %s, expected %s", step, c10::str(out.sizes()).c_str(),
+                         c10::str(expected.sizes()).c_str());
+            else
+                steps.push_back(step);
+            return out;
+        };
+        const at::Tensor cropped = trunk.run(x, keep);
+        std::vector<std::size_t> want(last);
+        std::iota(want.begin(), want.end(), std::size_t(0));
+        QCOMPARE(steps, want);
+        QVERIFY(torch::equal(cropped, trunk.run(x)));
+    }
+
+    // Dense mode's tiles are 1536 px and more: oneDNN (LibTorch 1.13, AVX512-VNNI) failed on
+    // ResNet-18's layer4.0 from 512-px inputs ("could not create a primitive descriptor for a
+    // reorder primitive"); such a layer falls back to a float convolution between the quantised
+    // input and output. The result still agrees with fp32.
+    void largeInputsRun() {
+        torch::manual_seed(5);
+        auto net = makeNativeNetwork("resnet18", 2);
+        net->module().eval();
+        randomiseBatchNorms(*net);
+        QuantisedTrunk trunk(net, net->stepCount() - 1);
+        trunk.calibrate(imageLike(224));
+        trunk.finish();
+        const at::Tensor x = imageLike(576);
+        torch::NoGradGuard noGrad;
+        const at::Tensor f8 = trunk.run(x);
+        const at::Tensor f32 = trunk.runFloat(x);
+        QCOMPARE(f8.sizes().vec(), f32.sizes().vec());
+        QVERIFY2(pearson(f8, f32) > 0.99, qPrintable(QString::number(pearson(f8, f32))));
     }
 
     // Measured here (2026-12-02, onednn, seeds 1–5, both observers): ResNet-18 features r ≥ 0.9987,
