@@ -350,20 +350,11 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
             });
     };
     const std::size_t total = a.outcomes.size();
-    using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now();
-    double idleSeconds = 0;  // the rate counts working time only, not waiting for the view
-    std::size_t doneNow = 0;
+    RunRate rate;
     bool idle = false;
     const auto progress = [&] {
         AnalysisProgress p;
-        p.done = doneTotal;
-        p.total = total;
-        const double busy =
-            std::chrono::duration<double>(Clock::now() - started).count() - idleSeconds;
-        p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
-        p.queued = schedule.queuedPatches();
-        p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
+        rate.fill(p, doneTotal, total, schedule.queuedPatches());
         p.wholeSlide = whole;
         p.idle = idle;
         return p;
@@ -382,7 +373,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         }
         if (!ahead) readAhead();
         if (!ahead) {  // view scope, everything in view done: wait for the view to move
-            idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
+            rate.idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
             continue;
         }
         idle = false;
@@ -414,7 +405,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         for (std::size_t r : released) maps.erase(r);
         store.flush();
         a.camWidth = a.camHeight = l.window;
-        doneNow += complete.size();
+        rate.doneNow += complete.size();
         doneTotal += complete.size();
         if (callbacks.onProgress) callbacks.onProgress(progress());
         if (!complete.empty() && callbacks.onBatch) callbacks.onBatch(a);

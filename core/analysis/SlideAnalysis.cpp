@@ -529,20 +529,11 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                          settings.slice);
     });
 
-    using Clock = std::chrono::steady_clock;
-    const auto started = Clock::now();
-    double idleSeconds = 0;  // the rate counts working time only, not waiting for the view
-    std::size_t doneNow = 0;
+    RunRate rate;
     bool idle = false;
     auto progress = [&] {
         AnalysisProgress p;
-        p.done = doneTotal;
-        p.total = total;
-        const double busy =
-            std::chrono::duration<double>(Clock::now() - started).count() - idleSeconds;
-        p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
-        p.queued = q.todo.size() - q.nextToConsume;
-        p.secondsLeft = p.patchesPerSecond > 0 ? p.queued / p.patchesPerSecond : 0;
+        rate.fill(p, doneTotal, total, q.todo.size() - q.nextToConsume);
         p.cancelled = cancelled;
         p.wholeSlide = whole;
         p.idle = idle;
@@ -564,7 +555,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 q.changed.notify_all();
             }
             if (q.nextToConsume == q.todo.size()) {  // view scope, all in view done: wait
-                idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
+                rate.idleSeconds += waitWhileIdle(callbacks, idle, progress, a, seen);
                 continue;
             }
             idle = false;
@@ -589,7 +580,7 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
                 for (std::size_t i = 0; i < batch.size(); ++i)
                     storeOutcome(a, store, batch[i].index, explanations[i]);
                 store.flush();
-                doneNow += batch.size();
+                rate.doneNow += batch.size();
                 doneTotal += batch.size();
             }
             if (callbacks.onProgress) callbacks.onProgress(progress());

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -148,6 +149,23 @@ struct AnalysisCallbacks {
 double waitWhileIdle(const AnalysisCallbacks& callbacks, bool& idle,
                      const std::function<AnalysisProgress()>& progress, const SlideAnalysis& a,
                      std::uint64_t seen);
+
+// The rate and ETA of a run over the time it was working (waits for the view are not counted).
+// Shared by patch and dense mode's loops.
+struct RunRate {
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    double idleSeconds = 0;   // added by the loop after each waitWhileIdle
+    std::size_t doneNow = 0;  // patches this run inferred
+    // `p` with done, total, queued, the rate and the seconds left for what is queued.
+    void fill(AnalysisProgress& p, std::size_t done, std::size_t total, std::size_t queued) const {
+        const double busy =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() -
+            idleSeconds;
+        p.done = done, p.total = total, p.queued = queued;
+        p.patchesPerSecond = busy > 0 ? doneNow / busy : 0;
+        p.secondsLeft = p.patchesPerSecond > 0 ? queued / p.patchesPerSecond : 0;
+    }
+};
 
 // The key of an analysis: the image file (name, size, modification time: results stay valid when
 // the slide moves with its results folder; several images may share one results folder), the
