@@ -270,8 +270,12 @@ private slots:
     void croppedInt8TrunkEqualsWholeInt8Trunk() {
         if (quantisedEngine().empty()) QSKIP("this LibTorch has no quantised engine");
         const auto resnet = makeModel(dir_, "resnet18", 224);
+        // Reads of 512 px and more run layer4.0 in float where oneDNN's VNNI kernels refuse it
+        // (QuantisedTrunk's fallback), smaller cropped ones in int8: a few uint8 steps apart (0.012
+        // and 0.02 of the largest feature measured; one step ≈ 0.004). A crop at a wrong step
+        // differs by a third of the largest feature or fails on shapes.
         checkCroppedInt8Trunk(*resnet, "layer4", 1000, 900,
-                              {{320, 256, 288, 224}, {32, 0, 96, 64}, {704, 608, 296, 292}}, 0.02);
+                              {{320, 256, 288, 224}, {32, 0, 96, 64}, {704, 608, 296, 292}}, 0.05);
         const auto cnn = makeModel(dir_, "smallcnn", 64);
         checkCroppedInt8Trunk(*cnn, "block4", 301, 237,
                               {{64, 48, 80, 72}, {0, 8, 40, 40}, {200, 160, 101, 77}}, 0);
