@@ -5,6 +5,7 @@
 #include "ImageSettingsNote.h"
 #include "ModelSession.h"
 #include "RecentFiles.h"
+#include "RunSettingCombos.h"
 #include "SlideView.h"
 #include "cam/CamMethod.h"
 #include "model/Model.h"
@@ -260,44 +261,13 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
     classCombo_->setObjectName("classCombo");
     classCombo_->setToolTip(tr("The class explained in every patch"));
     modelForm->addRow(tr("Class:"), classCombo_);
-    fitCombo_ = new QComboBox(modelBox);
-    fitCombo_->setObjectName("fitCombo");
-    fitCombo_->addItem(tr("Automatic"), int(ImageFit::Auto));
-    fitCombo_->addItem(tr("Whole image"), int(ImageFit::WholeImage));
-    fitCombo_->addItem(tr("Sliding patches"), int(ImageFit::Patches));
-    fitCombo_->setToolTip(
-        tr("Automatic: the whole image resized to the model input when neither the model nor the "
-           "image has a physical scale (photos, MRI slices), else patches at the model's scale"));
+    fitCombo_ = makeFitCombo(modelBox);
     modelForm->addRow(tr("Input:"), fitCombo_);
-    overlapCombo_ = new QComboBox(modelBox);
-    overlapCombo_->setObjectName("overlapCombo");
-    for (int percent : {0, 25, 50})
-        overlapCombo_->addItem(percent == 0 ? tr("none") : QStringLiteral("%1 %").arg(percent),
-                               percent / 100.0);
-    overlapCombo_->setToolTip(
-        tr("Overlapping patches, blended: smoother heat, more patches "
-           "(25 %: 1.8x, 50 %: 4x)"));
+    overlapCombo_ = makeOverlapCombo(modelBox);
     modelForm->addRow(tr("Overlap:"), overlapCombo_);
-    modeCombo_ = new QComboBox(modelBox);
-    modeCombo_->setObjectName("modeCombo");
-    modeCombo_->addItem(tr("Seamless (dense)"), int(AnalysisMode::Dense));
-    modeCombo_->addItem(tr("Per patch, as trained"), int(AnalysisMode::Patch));
-    modeCombo_->setToolTip(
-        tr("Seamless: the network runs once over large tiles, one continuous map without patch "
-           "seams (GAP + linear heads; CAM, Grad-CAM, HiResCAM, LayerCAM; otherwise patches are "
-           "used and the run says why). Per patch: every patch on its own, as in training"));
+    modeCombo_ = makeModeCombo(modelBox);
     modelForm->addRow(tr("Mode:"), modeCombo_);
-    precisionCombo_ = new QComboBox(modelBox);
-    precisionCombo_->setObjectName("precisionCombo");
-    precisionCombo_->addItem(tr("fp32 (exact)"), false);
-    precisionCombo_->addItem(tr("int8 (faster on ResNets)"), true);
-    precisionCombo_->setToolTip(
-        tr("int8: in seamless mode the network's trunk runs with 8-bit integer weights and "
-           "activations, calibrated on this image's own tissue (native .pth ResNets and small "
-           "CNNs, on the CPU). Measured: ResNet-18 5x faster, CAM r 0.998 against fp32; no gain "
-           "for a small CNN; a patch's probability can move by a few percent. Stored apart from "
-           "fp32's results. Where it does not apply (per patch, TorchScript, a GPU) fp32 is used "
-           "and the run says why"));
+    precisionCombo_ = makePrecisionCombo(modelBox);
     modelForm->addRow(tr("Precision:"), precisionCombo_);
     // Above Method: what a project image's own settings override (disabled below).
     imageNote_ = new ImageSettingsNote(
