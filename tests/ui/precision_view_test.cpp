@@ -6,21 +6,18 @@
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
 #include "AnalysisSettingKeys.h"
+#include "CliViewerRuns.h"
 #include "MainWindow.h"
 #include "ModelSession.h"
 #include "QueueSettings.h"
 #include "SlideView.h"
 #include "TileService.h"
 #include "ViewWaits.h"
-#include "demo/DemoData.h"
 
 #include <QComboBox>
-#include <QFile>
 #include <QFileInfo>
-#include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
-#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -30,27 +27,9 @@
 
 using namespace lucida;
 using namespace lucida::ui;
+using namespace lucida::test;
 
 namespace {
-
-constexpr char kDemoModel[] = LUCIDA_SOURCE_DIR "/resources/demo/model/demo-smallcnn.pth";
-
-// `lucida-cli analyse` with `extra` options; its stderr in `log`. True when it exited 0.
-bool analyse(const QString& slide, const QString& out, const QStringList& extra, QString* log) {
-    QProcess p;
-    p.start(QStringLiteral(LUCIDA_CLI), QStringList{"analyse", slide, "--model", kDemoModel,
-                                                    "--out", out, "--results", slide + ".lucida"} +
-                                            extra);
-    const bool finished = p.waitForFinished(180000);
-    *log = QString::fromLocal8Bit(p.readAllStandardError());
-    return finished && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-}
-
-QJsonObject readJson(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    return QJsonDocument::fromJson(f.readAll()).object();
-}
 
 QFuture<ModelLoad> noModel(const QString& path) {
     return QtFuture::makeReadyFuture(ModelLoad{path, nullptr, QStringLiteral("no model")});
@@ -63,19 +42,6 @@ class PrecisionViewTest : public QObject {
     std::unique_ptr<QTemporaryDir> tmp_;
     std::unique_ptr<TileService> tiles_;
     QString slide_;
-
-    static bool openModel(MainWindow& window) {
-        QSignalSpy opened(&window, &MainWindow::modelOpened);
-        window.openModel(kDemoModel);
-        return opened.wait(60000);
-    }
-
-    static SlideView* openSlide(MainWindow& window, const QString& path) {
-        QSignalSpy opened(&window, &MainWindow::documentOpened);
-        window.openPath(path);
-        if (!opened.wait(20000)) return nullptr;
-        return opened.takeFirst().at(0).value<SlideView*>();
-    }
 
     static void choose(QComboBox* combo, bool int8) {
         combo->setCurrentIndex(combo->findData(int8));
@@ -94,12 +60,7 @@ private slots:
         tmp_ = std::make_unique<QTemporaryDir>();
         QVERIFY(tmp_->isValid());
         tiles_ = std::make_unique<TileService>(std::size_t{128} << 20, 2);
-        demo::DemoSlideOptions options;  // 0.5 µm/px, the demo model's scale
-        options.width = 2048;
-        options.height = 2048;
-        slide_ = tmp_->filePath("demo.tiff");
-        demo::writeDemoSlide(slide_.toStdString(), tmp_->filePath("mask.png").toStdString(),
-                             options);
+        slide_ = writeDemoSlide2048(*tmp_);
     }
 
     // fp32 by default; int8 chosen in the panel is the session's, in QSettings, read back by the
@@ -165,7 +126,7 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         AnalysisPanel* panel = window.analysisPanel();
         QVERIFY(panel->session()->int8());
-        QVERIFY(openModel(window));
+        QVERIFY(openDemoModel(window));
         SlideView* view = openSlide(window, slide_);
         QVERIFY(view && viewtest::waitLoaded(view));
         AnalysisController* c = AnalysisController::of(view);
@@ -227,7 +188,7 @@ private slots:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         AnalysisPanel* panel = window.analysisPanel();
-        QVERIFY(openModel(window));
+        QVERIFY(openDemoModel(window));
         SlideView* view = openSlide(window, slide_);
         QVERIFY(view && viewtest::waitLoaded(view));
         AnalysisController* c = AnalysisController::of(view);
