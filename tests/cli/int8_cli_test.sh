@@ -10,13 +10,19 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*"; tail -5 "$out"/err* 2>/dev/null; exit 1; }
 model="$src/resources/demo/model/demo-smallcnn.pth"
-"$cli" make-demo --out "$out/demo" --train-per-class 0 --val-per-class 0 --test-per-class 0 \
-    --slide-width 2048 --slide-height 2048 >/dev/null 2>&1 || fail "make-demo"
+# demo_and_both NAME WIDTH HEIGHT: a demo slide in $out/NAME, analysed densely in fp32 and int8
+# into $out/NAME-fp32 and $out/NAME-int8 (results under $out/r).
+demo_and_both() {
+    "$cli" make-demo --out "$out/$1" --train-per-class 0 --val-per-class 0 --test-per-class 0 \
+        --slide-width "$2" --slide-height "$3" >/dev/null 2>&1 || fail "make-demo $1"
+    for p in fp32 int8; do
+        "$cli" analyse "$out/$1/slide/demo-slide.tiff" --model "$model" --mode dense \
+            --precision $p --out "$out/$1-$p" --results "$out/r" 2>"$out/err-$1-$p" >/dev/null ||
+            fail "analyse $1 $p"
+    done
+}
+demo_and_both demo 2048 2048
 slide="$out/demo/slide/demo-slide.tiff"
-for p in fp32 int8; do
-    "$cli" analyse "$slide" --model "$model" --mode dense --precision $p --out "$out/$p" \
-        --results "$out/r" 2>"$out/err-$p" >/dev/null || fail "analyse $p"
-done
 "$cli" analyse "$slide" --model "$model" --mode patch --precision int8 --out "$out/patch" \
     --results "$out/r" 2>"$out/err-patch" >/dev/null || fail "analyse patch int8"
 grep -q "int8 does not apply" "$out/err-patch" || fail "no note for int8 in patch mode"
@@ -42,8 +48,8 @@ assert settings["fp32"] != settings["int8"]
 patch = [json.load(open(p)) for p in glob.glob(f"{out}/r/*/settings.json")
          if json.load(open(p))["mode"] == "patch"]
 assert patch and patch[0]["precision"] == "fp32", patch
-a = np.array(Image.open(glob.glob(f"{out}/fp32/*.probability.tiff")[0]), dtype=float)
-b = np.array(Image.open(glob.glob(f"{out}/int8/*.probability.tiff")[0]), dtype=float)
+a = np.array(Image.open(glob.glob(f"{out}/demo-fp32/*.probability.tiff")[0]), dtype=float)
+b = np.array(Image.open(glob.glob(f"{out}/demo-int8/*.probability.tiff")[0]), dtype=float)
 tissue = np.isfinite(a) & (a > 0)
 assert tissue.sum() > 10, tissue.sum()
 d = np.abs(a - b)[tissue]
@@ -55,13 +61,7 @@ PY
 # headroom above the calibrated range their CAM clipped flat at the top (every lesion cell at the
 # maximum: 10th percentile 1.0 against fp32's 0.60; CAM r 0.961). Measured with the headroom:
 # lesion percentiles 0.650 / 0.767 / 0.872 against 0.604 / 0.713 / 0.812, r 0.99996.
-"$cli" make-demo --out "$out/big" --train-per-class 0 --val-per-class 0 --test-per-class 0 \
-    --slide-width 8192 --slide-height 6144 >/dev/null 2>&1 || fail "make-demo 8k"
-big="$out/big/slide/demo-slide.tiff"
-for p in fp32 int8; do
-    "$cli" analyse "$big" --model "$model" --mode dense --precision $p --out "$out/big-$p" \
-        --results "$out/rb" 2>"$out/err-big-$p" >/dev/null || fail "analyse 8k $p"
-done
+demo_and_both big 8192 6144
 /usr/bin/python3 - "$out" <<'PY' || fail "int8 CAM clipped in the lesions"
 import glob, sys
 import numpy as np
