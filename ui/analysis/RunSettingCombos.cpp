@@ -59,7 +59,7 @@ QComboBox* makePrecisionCombo(QWidget* parent) {
         "int8: in seamless mode the network's trunk runs with 8-bit integer weights and "
         "activations, calibrated on this image's own tissue (native .pth ResNets and small "
         "CNNs, on the CPU). Measured: ResNet-18's trunk 5x faster (a whole slide 1.0-1.25x), CAM "
-        "r 0.998 against fp32; no gain "
+        "r 0.995 against fp32; no gain "
         "for a small CNN; a patch's probability can move by a few percent. Stored apart from "
         "fp32's results. Where it does not apply (per patch, TorchScript, a GPU) fp32 is used "
         "and the run says why"));
