@@ -140,6 +140,19 @@ void ModelSession::setOverlap(double overlap) {
     emit analysisChanged();
 }
 
+AnalysisSettings ModelSession::analysisSettings() const {
+    AnalysisSettings s;
+    s.method = method_.toStdString();
+    s.eigenSmooth = eigenSmooth_;
+    s.augmentSmooth = flipSmooth_;
+    if (classIndex_ >= 0) s.classIndex = classIndex_;
+    s.fit = fit_;
+    s.overlap = overlap_;
+    s.mode = mode_;  // core falls back to patches where dense does not apply
+    s.int8 = int8_;  // and to fp32 where int8 does not (patch mode, TorchScript, a GPU)
+    return s;
+}
+
 void ModelSession::setMode(AnalysisMode mode) {
     if (mode == mode_) return;
     mode_ = mode;

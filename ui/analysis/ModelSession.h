@@ -78,6 +78,10 @@ public:
     // does not apply (patch mode, TorchScript, a GPU) core runs fp32 and says why in its notices.
     bool int8() const { return int8_; }
     void setInt8(bool on);
+    // What is analysed, as core takes it: method, smoothing, class (when one is chosen), fit,
+    // overlap, mode and precision. Callers add the slice, batch size and their own merges; the
+    // view's controllers keep a snapshot of their own (to restart only on a real change).
+    AnalysisSettings analysisSettings() const;
 
     ShownHeat layer() const { return layer_; }
     void setLayer(ShownHeat layer);

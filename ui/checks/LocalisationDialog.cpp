@@ -65,15 +65,8 @@ LocalisationDialog::LocalisationDialog(SlideView* view, const ModelSession& sess
       failure_(std::make_shared<std::string>()) {
     setObjectName("localisationDialog");
     setWindowTitle(tr("Localisation — %1").arg(view->document()->displayName()));
-    AnalysisSettings& s = base_.settings;  // what the panel's heat is made with
-    s.mode = session.mode();  // dense falls back to patches where it cannot apply, as the panel
-    s.int8 = session.int8();  // and int8 to fp32
-    s.method = session.method().toStdString();
-    if (session.classIndex() >= 0) s.classIndex = session.classIndex();
-    s.fit = session.fit();
-    s.overlap = session.overlap();
-    s.eigenSmooth = session.eigenSmooth();
-    s.augmentSmooth = session.flipSmooth();
+    base_.settings = session.analysisSettings();  // what the panel's heat is made with
+    AnalysisSettings& s = base_.settings;
     s.slice = view->document()->slice();
     s.batchSize = 0;  // what fits the free memory
     base_.resultsRoot = resultsRootFor(view->document()->path(), savedResultsPlace()).toStdString();

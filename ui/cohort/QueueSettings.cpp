@@ -27,18 +27,11 @@ QueueSettings queueSettingsOf(const ModelSession& session) {
     QueueSettings q;
     q.model = session.model();
     q.modelPath = session.path();
+    q.settings = session.analysisSettings();  // as the viewer's controllers
     AnalysisSettings& s = q.settings;
-    s.method = session.method().toStdString();
-    s.eigenSmooth = session.eigenSmooth();
-    s.augmentSmooth = session.flipSmooth();
     const int classes = q.model ? static_cast<int>(q.model->spec().classes.size()) : 0;
-    if (session.classIndex() >= 0 && session.classIndex() < classes)  // else the model's default
-        s.classIndex = session.classIndex();
-    s.fit = session.fit();
-    s.overlap = session.overlap();
-    s.mode = session.mode();  // as the viewer's controllers (core falls back where it must)
-    s.int8 = session.int8();  // likewise (fp32 where int8 does not apply)
-    s.batchSize = 16;         // as the viewer's controllers
+    if (s.classIndex && *s.classIndex >= classes) s.classIndex.reset();  // the model's default
+    s.batchSize = 16;                                                    // as the controllers
     q.signature = QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8")
                       .arg(QFileInfo(q.modelPath).absoluteFilePath(), session.method())
                       .arg(s.classIndex.value_or(-1))

@@ -39,14 +39,7 @@ std::optional<ComparisonContext> comparisonContextOf(const SlideView& view,
     ComparisonContext c;
     c.source = view.document()->source();
     c.model = session.model();
-    c.settings.method = session.method().toStdString();
-    if (session.classIndex() >= 0) c.settings.classIndex = session.classIndex();
-    c.settings.fit = session.fit();
-    c.settings.overlap = session.overlap();
-    c.settings.mode = session.mode();  // the image's stored analysis (same key) is reused
-    c.settings.int8 = session.int8();
-    c.settings.eigenSmooth = session.eigenSmooth();
-    c.settings.augmentSmooth = session.flipSmooth();
+    c.settings = session.analysisSettings();  // the image's stored analysis (same key) is reused
     c.settings.slice = view.document()->slice();
     c.settings.batchSize = 0;  // what fits the free memory
     c.resultsRoot = resultsRootFor(view.document()->path(), savedResultsPlace()).toStdString();
