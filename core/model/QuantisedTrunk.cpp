@@ -10,7 +10,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -34,6 +36,10 @@ struct Op {
     double scale = 1;
     std::int64_t zeroPoint = 0;
     PackedConv packed;
+    // Conv: the smallest input (cells, h · w) oneDNN refused to run in int8; from there on it is
+    // not asked again (a refusal costs a failed primitive creation and an exception per tile).
+    std::shared_ptr<std::atomic<std::int64_t>> refusedFrom =
+        std::make_shared<std::atomic<std::int64_t>>(std::numeric_limits<std::int64_t>::max());
 };
 
 std::string chooseEngine() {
@@ -186,14 +192,23 @@ at::Tensor addRelu(const at::Tensor& a, const at::Tensor& b, double scale, std::
 // inputs on CPUs with AVX512-VNNI, and for some layers (ResNet-18's layer4.0 from 32² input
 // cells, i.e. tiles from 512 px) fails with "could not create a primitive descriptor for a
 // reorder primitive" (int8_trunk_test::largeInputsRun); capping oneDNN below VNNI avoids it but
-// slows every int8 layer.
+// slows every int8 layer. The refusal is remembered per convolution by input size (it comes with
+// larger inputs): larger inputs go straight to float (as accurate, only slower).
 at::Tensor quantisedConv(const Op& op, const at::Tensor& x) {
-    try {
-        return op.relu ? op.packed->apply_relu(x, op.scale, op.zeroPoint)
-                       : op.packed->apply(x, op.scale, op.zeroPoint);
-    } catch (const c10::Error&) {
-        throw;
-    } catch (const std::exception&) {  // dnnl::error
+    const std::int64_t cells = x.size(2) * x.size(3);
+    if (cells < op.refusedFrom->load(std::memory_order_relaxed)) {
+        try {
+            return op.relu ? op.packed->apply_relu(x, op.scale, op.zeroPoint)
+                           : op.packed->apply(x, op.scale, op.zeroPoint);
+        } catch (const c10::Error&) {
+            throw;
+        } catch (const std::exception&) {  // dnnl::error
+            std::int64_t seen = op.refusedFrom->load();
+            while (cells < seen && !op.refusedFrom->compare_exchange_weak(seen, cells)) {
+            }
+        }
+    }
+    {
         at::Tensor y = applyFolded(*op.conv, x.dequantize());
         if (op.relu) y.relu_();
         return torch::quantize_per_tensor(y.contiguous(at::MemoryFormat::ChannelsLast), op.scale,
@@ -311,6 +326,13 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) co
                 crop(std::size_t(op.endsStep), slots[0]).contiguous(at::MemoryFormat::ChannelsLast);
     }
     return slots[0].dequantize();
+}
+
+std::size_t QuantisedTrunk::floatConvolutions() const {
+    return static_cast<std::size_t>(
+        std::count_if(impl_->ops.begin(), impl_->ops.end(), [](const Op& op) {
+            return op.refusedFrom->load() != std::numeric_limits<std::int64_t>::max();
+        }));
 }
 
 at::Tensor QuantisedTrunk::runFloat(const at::Tensor& input) const {

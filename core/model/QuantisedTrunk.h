@@ -59,6 +59,9 @@ public:
     // The same steps in float (what calibration observes; equals runInference).
     at::Tensor runFloat(const at::Tensor& input) const;
     std::string engine() const;
+    // How many convolutions oneDNN has refused to run in int8 for some input size so far (they
+    // run in float from that size on; see largeInputsRun in tests/core/int8_trunk_test.cpp).
+    std::size_t floatConvolutions() const;
 
 private:
     struct Impl;
