@@ -16,11 +16,14 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 using namespace lucida;
 using Clock = std::chrono::steady_clock;
@@ -46,8 +49,9 @@ std::string randomModel(const std::string& arch, const fs::path& dir) {
     return path;
 }
 
-void wholeSlide(const ImageSource& source, const Model& model, const char* name, AnalysisMode mode,
-                double overlap, const fs::path& dir, int round, int denseTile, bool int8 = false) {
+SlideAnalysis wholeSlide(const ImageSource& source, const Model& model, const char* name,
+                         AnalysisMode mode, double overlap, const fs::path& dir, int round,
+                         int denseTile, bool int8 = false) {
     AnalysisSettings s;
     s.int8 = int8;
     s.denseTile = denseTile;
@@ -70,6 +74,74 @@ void wholeSlide(const ImageSource& source, const Model& model, const char* name,
         a.settings.int8 ? "true" : "false", a.grid.patches.size(), t, area, area / t,
         area / (patchMm * patchMm) / t, ",");
     for (const auto& n : a.notices) std::fprintf(stderr, "note: %s\n", n.c_str());
+    std::fflush(stdout);
+    return a;
+}
+
+// Pixels the exact receptive field makes dense mode compute, per trunk step, against the patches'
+// own pixels (all that patch mode without overlap computes): step k's outputs are needed wherever
+// a window's pixel is within the reach of the steps after k, so even with every pixel computed
+// once (no tile halo at all) the trunk covers the tissue grown by that reach. Counted on an 8-px
+// mask of the grid's area; the steps weighted equally (a ResNet's blocks cost about the same
+// each, the stem about half). Its inverse is the most dense mode can gain over patch mode
+// without overlap at equal speed per pixel.
+void receptiveFieldBound(const Model& model, const std::string& layer, const SlideAnalysis& a) {
+    const auto steps = model.backend().trunkGeometry(layer);
+    if (steps.empty() || a.grid.patches.empty()) return;
+    constexpr int kCell = 8;
+    const int step = static_cast<int>(std::lround(a.grid.stride / a.grid.downsample));
+    const int window = model.spec().inputWidth;
+    const int w = ((a.grid.columns - 1) * step + window + kCell - 1) / kCell;
+    const int h = ((a.grid.rows - 1) * step + window + kCell - 1) / kCell;
+    std::vector<char> mask(std::size_t(w) * h, 0);
+    for (const Patch& p : a.grid.patches)
+        for (int y = p.row * step / kCell; y < std::min(h, (p.row * step + window) / kCell); ++y)
+            std::fill_n(&mask[std::size_t(y) * w + p.column * step / kCell],
+                        std::min(w - p.column * step / kCell, window / kCell), 1);
+    const double own = double(std::count(mask.begin(), mask.end(), 1));
+    // The reach of the steps after each one (Σ padding · jump before, Σ (k − 1 − p) · jump after).
+    std::vector<int> before, after;
+    int jump = 1, b = 0, f = 0;
+    for (const auto& layers : steps) {
+        for (const SpatialLayer& l : layers) {
+            b += l.padding * jump, f += (l.kernel - 1 - l.padding) * jump;
+            jump *= l.stride;
+        }
+        before.push_back(b), after.push_back(f);
+    }
+    // Cells at most `lo` after or `hi` before a window cell, along one axis at a time.
+    const auto grow = [&](const std::vector<char>& in, int lo, int hi, bool rows) {
+        std::vector<char> out(in.size(), 0);
+        const int n = rows ? w : h, lines = rows ? h : w;
+        for (int line = 0; line < lines; ++line) {
+            const auto at = [&](int i) -> std::size_t {
+                return rows ? std::size_t(line) * w + i : std::size_t(i) * w + line;
+            };
+            int last = -1 << 20;  // the last window cell seen, scanning forwards
+            for (int i = 0; i < n; ++i) {
+                if (in[at(i)]) last = i;
+                if (i - last <= lo) out[at(i)] = 1;
+            }
+            last = 1 << 20;
+            for (int i = n - 1; i >= 0; --i) {
+                if (in[at(i)]) last = i;
+                if (last - i <= hi) out[at(i)] = 1;
+            }
+        }
+        return out;
+    };
+    std::printf("  {\"receptive_field_bound\": {\"steps\": [");
+    double sum = 0;
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+        // A cell at q needs step k's outputs in [q − restBefore, q + restAfter].
+        const int rb = (b - before[k] + kCell - 1) / kCell, ra = (f - after[k] + kCell - 1) / kCell;
+        const auto grown = grow(grow(mask, ra, rb, true), ra, rb, false);
+        const double ratio = double(std::count(grown.begin(), grown.end(), 1)) / own;
+        sum += ratio;
+        std::printf("%s%.3f", k ? ", " : "", ratio);
+    }
+    const double mean = sum / double(steps.size());
+    std::printf("], \"mean\": %.3f, \"max_dense_vs_patch_none\": %.3f}},\n", mean, 1 / mean);
     std::fflush(stdout);
 }
 
@@ -97,14 +169,17 @@ std::pair<double, at::Tensor> forwardRate(NativeNetwork& net, int side, bool cha
 void trunkRates(const Model& model, const std::string& layer) {
     const DenseCam dense(model, layer, "cam", 1);
     std::printf(" \"trunk_mpx_per_s\": {");
-    for (int side : {512, 1024, 2048, 3072}) {
+    for (int side : {512, 1024, 1536, 2048, 3072}) {
         torch::manual_seed(1);
         const at::Tensor x = torch::randn({1, 3, side, side});
         FloatTensor input({1, 3, side, side});
         std::memcpy(input.data.data(), x.data_ptr<float>(), input.data.size() * sizeof(float));
-        dense.features(input);
+        // The path whole-slide runs take: the trunk in cropped steps (each in sub-tiles).
+        const DenseRect all{0, 0, side, side};
+        const DenseReader read = [&](const DenseRect&) { return input; };
+        dense.features(read, all, all);
         const auto start = Clock::now();
-        dense.features(input);
+        dense.features(read, all, all);
         std::printf("%s\"%d\": %.3f", side == 512 ? "" : ", ", side,
                     double(side) * side / 1e6 / seconds(start));
         std::fflush(stdout);
@@ -150,8 +225,9 @@ int main(int argc, char** argv) {
                 wholeSlide(*source, *model, "patch-none", AnalysisMode::Patch, 0, dir, r, 0);
                 wholeSlide(*source, *model, "patch-50", AnalysisMode::Patch, 0.5, dir, r, 0);
             }
-            wholeSlide(*source, *model, int8 ? "dense-int8" : "dense", AnalysisMode::Dense, 0, dir,
-                       r, denseTile, int8);
+            const SlideAnalysis a = wholeSlide(*source, *model, int8 ? "dense-int8" : "dense",
+                                               AnalysisMode::Dense, 0, dir, r, denseTile, int8);
+            if (r == 0) receptiveFieldBound(*model, a.layer, a);
         }
     }
     if (trunkSizes)
