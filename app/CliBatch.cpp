@@ -70,6 +70,7 @@ AnalyseArgs imageArgs(const AnalyseArgs& batch, const CohortImage& image) {
     const ImageSettings& own = image.settings;
     if (own.pixelSize) a.pixelSize = *own.pixelSize;
     if (own.mode) a.mode = modeName(*own.mode);
+    if (own.int8) a.precision = analysisPrecisionName(*own.int8);
     if (own.overlap) a.overlap = *own.overlap;
     if (own.fit) a.fit = fitName(*own.fit);
     if (own.method) a.method = *own.method;

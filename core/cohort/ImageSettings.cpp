@@ -77,13 +77,15 @@ std::string fitName(ImageFit fit) {
     return fit == ImageFit::WholeImage ? "whole" : fit == ImageFit::Patches ? "patches" : "auto";
 }
 
+std::string analysisPrecisionName(bool int8) { return int8 ? "int8" : "fp32"; }
+
 bool ImageSettings::empty() const { return *this == ImageSettings{}; }
 
 std::vector<std::string> imageSettingsMethods() { return camMethodNames(); }
 
 std::vector<std::string> imageSettingsKeys() {
-    return {"pixel_size_um", "mode",  "overlap",    "fit",     "method",
-            "class",         "layer", "min_tissue", "excluded"};
+    return {"pixel_size_um", "mode",  "precision", "overlap",    "fit",
+            "method",        "class", "layer",     "min_tissue", "excluded"};
 }
 
 ImageSettings imageSettingsFromJson(const nlohmann::json& j, const std::string& at) {
@@ -98,6 +100,7 @@ ImageSettings imageSettingsFromJson(const nlohmann::json& j, const std::string& 
     s.pixelSize = r.number("pixel_size_um", 0, kMaxPixelSize, true);
     if (const auto mode = r.text("mode", {"patch", "dense"}))
         s.mode = *mode == "dense" ? AnalysisMode::Dense : AnalysisMode::Patch;
+    if (const auto precision = r.text("precision", {"fp32", "int8"})) s.int8 = *precision == "int8";
     s.overlap = r.number("overlap", 0, 0.75, false);
     if (const auto fit = r.text("fit", {"auto", "whole", "patches"}))
         s.fit = *fit == "whole"     ? ImageFit::WholeImage
@@ -115,6 +118,7 @@ nlohmann::json imageSettingsToJson(const ImageSettings& s) {
     nlohmann::json j = nlohmann::json::object();
     if (s.pixelSize) j["pixel_size_um"] = *s.pixelSize;
     if (s.mode) j["mode"] = modeName(*s.mode);
+    if (s.int8) j["precision"] = analysisPrecisionName(*s.int8);
     if (s.overlap) j["overlap"] = *s.overlap;
     if (s.fit) j["fit"] = fitName(*s.fit);
     if (s.method) j["method"] = *s.method;
@@ -128,6 +132,7 @@ nlohmann::json imageSettingsToJson(const ImageSettings& s) {
 AnalysisSettings effectiveSettings(AnalysisSettings base, const ImageSettings& own,
                                    const std::vector<std::string>& classes) {
     if (own.mode) base.mode = *own.mode;
+    if (own.int8) base.int8 = *own.int8;  // core runs fp32 where int8 does not apply
     if (own.overlap) base.overlap = *own.overlap;
     if (own.fit) base.fit = *own.fit;
     if (own.method) base.method = *own.method;
@@ -161,6 +166,7 @@ std::string describe(const ImageSettings& s) {
     if (s.excluded) parts.push_back("excluded");
     if (s.pixelSize) parts.push_back(number(*s.pixelSize) + " µm/px");
     if (s.mode) parts.push_back(modeName(*s.mode));
+    if (s.int8) parts.push_back(analysisPrecisionName(*s.int8));
     if (s.overlap) parts.push_back("overlap " + number(*s.overlap));
     if (s.fit) parts.push_back("fit " + fitName(*s.fit));
     if (s.method) parts.push_back(*s.method);

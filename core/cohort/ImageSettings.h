@@ -2,8 +2,8 @@
 
 // One project image's own analysis settings (a project file's "settings" object per image): what
 // differs for this image from the settings the queue or `lucida-cli batch` runs with — a pixel
-// size for a file that lacks one, another mode, overlap, fit, method, class, layer or tissue
-// threshold — and whether it is left out of batches. Effective settings = the command's or
+// size for a file that lacks one, another mode, precision, overlap, fit, method, class, layer or
+// tissue threshold — and whether it is left out of batches. Effective settings = the command's or
 // window's, overridden by the image's. No Qt, no LibTorch.
 
 #include "analysis/SlideAnalysis.h"
@@ -19,6 +19,7 @@ namespace lucida {
 struct ImageSettings {
     std::optional<double> pixelSize;  // µm per level-0 pixel, instead of the file's (or none)
     std::optional<AnalysisMode> mode;
+    std::optional<bool> int8;       // "precision": "int8" (true) | "fp32" (AnalysisSettings::int8)
     std::optional<double> overlap;  // 0 .. 0.75
     std::optional<ImageFit> fit;
     std::optional<std::string> method;       // a CAM method name (camMethodNames)
@@ -48,11 +49,12 @@ nlohmann::json imageSettingsToJson(const ImageSettings& s);
 AnalysisSettings effectiveSettings(AnalysisSettings base, const ImageSettings& own,
                                    const std::vector<std::string>& classes);
 
-// The overrides in one line for people ("dense, overlap 0.5, 0.25 µm/px, excluded"); "" none.
+// The overrides in one line for people ("excluded, dense, int8, overlap 0.5"); "" for none.
 std::string describe(const ImageSettings& s);
 
 // The names used in project files and on the command line.
-std::string modeName(AnalysisMode mode);  // "patch" | "dense"
-std::string fitName(ImageFit fit);        // "auto" | "whole" | "patches"
+std::string modeName(AnalysisMode mode);       // "patch" | "dense"
+std::string fitName(ImageFit fit);             // "auto" | "whole" | "patches"
+std::string analysisPrecisionName(bool int8);  // "int8" | "fp32" (AnalysisSettings::int8)
 
 }  // namespace lucida

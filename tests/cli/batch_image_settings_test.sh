@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A project's per-image settings in `lucida-cli batch`: slide 1 has its own overlap, method and
-# mode, slide 3 its own pixel size, slide 2 none. Each image's stored results (key, settings.json,
-# grid) are those of ITS effective settings: slide 1 equals `analyse` run directly with the same
-# options, slide 3's patches are planned at the given scale. A re-run computes nothing; changing
-# one image's settings recomputes only that image; an excluded image is skipped and reported as
-# such; a bad setting is refused naming the project file, the image and the key.
+# mode, slide 3 its own pixel size and precision (int8), slide 2 none. Each image's stored results
+# (key, settings.json, grid) are those of ITS effective settings: slide 1 equals `analyse` run
+# directly with the same options, slide 3's patches are planned at the given scale and run in int8
+# (slide 2 stays fp32). A re-run computes nothing; changing one image's settings recomputes only
+# that image; an excluded image is skipped and reported as such; a bad setting is refused naming
+# the project file, the image and the key.
 # Usage: batch_image_settings_test.sh LUCIDA_CLI SOURCE_DIR
 set -euo pipefail
 cli=$(realpath "${1:?}"); src=${2:?}
@@ -20,7 +21,8 @@ project() {  # $1: slide 2's settings object (JSON), $2: slide 1's "excluded" (t
   {"path": "slides/slide-1.tiff", "label": "1",
    "settings": {"overlap": 0.5, "method": "gradcam++", "mode": "patch", "excluded": $2}},
   {"path": "slides/slide-2.tiff", "label": "0", "settings": $1},
-  {"path": "slides/slide-3.tiff", "label": "1", "settings": {"pixel_size_um": 0.25}}]}
+  {"path": "slides/slide-3.tiff", "label": "1",
+   "settings": {"pixel_size_um": 0.25, "precision": "int8"}}]}
 JSON
 }
 batch() { "$cli" batch "$work/project.json" --model "$model" --batch 8 --out "$work/out" "$@"; }
@@ -95,6 +97,9 @@ assert direct3["grid"]["patch_size"] == 128 and direct3["grid"]["downsample"] ==
 assert outputs[2]["grid"]["patch_size"] == 256 and outputs[2]["grid"]["downsample"] == 2, outputs[2]["grid"]
 assert outputs[2]["key"] != direct3["key"]
 assert first[2]["patches"] < direct3["analysed_patches"], (first[2], direct3["analysed_patches"])
+# Slide 3's own precision: its dense run is int8 (recorded with its results); the others fp32.
+assert stored[2]["precision"] == "int8" and stored[2]["mode"] == "dense", stored[2]
+assert stored[1]["precision"] == "fp32" and stored[0]["precision"] == "fp32", stored[:2]
 # A re-run recomputes nothing; collect gives the same table.
 run2 = open(f"{work}/run2.err").read()
 assert run2.count("done before") == 3 and "patches inferred" not in run2, run2

@@ -182,9 +182,11 @@ private slots:
     void projectImageSettings() {
         const auto path = write("s.json", R"({"images": [
             {"path": "a.tiff", "settings": {"mode": "dense", "overlap": 0.5, "method": "layercam",
-                                            "class": "tumour", "min_tissue": 0.1}},
+                                            "class": "tumour", "min_tissue": 0.1,
+                                            "precision": "int8"}},
             {"path": "b.tiff", "settings": {"pixel_size_um": 0.25, "fit": "patches",
-                                            "layer": "features.3", "excluded": true}},
+                                            "layer": "features.3", "excluded": true,
+                                            "precision": "fp32"}},
             {"path": "c.tiff", "settings": {"class": 0}},
             {"path": "d.tiff"}]})");
         auto images = readProject(path).images;
@@ -195,10 +197,21 @@ private slots:
         QCOMPARE(*a.method, std::string("layercam"));
         QCOMPARE(*a.minTissue, 0.1);
         QVERIFY(!a.pixelSize && !a.fit && !a.layer && !a.excluded);
+        QVERIFY(a.int8 == true);
         const ImageSettings& b = images[1].settings;
         QCOMPARE(*b.pixelSize, 0.25);
         QVERIFY(b.fit == ImageFit::Patches && b.excluded && !b.mode && !b.overlap);
         QCOMPARE(*b.layer, std::string("features.3"));
+        QVERIFY(b.int8 == false);  // an own fp32, not "none"
+        QVERIFY(!images[2].settings.int8 && !images[3].settings.int8);
+        QCOMPARE(describe(a), std::string("dense, int8, overlap 0.5, layercam, class tumour, "
+                                          "tissue ≥ 0.1"));
+        QCOMPARE(describe(b), std::string("excluded, 0.25 µm/px, fp32, fit patches, "
+                                          "layer features.3"));
+        QCOMPARE(describe(images[3].settings), std::string());
+        ImageSettings onlyPrecision;
+        onlyPrecision.int8 = false;
+        QVERIFY(!onlyPrecision.empty());  // written, so an own fp32 outlives a window's int8
         QCOMPARE(*images[2].settings.classChoice, std::string("0"));
         QVERIFY(images[3].settings.empty() && !images[0].settings.empty());
 
@@ -211,9 +224,14 @@ private slots:
         QVERIFY(ea.mode == AnalysisMode::Dense && ea.method == "layercam" && ea.overlap == 0.5);
         QCOMPARE(ea.classIndex.value_or(-1), 1);
         QCOMPARE(ea.minTissue, 0.1);
+        QVERIFY(ea.int8);  // int8 over the base's fp32
         const AnalysisSettings ed = effectiveSettings(base, images[3].settings, classes);
         QVERIFY(ed.mode == AnalysisMode::Patch && ed.method == "gradcam" && ed.overlap == 0.25);
-        QVERIFY(!ed.classIndex && ed.minTissue == base.minTissue);
+        QVERIFY(!ed.classIndex && ed.minTissue == base.minTissue && !ed.int8);
+        AnalysisSettings int8Base = base;
+        int8Base.int8 = true;
+        QVERIFY(!effectiveSettings(int8Base, b, classes).int8);  // fp32 over the base's int8
+        QVERIFY(effectiveSettings(int8Base, images[3].settings, classes).int8);  // no override
         QCOMPARE(effectiveSettings(base, images[2].settings, classes).classIndex.value_or(-1), 0);
         ImageSettings unknownClass;
         unknownClass.classChoice = "stroma";
@@ -235,6 +253,11 @@ private slots:
         QCOMPARE(list[0].toObject()["settings"].toObject()["mode"].toString(), QString("dense"));
         QCOMPARE(list[1].toObject()["settings"].toObject()["pixel_size_um"].toDouble(), 0.25);
         QCOMPARE(list[1].toObject()["settings"].toObject()["excluded"].toBool(), true);
+        QCOMPARE(list[0].toObject()["settings"].toObject()["precision"].toString(),
+                 QString("int8"));
+        QCOMPARE(list[1].toObject()["settings"].toObject()["precision"].toString(),
+                 QString("fp32"));
+        QVERIFY(!list[2].toObject()["settings"].toObject().contains("precision"));
         QVERIFY(!list[3].toObject().contains("settings"));
     }
 
@@ -255,6 +278,8 @@ private slots:
         check("p2.json", R"({"pixel_size_um": "0.5"})", "\"pixel_size_um\": not a number");
         check("m.json", R"({"mode": "fast"})", "\"mode\": 'fast' is none of patch, dense");
         check("f.json", R"({"fit": "tile"})", "\"fit\": 'tile' is none of");
+        check("pr.json", R"({"precision": "fp16"})", "\"precision\": 'fp16' is none of fp32, int8");
+        check("pr2.json", R"({"precision": true})", "\"precision\": not text");
         check("me.json", R"({"method": "magic"})", "\"method\": 'magic' is none of");
         check("e.json", R"({"excluded": "yes"})", "\"excluded\": not true or false");
         check("t.json", R"({"min_tissue": 2})", "\"min_tissue\": 2 is outside [0, 1]");

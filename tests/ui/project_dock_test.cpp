@@ -9,6 +9,7 @@
 #include "AnalysisController.h"
 #include "AnalysisPanel.h"
 #include "ImageDocument.h"
+#include "ImageSettingsDialog.h"
 #include "ImageSettingsNote.h"
 #include "MainWindow.h"
 #include "ModelSession.h"
@@ -314,11 +315,34 @@ private slots:
         QCOMPARE(status("broken.tiff"), ImageStatus::Failed);
     }
 
+    // The dialog's Precision: "window's" (no override), fp32 or int8, read back as set.
+    void imageSettingsDialogPrecision() {
+        ImageSettings own;
+        own.mode = AnalysisMode::Dense;
+        own.int8 = false;
+        ImageSettingsDialog dialog(own, "slide.tiff");
+        auto* precision = dialog.findChild<QComboBox*>("imagePrecision");
+        QVERIFY(precision);
+        QCOMPARE(precision->currentText(), QString("fp32"));
+        QVERIFY(precision->toolTip().contains("dense"));
+        QVERIFY(dialog.settings() == own);
+        precision->setCurrentIndex(precision->findText("int8"));
+        QVERIFY(dialog.settings().int8 == true);
+        precision->setCurrentIndex(0);
+        QCOMPARE(precision->currentText(), QString("window's"));
+        QVERIFY(!dialog.settings().int8 && dialog.settings().mode == AnalysisMode::Dense);
+        own.int8 = true;
+        ImageSettingsDialog int8Dialog(own, "slide.tiff");
+        QCOMPARE(int8Dialog.findChild<QComboBox*>("imagePrecision")->currentText(),
+                 QString("int8"));
+    }
+
     // Image Settings… from the dock: saved to the project file at once (read back here with Qt's
     // own JSON parser), shown in the table, and used by the status scan and the queue: slide 1's
-    // own overlap makes it "none" again and the queue analyses it at that overlap (stored
-    // settings.json says so; `lucida-cli batch` then finds it done, 0 inferred); slide 3's own
-    // pixel size shows in its row and, excluded, it is neither queued nor batched.
+    // own overlap and precision (int8; the window's: fp32) make it "none" again and the queue
+    // analyses it with them (stored settings.json says so; `lucida-cli batch` then finds it done,
+    // 0 inferred); slide 3's own pixel size shows in its row and, excluded, it is neither queued
+    // nor batched.
     void imageSettingsFromTheDock() {
         QTableView* view = dock()->view();
         const QModelIndex slide1 =
@@ -330,8 +354,12 @@ private slots:
             auto* dialog = qobject_cast<QDialog*>(QApplication::activeModalWidget());
             if (!dialog) return;
             auto* overlap = dialog->findChild<QDoubleSpinBox*>("imageOverlap");
-            if (!overlap || overlap->text() != "window's") return dialog->reject();
+            auto* precision = dialog->findChild<QComboBox*>("imagePrecision");
+            if (!overlap || overlap->text() != "window's" || !precision ||
+                precision->currentText() != "window's")
+                return dialog->reject();
             overlap->setValue(0.5);
+            precision->setCurrentIndex(precision->findText("int8"));
             edited = true;
             dialog->accept();
         });
@@ -351,8 +379,9 @@ private slots:
             const QJsonObject o = entry.toObject();
             const QJsonObject settings = o["settings"].toObject();
             if (o["path"].toString().endsWith("slide-1.tiff")) {
-                QCOMPARE(settings.keys(), QStringList{"overlap"});
+                QCOMPARE(settings.keys(), (QStringList{"overlap", "precision"}));
                 QCOMPARE(settings["overlap"].toDouble(), 0.5);
+                QCOMPARE(settings["precision"].toString(), QString("int8"));
             } else if (o["path"].toString().endsWith("slide-3.tiff")) {
                 QCOMPARE(settings["pixel_size_um"].toDouble(), 0.25);
                 QCOMPARE(settings["excluded"].toBool(), true);
@@ -364,7 +393,7 @@ private slots:
         const auto own = [this](const char* name) {
             return table()->index(rowOf(name), ProjectTableModel::Own).data().toString();
         };
-        QCOMPARE(own("slide-1.tiff"), QString("overlap 0.5"));
+        QCOMPARE(own("slide-1.tiff"), QString("int8, overlap 0.5"));
         QCOMPARE(own("slide-2.tiff"), QString());
         QCOMPARE(status("slide-1.tiff"), ImageStatus::None);  // nothing stored at overlap 0.5
         QCOMPARE(status("slide-2.tiff"), ImageStatus::Done);
@@ -384,17 +413,23 @@ private slots:
         QVERIFY(waitScans());
         QCOMPARE(status("slide-1.tiff"), ImageStatus::Done);
         QCOMPARE(status("slide-3.tiff"), ImageStatus::None);
-        // The queue stored slide 1's results at its own overlap.
-        int atHalf = 0;
+        // The queue stored slide 1's results at its own overlap, in int8 (slide 2's: fp32).
+        QVERIFY(!window_->analysisPanel()->session()->int8());
+        int atHalf = 0, fp32 = 0;
         for (const QFileInfo& dir :
              QDir(dock()->resultsDir()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
             QFile settings(dir.filePath() + "/settings.json");
             if (!settings.open(QIODevice::ReadOnly)) continue;
             const QJsonObject o = QJsonDocument::fromJson(settings.readAll()).object();
-            if (o["slide"].toString().endsWith("slide-1.tiff") && o["overlap"].toDouble() == 0.5)
+            if (o["slide"].toString().endsWith("slide-1.tiff") && o["overlap"].toDouble() == 0.5 &&
+                o["precision"].toString() == "int8")
                 ++atHalf;
+            if (o["slide"].toString().endsWith("slide-2.tiff") &&
+                o["precision"].toString() == "fp32")
+                ++fp32;
         }
         QCOMPARE(atHalf, 1);
+        QVERIFY(fp32 >= 1);
         // The CLI, with the same window settings, takes slide 1's from the project too.
         const QString out = tmp_->filePath("cli-own");
         QVERIFY(run({"batch", dock()->projectPath(), "--model", model_, "--out", out}));
@@ -458,9 +493,14 @@ private slots:
         QCOMPARE(c1->progress().reused, queued->outcomes.size());
         ImageSettingsNote* note = panel->imageSettingsNote();
         QVERIFY(!note->isHidden());
-        QCOMPARE(note->label()->text(), QString("Project settings for this image: overlap 0.5."));
+        QCOMPARE(note->label()->text(),
+                 QString("Project settings for this image: int8, overlap 0.5."));
         QVERIFY(!panel->overlapCombo()->isEnabled());
         QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.5);
+        QVERIFY(c1->analysis()->settings.int8);
+        QVERIFY(!panel->precisionCombo()->isEnabled());  // the image's int8, not the window's
+        QCOMPARE(panel->precisionCombo()->currentData().toBool(), true);
+        QVERIFY(!session->int8());
         QVERIFY(panel->methodCombo()->isEnabled());  // not the image's own
 
         SlideView* view2 = openByDoubleClick("slide-2");
@@ -471,6 +511,9 @@ private slots:
         QVERIFY(note->isHidden());
         QVERIFY(panel->overlapCombo()->isEnabled());
         QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.0);
+        QVERIFY(panel->precisionCombo()->isEnabled());  // dense mode, the window's fp32
+        QCOMPARE(panel->precisionCombo()->currentData().toBool(), false);
+        QVERIFY(!c2->analysisSettings().int8);
         window_->tabs()->setCurrentWidget(view1);
         QVERIFY(!note->isHidden());
         QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.5);
@@ -493,7 +536,8 @@ private slots:
                  0.25);
         QCOMPARE(session->overlap(), 0.0);
         QCOMPARE(c1->imageSettings().overlap.value_or(-1), 0.25);
-        QCOMPARE(note->label()->text(), QString("Project settings for this image: overlap 0.25."));
+        QCOMPARE(note->label()->text(),
+                 QString("Project settings for this image: int8, overlap 0.25."));
         QCOMPARE(panel->overlapCombo()->currentData().toDouble(), 0.25);
         QTRY_COMPARE_WITH_TIMEOUT(c1->state(), AnalysisController::State::Complete, kRunMs);
         QCOMPARE(c1->analysis()->settings.overlap, 0.25);

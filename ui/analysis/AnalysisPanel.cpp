@@ -271,7 +271,8 @@ QWidget* AnalysisPanel::buildModelBox(QWidget* parent) {
     modelForm->addRow(tr("Precision:"), precisionCombo_);
     // Above Method: what a project image's own settings override (disabled below).
     imageNote_ = new ImageSettingsNote(
-        {methodCombo_, classCombo_, fitCombo_, overlapCombo_, modeCombo_}, modelBox);
+        {methodCombo_, classCombo_, fitCombo_, overlapCombo_, modeCombo_, precisionCombo_},
+        modelBox);
     connect(imageNote_, &ImageSettingsNote::editRequested, this,
             &AnalysisPanel::imageSettingsEditRequested);
     modelForm->insertRow(3, imageNote_);
@@ -472,8 +473,6 @@ void AnalysisPanel::showAnalysisSettings() {
     modeCombo_->setCurrentIndex(modeCombo_->findData(int(session_->mode())));
     precisionCombo_->setCurrentIndex(precisionCombo_->findData(session_->int8()));
     updateClasses();  // then the mode this image runs in (its project settings' or the session's)
-    // int8 is dense mode's alone: greyed per patch, the choice kept (core would run fp32 anyway).
-    precisionCombo_->setEnabled(modeCombo_->currentData().toInt() == int(AnalysisMode::Dense));
 }
 
 void AnalysisPanel::showDisplay() {
@@ -592,7 +591,7 @@ void AnalysisPanel::updateClasses() {
     classCombo_->clear();
     const Model* model = session_->model().get();
     if (!model) {
-        imageNote_->apply(controller_);
+        showImageSettings();
         return;
     }
     const ModelSpec& spec = model->spec();
@@ -603,7 +602,16 @@ void AnalysisPanel::updateClasses() {
     const int chosen = session_->classIndex();
     classCombo_->setCurrentIndex(chosen >= 0 && chosen < spec.classCount() ? chosen
                                                                            : spec.classCount() - 1);
-    imageNote_->apply(controller_);  // a project image's own class, method, …
+    showImageSettings();
+}
+
+void AnalysisPanel::showImageSettings() {
+    imageNote_->apply(controller_);  // a project image's own class, method, mode, precision, …
+    // int8 is dense mode's alone: greyed per patch, the choice kept (core would run fp32 anyway);
+    // the mode is this image's (its project settings' or the session's), as the note left it.
+    const bool ownPrecision = controller_ && controller_->imageSettings().int8.has_value();
+    precisionCombo_->setEnabled(!ownPrecision &&
+                                modeCombo_->currentData().toInt() == int(AnalysisMode::Dense));
 }
 
 void AnalysisPanel::updateState() {

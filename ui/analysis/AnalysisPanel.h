@@ -128,9 +128,10 @@ private:
     void connectWidgets();
     void showModel();             // the session's model: loading, loaded or failed
     void showRecentModels();      // the picker's list
-    void showAnalysisSettings();  // method, class, fit, overlap, mode
+    void showAnalysisSettings();  // method, class, fit, overlap, mode, precision
     void showDisplay();           // layer, CAM scale, colours, opacity, threshold; the legend
     void updateClasses();
+    void showImageSettings();  // a project image's own (ImageSettingsNote); Precision's state
     void updateState();
     void updateProgress();
     void updateResults();

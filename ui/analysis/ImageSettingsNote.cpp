@@ -18,9 +18,7 @@ namespace lucida::ui {
 ImageSettingsNote::ImageSettingsNote(Controls controls, QWidget* parent)
     : QWidget(parent), controls_(controls), label_(new QLabel(this)), edit_(new QToolButton(this)) {
     setObjectName("imageSettingsNote");
-    for (QComboBox* c :
-         {controls_.method, controls_.classes, controls_.fit, controls_.overlap, controls_.mode})
-        tooltips_.push_back(c->toolTip());
+    for (QComboBox* c : all()) tooltips_.push_back(c->toolTip());
     label_->setObjectName("imageSettingsLabel");
     label_->setWordWrap(true);
     label_->setToolTip(
@@ -61,11 +59,16 @@ void ImageSettingsNote::apply(AnalysisController* controller) {
     override(2, own.fit.has_value(), s ? c.fit->findData(int(s->fit)) : -1, why);
     override(3, own.overlap.has_value(), s ? c.overlap->findData(s->overlap) : -1, why);
     override(4, own.mode.has_value(), s ? c.mode->findData(int(s->mode)) : -1, why);
+    override(5, own.int8.has_value(), s ? c.precision->findData(s->int8) : -1, why);
+}
+
+std::array<QComboBox*, 6> ImageSettingsNote::all() const {
+    return {controls_.method,  controls_.classes, controls_.fit,
+            controls_.overlap, controls_.mode,    controls_.precision};
 }
 
 void ImageSettingsNote::override(int which, bool overridden, int index, const QString& why) {
-    QComboBox* control = std::array{controls_.method, controls_.classes, controls_.fit,
-                                    controls_.overlap, controls_.mode}[std::size_t(which)];
+    QComboBox* control = all()[std::size_t(which)];
     control->setEnabled(!overridden);
     control->setToolTip(overridden ? why : tooltips_[std::size_t(which)]);
     if (!overridden || index < 0) return;

@@ -3,6 +3,7 @@
 #include <QString>
 #include <QWidget>
 
+#include <array>
 #include <vector>
 
 class QComboBox;
@@ -23,7 +24,7 @@ class ImageSettingsNote : public QWidget {
 public:
     // The panel's controls of what is analysed (their data: the session's values).
     struct Controls {
-        QComboBox *method, *classes, *fit, *overlap, *mode;
+        QComboBox *method, *classes, *fit, *overlap, *mode, *precision;
     };
     explicit ImageSettingsNote(Controls controls, QWidget* parent = nullptr);
 
@@ -40,6 +41,7 @@ private:
     // Control `which` (in the order of Controls) shows `index` (when found), disabled with `why`;
     // or, not overridden, what the panel put there, enabled with its own tooltip.
     void override(int which, bool overridden, int index, const QString& why);
+    std::array<QComboBox*, 6> all() const;  // the controls, in the order of Controls
 
     Controls controls_;
     std::vector<QString> tooltips_;  // the controls' own, in the order of Controls

@@ -67,6 +67,11 @@ ImageSettingsDialog::ImageSettingsDialog(const ImageSettings& s, const QString& 
     pixelSize_->setSuffix(tr(" µm/px"));
     mode_ = combo(this, "imageMode", {"patch", "dense"},
                   s.mode ? std::optional(modeName(*s.mode)) : std::nullopt);
+    precision_ = combo(this, "imagePrecision", {"fp32", "int8"},
+                       s.int8 ? std::optional(analysisPrecisionName(*s.int8)) : std::nullopt);
+    precision_->setToolTip(
+        tr("int8 applies in dense mode on the CPU with native .pth models (calibrated on this "
+           "image's tissue); elsewhere the run is fp32 and says why"));
     overlap_ = spin(this, "imageOverlap", -0.05, 0.75, 0.05, 2, window, s.overlap);
     fit_ = combo(this, "imageFit", {"auto", "whole", "patches"},
                  s.fit ? std::optional(fitName(*s.fit)) : std::nullopt);
@@ -81,6 +86,7 @@ ImageSettingsDialog::ImageSettingsDialog(const ImageSettings& s, const QString& 
     auto* form = new QFormLayout(this);
     form->addRow(tr("Pixel size:"), pixelSize_);
     form->addRow(tr("Mode:"), mode_);
+    form->addRow(tr("Precision:"), precision_);
     form->addRow(tr("Overlap:"), overlap_);
     form->addRow(tr("Fit:"), fit_);
     form->addRow(tr("Method:"), method_);
@@ -100,6 +106,7 @@ ImageSettings ImageSettingsDialog::settings() const {
     s.pixelSize = valueOf(pixelSize_);
     if (const auto mode = choiceOf(mode_))
         s.mode = *mode == "dense" ? AnalysisMode::Dense : AnalysisMode::Patch;
+    if (const auto precision = choiceOf(precision_)) s.int8 = *precision == "int8";
     s.overlap = valueOf(overlap_);
     if (const auto fit = choiceOf(fit_))
         s.fit = *fit == "whole"     ? ImageFit::WholeImage

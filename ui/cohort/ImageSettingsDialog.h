@@ -1,8 +1,8 @@
 #pragma once
 
 // Project ▸ Image Settings…: one image's (or several's) own settings over the window's — pixel
-// size, mode, overlap, fit, method, class, layer, minimum tissue, excluded. Each field has a
-// "window's" choice that leaves it to the window; the dialog edits, ProjectDock saves.
+// size, mode, precision, overlap, fit, method, class, layer, minimum tissue, excluded. Each field
+// has a "window's" choice that leaves it to the window; the dialog edits, ProjectDock saves.
 
 #include "cohort/ImageSettings.h"
 
@@ -25,7 +25,7 @@ public:
 
 private:
     QDoubleSpinBox *pixelSize_, *overlap_, *minTissue_;
-    QComboBox *mode_, *fit_, *method_;
+    QComboBox *mode_, *precision_, *fit_, *method_;
     QLineEdit *class_, *layer_;
     QCheckBox* excluded_;
 };
