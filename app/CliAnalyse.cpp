@@ -182,12 +182,17 @@ SlideRun analyseSlideToOutputs(const AnalyseArgs& args, const Model& model,
         if (!waitShown) log << "waiting: " << message << "\n";
         waitShown = true;
     };
-    callbacks.onLoaded = [&log](const SlideAnalysis& a) {
+    std::size_t noticesShown = 0;
+    callbacks.onLoaded = [&log, &noticesShown](const SlideAnalysis& a) {
         for (const auto& notice : a.notices) log << "note: " << notice << "\n";
+        noticesShown = a.notices.size();
     };
     const SlideAnalysis analysis =
         modelEngine().analyseSlide(*source, model, settings, results, callbacks);
     log << "\n";
+    // What the run itself found (int8 calibrated again).
+    for (std::size_t i = noticesShown; i < analysis.notices.size(); ++i)
+        log << "note: " << analysis.notices[i] << "\n";
     if (!analysis.writer.empty())
         log << "stopped while " << analysis.writer << " was writing " << analysis.resultsDir
             << "\n";

@@ -294,10 +294,11 @@ std::string denseRefusal(const Model& model, const SlideAnalysis& a) {
 }
 
 namespace {
-// The int8 trunk calibrated on this image's own tissue: the central 512² model pixels of up to
-// four of the plan's tiles, spread over it (about a megapixel of fp32 trunk, once per run).
-std::shared_ptr<const QuantisedTrunk> int8TrunkOf(const ImageSource& source, const Model& model,
-                                                  const SlideAnalysis& a, const DensePlan& plan) {
+// The pieces the int8 trunk is calibrated on, from this image's own tissue: the central 512²
+// model pixels of up to four of the plan's tiles, spread over it (about a megapixel of fp32
+// trunk, once per run).
+std::vector<FloatTensor> calibrationPieces(const ImageSource& source, const Model& model,
+                                           const SlideAnalysis& a, const DensePlan& plan) {
     constexpr int kSide = 512;
     const std::size_t n = std::min<std::size_t>(4, plan.tiles.size());
     std::vector<FloatTensor> inputs;
@@ -307,8 +308,15 @@ std::shared_ptr<const QuantisedTrunk> int8TrunkOf(const ImageSource& source, con
         r.y += std::max(0, (r.height - kSide) / 2), r.height = std::min(r.height, kSide);
         inputs.push_back(readModelRect(source, a, model.spec(), r));
     }
-    return calibratedTrunk(model, a.layer, inputs);
+    return inputs;
 }
+
+// A tile whose int8 activations reach the ends of their range in more than this share (0.1 %)
+// of the values at some layer passed what calibration saw, with its headroom: the trunk is
+// calibrated again with that tile included and the tile run again, at most kRecalibrations
+// times a run (each costs the fp32 trunk over every calibration piece).
+constexpr double kSaturated = 1e-3;
+constexpr int kRecalibrations = 3;
 }  // namespace
 
 void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& a,
@@ -318,8 +326,12 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
     if (a.settings.denseTile <= 0)  // on CUDA: the largest tile the free device memory holds
         if (const int side = denseTileSideForDevice(dense, model, 8192); side > 0) l.maxSide = side;
     const DensePlan plan = planTiles(a, dense, l);
-    if (a.settings.int8 && !plan.tiles.empty())
-        dense.setInt8Trunk(int8TrunkOf(source, model, a, plan));
+    std::vector<FloatTensor> calibration;
+    if (a.settings.int8 && !plan.tiles.empty()) {
+        calibration = calibrationPieces(source, model, a, plan);
+        dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));
+    }
+    int recalibrated = 0;
     DenseSchedule schedule = scheduleOf(a, plan, l);
     const int channels = dense.logitCount() + 1;
     // The view in cells: level-0 pixels ÷ (level-0 pixels per model pixel × model pixels per cell).
@@ -381,7 +393,16 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         const FloatTensor input = next.get();
         readAhead();
         const DenseTile& tile = plan.tiles[t];
-        FloatTensor tileMaps = dense.tileMaps(input, tile.read, tile.inner);
+        double saturated = 0;
+        FloatTensor tileMaps = dense.tileMaps(input, tile.read, tile.inner, &saturated);
+        if (saturated > kSaturated && recalibrated < kRecalibrations) {
+            calibration.push_back(input);
+            dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));
+            tileMaps = dense.tileMaps(input, tile.read, tile.inner);
+            if (++recalibrated == 1)
+                a.notices.push_back(
+                    "int8 calibrated again: a region's activations passed the calibrated range");
+        }
         const CellBox& cells = schedule.tile(t);
         if (tileMaps.dims() != 3 || tileMaps.size(0) != channels ||
             tileMaps.size(1) != cells.height || tileMaps.size(2) != cells.width)

@@ -303,7 +303,7 @@ StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin)
 // Returns [1, C, h, w] of the inner cells (as many as the region has).
 at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
-                        const QuantisedTrunk* int8) {
+                        const QuantisedTrunk* int8, double* saturated) {
     DenseRect origin{read.x, read.y, 0, 0};
     const StepCrop crop = tileCrop(field, inner, origin);
     at::Tensor all;
@@ -312,7 +312,7 @@ at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Fiel
         const at::Tensor x =
             torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32);
         if (int8)
-            all = int8->run(x, crop);
+            all = int8->run(x, crop, saturated);
         else
             all = model.backend().headCropped(
                 x.to(model.device()).contiguous(at::MemoryFormat::ChannelsLast), layer, crop);
@@ -325,13 +325,14 @@ at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Fiel
 // over the tile (its halo makes the inner cells the same either way).
 at::Tensor tileFeatures(const Model& model, const std::string& layer, const Field& field,
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
-                        const QuantisedTrunk* int8) {
-    if (denseTrunkCrop()) return croppedTrunk(model, layer, field, input, read, inner, int8);
+                        const QuantisedTrunk* int8, double* saturated = nullptr) {
+    if (denseTrunkCrop())
+        return croppedTrunk(model, layer, field, input, read, inner, int8, saturated);
     if (int8) {
         c10::InferenceMode inference;
         const at::Tensor x =
             torch::from_blob(const_cast<float*>(input.data.data()), input.shape, torch::kFloat32);
-        return innerCells(int8->run(x), read, inner, field.stride);
+        return innerCells(int8->run(x, {}, saturated), read, inner, field.stride);
     }
     return innerCells(trunk(model, layer, input), read, inner, field.stride);
 }
@@ -345,9 +346,10 @@ FloatTensor DenseCam::features(const DenseReader& read, const DenseRect& region,
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
-                               const DenseRect& inner) const {
+                               const DenseRect& inner, double* saturated) const {
+    if (saturated) *saturated = 0;
     const at::Tensor f = tileFeatures(*impl_->model, impl_->layer, impl_->field, input, read, inner,
-                                      impl_->int8.get());
+                                      impl_->int8.get(), saturated);
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 

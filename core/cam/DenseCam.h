@@ -89,8 +89,10 @@ public:
     // thread) while the trunk runs over this one.
     DenseRect readRect(const DenseRect& region, const DenseRect& inner) const;
     // The maps of `inner`'s cells from `input`, the pixels of `read` = readRect(region, inner).
-    FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read,
-                         const DenseRect& inner) const;
+    // With an int8 trunk, `saturated` (when given) gets QuantisedTrunk::run's share of values at
+    // the ends of their calibrated range (0 in fp32).
+    FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
+                         double* saturated = nullptr) const;
 
 private:
     struct Impl;

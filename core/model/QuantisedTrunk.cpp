@@ -301,7 +301,22 @@ std::string QuantisedTrunk::engine() const { return impl_->engine; }
 
 at::Tensor QuantisedTrunk::run(const at::Tensor& input) const { return run(input, {}); }
 
+namespace {
+// The share of a quantised tensor's values at the ends of its range (see run()).
+double saturationOf(const at::Tensor& q) {
+    const at::Tensor r = q.int_repr();
+    std::int64_t n = (r == 255).sum().item<std::int64_t>();
+    if (q.q_zero_point() > 0) n += (r == 0).sum().item<std::int64_t>();
+    return double(n) / double(std::max<std::int64_t>(1, r.numel()));
+}
+}  // namespace
+
 at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) const {
+    return run(input, crop, nullptr);
+}
+
+at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop,
+                               double* saturated) const {
     const Impl& m = *impl_;
     if (!m.ready) throw std::logic_error("int8: run before finish()");
     c10::InferenceMode inference;
@@ -309,6 +324,7 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) co
     slots[0] = torch::quantize_per_tensor(
         input.to(torch::kFloat32).contiguous(at::MemoryFormat::ChannelsLast), m.input.scale,
         m.input.zeroPoint, torch::kQUInt8);
+    if (saturated) *saturated = saturationOf(slots[0]);
     for (const Op& op : m.ops) {
         const at::Tensor& x = slots[std::size_t(op.in)];
         at::Tensor y;
@@ -318,6 +334,8 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) co
             y = pool(op, x);
         else
             y = addRelu(x, slots[std::size_t(op.in2)], op.scale, op.zeroPoint);
+        if (saturated && op.kind != Op::Kind::MaxPool)
+            *saturated = std::max(*saturated, saturationOf(y));
         slots[std::size_t(op.out)] = std::move(y);
         // A crop is a strided view of the NHWC tensor; the quantised convolutions and pooling
         // read it densely packed (a no-op when nothing was cut).

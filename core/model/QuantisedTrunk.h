@@ -56,6 +56,10 @@ public:
     // of NativeNetwork::run and stepGeometry: a ResNet's stem, then one per block; the small
     // CNN's blocks, each with the max pooling before it), as ModelBackend::headCropped does.
     at::Tensor run(const at::Tensor& input, const StepCrop& crop) const;
+    // The same, and in `saturated` the largest share, over the input and each quantised output,
+    // of values at the ends of its range (the top; also the bottom where the range is signed):
+    // activations beyond what calibration saw (and its headroom) are clipped there.
+    at::Tensor run(const at::Tensor& input, const StepCrop& crop, double* saturated) const;
     // The same steps in float (what calibration observes; equals runInference).
     at::Tensor runFloat(const at::Tensor& input) const;
     std::string engine() const;

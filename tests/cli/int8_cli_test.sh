@@ -2,7 +2,8 @@
 # `analyse --mode dense --precision int8` (issue 16): int8 and fp32 results are kept under
 # different keys with "precision" recorded, the int8 probabilities stay within 0.1 of fp32's (median < 0.01) on
 # the demo slide with the demo model, and patch mode refuses int8 with a note (stored as fp32);
-# on the 8192 × 6144 demo slide the lesions' CAM (outside the calibration tiles) is not clipped.
+# on the 8192 × 6144 demo slide the lesions' CAM (outside the calibration tiles) is not clipped:
+# int8 calibrates again where a tile's activations reach the ends of their range.
 # Usage: int8_cli_test.sh LUCIDA_CLI SOURCE_DIR
 set -euo pipefail
 cli=${1:?}; src=${2:?}
@@ -59,9 +60,12 @@ assert np.median(d) < 0.01 and d.max() < 0.1, (np.median(d), d.max())
 PY
 # The lesions of the 8192 × 6144 demo slide lie outside the tiles int8 calibrates on: without
 # headroom above the calibrated range their CAM clipped flat at the top (every lesion cell at the
-# maximum: 10th percentile 1.0 against fp32's 0.60; CAM r 0.961). Measured with the headroom:
-# lesion percentiles 0.650 / 0.767 / 0.872 against 0.604 / 0.713 / 0.812, r 0.99996.
+# maximum: 10th percentile 1.0 against fp32's 0.60; CAM r 0.961). With the headroom alone they
+# still read 0.650 / 0.767 / 0.872 against 0.604 / 0.713 / 0.812; the tile whose activations
+# reach the top of their range (0.18 % of the values at one layer) now calibrates int8 again:
+# 0.605 / 0.714 / 0.812, r 0.99995 (2026-12-02).
 demo_and_both big 8192 6144
+grep -q "note: int8 calibrated again" "$out/err-big-int8" || fail "no recalibration noted"
 /usr/bin/python3 - "$out" <<'PY' || fail "int8 CAM clipped in the lesions"
 import glob, sys
 import numpy as np
@@ -76,6 +80,6 @@ pa, pb = (np.percentile(x[lesion & ok], [10, 50, 90]) for x in (a, b))
 r = np.corrcoef(a[ok], b[ok])[0, 1]
 print("lesion CAM percentiles fp32", pa, "int8", pb, "r", r)
 assert (lesion & ok).sum() > 1000, (lesion & ok).sum()
-assert np.abs(pa - pb).max() < 0.1 and pb[0] < 0.9 and r > 0.999, (pa, pb, r)
+assert np.abs(pa - pb).max() < 0.02 and pb[0] < 0.9 and r > 0.999, (pa, pb, r)
 PY
 echo PASS

@@ -201,6 +201,25 @@ private slots:
         QVERIFY(torch::equal(trunk.run(small), before));
     }
 
+    // Activations beyond the calibrated range (and its headroom) are reported as saturated: a
+    // trunk calibrated on a faint input sees a full-contrast one clip, and not its own input.
+    void saturationIsReported() {
+        torch::manual_seed(9);
+        auto net = makeNativeNetwork("smallcnn", 2);
+        net->module().eval();
+        randomiseBatchNorms(*net);
+        QuantisedTrunk trunk(net, net->stepCount() - 1);
+        const at::Tensor strong = imageLike(128), faint = strong * 0.05;
+        trunk.calibrate(faint);
+        trunk.finish();
+        double own = -1, beyond = -1;
+        trunk.run(faint, {}, &own);
+        trunk.run(strong, {}, &beyond);
+        qInfo("saturated: own input %.5f, 20x the contrast %.5f", own, beyond);
+        QVERIFY2(own >= 0 && own < 1e-3, qPrintable(QString::number(own)));
+        QVERIFY2(beyond > 1e-2, qPrintable(QString::number(beyond)));
+    }
+
     // Measured here (2026-12-02, onednn, seeds 1–5, both observers): ResNet-18 features r ≥ 0.9987,
     // CAM r ≥ 0.991, |Δlogit| ≤ 2.3 % of the fp32 logits' span; small CNN features r 1.0000, CAM
     // r ≥ 0.998, |Δlogit| ≤ 0.4 % of the span; demo model r ≥ 0.9998 for both, |Δlogit| ≤ 0.046.

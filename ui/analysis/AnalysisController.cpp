@@ -144,8 +144,9 @@ struct AnalysisController::RunListener {
     std::future<void> stitching;
     AnalysisProgress last;
     Clock::time_point lastProgress{}, lastPartial{};
-    QString notes;             // of this run (AnalysisProgressInfo::note)
-    bool storedShown = false;  // what was stored is shown
+    QString notes;                // of this run (AnalysisProgressInfo::note)
+    std::size_t noticesSeen = 0;  // of the run's SlideAnalysis::notices, in `notes`
+    bool storedShown = false;     // what was stored is shown
     std::size_t waitingShown = 0;
 
     template <typename F>
@@ -227,6 +228,7 @@ AnalysisCallbacks AnalysisController::RunListener::callbacks() {
         QStringList lines;
         for (const auto& notice : a.notices) lines << QString::fromStdString(notice);
         notes = lines.join('\n');
+        noticesSeen = a.notices.size();
         if (a.reused == 0) {
             if (!notes.isEmpty())
                 postProgress({0, a.outcomes.size(), 0, 0, 0, 0, 0, 0, false, notes, {}});
@@ -262,6 +264,9 @@ AnalysisCallbacks AnalysisController::RunListener::callbacks() {
         lastPartial = lastProgress = Clock::now();
     };
     callbacks.onBatch = [this](const SlideAnalysis& a) {
+        // Notices the run adds as it goes (int8 calibrated again) join the progress line.
+        for (; noticesSeen < a.notices.size(); ++noticesSeen)
+            notes += (notes.isEmpty() ? "" : "\n") + QString::fromStdString(a.notices[noticesSeen]);
         const auto now = Clock::now();
         if (now - lastProgress >= kProgressInterval || last.done == last.total) {
             lastProgress = now;
