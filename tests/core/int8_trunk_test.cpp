@@ -42,6 +42,17 @@ void randomiseBatchNorms(NativeNetwork& net) {
     }
 }
 
+// A network of `architecture` in eval mode with seeded random weights and BatchNorm statistics
+// (so that folding them matters).
+std::shared_ptr<NativeNetwork> randomNetwork(const std::string& architecture, std::int64_t outputs,
+                                             std::uint64_t seed) {
+    torch::manual_seed(seed);
+    auto net = makeNativeNetwork(architecture, outputs);
+    net->module().eval();
+    randomiseBatchNorms(*net);
+    return net;
+}
+
 // An image-like normalised input: smooth random structure (tissue-like blobs) plus fine noise.
 at::Tensor imageLike(std::int64_t side) {
     const at::Tensor coarse = torch::randn({1, 3, side / 16, side / 16});
@@ -118,10 +129,7 @@ private slots:
     void floatPathEqualsTheFastForward() {
         QFETCH(QString, architecture);
         QFETCH(int, layer);
-        torch::manual_seed(3);
-        auto net = makeNativeNetwork(architecture.toStdString(), 3);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork(architecture.toStdString(), 3, 3);
         const auto layers = net->targetLayers();
         const std::size_t step = layers.at(layer < 0 ? layers.size() - 1 : std::size_t(layer)).step;
         QuantisedTrunk trunk(net, step + 1);
@@ -144,10 +152,7 @@ private slots:
     void cropSeesNativeSteps() {
         QFETCH(QString, architecture);
         QFETCH(int, layer);
-        torch::manual_seed(4);
-        auto net = makeNativeNetwork(architecture.toStdString(), 3);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork(architecture.toStdString(), 3, 4);
         const auto layers = net->targetLayers();
         const std::size_t last =
             layers.at(layer < 0 ? layers.size() - 1 : std::size_t(layer)).step + 1;
@@ -178,10 +183,7 @@ private slots:
     // reorder primitive"); such a layer falls back to a float convolution between the quantised
     // input and output. The result still agrees with fp32.
     void largeInputsRun() {
-        torch::manual_seed(5);
-        auto net = makeNativeNetwork("resnet18", 2);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork("resnet18", 2, 5);
         QuantisedTrunk trunk(net, net->stepCount() - 1);
         trunk.calibrate(imageLike(224));
         trunk.finish();
@@ -204,10 +206,7 @@ private slots:
     // Activations beyond the calibrated range (and its headroom) are reported as saturated: a
     // trunk calibrated on a faint input sees a full-contrast one clip, and not its own input.
     void saturationIsReported() {
-        torch::manual_seed(9);
-        auto net = makeNativeNetwork("smallcnn", 2);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork("smallcnn", 2, 9);
         QuantisedTrunk trunk(net, net->stepCount() - 1);
         const at::Tensor strong = imageLike(128), faint = strong * 0.05;
         trunk.calibrate(faint);
@@ -226,10 +225,7 @@ private slots:
     // The thresholds leave a margin below those; a wrong operator fails them (quantised max
     // pooling with a one-element dilation gave CAM r 0.905 and 11 % of the span on ResNet-18).
     void resNet18AgreesWithFp32() {
-        torch::manual_seed(11);
-        auto net = makeNativeNetwork("resnet18", 3);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork("resnet18", 3, 11);
         const Agreement a = measure(net, 224, net->stepCount() - 2, 2, 2);
         QVERIFY2(a.features > 0.995, qPrintable(QString::number(a.features)));
         QVERIFY2(a.cam > 0.98, qPrintable(QString::number(a.cam)));
@@ -237,10 +233,7 @@ private slots:
     }
 
     void smallCnnAgreesWithFp32() {
-        torch::manual_seed(12);
-        auto net = makeNativeNetwork("smallcnn", 2);
-        net->module().eval();
-        randomiseBatchNorms(*net);
+        auto net = randomNetwork("smallcnn", 2, 12);
         const Agreement a = measure(net, 128, net->stepCount() - 2, 2, 2);
         QVERIFY2(a.features > 0.999, qPrintable(QString::number(a.features)));
         QVERIFY2(a.cam > 0.995, qPrintable(QString::number(a.cam)));
