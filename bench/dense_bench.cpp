@@ -86,7 +86,7 @@ SlideAnalysis wholeSlide(const ImageSource& source, const Model& model, const ch
 // each, the stem about half). Its inverse is the most dense mode can gain over patch mode
 // without overlap at equal speed per pixel.
 void receptiveFieldBound(const Model& model, const std::string& layer, const SlideAnalysis& a) {
-    const auto steps = model.backend().trunkGeometry(layer);
+    const std::vector<DenseStepReach> steps = denseStepReach(model, layer);
     if (steps.empty() || a.grid.patches.empty()) return;
     constexpr int kCell = 8;
     const int step = static_cast<int>(std::lround(a.grid.stride / a.grid.downsample));
@@ -99,16 +99,6 @@ void receptiveFieldBound(const Model& model, const std::string& layer, const Sli
             std::fill_n(&mask[std::size_t(y) * w + p.column * step / kCell],
                         std::min(w - p.column * step / kCell, window / kCell), 1);
     const double own = double(std::count(mask.begin(), mask.end(), 1));
-    // The reach of the steps after each one (Σ padding · jump before, Σ (k − 1 − p) · jump after).
-    std::vector<int> before, after;
-    int jump = 1, b = 0, f = 0;
-    for (const auto& layers : steps) {
-        for (const SpatialLayer& l : layers) {
-            b += l.padding * jump, f += (l.kernel - 1 - l.padding) * jump;
-            jump *= l.stride;
-        }
-        before.push_back(b), after.push_back(f);
-    }
     // Cells at most `lo` after or `hi` before a window cell, along one axis at a time.
     const auto grow = [&](const std::vector<char>& in, int lo, int hi, bool rows) {
         std::vector<char> out(in.size(), 0);
@@ -133,8 +123,9 @@ void receptiveFieldBound(const Model& model, const std::string& layer, const Sli
     std::printf("  {\"receptive_field_bound\": {\"steps\": [");
     double sum = 0;
     for (std::size_t k = 0; k < steps.size(); ++k) {
-        // A cell at q needs step k's outputs in [q − restBefore, q + restAfter].
-        const int rb = (b - before[k] + kCell - 1) / kCell, ra = (f - after[k] + kCell - 1) / kCell;
+        // A cell at q needs step k's outputs in [q − before, q + after].
+        const int rb = (steps[k].before + kCell - 1) / kCell;
+        const int ra = (steps[k].after + kCell - 1) / kCell;
         const auto grown = grow(grow(mask, ra, rb, true), ra, rb, false);
         const double ratio = double(std::count(grown.begin(), grown.end(), 1)) / own;
         sum += ratio;

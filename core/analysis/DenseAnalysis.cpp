@@ -393,8 +393,11 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         const FloatTensor input = next.get();
         readAhead();
         const DenseTile& tile = plan.tiles[t];
+        // Saturation is counted (a pass over every int8 output) only while it can still act.
         double saturated = 0;
-        FloatTensor tileMaps = dense.tileMaps(input, tile.read, tile.inner, &saturated);
+        const bool watch = a.settings.int8 && recalibrated < kRecalibrations;
+        FloatTensor tileMaps =
+            dense.tileMaps(input, tile.read, tile.inner, watch ? &saturated : nullptr);
         if (saturated > kSaturated && recalibrated < kRecalibrations) {
             calibration.push_back(input);
             dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));

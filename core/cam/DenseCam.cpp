@@ -99,6 +99,14 @@ void keepTileMemory() {
 bool denseTrunkCrop() { return cropFlag().load(std::memory_order_relaxed); }
 void setDenseTrunkCrop(bool crop) { cropFlag().store(crop); }
 
+std::vector<DenseStepReach> denseStepReach(const Model& model, const std::string& layer) {
+    const Field f = fieldOf(model.backend().trunkGeometry(layer));
+    std::vector<DenseStepReach> out;
+    for (std::size_t k = 0; k < f.restBefore.size(); ++k)
+        out.push_back({f.restBefore[k], f.restAfter[k]});
+    return out;
+}
+
 bool isDenseMethod(const std::string& method) {
     return method == "cam" || method == "gradcam" || method == "hirescam" || method == "layercam";
 }

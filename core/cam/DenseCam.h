@@ -45,6 +45,14 @@ bool isDenseMethod(const std::string& method);
 
 DenseSupport denseSupport(const Model& model, const std::string& layer, const std::string& method);
 
+// Per step of the trunk up to `layer` (ModelBackend::trunkGeometry), the reach of the steps after
+// it in model pixels: a final cell at q needs that step's outputs in [q − before, q + after].
+// Empty where the geometry is not known.
+struct DenseStepReach {
+    int before = 0, after = 0;
+};
+std::vector<DenseStepReach> denseStepReach(const Model& model, const std::string& layer);
+
 // Dense mode (OverFeat's sliding window as a convolution): the trunk runs over large tiles of a
 // region with halos of the receptive field, so that the stitched feature map equals the one a
 // single pass over the whole region gives; CAM maps and the logits of any window follow from it
