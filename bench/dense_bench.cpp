@@ -4,7 +4,7 @@
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
 //        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward] [--int8]
-// --int8: dense mode's trunk in int8 (AnalysisSettings::int8; the run is named "dense-int8").
+// --int8: dense mode again with its trunk in int8 (AnalysisSettings::int8), named "dense-int8".
 // LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops).
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
@@ -216,9 +216,12 @@ int main(int argc, char** argv) {
                 wholeSlide(*source, *model, "patch-none", AnalysisMode::Patch, 0, dir, r, 0);
                 wholeSlide(*source, *model, "patch-50", AnalysisMode::Patch, 0.5, dir, r, 0);
             }
-            const SlideAnalysis a = wholeSlide(*source, *model, int8 ? "dense-int8" : "dense",
-                                               AnalysisMode::Dense, 0, dir, r, denseTile, int8);
+            const SlideAnalysis a =
+                wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r, denseTile);
             if (r == 0) receptiveFieldBound(*model, a.layer, a);
+            if (int8)
+                wholeSlide(*source, *model, "dense-int8", AnalysisMode::Dense, 0, dir, r, denseTile,
+                           true);
         }
     }
     if (trunkSizes)

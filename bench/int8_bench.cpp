@@ -3,7 +3,9 @@
 // (QuantisedTrunk, onednn) with the fp32 head, on ResNet-18 (seeded random weights, non-trivial
 // BatchNorm) and the small CNN or a model file, and their agreement on the timed batch (features
 // and CAM Pearson r, largest logit difference).
-// Usage: int8_bench [--batch 16] [--rounds 6] [--threads 2] (resnet18 | smallcnn | MODEL.pth)...
+// Usage: int8_bench [--batch 16] [--rounds 6] [--threads 2] [--side PX]
+//                   (resnet18 | smallcnn | MODEL.pth)...
+// --side: the input's side (default the model's input; large sides are dense mode's tiles).
 // Prints one JSON line per model. Run it holding the build lock (docs/PERFORMANCE.md).
 #include "model/Model.h"
 #include "model/NativeNetwork.h"
@@ -44,7 +46,7 @@ at::Tensor imageLike(std::int64_t n, std::int64_t side) {
            0.3 * torch::randn({n, 3, side, side});
 }
 
-void bench(const std::string& what, int batch, int rounds) {
+void bench(const std::string& what, int batch, int rounds, std::int64_t sideSetting) {
     torch::manual_seed(1);
     std::unique_ptr<Model> model;
     std::shared_ptr<NativeNetwork> net;
@@ -65,6 +67,7 @@ void bench(const std::string& what, int batch, int rounds) {
         side = model->spec().inputHeight;
         if (!net) throw std::invalid_argument(what + ": not a native .pth network");
     }
+    if (sideSetting > 0) side = sideSetting;
     const std::size_t last = net->stepCount() - 1;  // the trunk: every step but pooling + fc
     const auto calibrationStart = Clock::now();
     QuantisedTrunk trunk(net, last);
@@ -89,11 +92,12 @@ void bench(const std::string& what, int batch, int rounds) {
         "{\"model\": \"%s\", \"batch\": %d, \"side\": %lld, \"threads\": %d, "
         "\"engine\": \"%s\", \"fp32_images_per_s\": %.2f, \"int8_images_per_s\": %.2f, "
         "\"speedup\": %.2f, \"calibration_s\": %.2f, \"features_r\": %.5f, "
-        "\"cam_r\": %.5f, \"max_logit_diff\": %.4f, \"fp32_logit_span\": %.4f}\n",
+        "\"cam_r\": %.5f, \"max_logit_diff\": %.4f, \"fp32_logit_span\": %.4f, "
+        "\"float_convolutions\": %zu}\n",
         what.c_str(), batch, static_cast<long long>(side), torch::get_num_threads(),
         trunk.engine().c_str(), fp32, int8, int8 / fp32, calibration, pearson(f8, f32),
         pearson(cam(f8), cam(f32)), (l8 - l32).abs().max().item<double>(),
-        (l32.max() - l32.min()).item<double>());
+        (l32.max() - l32.min()).item<double>(), trunk.floatConvolutions());
     std::fflush(stdout);
 }
 
@@ -101,6 +105,7 @@ void bench(const std::string& what, int batch, int rounds) {
 
 int main(int argc, char** argv) {
     int batch = 16, rounds = 6, threads = 2;
+    std::int64_t side = 0;
     std::vector<std::string> subjects;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -108,6 +113,8 @@ int main(int argc, char** argv) {
             batch = std::atoi(argv[++i]);
         else if (arg == "--rounds" && i + 1 < argc)
             rounds = std::atoi(argv[++i]);
+        else if (arg == "--side" && i + 1 < argc)
+            side = std::atoll(argv[++i]);
         else if (arg == "--threads" && i + 1 < argc)
             threads = std::atoi(argv[++i]);
         else
@@ -116,7 +123,7 @@ int main(int argc, char** argv) {
     if (subjects.empty()) subjects = {"resnet18", "smallcnn"};
     torch::set_num_threads(threads);
     try {
-        for (const auto& s : subjects) bench(s, batch, rounds);
+        for (const auto& s : subjects) bench(s, batch, rounds, side);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "int8_bench: %s\n", e.what());
         return 1;

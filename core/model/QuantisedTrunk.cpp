@@ -5,6 +5,7 @@
 #include "model/Model.h"
 #include "model/NativeNetwork.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/native/quantized/PackedParams.h>
 #include <torch/torch.h>
@@ -12,10 +13,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
+#include <vector>
 
 namespace lucida {
 namespace {
@@ -133,8 +136,10 @@ void observe(Op& op, RangeObserver observer, const at::Tensor& x) {
     if (observer == RangeObserver::MinMax) {
         lo = x.min().item<double>(), hi = x.max().item<double>();
     } else {
-        const at::Tensor q = torch::quantile(sampleOf(x), torch::tensor({1e-4, 1 - 1e-4}));
-        lo = q[0].item<double>(), hi = q[1].item<double>();
+        const at::Tensor sample = sampleOf(x).contiguous();
+        const auto n = static_cast<std::size_t>(sample.numel());
+        lo = quantileOf(sample.data_ptr<float>(), n, 1e-4);
+        hi = quantileOf(sample.data_ptr<float>(), n, 1 - 1e-4);
     }
     op.lo = op.seen ? std::min(op.lo, lo) : lo;
     op.hi = op.seen ? std::max(op.hi, hi) : hi;
@@ -301,16 +306,6 @@ std::string QuantisedTrunk::engine() const { return impl_->engine; }
 
 at::Tensor QuantisedTrunk::run(const at::Tensor& input) const { return run(input, {}); }
 
-namespace {
-// The share of a quantised tensor's values at the ends of its range (see run()).
-double saturationOf(const at::Tensor& q) {
-    const at::Tensor r = q.int_repr();
-    std::int64_t n = (r == 255).sum().item<std::int64_t>();
-    if (q.q_zero_point() > 0) n += (r == 0).sum().item<std::int64_t>();
-    return double(n) / double(std::max<std::int64_t>(1, r.numel()));
-}
-}  // namespace
-
 at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop) const {
     return run(input, crop, nullptr);
 }
@@ -324,7 +319,7 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop,
     slots[0] = torch::quantize_per_tensor(
         input.to(torch::kFloat32).contiguous(at::MemoryFormat::ChannelsLast), m.input.scale,
         m.input.zeroPoint, torch::kQUInt8);
-    if (saturated) *saturated = saturationOf(slots[0]);
+    if (saturated) *saturated = rangeEndShare(slots[0]);
     for (const Op& op : m.ops) {
         const at::Tensor& x = slots[std::size_t(op.in)];
         at::Tensor y;
@@ -335,7 +330,7 @@ at::Tensor QuantisedTrunk::run(const at::Tensor& input, const StepCrop& crop,
         else
             y = addRelu(x, slots[std::size_t(op.in2)], op.scale, op.zeroPoint);
         if (saturated && op.kind != Op::Kind::MaxPool)
-            *saturated = std::max(*saturated, saturationOf(y));
+            *saturated = std::max(*saturated, rangeEndShare(y));
         slots[std::size_t(op.out)] = std::move(y);
         // A crop is a strided view of the NHWC tensor; the quantised convolutions and pooling
         // read it densely packed (a no-op when nothing was cut).
@@ -356,6 +351,61 @@ std::size_t QuantisedTrunk::floatConvolutions() const {
 at::Tensor QuantisedTrunk::runFloat(const at::Tensor& input) const {
     c10::InferenceMode inference;
     return impl_->runFloat(input.to(torch::kFloat32), false);
+}
+
+namespace {
+// Bytes equal to 255 or `low`, in blocks of 128 (a fixed trip count that -O2 vectorises: ~18 GB/s
+// against ~1 GB/s for the plain loop).
+std::int64_t countEnds(const std::uint8_t* bytes, std::int64_t n, std::uint8_t low) {
+    std::int64_t count = 0, i = 0;
+    for (; i + 128 <= n; i += 128) {
+        std::uint8_t block = 0;
+        for (int j = 0; j < 128; ++j)
+            block += static_cast<std::uint8_t>((bytes[i + j] == 255) | (bytes[i + j] == low));
+        count += block;
+    }
+    for (; i < n; ++i) count += (bytes[i] == 255) | (bytes[i] == low);
+    return count;
+}
+
+}  // namespace
+
+// Counted on the bytes in one pass: int_repr() and two comparisons per output had cost ResNet-18
+// twice its int8 trunk in a whole-slide run (section slide: 16.8 s against 4.6 s without the
+// count).
+double rangeEndShare(const at::Tensor& q) {
+    const at::Tensor dense = q.is_contiguous(at::MemoryFormat::ChannelsLast) || q.is_contiguous()
+                                 ? q
+                                 : q.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(dense.data_ptr<c10::quint8>());
+    const std::uint8_t low = q.q_zero_point() > 0 ? 0 : 255;  // 0 is the zero point: not an end
+    const std::int64_t n = dense.numel();
+    std::atomic<std::int64_t> ends{0};
+    at::parallel_for(0, n, 1 << 18, [&](std::int64_t begin, std::int64_t end) {
+        ends += countEnds(bytes + begin, end - begin, low);
+    });
+    return double(ends.load()) / double(std::max<std::int64_t>(1, n));
+}
+
+// torch::quantile's value (linear between the two nearest ranks) from the nearer end's few ranks
+// (a bounded heap: partial_sort_copy), not a sort: sorting each output's million-value sample made
+// calibration cost seconds (ResNet-18, four 512² pieces: ~4 s of a 9 s whole-slide run).
+double quantileOf(const float* v, std::size_t n, double q) {
+    if (n == 0) return 0;
+    const double at = q * double(n - 1);
+    const std::size_t k = std::min(n - 1, static_cast<std::size_t>(std::floor(at)));
+    const std::size_t k1 = std::min(n - 1, k + 1);
+    double below = 0, above = 0;
+    if (k1 < n - 1 - k) {  // the ranks k and k1 from the bottom
+        std::vector<float> low(k1 + 1);
+        std::partial_sort_copy(v, v + n, low.begin(), low.end());
+        below = low[k], above = low[k1];
+    } else {  // from the top: rank k is the (n − 1 − k)-th largest
+        std::vector<float> high(n - k);
+        std::partial_sort_copy(v, v + n, high.begin(), high.end(), std::greater<float>());
+        below = high[n - 1 - k], above = high[n - 1 - k1];
+    }
+    return below + (above - below) * (at - double(k));
 }
 
 std::string int8Refusal(const Model& model) {

@@ -72,6 +72,14 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The share of a quantised (quint8) tensor's values at the ends of its range: 255, and 0 where
+// the zero point is above 0 (run()'s `saturated`, per output). Any layout; one pass over bytes.
+double rangeEndShare(const at::Tensor& quantised);
+
+// torch::quantile's value at q in [0, 1] of n values (linear between the two nearest ranks), from
+// the nearer end's ranks only (calibration's percentiles).
+double quantileOf(const float* values, std::size_t n, double q);
+
 // Why int8 cannot run this model (empty when it can): not a native .pth ResNet or small CNN, not
 // on the CPU, or no quantised engine.
 std::string int8Refusal(const Model& model);

@@ -219,6 +219,53 @@ private slots:
         QVERIFY2(beyond > 1e-2, qPrintable(QString::number(beyond)));
     }
 
+    // The count behind `saturated` against int_repr() and comparisons: sizes that are not
+    // multiples of its 128-byte blocks, both layouts, a cropped (strided) view, and zero points 0
+    // (only 255 is an end) and above 0 (0 is one too).
+    void rangeEndShareCountsBothEnds() {
+        torch::manual_seed(21);
+        const at::Tensor x = torch::randn({1, 7, 37, 29}) * 3;
+        for (const std::int64_t zeroPoint : {0, 128}) {
+            const at::Tensor q = torch::quantize_per_tensor(x, 0.01, zeroPoint, torch::kQUInt8);
+            const at::Tensor last = q.contiguous(at::MemoryFormat::ChannelsLast);
+            const at::Tensor cut = last.narrow(2, 3, 30).narrow(3, 5, 17);
+            for (const at::Tensor& t : {q, last, cut}) {
+                const at::Tensor r = t.int_repr();
+                std::int64_t ends = (r == 255).sum().item<std::int64_t>();
+                if (zeroPoint > 0) ends += (r == 0).sum().item<std::int64_t>();
+                const double expected = double(ends) / double(r.numel());
+                QVERIFY(expected > 0.05);  // the ends are actually hit
+                QCOMPARE(rangeEndShare(t), expected);
+            }
+        }
+    }
+
+    // Calibration's percentiles against a full sort (in double, linear between the ranks), at
+    // the tails it uses, the median and the extremes, for sizes from one value up.
+    void quantileMatchesASort() {
+        torch::manual_seed(22);
+        for (const std::int64_t n : {1, 2, 3, 1000, 262147}) {
+            const at::Tensor x = torch::randn({n}).exp().contiguous();
+            std::vector<double> sorted(x.data_ptr<float>(), x.data_ptr<float>() + n);
+            std::sort(sorted.begin(), sorted.end());
+            for (const double q : {0.0, 1e-4, 0.25, 0.5, 1 - 1e-4, 1.0}) {
+                const double at = q * double(n - 1);
+                const auto k = static_cast<std::size_t>(std::floor(at));
+                const double expected =
+                    k + 1 < sorted.size()
+                        ? sorted[k] + (sorted[k + 1] - sorted[k]) * (at - double(k))
+                        : sorted[k];
+                const double got = quantileOf(x.data_ptr<float>(), std::size_t(n), q);
+                QVERIFY2(std::abs(got - expected) <= 1e-12 * std::abs(expected),
+                         qPrintable(QString("n %1 q %2: %3 against %4")
+                                        .arg(n)
+                                        .arg(q)
+                                        .arg(got, 0, 'g', 12)
+                                        .arg(expected, 0, 'g', 12)));
+            }
+        }
+    }
+
     // Measured here (2026-12-02, onednn, seeds 1–5, both observers): ResNet-18 features r ≥ 0.9987,
     // CAM r ≥ 0.991, |Δlogit| ≤ 2.3 % of the fp32 logits' span; small CNN features r 1.0000, CAM
     // r ≥ 0.998, |Δlogit| ≤ 0.4 % of the span; demo model r ≥ 0.9998 for both, |Δlogit| ≤ 0.046.
