@@ -4,7 +4,8 @@
 // forward-only speed of the engine against channels-last on the same model (batch 16).
 // Usage: dense_bench SLIDE (MODEL | resnet18 | smallcnn) [--rounds 1] [--forward-only]
 //        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward] [--int8]
-// --int8: dense mode again with its trunk in int8 (AnalysisSettings::int8), named "dense-int8".
+// --int8: dense mode again with its trunk in int8 (AnalysisSettings::int8), named "dense-int8";
+// the first round prints its agreement with fp32 dense mode (CAM r, probability differences).
 // LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops).
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
@@ -136,6 +137,46 @@ void receptiveFieldBound(const Model& model, const std::string& layer, const Sli
     std::fflush(stdout);
 }
 
+// int8 dense mode against fp32 dense mode on the same slide: Pearson r of every patch's CAM
+// cells, and the explained class's probability difference per patch (median, largest, patches
+// on the other side of 0.5).
+void int8Agreement(const SlideAnalysis& fp32, const SlideAnalysis& int8) {
+    std::vector<double> camA, camB, diffs;
+    int sides = 0;
+    const std::size_t cls = std::size_t(std::max(0, fp32.explainedClass));
+    for (std::size_t i = 0; i < fp32.outcomes.size() && i < int8.outcomes.size(); ++i) {
+        const PatchOutcome &a = fp32.outcomes[i], &b = int8.outcomes[i];
+        if (!a.done || !b.done || a.cam.size() != b.cam.size()) continue;
+        camA.insert(camA.end(), a.cam.begin(), a.cam.end());
+        camB.insert(camB.end(), b.cam.begin(), b.cam.end());
+        if (cls < a.probabilities.size() && cls < b.probabilities.size()) {
+            diffs.push_back(std::abs(double(a.probabilities[cls]) - b.probabilities[cls]));
+            sides += (a.probabilities[cls] >= 0.5f) != (b.probabilities[cls] >= 0.5f);
+        }
+    }
+    if (camA.empty() || diffs.empty()) return;
+    const auto mean = [](const std::vector<double>& v) {
+        double sum = 0;
+        for (double x : v) sum += x;
+        return sum / double(v.size());
+    };
+    const double ma = mean(camA), mb = mean(camB);
+    double sab = 0, saa = 0, sbb = 0;
+    for (std::size_t i = 0; i < camA.size(); ++i) {
+        sab += (camA[i] - ma) * (camB[i] - mb);
+        saa += (camA[i] - ma) * (camA[i] - ma);
+        sbb += (camB[i] - mb) * (camB[i] - mb);
+    }
+    std::sort(diffs.begin(), diffs.end());
+    std::printf(
+        "  {\"int8_agreement\": {\"patches\": %zu, \"cam_r\": %.5f, "
+        "\"probability_diff_median\": %.5f, \"probability_diff_max\": %.5f, "
+        "\"other_side_of_half\": %d}},\n",
+        diffs.size(), sab / std::sqrt(std::max(saa * sbb, 1e-300)), diffs[diffs.size() / 2],
+        diffs.back(), sides);
+    std::fflush(stdout);
+}
+
 // Images per second of a native network's forward, batch 16, after a warm-up, and the output for
 // a fixed batch. `channelsLast` converts the 4-D weights and the input to NHWC first (oneDNN's
 // preferred layout on the CPU).
@@ -219,9 +260,11 @@ int main(int argc, char** argv) {
             const SlideAnalysis a =
                 wholeSlide(*source, *model, "dense", AnalysisMode::Dense, 0, dir, r, denseTile);
             if (r == 0) receptiveFieldBound(*model, a.layer, a);
-            if (int8)
-                wholeSlide(*source, *model, "dense-int8", AnalysisMode::Dense, 0, dir, r, denseTile,
-                           true);
+            if (int8) {
+                const SlideAnalysis b = wholeSlide(*source, *model, "dense-int8",
+                                                   AnalysisMode::Dense, 0, dir, r, denseTile, true);
+                if (r == 0) int8Agreement(a, b);
+            }
         }
     }
     if (trunkSizes)
