@@ -367,7 +367,6 @@ std::int64_t countEnds(const std::uint8_t* bytes, std::int64_t n, std::uint8_t l
     for (; i < n; ++i) count += (bytes[i] == 255) | (bytes[i] == low);
     return count;
 }
-
 }  // namespace
 
 // Counted on the bytes in one pass: int_repr() and two comparisons per output had cost ResNet-18
