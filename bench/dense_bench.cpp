@@ -6,7 +6,8 @@
 //        [--dense-only] [--dense-tile PX] [--trunk-sizes] [--no-forward] [--int8]
 // --int8: dense mode again with its trunk in int8 (AnalysisSettings::int8), named "dense-int8";
 // the first round prints its agreement with fp32 dense mode (CAM r, probability differences).
-// LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops).
+// LUCIDA_DENSE_NO_CROP=1 runs dense mode's trunk whole over each tile (the baseline of the crops);
+// LUCIDA_DENSE_NO_STREAM=1 gives every tile its whole halo (the baseline of streaming).
 // resnet18/smallcnn: a native network with seeded random weights, declared for 0.5 µm/px.
 #include "analysis/SlideAnalysis.h"
 #include "cam/DenseCam.h"
@@ -70,10 +71,14 @@ SlideAnalysis wholeSlide(const ImageSource& source, const Model& model, const ch
     const double patchMm = a.grid.patchSize * mpp / 1000.0;
     std::printf(
         "  {\"mode\": \"%s\", \"dense\": %s, \"int8\": %s, \"patches\": %zu, \"seconds\": %.2f, "
-        "\"mm2\": %.3f, \"mm2_per_s\": %.4f, \"equivalent_patches_per_s\": %.2f}%s\n",
+        "\"mm2\": %.3f, \"mm2_per_s\": %.4f, \"equivalent_patches_per_s\": %.2f",
         name, a.settings.mode == AnalysisMode::Dense ? "true" : "false",
         a.settings.int8 ? "true" : "false", a.grid.patches.size(), t, area, area / t,
-        area / (patchMm * patchMm) / t, ",");
+        area / (patchMm * patchMm) / t);
+    if (a.dense.tiles > 0)
+        std::printf(", \"tiles\": %zu, \"streamed_tiles\": %zu, \"mpx_read\": %.2f", a.dense.tiles,
+                    a.dense.streamedTiles, a.dense.pixelsRead / 1e6);
+    std::printf("},\n");
     for (const auto& n : a.notices) std::fprintf(stderr, "note: %s\n", n.c_str());
     std::fflush(stdout);
     return a;

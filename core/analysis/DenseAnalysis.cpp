@@ -114,7 +114,10 @@ DenseTile tileOf(const DenseCam& dense, const DenseLayout& l, int band, int x0, 
 double areaOf(const DenseTile& t) { return double(t.read.width) * t.read.height; }
 
 // One piece of a band (columns [x0, x1] with the rows they need), cut into tiles of at most
-// maxSide² pixels read: equal widths, each shrunk to the rows its own columns need.
+// maxSide² pixels read, of equal widths and the piece's rows, so that each tile continues the one
+// before it (DenseCarry: the halo between them is computed once when they run in this order).
+// Without streaming (LUCIDA_DENSE_NO_STREAM=1) each tile is shrunk to the rows its own columns
+// need instead, as before streaming.
 void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int band, int x0,
               int x1, const std::vector<ColumnSpan>& columns) {
     ColumnSpan all;
@@ -126,13 +129,19 @@ void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int 
                l.stride);
     const int count = (x1 - x0 + 1 + fit - 1) / fit;
     const int width = (x1 - x0 + 1 + count - 1) / count;
+    const DenseRect region{0, 0, l.width, l.height};
     for (int cx = x0; cx <= x1; cx += width) {
         const int cx1 = std::min(x1, cx + width - 1);
-        ColumnSpan span;
-        for (int x = cx; x <= cx1; ++x) span.add(columns[std::size_t(x)]);
-        if (span.empty()) continue;
+        ColumnSpan span = all;
+        if (!denseStreaming()) {
+            span = {};
+            for (int x = cx; x <= cx1; ++x) span.add(columns[std::size_t(x)]);
+            if (span.empty()) continue;
+        }
         DenseTile t = tileOf(dense, l, band, cx, cx1, span);
-        plan.readPixels += areaOf(t);
+        const DenseRect streamed =
+            cx == x0 ? t.read : dense.readRect(region, t.inner, &plan.tiles.back().inner);
+        plan.readPixels += double(streamed.width) * streamed.height;
         plan.tallest = std::max(plan.tallest, t.read.height);
         plan.tiles.push_back(t);
     }
@@ -352,14 +361,19 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
     // The maps of the tiles run, kept until every patch they touch is done.
     std::unordered_map<std::size_t, FloatTensor> maps;
     // The next tile is read and preprocessed on another thread while the trunk runs over this one.
-    std::optional<std::size_t> ahead;
+    // Where it continues this one's row it reads only what its new cells need (DenseCarry).
+    const DenseRect region{0, 0, l.width, l.height};
+    DenseCarry carry;
+    std::optional<std::size_t> ahead, running;
+    DenseRect aheadRead;
     std::future<FloatTensor> next;
     const auto readAhead = [&] {
         ahead = schedule.take();
-        if (ahead)
-            next = std::async(std::launch::async, [&, t = *ahead] {
-                return readModelRect(source, a, model.spec(), plan.tiles[t].read);
-            });
+        if (!ahead) return;
+        aheadRead = dense.readRect(region, plan.tiles[*ahead].inner,
+                                   running ? &plan.tiles[*running].inner : nullptr);
+        next = std::async(std::launch::async,
+                          [&, r = aheadRead] { return readModelRect(source, a, model.spec(), r); });
     };
     const std::size_t total = a.outcomes.size();
     RunRate rate;
@@ -390,18 +404,30 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         }
         idle = false;
         const std::size_t t = *ahead;
-        const FloatTensor input = next.get();
+        FloatTensor input = next.get();
+        DenseRect read = aheadRead;
+        running = t;
         readAhead();
         const DenseTile& tile = plan.tiles[t];
+        const auto readWhole = [&] {
+            if (read.x == tile.read.x) return;
+            input = readModelRect(source, a, model.spec(), tile.read);
+            read = tile.read;
+        };
+        if (!dense.continues(carry, read, tile.inner)) readWhole();  // e.g. after a recalibration
         // Saturation is counted (a pass over every int8 output) only while it can still act.
         double saturated = 0;
         const bool watch = a.settings.int8 && recalibrated < kRecalibrations;
         FloatTensor tileMaps =
-            dense.tileMaps(input, tile.read, tile.inner, watch ? &saturated : nullptr);
+            dense.tileMaps(input, read, tile.inner, watch ? &saturated : nullptr, carry);
+        ++a.dense.tiles;
+        a.dense.streamedTiles += read.x != tile.read.x;
+        a.dense.pixelsRead += double(read.width) * read.height;
         if (saturated > kSaturated && recalibrated < kRecalibrations) {
+            readWhole();
             calibration.push_back(input);
             dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));
-            tileMaps = dense.tileMaps(input, tile.read, tile.inner);
+            tileMaps = dense.tileMaps(input, read, tile.inner, nullptr, carry);
             if (++recalibrated == 1)
                 a.notices.push_back(
                     "int8 calibrated again: a region's activations passed the calibrated range");

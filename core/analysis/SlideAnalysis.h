@@ -67,6 +67,13 @@ struct AnalysisSettings {
 // Whether `fit` means the whole image for this image and model.
 bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit);
 
+// What dense mode's trunk ran over in a run: model pixels read by its tiles, and how many tiles
+// continued the one before them (streamed: their halo towards it was not read again).
+struct DenseWork {
+    std::size_t tiles = 0, streamedTiles = 0;
+    double pixelsRead = 0;
+};
+
 struct SlideAnalysis {
     std::string slidePath, modelPath, key, resultsDir;
     AnalysisSettings settings;
@@ -87,6 +94,7 @@ struct SlideAnalysis {
     // How this run's patch reads were served: from tiles already cached (decodes saved) or
     // decoded through the loader (AnalysisCallbacks::tiles).
     RegionReads reads;
+    DenseWork dense;  // dense mode's tiles in this run
 
     // Inline: the torch-free outputs (AnalysisOutputs) count done patches without this TU.
     std::size_t doneCount() const {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #if defined(__GLIBC__)
@@ -78,6 +79,14 @@ FloatTensor toHost(const at::Tensor& t) {
 }
 
 int roundUp(int value, int step) { return (value + step - 1) / step * step; }
+int floorTo(int value, int step) {
+    return value >= 0 ? value / step * step : -((-value + step - 1) / step) * step;
+}
+
+// The reach of step `s` itself before its first output, model pixels.
+int stepBefore(const Field& f, std::size_t s) {
+    return (s == 0 ? f.before : f.restBefore[s - 1]) - f.restBefore[s];
+}
 
 // A tile's activations are tens to hundreds of MiB; glibc serves blocks above 32 MiB with fresh
 // mmaps, so every layer of every tile page-faulted its memory in again (a quarter of dense mode's
@@ -95,6 +104,19 @@ void keepTileMemory() {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<bool>& streamFlag() {
+    static std::atomic<bool> flag{[] {
+        const char* value = std::getenv("LUCIDA_DENSE_NO_STREAM");
+        return !(value && *value && std::string(value) != "0");
+    }()};
+    return flag;
+}
+}  // namespace
+
+bool denseStreaming() { return streamFlag().load(std::memory_order_relaxed); }
+void setDenseStreaming(bool stream) { streamFlag().store(stream); }
 
 bool denseTrunkCrop() { return cropFlag().load(std::memory_order_relaxed); }
 void setDenseTrunkCrop(bool crop) { cropFlag().store(crop); }
@@ -187,6 +209,7 @@ struct DenseCam::Impl {
     std::vector<float> bias;
     int windowCells = 0;
     std::shared_ptr<const QuantisedTrunk> int8;  // set: the trunk in int8
+    std::uint64_t generation = 0;                // changes with the trunk (carries go stale)
 };
 
 DenseCam::DenseCam(const Model& model, const std::string& layer, const std::string& method,
@@ -228,6 +251,7 @@ DenseCam::~DenseCam() = default;
 const DenseSupport& DenseCam::support() const { return impl_->support; }
 void DenseCam::setInt8Trunk(std::shared_ptr<const QuantisedTrunk> trunk) {
     impl_->int8 = std::move(trunk);
+    ++impl_->generation;
 }
 int DenseCam::logitCount() const { return static_cast<int>(impl_->weights.size(0)); }
 int DenseCam::windowCells() const { return impl_->windowCells; }
@@ -281,7 +305,39 @@ at::Tensor innerCells(const at::Tensor& all, const DenseRect& read, const DenseR
 }
 }  // namespace
 
+struct DenseCarry::State {
+    const void* owner = nullptr;    // the DenseCam
+    std::uint64_t generation = 0;   // of its trunk when the tails were made
+    DenseRect read, inner;          // the tile they come from
+    std::vector<at::Tensor> tails;  // per step: its output from column position tailX on
+    std::vector<int> tailX, lastX;  // model pixels of the tails' first and last column
+};
+
+DenseCarry::DenseCarry() = default;
+DenseCarry::~DenseCarry() = default;
+void DenseCarry::clear() { state_.reset(); }
+
 namespace {
+// Keeps of step `step`'s kept output `kept` (its first column at `x0`, `j` pixels per column)
+// what the next tile of the row can need: the columns from its first cell less the reach of the
+// steps after this one (as tileCrop cuts), copied so that the step's output can go.
+void keepTail(DenseCarry::State* next, const Field& field, std::size_t step, const at::Tensor& kept,
+              int x0, int nextX) {
+    if (!next) return;
+    const int j = field.jump.at(step), s = field.stride;
+    const int from = std::max(x0, nextX - roundUp(field.restBefore.at(step), s));
+    const std::int64_t first = std::min<std::int64_t>(kept.size(3), (from - x0) / j);
+    next->tails.push_back(kept.slice(3, first, kept.size(3)).clone());
+    next->tailX.push_back(from);
+    next->lastX.push_back(x0 + static_cast<int>(kept.size(3) - 1) * j);
+}
+
+// Two pieces of a step's output side by side (the carried columns, then the new ones).
+at::Tensor joinColumns(const at::Tensor& left, const at::Tensor& right) {
+    if (left.size(3) == 0) return right;
+    return torch::cat({left, right}, 3).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 // Cuts each step's output of the trunk over a tile's input (the pixels of `read`) to the cells the
 // remaining steps need for `inner`'s cells: at most their reach before (Σ padding · jump, rounded
 // up to the final stride so that the crop keeps the region's grid) and after the first and last
@@ -289,11 +345,14 @@ namespace {
 // own border), so the zero padding at a crop never reaches an inner cell: exact by construction.
 // `origin` follows the current output's first cell (model pixels; starts at read's origin). One
 // crop for the fp32 trunk (headCropped) and the int8 one (QuantisedTrunk::run).
-StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin) {
+// `next` (when given) gets each step's tail for the next tile of the row (keepTail).
+StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin,
+                  DenseCarry::State* next = nullptr) {
     const int s = field.stride;
     const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
     const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
-    return [&field, inner, s, lastX, lastY, &origin](std::size_t step, const at::Tensor& out) {
+    return [&field, inner, s, lastX, lastY, &origin, next](std::size_t step,
+                                                           const at::Tensor& out) {
         const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
         const int after = field.restAfter.at(step);
         const int ox = origin.x, oy = origin.y;
@@ -302,18 +361,72 @@ StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin)
         const std::int64_t cx1 = std::min<std::int64_t>(out.size(3), (lastX + after - ox) / j + 1);
         const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
         origin.x = x0, origin.y = y0;
-        if (cx0 == 0 && cy0 == 0 && cx1 == out.size(3) && cy1 == out.size(2)) return out;
-        return out.slice(3, cx0, cx1).slice(2, cy0, cy1);
+        const at::Tensor kept = cx0 == 0 && cy0 == 0 && cx1 == out.size(3) && cy1 == out.size(2)
+                                    ? out
+                                    : out.slice(3, cx0, cx1).slice(2, cy0, cy1);
+        keepTail(next, field, step, kept, x0, lastX + s);
+        return kept;
+    };
+}
+
+// The crop of a tile that continues `previous`'s row (DenseCarry): each step's output is cut to
+// the columns the previous tile did not compute (its input began just that step's own reach
+// before them) and the previous tile's kept columns are put in front, so that what the next step
+// sees equals tileCrop's cut of a whole-halo run (exact: every new column's field lies within
+// what was computed; the rows are tileCrop's). The next step's input then starts its own reach
+// before its first new column.
+StepCrop streamCrop(const Field& field, const DenseRect& inner, DenseRect& origin,
+                    const DenseCarry::State& previous, DenseCarry::State& next) {
+    const int s = field.stride;
+    const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
+    const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
+    return [&field, inner, s, lastX, lastY, &origin, &previous, &next](std::size_t step,
+                                                                       const at::Tensor& out) {
+        const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
+        const int after = field.restAfter.at(step);
+        const int ox = origin.x, oy = origin.y;
+        const int y0 = std::max(oy, inner.y - before);
+        const std::int64_t cy0 = (y0 - oy) / j;
+        const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
+        const int fresh = previous.lastX.at(step) + j;  // the first column not computed before
+        if (fresh < ox || (fresh - ox) % j)
+            throw std::logic_error("dense streaming: a step's input starts off its grid");
+        const std::int64_t cx1 = std::min<std::int64_t>(out.size(3), (lastX + after - ox) / j + 1);
+        const at::Tensor added = out.slice(3, (fresh - ox) / j, cx1).slice(2, cy0, cy1);
+        const int tailX = previous.tailX.at(step);
+        const int x0 = std::max(tailX, inner.x - before);
+        const at::Tensor& tail = previous.tails.at(step);
+        const at::Tensor carried =
+            tail.slice(3, std::min<std::int64_t>(tail.size(3), (x0 - tailX) / j), tail.size(3));
+        if (carried.size(2) != added.size(2))
+            throw std::logic_error("dense streaming: the carried rows differ from the tile's");
+        const at::Tensor kept = joinColumns(carried, added);
+        keepTail(&next, field, step, kept, x0, lastX + s);
+        origin.y = y0;
+        if (step + 1 >= field.jump.size()) {
+            origin.x = x0;
+            return kept;
+        }
+        const int j1 = field.jump[step + 1];
+        const int from = std::max(
+            x0, floorTo(previous.lastX.at(step + 1) + j1 - stepBefore(field, step + 1), j1));
+        origin.x = from;
+        return kept.slice(3, (from - x0) / j, kept.size(3));
     };
 }
 
 // The trunk over a tile's input cropped step by step (tileCrop), in int8 when `int8` is set.
 // Returns [1, C, h, w] of the inner cells (as many as the region has).
+// `previous` (a tile this one continues, streamCrop) and `next` (gets this tile's tails) are
+// optional.
 at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
-                        const QuantisedTrunk* int8, double* saturated) {
+                        const QuantisedTrunk* int8, double* saturated,
+                        const DenseCarry::State* previous = nullptr,
+                        DenseCarry::State* next = nullptr) {
     DenseRect origin{read.x, read.y, 0, 0};
-    const StepCrop crop = tileCrop(field, inner, origin);
+    const StepCrop crop = previous && next ? streamCrop(field, inner, origin, *previous, *next)
+                                           : tileCrop(field, inner, origin, next);
     at::Tensor all;
     {
         c10::InferenceMode inference;
@@ -361,21 +474,87 @@ FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 
+DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
+                             const DenseRect* previous) const {
+    const DenseRect whole = readRect(region, inner);
+    const int s = stride();
+    if (!previous || !denseTrunkCrop() || !denseStreaming() || inner.y != previous->y ||
+        inner.height != previous->height || inner.x != previous->x + roundUp(previous->width, s) ||
+        inner.x + support().haloAfter > region.width)  // the previous tile's halo was cut
+        return whole;
+    const Field& f = impl_->field;
+    const int j = f.jump.front();
+    // The previous tile kept the first step's output up to its last cell's reach after it.
+    const int last = floorTo(inner.x - s + f.restAfter.front(), j);
+    const int x0 = std::max(whole.x, floorTo(last + j - stepBefore(f, 0), j));
+    return {x0, whole.y, whole.x + whole.width - x0, whole.height};
+}
+
+bool DenseCam::continues(const DenseCarry& carry, const DenseRect& read,
+                         const DenseRect& inner) const {
+    const DenseCarry::State* c = carry.state_.get();
+    const int s = stride();
+    if (!c || c->owner != this || c->generation != impl_->generation || !denseTrunkCrop() ||
+        c->tails.size() != impl_->field.jump.size())
+        return false;
+    const DenseRect& p = c->inner;
+    if (inner.y != p.y || inner.height != p.height || inner.x != p.x + roundUp(p.width, s) ||
+        read.y != c->read.y || read.height != c->read.height ||
+        c->read.x + c->read.width < inner.x + support().haloAfter)
+        return false;
+    const int j = impl_->field.jump.front();
+    const int x0 = std::max(
+        0,
+        std::max(inner.x - halo(), floorTo(c->lastX.front() + j - stepBefore(impl_->field, 0), j)));
+    return read.x == x0;
+}
+
+FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
+                               const DenseRect& inner, double* saturated, DenseCarry& carry) const {
+    if (!denseTrunkCrop()) {
+        carry.clear();
+        return tileMaps(input, read, inner, saturated);
+    }
+    if (saturated) *saturated = 0;
+    auto next = std::make_unique<DenseCarry::State>();
+    next->owner = this;
+    next->generation = impl_->generation;
+    next->read = read;
+    next->inner = inner;
+    const DenseCarry::State* previous =
+        continues(carry, read, inner) ? carry.state_.get() : nullptr;
+    const at::Tensor f = croppedTrunk(*impl_->model, impl_->layer, impl_->field, input, read, inner,
+                                      impl_->int8.get(), saturated, previous, next.get());
+    carry.state_ = std::move(next);
+    return toHost(mapsOf(f[0], impl_->weights, impl_->method));
+}
+
 FloatTensor DenseCam::maps(const FloatTensor& features) const {
     return toHost(mapsOf(toTensor(features)[0], impl_->weights, impl_->method));
 }
 
 FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int width, int height,
-                             int tile) {
+                             int tile, bool streamed) {
     const int s = dense.stride();
     tile = std::max(s, roundUp(tile, s));
     const DenseRect region{0, 0, width, height};
     std::vector<std::vector<FloatTensor>> rows;
     for (int y = 0; y < height; y += tile) {
         rows.emplace_back();
+        DenseCarry carry;
+        std::optional<DenseRect> previous;
         for (int x = 0; x < width; x += tile) {
             const DenseRect inner{x, y, std::min(tile, width - x), std::min(tile, height - y)};
-            rows.back().push_back(dense.maps(read, region, inner));
+            if (!streamed) {
+                rows.back().push_back(dense.maps(read, region, inner));
+                continue;
+            }
+            const DenseRect r = dense.readRect(region, inner, previous ? &*previous : nullptr);
+            // (a tile whose predecessor's halo was cut at the region's edge reads its whole halo)
+            if (r.x != dense.readRect(region, inner).x && !dense.continues(carry, r, inner))
+                throw std::logic_error("dense streaming: a row's tile does not continue it");
+            rows.back().push_back(dense.tileMaps(read(r), r, inner, nullptr, carry));
+            previous = inner;
         }
     }
     std::vector<at::Tensor> stripes;

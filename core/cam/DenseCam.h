@@ -39,6 +39,12 @@ struct DenseSupport {
 bool denseTrunkCrop();
 void setDenseTrunkCrop(bool crop);
 
+// Whether a tile that continues a row of tiles reuses the tile before it (DenseCarry; the
+// default) or reads and computes its whole halo again: LUCIDA_DENSE_NO_STREAM=1 or
+// setDenseStreaming(false) (the baseline bench/dense_bench compares; equal to rounding).
+bool denseStreaming();
+void setDenseStreaming(bool stream);
+
 // Methods that reduce, for a global-average-pool + linear head, to a fixed weighting of the
 // feature channels (the gradient of the score is the head's weights / map area everywhere).
 bool isDenseMethod(const std::string& method);
@@ -52,6 +58,25 @@ struct DenseStepReach {
     int before = 0, after = 0;
 };
 std::vector<DenseStepReach> denseStepReach(const Model& model, const std::string& layer);
+
+// What a tile's trunk leaves for the next tile of its row: each step's outputs within the reach
+// of the cells that follow. A tile that continues the row (the same rows, its first cell right
+// after the last one's) then runs each step only over its new cells and that step's own reach,
+// instead of the whole receptive-field halo from the pixels on (streaming: the halo between
+// neighbours is computed once). Holds tensors of one DenseCam; opaque.
+class DenseCarry {
+public:
+    DenseCarry();
+    ~DenseCarry();
+    DenseCarry(const DenseCarry&) = delete;
+    DenseCarry& operator=(const DenseCarry&) = delete;
+    void clear();
+    struct State;  // defined in DenseCam.cpp
+
+private:
+    friend class DenseCam;
+    std::unique_ptr<State> state_;
+};
 
 // Dense mode (OverFeat's sliding window as a convolution): the trunk runs over large tiles of a
 // region with halos of the receptive field, so that the stitched feature map equals the one a
@@ -96,11 +121,24 @@ public:
     // `region`. Reading is split from computing so that the next tile can be read (on another
     // thread) while the trunk runs over this one.
     DenseRect readRect(const DenseRect& region, const DenseRect& inner) const;
+    // What `inner` reads when it follows `previous` (the tile run just before it) in a row:
+    // only its new cells' reach of the first step when it continues the row (see DenseCarry),
+    // else readRect(region, inner).
+    DenseRect readRect(const DenseRect& region, const DenseRect& inner,
+                       const DenseRect* previous) const;
+    // Whether `carry` holds the tile before `inner` in its row, so that `inner` can run from the
+    // pixels of `read` = readRect(region, inner, &that tile).
+    bool continues(const DenseCarry& carry, const DenseRect& read, const DenseRect& inner) const;
     // The maps of `inner`'s cells from `input`, the pixels of `read` = readRect(region, inner).
     // With an int8 trunk, `saturated` (when given) gets QuantisedTrunk::run's share of values at
     // the ends of their calibrated range (0 in fp32).
     FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                          double* saturated = nullptr) const;
+    // The same as part of a row: streamed from `carry` when continues(carry, read, inner), else
+    // over the whole halo (`read` = readRect(region, inner)); `carry` then holds this tile's
+    // outputs for the next.
+    FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
+                         double* saturated, DenseCarry& carry) const;
 
 private:
     struct Impl;
@@ -119,9 +157,10 @@ int denseTileSideFor(std::int64_t freeBytes, double perPixelBytes, std::int64_t 
 int denseTileSideForDevice(const DenseCam& dense, const Model& model, int maxSide);
 
 // The maps of a whole region computed tile by tile (`tile` model pixels, rounded up to the
-// stride) and stitched: [K + 1, cells high, cells wide].
+// stride) and stitched: [K + 1, cells high, cells wide]. `streamed`: each row of tiles left to
+// right through a DenseCarry.
 FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int width, int height,
-                             int tile);
+                             int tile, bool streamed = false);
 
 // A window's logits from maps: mean of each logit density over cells [cx, cx + w) × [cy, cy + h),
 // plus the bias.

@@ -100,6 +100,21 @@ class DenseCamTest : public QObject {
               static_cast<long long>(tiled.size(2)), static_cast<long long>(tiled.size(1)),
               mapError);
         QVERIFY(mapError <= 1e-4);
+        // Rows of tiles streamed left to right (each tile after the first reads and computes only
+        // its new cells' reach: DenseCarry); denseMapsInTiles throws where a tile cannot continue.
+        const FloatTensor streamed = denseMapsInTiles(dense, read, width, height, tile, true);
+        const double streamError = maxDiff(streamed, wholeMaps) / maxAbs(wholeMaps);
+        qInfo("  streamed: relative error %.2g", streamError);
+        QVERIFY(streamError <= 1e-4);
+        const int side = (tile + dense.stride() - 1) / dense.stride() * dense.stride();
+        if (width > side) {  // a continuing tile reads less than its whole halo
+            const DenseRect region{0, 0, width, height}, first{0, 0, side, side},
+                second{side, 0, std::min(side, width - side), side};
+            const DenseRect whole = dense.readRect(region, second);
+            const DenseRect r = dense.readRect(region, second, &first);
+            QVERIFY(r.x > whole.x);
+            QCOMPARE(r.x + r.width, whole.x + whole.width);
+        }
         // The features of one inner tile that touches no region edge, and of the last corner.
         const int s = dense.stride();
         // (the last cell of the one pass: its column and row start there)
@@ -224,6 +239,26 @@ class DenseCamTest : public QObject {
         }
     }
 
+    // Streamed rows in int8 (one calibration: the carried quantised columns join the new ones
+    // with the same scales) equal rows of whole-halo tiles.
+    void checkStreamedInt8(const Model& model, const std::string& layer, int width, int height,
+                           int tile, double tolerance) {
+        DenseCam dense(model, layer, "gradcam", 1);
+        const FloatTensor region = randomRegion(width, height);
+        const DenseReader read = [&](const DenseRect& r) { return crop(region, r); };
+        dense.setInt8Trunk(calibratedTrunk(model, layer, {region}));
+        const FloatTensor tiles = denseMapsInTiles(dense, read, width, height, tile);
+        const FloatTensor streamed = denseMapsInTiles(dense, read, width, height, tile, true);
+        dense.setInt8Trunk(nullptr);
+        const FloatTensor fp32 = denseMapsInTiles(dense, read, width, height, tile);
+        const double err = maxDiff(streamed, tiles) / maxAbs(tiles);
+        qInfo("%s %dx%d tile %d (int8): streamed vs whole-halo tiles %.2g (int8 vs fp32 %.2g)",
+              model.spec().architecture.c_str(), width, height, tile, err,
+              maxDiff(tiles, fp32) / maxAbs(fp32));
+        QVERIFY2(maxDiff(tiles, fp32) > 0, "the int8 trunk did not run");
+        QVERIFY2(err <= tolerance, qPrintable(QString::number(err)));
+    }
+
 private slots:
     void initTestCase() { QVERIFY(dir_.isValid()); }
 
@@ -281,6 +316,13 @@ private slots:
                               {{64, 48, 80, 72}, {0, 8, 40, 40}, {200, 160, 101, 77}}, 0);
     }
 
+    void streamedInt8RowsEqualTiles() {
+        if (quantisedEngine().empty()) QSKIP("this LibTorch has no quantised engine");
+        checkStreamedInt8(*makeModel(dir_, "smallcnn", 64), "block4", 301, 237, 64, 0);
+        // ResNet-18 reads under 512 px (int8 throughout; see croppedInt8TrunkEqualsWholeInt8Trunk)
+        checkStreamedInt8(*makeModel(dir_, "resnet18", 224), "layer4", 700, 300, 96, 0);
+    }
+
     void smallCnnTilesEqualOnePass() {
         const auto model = makeModel(dir_, "smallcnn", 64);
         checkStitching(*model, "block4", 256, 192, 64);   // tiles divide the region
@@ -291,6 +333,7 @@ private slots:
         const auto model = makeModel(dir_, "resnet18", 224);
         checkStitching(*model, "layer4", 512, 512, 256);
         checkStitching(*model, "layer4", 700, 530, 288);
+        checkStitching(*model, "layer4", 700, 300, 64);  // tiles narrower than the halo
     }
 
     void windowLogitsEqualTheModelsHead() {

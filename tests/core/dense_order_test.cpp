@@ -5,6 +5,7 @@
 #include "analysis/AnalysisOutputs.h"
 #include "analysis/DenseOrder.h"
 #include "analysis/SlideAnalysis.h"
+#include "cam/DenseCam.h"
 #include "demo/DemoData.h"
 #include "image/ImageSource.h"
 #include "model/Model.h"
@@ -230,6 +231,30 @@ private slots:
             if (!std::isnan(a.values[i]) || !std::isnan(b.values[i]))
                 rasterDiff = std::max(rasterDiff, double(std::abs(a.values[i] - b.values[i])));
         QVERIFY(rasterDiff <= 1e-6);
+    }
+
+    // In the plan's order the tiles of a row continue each other (DenseCarry): fewer pixels are
+    // read and run than with every tile's whole halo (LUCIDA_DENSE_NO_STREAM's plan), and the
+    // outcomes are the same to float rounding.
+    void streamedRowsGiveTheSameOutcomes() {
+        const SlideAnalysis& streamed = plain_.analysis;
+        setDenseStreaming(false);
+        const Recorded whole = runDense(*source_, *model_, fresh("unstreamed"), {});
+        setDenseStreaming(true);
+        QVERIFY(whole.analysis.complete());
+        qInfo("%zu of %zu tiles streamed, %.2f Mpx read; without streaming %zu tiles, %.2f Mpx",
+              streamed.dense.streamedTiles, streamed.dense.tiles, streamed.dense.pixelsRead / 1e6,
+              whole.analysis.dense.tiles, whole.analysis.dense.pixelsRead / 1e6);
+        QVERIFY(streamed.dense.streamedTiles > streamed.dense.tiles / 4);
+        QCOMPARE(whole.analysis.dense.streamedTiles, std::size_t(0));
+        QVERIFY(streamed.dense.pixelsRead < 0.98 * whole.analysis.dense.pixelsRead);
+        double camDiff = 0, camMax = 0, probabilityDiff = 0;
+        compareStored(streamed, whole.analysis, camDiff, camMax, probabilityDiff);
+        qInfo("streamed against whole halos: CAM %.2g of max %.3g, probability %.2g", camDiff,
+              camMax, probabilityDiff);
+        QVERIFY(camMax > 0);
+        QVERIFY(camDiff <= 1e-5 * camMax);
+        QVERIFY(probabilityDiff <= 1e-5);
     }
 
     // The view moves from the lower right to the upper left after a few tiles: the tiles left
