@@ -9,6 +9,7 @@
 #include "model/ModelError.h"
 #include "model/Preprocess.h"
 #include "model/QuantisedTrunk.h"
+#include "tiles/TileRegionReader.h"
 
 #include <algorithm>
 #include <chrono>
@@ -52,16 +53,17 @@ DenseLayout layoutOf(const SlideAnalysis& a, const DenseCam& dense, const ModelS
 }
 
 // Model pixels (x, y, w, h) of the grid's area as the model sees them: read from the patches'
-// level, resized to the model's scale, glass beyond the slide white (as patch mode reads).
-FloatTensor readModelRect(const ImageSource& source, const SlideAnalysis& a, const ModelSpec& spec,
-                          const DenseRect& r) {
+// level through the run's tiles (the viewer's cache and loader when it gives them, as patch mode
+// reads), resized to the model's scale, glass beyond the slide white.
+FloatTensor readModelRect(const ImageSource& source, TileRegionReader& tiles,
+                          const SlideAnalysis& a, const ModelSpec& spec, const DenseRect& r) {
     const int level = a.grid.patches.empty() ? 0 : a.grid.patches.front().level;
     const double ds = a.grid.downsample / source.info().level(level).downsample;
     const Rect rect{static_cast<std::int64_t>(std::floor(r.x * ds)),
                     static_cast<std::int64_t>(std::floor(r.y * ds)),
                     std::max<std::int64_t>(1, std::lround(r.width * ds)),
                     std::max<std::int64_t>(1, std::lround(r.height * ds))};
-    PixelBuffer pixels = source.readRegion(level, rect, a.settings.slice);
+    PixelBuffer pixels = tiles.read(level, rect, a.settings.slice);
     ModelSpec sized = spec;
     sized.inputWidth = r.width;
     sized.inputHeight = r.height;
@@ -306,8 +308,9 @@ namespace {
 // The pieces the int8 trunk is calibrated on, from this image's own tissue: the central 512²
 // model pixels of up to four of the plan's tiles, spread over it (about a megapixel of fp32
 // trunk, once per run).
-std::vector<FloatTensor> calibrationPieces(const ImageSource& source, const Model& model,
-                                           const SlideAnalysis& a, const DensePlan& plan) {
+std::vector<FloatTensor> calibrationPieces(const ImageSource& source, TileRegionReader& tiles,
+                                           const Model& model, const SlideAnalysis& a,
+                                           const DensePlan& plan) {
     constexpr int kSide = 512;
     const std::size_t n = std::min<std::size_t>(4, plan.tiles.size());
     std::vector<FloatTensor> inputs;
@@ -315,7 +318,7 @@ std::vector<FloatTensor> calibrationPieces(const ImageSource& source, const Mode
         DenseRect r = plan.tiles[i * plan.tiles.size() / n].read;
         r.x += std::max(0, (r.width - kSide) / 2), r.width = std::min(r.width, kSide);
         r.y += std::max(0, (r.height - kSide) / 2), r.height = std::min(r.height, kSide);
-        inputs.push_back(readModelRect(source, a, model.spec(), r));
+        inputs.push_back(readModelRect(source, tiles, a, model.spec(), r));
     }
     return inputs;
 }
@@ -328,8 +331,9 @@ constexpr double kSaturated = 1e-3;
 constexpr int kRecalibrations = 3;
 }  // namespace
 
-void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& a,
-                  PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal) {
+void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Model& model,
+                  SlideAnalysis& a, PatchStore& store, const AnalysisCallbacks& callbacks,
+                  std::size_t& doneTotal) {
     DenseCam dense(model, a.layer, a.settings.method, a.explainedClass);
     DenseLayout l = layoutOf(a, dense, model.spec(), a.settings.denseTile);
     if (a.settings.denseTile <= 0)  // on CUDA: the largest tile the free device memory holds
@@ -337,7 +341,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
     const DensePlan plan = planTiles(a, dense, l);
     std::vector<FloatTensor> calibration;
     if (a.settings.int8 && !plan.tiles.empty()) {
-        calibration = calibrationPieces(source, model, a, plan);
+        calibration = calibrationPieces(source, tiles, model, a, plan);
         dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));
     }
     int recalibrated = 0;
@@ -372,8 +376,9 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         if (!ahead) return;
         aheadRead = dense.readRect(region, plan.tiles[*ahead].inner,
                                    running ? &plan.tiles[*running].inner : nullptr);
-        next = std::async(std::launch::async,
-                          [&, r = aheadRead] { return readModelRect(source, a, model.spec(), r); });
+        next = std::async(std::launch::async, [&, r = aheadRead] {
+            return readModelRect(source, tiles, a, model.spec(), r);
+        });
     };
     const std::size_t total = a.outcomes.size();
     RunRate rate;
@@ -381,6 +386,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
     const auto progress = [&] {
         AnalysisProgress p;
         rate.fill(p, doneTotal, total, schedule.queuedPatches());
+        p.reads = tiles.counts();
         p.wholeSlide = whole;
         p.idle = idle;
         return p;
@@ -411,7 +417,7 @@ void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& 
         const DenseTile& tile = plan.tiles[t];
         const auto readWhole = [&] {
             if (read.x == tile.read.x) return;
-            input = readModelRect(source, a, model.spec(), tile.read);
+            input = readModelRect(source, tiles, a, model.spec(), tile.read);
             read = tile.read;
         };
         if (!dense.continues(carry, read, tile.inner)) readWhole();  // e.g. after a recalibration

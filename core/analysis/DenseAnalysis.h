@@ -8,6 +8,7 @@ namespace lucida {
 
 class Model;
 class PatchStore;
+class TileRegionReader;
 
 // Why dense mode cannot run this analysis ("" when it can): the model or method (denseSupport),
 // a whole-image fit, or a patch stride that is not a whole number of feature cells.
@@ -23,7 +24,9 @@ std::string denseRefusal(const Model& model, const SlideAnalysis& analysis);
 // view needs, then it waits as patch mode does. A patch's outcome is the same in any order.
 // `doneTotal` counts done patches. Returns when done or cancelled (callbacks.cancelled, polled
 // between tiles).
-void analyseDense(const ImageSource& source, const Model& model, SlideAnalysis& analysis,
-                  PatchStore& store, const AnalysisCallbacks& callbacks, std::size_t& doneTotal);
+// Tiles are read through `tiles` (the run's or the viewer's cache and loader, as patch mode's).
+void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Model& model,
+                  SlideAnalysis& analysis, PatchStore& store, const AnalysisCallbacks& callbacks,
+                  std::size_t& doneTotal);
 
 }  // namespace lucida

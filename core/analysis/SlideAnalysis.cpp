@@ -488,7 +488,9 @@ SlideAnalysis analyseSlide(const ImageSource& source, const Model& model,
     }
 
     if (a.settings.mode == AnalysisMode::Dense) {
-        analyseDense(source, model, a, store, callbacks, doneTotal);
+        PatchTiles tiles(source, callbacks.tiles, decodeThreads(settings));
+        analyseDense(source, tiles.reader, model, a, store, callbacks, doneTotal);
+        a.reads = tiles.reader.counts();
         return a;
     }
     const ExplainOptions explainOptions = explainOptionsOf(a);
