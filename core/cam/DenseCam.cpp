@@ -332,6 +332,21 @@ void keepTail(DenseCarry::State* next, const Field& field, std::size_t step, con
     next->lastX.push_back(x0 + static_cast<int>(kept.size(3) - 1) * j);
 }
 
+// Whether `inner` is the next tile of `previous`'s row: the same rows, its first cell right after
+// the last one's (`s`: the stride).
+bool nextInRow(const DenseRect& previous, const DenseRect& inner, int s) {
+    return inner.y == previous.y && inner.height == previous.height &&
+           inner.x == previous.x + roundUp(previous.width, s);
+}
+
+// Where a tile continuing a row reads from: the first step's own reach before the first column of
+// its output the tile before did not compute (that tile's last is at `last`), never before
+// `wholeX`, where the tile's whole halo would start.
+int streamedReadX(const Field& f, int last, int wholeX) {
+    const int j = f.jump.front();
+    return std::max(wholeX, floorTo(last + j - stepBefore(f, 0), j));
+}
+
 // Two pieces of a step's output side by side (the carried columns, then the new ones). Quantised
 // pieces (one calibration: the same scale and zero point) are joined on their bytes: LibTorch's
 // quantised cat along the width dequantises, joins and quantises again, which made streamed int8
@@ -487,15 +502,13 @@ DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
                              const DenseRect* previous) const {
     const DenseRect whole = readRect(region, inner);
     const int s = stride();
-    if (!previous || !denseTrunkCrop() || !denseStreaming() || inner.y != previous->y ||
-        inner.height != previous->height || inner.x != previous->x + roundUp(previous->width, s) ||
+    if (!previous || !denseTrunkCrop() || !denseStreaming() || !nextInRow(*previous, inner, s) ||
         inner.x + support().haloAfter > region.width)  // the previous tile's halo was cut
         return whole;
     const Field& f = impl_->field;
-    const int j = f.jump.front();
     // The previous tile kept the first step's output up to its last cell's reach after it.
-    const int last = floorTo(inner.x - s + f.restAfter.front(), j);
-    const int x0 = std::max(whole.x, floorTo(last + j - stepBefore(f, 0), j));
+    const int last = floorTo(inner.x - s + f.restAfter.front(), f.jump.front());
+    const int x0 = streamedReadX(f, last, whole.x);
     return {x0, whole.y, whole.x + whole.width - x0, whole.height};
 }
 
@@ -506,16 +519,10 @@ bool DenseCam::continues(const DenseCarry& carry, const DenseRect& read,
     if (!c || c->owner != this || c->generation != impl_->generation || !denseTrunkCrop() ||
         c->tails.size() != impl_->field.jump.size())
         return false;
-    const DenseRect& p = c->inner;
-    if (inner.y != p.y || inner.height != p.height || inner.x != p.x + roundUp(p.width, s) ||
-        read.y != c->read.y || read.height != c->read.height ||
+    if (!nextInRow(c->inner, inner, s) || read.y != c->read.y || read.height != c->read.height ||
         c->read.x + c->read.width < inner.x + support().haloAfter)
         return false;
-    const int j = impl_->field.jump.front();
-    const int x0 = std::max(
-        0,
-        std::max(inner.x - halo(), floorTo(c->lastX.front() + j - stepBefore(impl_->field, 0), j)));
-    return read.x == x0;
+    return read.x == streamedReadX(impl_->field, c->lastX.front(), std::max(0, inner.x - halo()));
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
