@@ -76,8 +76,17 @@ SlideAnalysis wholeSlide(const ImageSource& source, const Model& model, const ch
         a.settings.int8 ? "true" : "false", a.grid.patches.size(), t, area, area / t,
         area / (patchMm * patchMm) / t);
     if (a.dense.tiles > 0)
-        std::printf(", \"tiles\": %zu, \"streamed_tiles\": %zu, \"mpx_read\": %.2f", a.dense.tiles,
-                    a.dense.streamedTiles, a.dense.pixelsRead / 1e6);
+        std::printf(
+            ", \"tiles\": %zu, \"streamed_tiles\": %zu, \"mpx_read\": %.2f, "
+            "\"wait_s\": %.2f, \"trunk_s\": %.2f, \"outcome_s\": %.2f",
+            a.dense.tiles, a.dense.streamedTiles, a.dense.pixelsRead / 1e6, a.dense.waitSeconds,
+            a.dense.trunkSeconds, a.dense.outcomeSeconds);
+    if (!a.dense.stepPixels.empty()) {
+        std::printf(", \"step_mpx\": [");
+        for (std::size_t k = 0; k < a.dense.stepPixels.size(); ++k)
+            std::printf("%s%.2f", k ? ", " : "", a.dense.stepPixels[k] / 1e6);
+        std::printf("]");
+    }
     std::printf("},\n");
     for (const auto& n : a.notices) std::fprintf(stderr, "note: %s\n", n.c_str());
     std::fflush(stdout);

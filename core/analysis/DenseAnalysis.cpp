@@ -381,6 +381,10 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         });
     };
     const std::size_t total = a.outcomes.size();
+    using Clock = std::chrono::steady_clock;
+    const auto secondsSince = [](Clock::time_point t0) {
+        return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
     RunRate rate;
     bool idle = false;
     const auto progress = [&] {
@@ -410,7 +414,9 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         }
         idle = false;
         const std::size_t t = *ahead;
+        auto t0 = Clock::now();
         FloatTensor input = next.get();
+        a.dense.waitSeconds += secondsSince(t0);
         DenseRect read = aheadRead;
         running = t;
         readAhead();
@@ -421,11 +427,12 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
             read = tile.read;
         };
         if (!dense.continues(carry, read, tile.inner)) readWhole();  // e.g. after a recalibration
+        t0 = Clock::now();
         // Saturation is counted (a pass over every int8 output) only while it can still act.
         double saturated = 0;
         const bool watch = a.settings.int8 && recalibrated < kRecalibrations;
-        FloatTensor tileMaps =
-            dense.tileMaps(input, read, tile.inner, watch ? &saturated : nullptr, carry);
+        FloatTensor tileMaps = dense.tileMaps(input, read, tile.inner, watch ? &saturated : nullptr,
+                                              carry, &a.dense.stepPixels);
         ++a.dense.tiles;
         a.dense.streamedTiles += read.x != tile.read.x;
         a.dense.pixelsRead += double(read.width) * read.height;
@@ -433,11 +440,13 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
             readWhole();
             calibration.push_back(input);
             dense.setInt8Trunk(calibratedTrunk(model, a.layer, calibration));
-            tileMaps = dense.tileMaps(input, read, tile.inner, nullptr, carry);
+            tileMaps = dense.tileMaps(input, read, tile.inner, nullptr, carry, &a.dense.stepPixels);
             if (++recalibrated == 1)
                 a.notices.push_back(
                     "int8 calibrated again: a region's activations passed the calibrated range");
         }
+        a.dense.trunkSeconds += secondsSince(t0);
+        t0 = Clock::now();
         const CellBox& cells = schedule.tile(t);
         if (tileMaps.dims() != 3 || tileMaps.size(0) != channels ||
             tileMaps.size(1) != cells.height || tileMaps.size(2) != cells.width)
@@ -460,6 +469,7 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         }
         for (std::size_t r : released) maps.erase(r);
         store.flush();
+        a.dense.outcomeSeconds += secondsSince(t0);
         a.camWidth = a.camHeight = l.window;
         rate.doneNow += complete.size();
         doneTotal += complete.size();

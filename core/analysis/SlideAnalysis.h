@@ -72,6 +72,12 @@ bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit)
 struct DenseWork {
     std::size_t tiles = 0, streamedTiles = 0;
     double pixelsRead = 0;
+    // Seconds of the run's own thread: waiting for a tile's pixels (read ahead on another thread),
+    // the trunk and maps, and the patches' outcomes and storing them.
+    double waitSeconds = 0, trunkSeconds = 0, outcomeSeconds = 0;
+    // Per trunk step, the model pixels its outputs covered as computed (DenseCam::tileMaps);
+    // empty with the whole trunk per tile (LUCIDA_DENSE_NO_CROP=1).
+    std::vector<double> stepPixels;
 };
 
 struct SlideAnalysis {

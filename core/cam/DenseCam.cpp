@@ -447,10 +447,17 @@ at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Fiel
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                         const QuantisedTrunk* int8, double* saturated,
                         const DenseCarry::State* previous = nullptr,
-                        DenseCarry::State* next = nullptr) {
+                        DenseCarry::State* next = nullptr,
+                        std::vector<double>* stepPixels = nullptr) {
     DenseRect origin{read.x, read.y, 0, 0};
-    const StepCrop crop = previous && next ? streamCrop(field, inner, origin, *previous, *next)
-                                           : tileCrop(field, inner, origin, next);
+    const StepCrop cut = previous && next ? streamCrop(field, inner, origin, *previous, *next)
+                                          : tileCrop(field, inner, origin, next);
+    const StepCrop crop = !stepPixels ? cut : [&](std::size_t step, const at::Tensor& out) {
+        if (stepPixels->size() < field.jump.size()) stepPixels->resize(field.jump.size());
+        const double j = field.jump.at(step);
+        (*stepPixels)[step] += double(out.size(2)) * double(out.size(3)) * j * j;
+        return cut(step, out);
+    };
     at::Tensor all;
     {
         c10::InferenceMode inference;
@@ -526,7 +533,8 @@ bool DenseCam::continues(const DenseCarry& carry, const DenseRect& read,
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
-                               const DenseRect& inner, double* saturated, DenseCarry& carry) const {
+                               const DenseRect& inner, double* saturated, DenseCarry& carry,
+                               std::vector<double>* stepPixels) const {
     if (!denseTrunkCrop()) {
         carry.clear();
         return tileMaps(input, read, inner, saturated);
@@ -539,8 +547,9 @@ FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
     next->inner = inner;
     const DenseCarry::State* previous =
         continues(carry, read, inner) ? carry.state_.get() : nullptr;
-    const at::Tensor f = croppedTrunk(*impl_->model, impl_->layer, impl_->field, input, read, inner,
-                                      impl_->int8.get(), saturated, previous, next.get());
+    const at::Tensor f =
+        croppedTrunk(*impl_->model, impl_->layer, impl_->field, input, read, inner,
+                     impl_->int8.get(), saturated, previous, next.get(), stepPixels);
     carry.state_ = std::move(next);
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }

@@ -136,9 +136,12 @@ public:
                          double* saturated = nullptr) const;
     // The same as part of a row: streamed from `carry` when continues(carry, read, inner), else
     // over the whole halo (`read` = readRect(region, inner)); `carry` then holds this tile's
-    // outputs for the next.
+    // outputs for the next. `stepPixels` (when given) gets, per trunk step, the model pixels its
+    // outputs cover as computed (cells × the step's pixels per cell, before the crop): what the
+    // plan costs step by step, against the receptive-field bound (dense_bench).
     FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
-                         double* saturated, DenseCarry& carry) const;
+                         double* saturated, DenseCarry& carry,
+                         std::vector<double>* stepPixels = nullptr) const;
 
 private:
     struct Impl;

@@ -14,6 +14,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <numeric>
 #include <array>
 #include <cmath>
 #include <set>
@@ -248,6 +249,30 @@ private slots:
         QVERIFY(streamed.dense.streamedTiles > streamed.dense.tiles / 4);
         QCOMPARE(whole.analysis.dense.streamedTiles, std::size_t(0));
         QVERIFY(streamed.dense.pixelsRead < 0.98 * whole.analysis.dense.pixelsRead);
+        // Work per trunk step, as computed: the small CNN's first step (3×3, stride 1, padding 1)
+        // covers exactly the pixels read; each later step no more than the one before (its input
+        // is that step's kept output, pooled); the last at least every patch window once (the
+        // grid does not overlap); and streaming computes no more at any step (the last step's
+        // input starts its own reach before the new cells either way) and less in all.
+        const auto& steps = streamed.dense.stepPixels;
+        const auto& wholeSteps = whole.analysis.dense.stepPixels;
+        QCOMPARE(steps.size(), std::size_t(4));
+        QCOMPARE(wholeSteps.size(), std::size_t(4));
+        QCOMPARE(steps[0], streamed.dense.pixelsRead);
+        QCOMPARE(wholeSteps[0], whole.analysis.dense.pixelsRead);
+        QCOMPARE(streamed.settings.overlap, 0.0);
+        const double windows = double(streamed.grid.patches.size()) * model_->spec().inputWidth *
+                               model_->spec().inputHeight;
+        qInfo(
+            "computed per step (Mpx): %.3f %.3f %.3f %.3f (whole halos %.3f %.3f %.3f %.3f), "
+            "windows %.3f",
+            steps[0] / 1e6, steps[1] / 1e6, steps[2] / 1e6, steps[3] / 1e6, wholeSteps[0] / 1e6,
+            wholeSteps[1] / 1e6, wholeSteps[2] / 1e6, wholeSteps[3] / 1e6, windows / 1e6);
+        for (std::size_t k = 1; k < steps.size(); ++k) QVERIFY(steps[k] <= steps[k - 1]);
+        QVERIFY(steps.back() >= windows);
+        for (std::size_t k = 0; k < steps.size(); ++k) QVERIFY(steps[k] <= wholeSteps[k]);
+        QVERIFY(std::accumulate(steps.begin(), steps.end(), 0.0) <
+                0.98 * std::accumulate(wholeSteps.begin(), wholeSteps.end(), 0.0));
         double camDiff = 0, camMax = 0, probabilityDiff = 0;
         compareStored(streamed, whole.analysis, camDiff, camMax, probabilityDiff);
         qInfo("streamed against whole halos: CAM %.2g of max %.3g, probability %.2g", camDiff,
