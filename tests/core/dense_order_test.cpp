@@ -14,9 +14,9 @@
 #include <QtTest>
 
 #include <algorithm>
-#include <numeric>
 #include <array>
 #include <cmath>
+#include <numeric>
 #include <set>
 #include <vector>
 
