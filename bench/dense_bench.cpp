@@ -77,10 +77,12 @@ SlideAnalysis wholeSlide(const ImageSource& source, const Model& model, const ch
         area / (patchMm * patchMm) / t);
     if (a.dense.tiles > 0)
         std::printf(
-            ", \"tiles\": %zu, \"streamed_tiles\": %zu, \"mpx_read\": %.2f, "
+            ", \"tiles\": %zu, \"streamed_tiles\": %zu, \"streamed_down\": %zu, \"mpx_read\": "
+            "%.2f, "
             "\"wait_s\": %.2f, \"trunk_s\": %.2f, \"outcome_s\": %.2f",
-            a.dense.tiles, a.dense.streamedTiles, a.dense.pixelsRead / 1e6, a.dense.waitSeconds,
-            a.dense.trunkSeconds, a.dense.outcomeSeconds);
+            a.dense.tiles, a.dense.streamedTiles, a.dense.streamedDown, a.dense.pixelsRead / 1e6,
+            a.dense.waitSeconds, a.dense.trunkSeconds, a.dense.outcomeSeconds);
+    if (a.dense.tiles > 0) std::printf(", \"kept_mib\": %.1f", a.dense.keptBytes / 1048576.0);
     if (!a.dense.stepPixels.empty()) {
         std::printf(", \"step_mpx\": [");
         for (std::size_t k = 0; k < a.dense.stepPixels.size(); ++k)

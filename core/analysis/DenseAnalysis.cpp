@@ -121,7 +121,7 @@ double areaOf(const DenseTile& t) { return double(t.read.width) * t.read.height;
 // Without streaming (LUCIDA_DENSE_NO_STREAM=1) each tile is shrunk to the rows its own columns
 // need instead, as before streaming.
 void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int band, int x0,
-              int x1, const std::vector<ColumnSpan>& columns) {
+              int x1, const std::vector<ColumnSpan>& columns, const std::vector<DenseRect>& above) {
     ColumnSpan all;
     for (int x = x0; x <= x1; ++x) all.add(columns[std::size_t(x)]);
     const DenseTile whole = tileOf(dense, l, band, x0, x1, all);
@@ -142,7 +142,7 @@ void addPiece(DensePlan& plan, const DenseCam& dense, const DenseLayout& l, int 
         }
         DenseTile t = tileOf(dense, l, band, cx, cx1, span);
         const DenseRect streamed =
-            cx == x0 ? t.read : dense.readRect(region, t.inner, &plan.tiles.back().inner);
+            dense.readRect(region, t.inner, cx == x0 ? nullptr : &plan.tiles.back().inner, &above);
         plan.readPixels += double(streamed.width) * streamed.height;
         plan.tallest = std::max(plan.tallest, t.read.height);
         plan.tiles.push_back(t);
@@ -171,7 +171,13 @@ DensePlan planBands(const SlideAnalysis& a, const DenseCam& dense, const DenseLa
         plan.completes[std::size_t(cy1 / bandCells)].push_back(i);
     }
     std::vector<ColumnSpan> columns(static_cast<std::size_t>(cellsWide));
+    std::vector<DenseRect> above;  // the band above's tiles: those under them may stream down
+    std::size_t bandStart = 0;
     for (int b = 0; b < bands; ++b) {
+        above.clear();
+        for (std::size_t t = bandStart; t < plan.tiles.size(); ++t)
+            above.push_back(plan.tiles[t].inner);
+        bandStart = plan.tiles.size();
         if (inBand[std::size_t(b)].empty()) continue;
         std::fill(columns.begin(), columns.end(), ColumnSpan{});
         const int top = b * bandCells, bottom = top + bandCells - 1;
@@ -202,10 +208,10 @@ DensePlan planBands(const SlideAnalysis& a, const DenseCam& dense, const DenseLa
                     continue;
                 }
             }
-            if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns);
+            if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns, above);
             pieceX0 = runX0, pieceX1 = x - 1, piece = run;
         }
-        if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns);
+        if (pieceX0 >= 0) addPiece(plan, dense, l, b, pieceX0, pieceX1, columns, above);
     }
     return plan;
 }
@@ -375,7 +381,7 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         ahead = schedule.take();
         if (!ahead) return;
         aheadRead = dense.readRect(region, plan.tiles[*ahead].inner,
-                                   running ? &plan.tiles[*running].inner : nullptr);
+                                   running ? &plan.tiles[*running].inner : nullptr, carry);
         next = std::async(std::launch::async, [&, r = aheadRead] {
             return readModelRect(source, tiles, a, model.spec(), r);
         });
@@ -422,11 +428,12 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         readAhead();
         const DenseTile& tile = plan.tiles[t];
         const auto readWhole = [&] {
-            if (read.x == tile.read.x) return;
+            if (read.x == tile.read.x && read.y == tile.read.y) return;
             input = readModelRect(source, tiles, a, model.spec(), tile.read);
             read = tile.read;
         };
         if (!dense.continues(carry, read, tile.inner)) readWhole();  // e.g. after a recalibration
+        carry.keepFrom(tile.inner.x, tile.row * plan.bandCells * l.stride);
         t0 = Clock::now();
         // Saturation is counted (a pass over every int8 output) only while it can still act.
         double saturated = 0;
@@ -434,7 +441,9 @@ void analyseDense(const ImageSource& source, TileRegionReader& tiles, const Mode
         FloatTensor tileMaps = dense.tileMaps(input, read, tile.inner, watch ? &saturated : nullptr,
                                               carry, &a.dense.stepPixels);
         ++a.dense.tiles;
-        a.dense.streamedTiles += read.x != tile.read.x;
+        a.dense.streamedTiles += read.x != tile.read.x || read.y != tile.read.y;
+        a.dense.streamedDown += read.y != tile.read.y;
+        a.dense.keptBytes = std::max(a.dense.keptBytes, carry.keptBytes());
         a.dense.pixelsRead += double(read.width) * read.height;
         if (saturated > kSaturated && recalibrated < kRecalibrations) {
             readWhole();

@@ -70,7 +70,9 @@ bool usesWholeImage(const ImageInfo& image, const ModelSpec& spec, ImageFit fit)
 // What dense mode's trunk ran over in a run: model pixels read by its tiles, and how many tiles
 // continued the one before them (streamed: their halo towards it was not read again).
 struct DenseWork {
-    std::size_t tiles = 0, streamedTiles = 0;
+    std::size_t tiles = 0, streamedTiles = 0;  // streamed: from the tile before or the rows above
+    std::size_t streamedDown = 0;              // from the rows above
+    std::size_t keptBytes = 0;                 // the most rows kept for the bands below
     double pixelsRead = 0;
     // Seconds of the run's own thread: waiting for a tile's pixels (read ahead on another thread),
     // the trunk and maps, and the patches' outcomes and storing them.

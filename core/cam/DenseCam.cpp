@@ -3,6 +3,7 @@
 #include "cam/DenseCam.h"
 
 #include "cam/Batching.h"
+#include "cam/DenseGeometry.h"
 #include "model/Model.h"
 #include "model/QuantisedTrunk.h"
 
@@ -25,39 +26,8 @@
 namespace lucida {
 namespace {
 
-// The receptive field of a trunk, from its layers (cell positions are multiples of the jump; a
-// layer of kernel k, stride t, padding p maps output cell o to input cells [o·t − p, o·t − p + k)).
-struct Field {
-    int stride = 0;             // model pixels per final cell (the product of the strides)
-    int before = 0, after = 0;  // how far a final cell's field reaches before (Σ p · jump) and
-                                // after (Σ (k − 1 − p) · jump) the cell's own position, pixels
-    // Per step: pixels per output cell, and the reach of the steps after it (dense mode's crops).
-    std::vector<int> jump, restBefore, restAfter;
-    bool known() const { return stride > 0; }
-};
-
-Field fieldOf(const std::vector<std::vector<SpatialLayer>>& steps) {
-    Field f;
-    if (steps.empty()) return f;
-    int jump = 1;
-    std::vector<int> before, after;
-    for (const auto& step : steps) {
-        for (const SpatialLayer& l : step) {
-            f.before += l.padding * jump;
-            f.after += (l.kernel - 1 - l.padding) * jump;
-            jump *= l.stride;
-        }
-        f.jump.push_back(jump);
-        before.push_back(f.before);
-        after.push_back(f.after);
-    }
-    f.stride = jump;
-    for (std::size_t k = 0; k < steps.size(); ++k) {
-        f.restBefore.push_back(f.before - before[k]);
-        f.restAfter.push_back(f.after - after[k]);
-    }
-    return f;
-}
+using namespace dense;
+using Field = ReceptiveField;
 
 std::atomic<bool>& cropFlag() {
     static std::atomic<bool> flag{[] {
@@ -78,16 +48,6 @@ FloatTensor toHost(const at::Tensor& t) {
     return out;
 }
 
-int roundUp(int value, int step) { return (value + step - 1) / step * step; }
-int floorTo(int value, int step) {
-    return value >= 0 ? value / step * step : -((-value + step - 1) / step) * step;
-}
-
-// The reach of step `s` itself before its first output, model pixels.
-int stepBefore(const Field& f, std::size_t s) {
-    return (s == 0 ? f.before : f.restBefore[s - 1]) - f.restBefore[s];
-}
-
 // A tile's activations are tens to hundreds of MiB; glibc serves blocks above 32 MiB with fresh
 // mmaps, so every layer of every tile page-faulted its memory in again (a quarter of dense mode's
 // time here, and 2.7× the run time on the small CNN's 512-px tiles). Keep up to 256 MiB of freed
@@ -103,6 +63,15 @@ void keepTileMemory() {
 #endif
 }
 
+// How much of tiles' last rows may be kept for the band below: an eighth of the memory free where
+// the trunk runs (the machine's available memory, or the device's), between 256 MiB and 2 GiB
+// (512 MiB when it cannot be asked). ResNet-18 keeps ~340 MiB at most on an 8k-px-wide section;
+// tiles under those not kept read their halo.
+std::size_t keepBudget(const std::string& device) {
+    constexpr std::int64_t kMin = std::int64_t{256} << 20, kMax = std::int64_t{2} << 30;
+    const std::int64_t memory = freeMemoryBytes(device).value_or(std::int64_t{4} << 30);
+    return static_cast<std::size_t>(std::clamp(memory / 8, kMin, kMax));
+}
 }  // namespace
 
 namespace {
@@ -122,7 +91,7 @@ bool denseTrunkCrop() { return cropFlag().load(std::memory_order_relaxed); }
 void setDenseTrunkCrop(bool crop) { cropFlag().store(crop); }
 
 std::vector<DenseStepReach> denseStepReach(const Model& model, const std::string& layer) {
-    const Field f = fieldOf(model.backend().trunkGeometry(layer));
+    const Field f = receptiveFieldOf(model.backend().trunkGeometry(layer));
     std::vector<DenseStepReach> out;
     for (std::size_t k = 0; k < f.restBefore.size(); ++k)
         out.push_back({f.restBefore[k], f.restAfter[k]});
@@ -141,7 +110,7 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
     }
     Field field;
     try {
-        field = fieldOf(model.backend().trunkGeometry(layer));
+        field = receptiveFieldOf(model.backend().trunkGeometry(layer));
     } catch (const std::exception& e) {
         s.reason = std::string("the target layer cannot be run: ") + e.what();
         return s;
@@ -210,6 +179,7 @@ struct DenseCam::Impl {
     int windowCells = 0;
     std::shared_ptr<const QuantisedTrunk> int8;  // set: the trunk in int8
     std::uint64_t generation = 0;                // changes with the trunk (carries go stale)
+    std::size_t keepBytes = 0;                   // of tiles' last rows (DenseCarry), at most
 };
 
 DenseCam::DenseCam(const Model& model, const std::string& layer, const std::string& method,
@@ -221,7 +191,8 @@ DenseCam::DenseCam(const Model& model, const std::string& layer, const std::stri
     m.support = denseSupport(model, layer, method);
     if (!m.support.supported) throw std::invalid_argument("dense mode: " + m.support.reason);
     keepTileMemory();
-    m.field = fieldOf(model.backend().trunkGeometry(layer));
+    m.keepBytes = keepBudget(model.device());
+    m.field = receptiveFieldOf(model.backend().trunkGeometry(layer));
     torch::NoGradGuard noGrad;
     m.weights = model.backend().linearHeadWeights().detach().to(torch::kFloat32);
     const int h = model.spec().inputHeight, w = model.spec().inputWidth;
@@ -253,6 +224,7 @@ void DenseCam::setInt8Trunk(std::shared_ptr<const QuantisedTrunk> trunk) {
     impl_->int8 = std::move(trunk);
     ++impl_->generation;
 }
+void DenseCam::setKeepBytes(std::size_t bytes) { impl_->keepBytes = bytes; }
 int DenseCam::logitCount() const { return static_cast<int>(impl_->weights.size(0)); }
 int DenseCam::windowCells() const { return impl_->windowCells; }
 const std::vector<float>& DenseCam::bias() const { return impl_->bias; }
@@ -311,55 +283,132 @@ struct DenseCarry::State {
     DenseRect read, inner;          // the tile they come from
     std::vector<at::Tensor> tails;  // per step: its output from column position tailX on
     std::vector<int> tailX, lastX;  // model pixels of the tails' first and last column
+    std::vector<int> tailY;         // model pixels of the tails' first row
+};
+
+// A tile's last rows at every step, for the tiles of the band below (streaming down): the kept
+// output from the first row the cells below can reach up to, over all its kept columns.
+struct DenseBottom {
+    DenseRect inner;
+    std::vector<at::Tensor> rows;               // per step
+    std::vector<int> rowY, lastY, colX, lastX;  // model pixels: first and last row and column
+    std::size_t bytes = 0;
+};
+
+struct DenseCarry::Bottoms {
+    const void* owner = nullptr;
+    std::uint64_t generation = 0;
+    std::vector<std::shared_ptr<const DenseBottom>> tiles;
+    std::size_t bytes = 0;
+    bool full = false;  // a tile's bottom was not kept: it would have passed the budget
 };
 
 DenseCarry::DenseCarry() = default;
 DenseCarry::~DenseCarry() = default;
-void DenseCarry::clear() { state_.reset(); }
+void DenseCarry::clear() {
+    state_.reset();
+    bottoms_.reset();
+}
+
+void DenseCarry::keepFrom(int x, int y) {
+    if (!bottoms_) return;
+    auto& tiles = bottoms_->tiles;
+    // (a tile under the band above streams from tiles whose cells cover its own: none left of x)
+    const auto gone = [x, y](const std::shared_ptr<const DenseBottom>& b) {
+        const int bottom = b->inner.y + b->inner.height;
+        return bottom < y || (bottom == y && b->inner.x + b->inner.width <= x);
+    };
+    for (const auto& b : tiles)
+        if (gone(b)) bottoms_->bytes -= b->bytes;
+    const bool freed = std::any_of(tiles.begin(), tiles.end(), gone);
+    tiles.erase(std::remove_if(tiles.begin(), tiles.end(), gone), tiles.end());
+    if (freed) bottoms_->full = false;
+}
+
+std::size_t DenseCarry::keptBytes() const { return bottoms_ ? bottoms_->bytes : 0; }
 
 namespace {
-// Keeps of step `step`'s kept output `kept` (its first column at `x0`, `j` pixels per column)
-// what the next tile of the row can need: the columns from its first cell less the reach of the
-// steps after this one (as tileCrop cuts), copied so that the step's output can go.
+
+// Keeps of step `step`'s kept output `kept` (its first column at `x0`, first row at `y0`, `j`
+// pixels per column) what the next tile of the row can need: the columns from its first cell
+// less the reach of the steps after this one (as tileCrop cuts), copied so that the step's output
+// can go.
 void keepTail(DenseCarry::State* next, const Field& field, std::size_t step, const at::Tensor& kept,
-              int x0, int nextX) {
+              int x0, int y0, int nextX) {
     if (!next) return;
     const int j = field.jump.at(step), s = field.stride;
     const int from = std::max(x0, nextX - roundUp(field.restBefore.at(step), s));
     const std::int64_t first = std::min<std::int64_t>(kept.size(3), (from - x0) / j);
     next->tails.push_back(kept.slice(3, first, kept.size(3)).clone());
     next->tailX.push_back(from);
+    next->tailY.push_back(y0);
     next->lastX.push_back(x0 + static_cast<int>(kept.size(3) - 1) * j);
 }
 
-// Whether `inner` is the next tile of `previous`'s row: the same rows, its first cell right after
-// the last one's (`s`: the stride).
-bool nextInRow(const DenseRect& previous, const DenseRect& inner, int s) {
-    return inner.y == previous.y && inner.height == previous.height &&
-           inner.x == previous.x + roundUp(previous.width, s);
+// The same for the band below: the rows from the first the cells below (from `nextY` on) reach.
+void keepBottom(DenseBottom* bottom, const Field& field, std::size_t step, const at::Tensor& kept,
+                int x0, int y0, int nextY) {
+    if (!bottom) return;
+    const int j = field.jump.at(step), s = field.stride;
+    const int from = std::max(y0, nextY - roundUp(field.restBefore.at(step), s));
+    const std::int64_t first = std::min<std::int64_t>(kept.size(2), (from - y0) / j);
+    at::Tensor rows = kept.slice(2, first, kept.size(2)).clone();
+    bottom->bytes += rows.numel() * rows.element_size();
+    bottom->rows.push_back(std::move(rows));
+    bottom->rowY.push_back(from);
+    bottom->lastY.push_back(y0 + static_cast<int>(kept.size(2) - 1) * j);
+    bottom->colX.push_back(x0);
+    bottom->lastX.push_back(x0 + static_cast<int>(kept.size(3) - 1) * j);
 }
 
-// Where a tile continuing a row reads from: the first step's own reach before the first column of
-// its output the tile before did not compute (that tile's last is at `last`), never before
-// `wholeX`, where the tile's whole halo would start.
-int streamedReadX(const Field& f, int last, int wholeX) {
-    const int j = f.jump.front();
-    return std::max(wholeX, floorTo(last + j - stepBefore(f, 0), j));
-}
-
-// Two pieces of a step's output side by side (the carried columns, then the new ones). Quantised
-// pieces (one calibration: the same scale and zero point) are joined on their bytes: LibTorch's
-// quantised cat along the width dequantises, joins and quantises again, which made streamed int8
-// runs slower than whole halos (ResNet-18 section slide 9.1 against 5.3 s).
-at::Tensor joinColumns(const at::Tensor& left, const at::Tensor& right) {
-    if (left.size(3) == 0) return right;
-    if (left.is_quantized() && right.is_quantized() && left.q_scale() == right.q_scale() &&
-        left.q_zero_point() == right.q_zero_point()) {
-        const at::Tensor bytes = torch::cat({left.int_repr(), right.int_repr()}, 3)
+// Two pieces of a step's output side by side along `dim` (3: the carried columns, then the new
+// ones; 2: rows). Quantised pieces (one calibration: the same scale and zero point) are joined on
+// their bytes: LibTorch's quantised cat dequantises, joins and quantises again, which made
+// streamed int8 runs slower than whole halos (ResNet-18 section slide 9.1 against 5.3 s).
+at::Tensor joinAlong(const at::Tensor& first, const at::Tensor& second, int dim) {
+    if (first.size(dim) == 0) return second;
+    if (first.is_quantized() && second.is_quantized() && first.q_scale() == second.q_scale() &&
+        first.q_zero_point() == second.q_zero_point()) {
+        const at::Tensor bytes = torch::cat({first.int_repr(), second.int_repr()}, dim)
                                      .contiguous(at::MemoryFormat::ChannelsLast);
-        return at::_make_per_tensor_quantized_tensor(bytes, left.q_scale(), left.q_zero_point());
+        return at::_make_per_tensor_quantized_tensor(bytes, first.q_scale(), first.q_zero_point());
     }
-    return torch::cat({left, right}, 3).contiguous(at::MemoryFormat::ChannelsLast);
+    return torch::cat({first, second}, dim).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+at::Tensor joinAll(const std::vector<at::Tensor>& parts, int dim) {
+    at::Tensor out = parts.front();
+    for (std::size_t i = 1; i < parts.size(); ++i) out = joinAlong(out, parts[i], dim);
+    return out;
+}
+
+// What a tile's crop takes from tiles run before it: the tile before it in its row (`left`) and
+// the bottoms of the tiles right above it (`above`, left to right); either may be absent.
+struct StreamFrom {
+    const DenseCarry::State* left = nullptr;
+    std::vector<std::shared_ptr<const DenseBottom>> above;
+    bool any() const { return left || !above.empty(); }
+};
+
+// The rows [y0, y1] and columns [x0, x1] of step `step`'s kept output from the bottoms above.
+at::Tensor rowsAbove(const StreamFrom& from, std::size_t step, int j, int x0, int x1, int y0,
+                     int y1) {
+    std::vector<at::Tensor> parts;
+    int cursor = x0;
+    for (const auto& b : from.above) {
+        if (cursor > x1) break;
+        const int bx = b->colX.at(step), bLast = b->lastX.at(step), by = b->rowY.at(step);
+        if (bLast < cursor) continue;
+        if (bx > cursor || by > y0 || b->lastY.at(step) < y1 || (cursor - bx) % j || (y0 - by) % j)
+            throw std::logic_error("dense streaming: the rows above do not cover a tile");
+        const int end = std::min(x1, bLast);
+        parts.push_back(b->rows.at(step)
+                            .slice(3, (cursor - bx) / j, (end - bx) / j + 1)
+                            .slice(2, (y0 - by) / j, (y1 - by) / j + 1));
+        cursor = end + j;
+    }
+    if (cursor <= x1) throw std::logic_error("dense streaming: the rows above end early");
+    return joinAll(parts, 3);
 }
 
 // Cuts each step's output of the trunk over a tile's input (the pixels of `read`) to the cells the
@@ -369,14 +418,15 @@ at::Tensor joinColumns(const at::Tensor& left, const at::Tensor& right) {
 // own border), so the zero padding at a crop never reaches an inner cell: exact by construction.
 // `origin` follows the current output's first cell (model pixels; starts at read's origin). One
 // crop for the fp32 trunk (headCropped) and the int8 one (QuantisedTrunk::run).
-// `next` (when given) gets each step's tail for the next tile of the row (keepTail).
+// `next` and `bottom` (when given) get each step's tail for the next tile of the row (keepTail)
+// and its last rows for the band below (keepBottom).
 StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin,
-                  DenseCarry::State* next = nullptr) {
+                  DenseCarry::State* next = nullptr, DenseBottom* bottom = nullptr) {
     const int s = field.stride;
     const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
     const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
-    return [&field, inner, s, lastX, lastY, &origin, next](std::size_t step,
-                                                           const at::Tensor& out) {
+    return [&field, inner, s, lastX, lastY, &origin, next, bottom](std::size_t step,
+                                                                   const at::Tensor& out) {
         const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
         const int after = field.restAfter.at(step);
         const int ox = origin.x, oy = origin.y;
@@ -388,70 +438,91 @@ StepCrop tileCrop(const Field& field, const DenseRect& inner, DenseRect& origin,
         const at::Tensor kept = cx0 == 0 && cy0 == 0 && cx1 == out.size(3) && cy1 == out.size(2)
                                     ? out
                                     : out.slice(3, cx0, cx1).slice(2, cy0, cy1);
-        keepTail(next, field, step, kept, x0, lastX + s);
+        keepTail(next, field, step, kept, x0, y0, lastX + s);
+        keepBottom(bottom, field, step, kept, x0, y0, lastY + s);
         return kept;
     };
 }
 
-// The crop of a tile that continues `previous`'s row (DenseCarry): each step's output is cut to
-// the columns the previous tile did not compute (its input began just that step's own reach
-// before them) and the previous tile's kept columns are put in front, so that what the next step
-// sees equals tileCrop's cut of a whole-halo run (exact: every new column's field lies within
-// what was computed; the rows are tileCrop's). The next step's input then starts its own reach
-// before its first new column.
+// The crop of a tile that streams from tiles run before it (StreamFrom): each step's output is
+// cut to the cells no tile before computed — the columns after the left tile's last, the rows
+// after the bottoms' last (the input began just that step's own reach before them) — and the
+// cells they kept are put around it: the rows above (over all the tile's columns) on top, the
+// left tile's columns beside. What the next step sees equals tileCrop's cut of a whole-halo run
+// (exact: every new cell's field lies within what was computed; the extents are tileCrop's). The
+// next step's input then starts its own reach before its first new column and row.
 StepCrop streamCrop(const Field& field, const DenseRect& inner, DenseRect& origin,
-                    const DenseCarry::State& previous, DenseCarry::State& next) {
+                    const StreamFrom& from, DenseCarry::State& next, DenseBottom* bottom) {
     const int s = field.stride;
     const int lastX = inner.x + (roundUp(inner.width, s) / s - 1) * s;
     const int lastY = inner.y + (roundUp(inner.height, s) / s - 1) * s;
-    return [&field, inner, s, lastX, lastY, &origin, &previous, &next](std::size_t step,
-                                                                       const at::Tensor& out) {
+    return [&field, inner, s, lastX, lastY, &origin, &from, &next, bottom](std::size_t step,
+                                                                           const at::Tensor& out) {
         const int j = field.jump.at(step), before = roundUp(field.restBefore.at(step), s);
         const int after = field.restAfter.at(step);
         const int ox = origin.x, oy = origin.y;
-        const int y0 = std::max(oy, inner.y - before);
-        const std::int64_t cy0 = (y0 - oy) / j;
-        const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
-        const int fresh = previous.lastX.at(step) + j;  // the first column not computed before
-        if (fresh < ox || (fresh - ox) % j)
+        const bool above = !from.above.empty();
+        // The kept extent's first column and row, as tileCrop's of a whole-halo run.
+        const int x0 = from.left ? std::max(from.left->tailX.at(step), inner.x - before)
+                                 : std::max(ox, inner.x - before);
+        const int y0 = above ? std::max(from.above.front()->rowY.at(step), inner.y - before)
+                             : std::max(oy, inner.y - before);
+        // The first column and row not computed before.
+        const int freshX = from.left ? from.left->lastX.at(step) + j : x0;
+        const int freshY = above ? from.above.front()->lastY.at(step) + j : y0;
+        if (freshX < ox || (freshX - ox) % j || freshY < oy || (freshY - oy) % j)
             throw std::logic_error("dense streaming: a step's input starts off its grid");
         const std::int64_t cx1 = std::min<std::int64_t>(out.size(3), (lastX + after - ox) / j + 1);
-        const at::Tensor added = out.slice(3, (fresh - ox) / j, cx1).slice(2, cy0, cy1);
-        const int tailX = previous.tailX.at(step);
-        const int x0 = std::max(tailX, inner.x - before);
-        const at::Tensor& tail = previous.tails.at(step);
-        const at::Tensor carried =
-            tail.slice(3, std::min<std::int64_t>(tail.size(3), (x0 - tailX) / j), tail.size(3));
-        if (carried.size(2) != added.size(2))
-            throw std::logic_error("dense streaming: the carried rows differ from the tile's");
-        const at::Tensor kept = joinColumns(carried, added);
-        keepTail(&next, field, step, kept, x0, lastX + s);
-        origin.y = y0;
+        const std::int64_t cy1 = std::min<std::int64_t>(out.size(2), (lastY + after - oy) / j + 1);
+        at::Tensor lower = out.slice(3, (freshX - ox) / j, cx1).slice(2, (freshY - oy) / j, cy1);
+        if (from.left) {
+            const DenseCarry::State& left = *from.left;
+            const at::Tensor& tail = left.tails.at(step);
+            const int tailX = left.tailX.at(step), tailY = left.tailY.at(step);
+            const at::Tensor carried =
+                tail.slice(3, std::min<std::int64_t>(tail.size(3), (x0 - tailX) / j), tail.size(3))
+                    .slice(2, std::min<std::int64_t>(tail.size(2), (freshY - tailY) / j),
+                           tail.size(2));
+            if (carried.size(2) != lower.size(2))
+                throw std::logic_error("dense streaming: the carried rows differ from the tile's");
+            lower = joinAlong(carried, lower, 3);
+        }
+        at::Tensor kept = lower;
+        if (above && freshY > y0) {
+            const int x1 = x0 + static_cast<int>(lower.size(3) - 1) * j;
+            kept = joinAlong(rowsAbove(from, step, j, x0, x1, y0, freshY - j), lower, 2);
+        }
+        keepTail(&next, field, step, kept, x0, y0, lastX + s);
+        keepBottom(bottom, field, step, kept, x0, y0, lastY + s);
         if (step + 1 >= field.jump.size()) {
-            origin.x = x0;
+            origin.x = x0, origin.y = y0;
             return kept;
         }
-        const int j1 = field.jump[step + 1];
-        const int from = std::max(
-            x0, floorTo(previous.lastX.at(step + 1) + j1 - stepBefore(field, step + 1), j1));
-        origin.x = from;
-        return kept.slice(3, (from - x0) / j, kept.size(3));
+        const int j1 = field.jump[step + 1], reach = stepBefore(field, step + 1);
+        const int fromX =
+            from.left ? std::max(x0, floorTo(from.left->lastX.at(step + 1) + j1 - reach, j1)) : x0;
+        const int fromY =
+            above ? std::max(y0, floorTo(from.above.front()->lastY.at(step + 1) + j1 - reach, j1))
+                  : y0;
+        origin.x = fromX, origin.y = fromY;
+        return kept.slice(3, (fromX - x0) / j, kept.size(3))
+            .slice(2, (fromY - y0) / j, kept.size(2));
     };
 }
 
 // The trunk over a tile's input cropped step by step (tileCrop), in int8 when `int8` is set.
 // Returns [1, C, h, w] of the inner cells (as many as the region has).
-// `previous` (a tile this one continues, streamCrop) and `next` (gets this tile's tails) are
-// optional.
+// `from` (tiles this one streams from, streamCrop), `next` (gets this tile's tails) and `bottom`
+// (its last rows) are optional.
 at::Tensor croppedTrunk(const Model& model, const std::string& layer, const Field& field,
                         const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                         const QuantisedTrunk* int8, double* saturated,
-                        const DenseCarry::State* previous = nullptr,
-                        DenseCarry::State* next = nullptr,
-                        std::vector<double>* stepPixels = nullptr) {
+                        const StreamFrom* from = nullptr, DenseCarry::State* next = nullptr,
+                        DenseBottom* bottom = nullptr, std::vector<double>* stepPixels = nullptr) {
     DenseRect origin{read.x, read.y, 0, 0};
-    const StepCrop cut = previous && next ? streamCrop(field, inner, origin, *previous, *next)
-                                          : tileCrop(field, inner, origin, next);
+    const StepCrop cut = from && from->any() && next
+                             ? streamCrop(field, inner, origin, *from, *next, bottom)
+                             : tileCrop(field, inner, origin, next, bottom);
     const StepCrop crop = !stepPixels ? cut : [&](std::size_t step, const at::Tensor& out) {
         if (stepPixels->size() < field.jump.size()) stepPixels->resize(field.jump.size());
         const double j = field.jump.at(step);
@@ -506,30 +577,74 @@ FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
 }
 
 DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
-                             const DenseRect* previous) const {
+                             const DenseRect* previous, const std::vector<DenseRect>* above) const {
     const DenseRect whole = readRect(region, inner);
-    const int s = stride();
-    if (!previous || !denseTrunkCrop() || !denseStreaming() || !nextInRow(*previous, inner, s) ||
-        inner.x + support().haloAfter > region.width)  // the previous tile's halo was cut
-        return whole;
+    if (!denseTrunkCrop() || !denseStreaming()) return whole;
+    const int s = stride(), after = support().haloAfter;
     const Field& f = impl_->field;
-    // The previous tile kept the first step's output up to its last cell's reach after it.
-    const int last = floorTo(inner.x - s + f.restAfter.front(), f.jump.front());
-    const int x0 = streamedReadX(f, last, whole.x);
-    return {x0, whole.y, whole.x + whole.width - x0, whole.height};
+    int x0 = whole.x, y0 = whole.y;
+    // (a tile whose neighbour's halo was cut at the region's edge reads its whole halo)
+    if (previous && nextInRow(*previous, inner, s) && inner.x + after <= region.width)
+        x0 = streamedStart(f, inner.x, s, whole.x);
+    if (above && inner.y + after <= region.height && !coverAbove(*above, inner, s).empty())
+        y0 = streamedStart(f, inner.y, s, whole.y);
+    return {x0, y0, whole.x + whole.width - x0, whole.y + whole.height - y0};
 }
+
+DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
+                             const DenseRect* previous, const DenseCarry& carry) const {
+    std::vector<DenseRect> above;
+    const DenseCarry::Bottoms* b = carry.bottoms_.get();
+    if (b && b->owner == this && b->generation == impl_->generation) {
+        for (const auto& t : b->tiles) above.push_back(t->inner);
+        if (previous && !b->full) above.push_back(*previous);  // running: keeps its bottom
+    } else if (previous) {
+        above.push_back(*previous);
+    }
+    return readRect(region, inner, previous, &above);
+}
+
+namespace {
+// What `inner`, read from `read`, streams from in `carry`'s state and bottoms (owned by `owner`,
+// trunk `generation`): the left tile where read starts after its whole halo's first column
+// (`wholeX`), the bottoms above where it starts below its first row. `ok` is false when read asks
+// for what they do not hold.
+StreamFrom streamFrom(const DenseCarry::State* left, const DenseCarry::Bottoms* bottoms,
+                      const void* owner, std::uint64_t generation, const Field& f, int wholeX,
+                      int wholeY, const DenseRect& read, const DenseRect& inner, int s, bool& ok) {
+    StreamFrom from;
+    ok = true;
+    if (read.x != wholeX) {
+        ok = left && left->owner == owner && left->generation == generation &&
+             left->tails.size() == f.jump.size() && nextInRow(left->inner, inner, s) &&
+             read.x == streamedReadX(f, left->lastX.front(), wholeX);
+        if (ok) from.left = left;
+    }
+    if (ok && read.y != wholeY) {
+        std::vector<DenseRect> above;
+        if (bottoms && bottoms->owner == owner && bottoms->generation == generation)
+            for (const auto& t : bottoms->tiles) above.push_back(t->inner);
+        for (std::size_t i : coverAbove(above, inner, s)) {
+            const auto& b = bottoms->tiles[i];
+            ok = ok && b->rows.size() == f.jump.size();
+            from.above.push_back(b);
+        }
+        ok = ok && !from.above.empty() &&
+             read.y == streamedReadX(f, from.above.front()->lastY.front(), wholeY);
+    }
+    return from;
+}
+}  // namespace
 
 bool DenseCam::continues(const DenseCarry& carry, const DenseRect& read,
                          const DenseRect& inner) const {
-    const DenseCarry::State* c = carry.state_.get();
-    const int s = stride();
-    if (!c || c->owner != this || c->generation != impl_->generation || !denseTrunkCrop() ||
-        c->tails.size() != impl_->field.jump.size())
-        return false;
-    if (!nextInRow(c->inner, inner, s) || read.y != c->read.y || read.height != c->read.height ||
-        c->read.x + c->read.width < inner.x + support().haloAfter)
-        return false;
-    return read.x == streamedReadX(impl_->field, c->lastX.front(), std::max(0, inner.x - halo()));
+    if (!denseTrunkCrop()) return false;
+    const int wholeX = std::max(0, inner.x - halo()), wholeY = std::max(0, inner.y - halo());
+    bool ok = false;
+    const StreamFrom from =
+        streamFrom(carry.state_.get(), carry.bottoms_.get(), this, impl_->generation, impl_->field,
+                   wholeX, wholeY, read, inner, stride(), ok);
+    return ok && from.any();
 }
 
 FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
@@ -545,12 +660,32 @@ FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
     next->generation = impl_->generation;
     next->read = read;
     next->inner = inner;
-    const DenseCarry::State* previous =
-        continues(carry, read, inner) ? carry.state_.get() : nullptr;
+    const int wholeX = std::max(0, inner.x - halo()), wholeY = std::max(0, inner.y - halo());
+    bool ok = false;
+    const StreamFrom from =
+        streamFrom(carry.state_.get(), carry.bottoms_.get(), this, impl_->generation, impl_->field,
+                   wholeX, wholeY, read, inner, stride(), ok);
+    if (!ok)  // callers read the whole halo when continues() says no
+        throw std::logic_error("dense streaming: a tile's read asks for what is not kept");
+    if (!carry.bottoms_ || carry.bottoms_->owner != this ||
+        carry.bottoms_->generation != impl_->generation) {
+        carry.bottoms_ = std::make_unique<DenseCarry::Bottoms>();
+        carry.bottoms_->owner = this;
+        carry.bottoms_->generation = impl_->generation;
+    }
+    auto bottom = std::make_shared<DenseBottom>();
+    bottom->inner = inner;
     const at::Tensor f =
         croppedTrunk(*impl_->model, impl_->layer, impl_->field, input, read, inner,
-                     impl_->int8.get(), saturated, previous, next.get(), stepPixels);
+                     impl_->int8.get(), saturated, &from, next.get(), bottom.get(), stepPixels);
     carry.state_ = std::move(next);
+    DenseCarry::Bottoms& kept = *carry.bottoms_;
+    if (kept.bytes + bottom->bytes <= impl_->keepBytes) {
+        kept.bytes += bottom->bytes;
+        kept.tiles.push_back(std::move(bottom));
+    } else {
+        kept.full = true;
+    }
     return toHost(mapsOf(f[0], impl_->weights, impl_->method));
 }
 
@@ -564,20 +699,22 @@ FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int
     tile = std::max(s, roundUp(tile, s));
     const DenseRect region{0, 0, width, height};
     std::vector<std::vector<FloatTensor>> rows;
+    DenseCarry carry;
+    std::optional<DenseRect> previous;
     for (int y = 0; y < height; y += tile) {
         rows.emplace_back();
-        DenseCarry carry;
-        std::optional<DenseRect> previous;
         for (int x = 0; x < width; x += tile) {
             const DenseRect inner{x, y, std::min(tile, width - x), std::min(tile, height - y)};
+            carry.keepFrom(x, y);
             if (!streamed) {
                 rows.back().push_back(dense.maps(read, region, inner));
                 continue;
             }
-            const DenseRect r = dense.readRect(region, inner, previous ? &*previous : nullptr);
-            // (a tile whose predecessor's halo was cut at the region's edge reads its whole halo)
-            if (r.x != dense.readRect(region, inner).x && !dense.continues(carry, r, inner))
-                throw std::logic_error("dense streaming: a row's tile does not continue it");
+            const DenseRect r =
+                dense.readRect(region, inner, previous ? &*previous : nullptr, carry);
+            const DenseRect whole = dense.readRect(region, inner);
+            if ((r.x != whole.x || r.y != whole.y) && !dense.continues(carry, r, inner))
+                throw std::logic_error("dense streaming: a tile does not continue what is kept");
             rows.back().push_back(dense.tileMaps(read(r), r, inner, nullptr, carry));
             previous = inner;
         }

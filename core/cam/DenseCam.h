@@ -39,9 +39,10 @@ struct DenseSupport {
 bool denseTrunkCrop();
 void setDenseTrunkCrop(bool crop);
 
-// Whether a tile that continues a row of tiles reuses the tile before it (DenseCarry; the
-// default) or reads and computes its whole halo again: LUCIDA_DENSE_NO_STREAM=1 or
-// setDenseStreaming(false) (the baseline bench/dense_bench compares; equal to rounding).
+// Whether a tile that continues a row of tiles, or starts right under tiles run before, reuses
+// what they computed (DenseCarry; the default) or reads and computes its whole halo again:
+// LUCIDA_DENSE_NO_STREAM=1 or setDenseStreaming(false) (the baseline bench/dense_bench compares;
+// equal to rounding).
 bool denseStreaming();
 void setDenseStreaming(bool stream);
 
@@ -59,11 +60,15 @@ struct DenseStepReach {
 };
 std::vector<DenseStepReach> denseStepReach(const Model& model, const std::string& layer);
 
-// What a tile's trunk leaves for the next tile of its row: each step's outputs within the reach
-// of the cells that follow. A tile that continues the row (the same rows, its first cell right
-// after the last one's) then runs each step only over its new cells and that step's own reach,
-// instead of the whole receptive-field halo from the pixels on (streaming: the halo between
-// neighbours is computed once). Holds tensors of one DenseCam; opaque.
+// What tiles' trunks leave for the tiles after them: each step's outputs within the reach of the
+// cells that follow — the last tile's last columns for the next tile of its row (the same rows,
+// its first cell right after the last one's), and every tile's last rows for the tiles of the
+// band below (those that start right under tiles whose columns cover theirs). Such a tile runs
+// each step only over its new cells and that step's own reach, instead of the whole
+// receptive-field halo from the pixels on (streaming: the halo between neighbours is computed
+// once). The last rows kept are bounded (DenseCam::setKeepBytes; tiles under the rest read their
+// halo). Holds
+// tensors of one DenseCam; opaque.
 class DenseCarry {
 public:
     DenseCarry();
@@ -71,11 +76,18 @@ public:
     DenseCarry(const DenseCarry&) = delete;
     DenseCarry& operator=(const DenseCarry&) = delete;
     void clear();
-    struct State;  // defined in DenseCam.cpp
+    // Drops the last rows no tile from (x, y) on in reading order needs: of tiles that end above
+    // model row `y`, and of those that end at it left of column `x` (call it with each tile's
+    // first column and its band's first row).
+    void keepFrom(int x, int y);
+    std::size_t keptBytes() const;  // of the last rows kept
+    struct State;                   // defined in DenseCam.cpp
+    struct Bottoms;
 
 private:
     friend class DenseCam;
     std::unique_ptr<State> state_;
+    std::unique_ptr<Bottoms> bottoms_;
 };
 
 // Dense mode (OverFeat's sliding window as a convolution): the trunk runs over large tiles of a
@@ -96,6 +108,9 @@ public:
     // From now on the trunk runs in int8 (a calibrated QuantisedTrunk of this model and layer,
     // over whole tiles); null returns to fp32.
     void setInt8Trunk(std::shared_ptr<const QuantisedTrunk> trunk);
+    // The most bytes of tiles' last rows a DenseCarry keeps for the bands below (default: an
+    // eighth of the free memory where the trunk runs, 256 MiB – 2 GiB).
+    void setKeepBytes(std::size_t bytes);
     int stride() const { return support().stride; }
     int halo() const { return support().halo; }
     int logitCount() const;   // K of the head
@@ -121,24 +136,30 @@ public:
     // `region`. Reading is split from computing so that the next tile can be read (on another
     // thread) while the trunk runs over this one.
     DenseRect readRect(const DenseRect& region, const DenseRect& inner) const;
-    // What `inner` reads when it follows `previous` (the tile run just before it) in a row:
-    // only its new cells' reach of the first step when it continues the row (see DenseCarry),
-    // else readRect(region, inner).
-    DenseRect readRect(const DenseRect& region, const DenseRect& inner,
-                       const DenseRect* previous) const;
-    // Whether `carry` holds the tile before `inner` in its row, so that `inner` can run from the
-    // pixels of `read` = readRect(region, inner, &that tile).
+    // What `inner` reads when it follows `previous` (the tile run just before it) and `above`
+    // (tiles run before it whose last rows are kept): from the first step's reach before its new
+    // cells only — after the left tile's columns when it continues previous's row, below the
+    // rows above when tiles of `above` end right above it and cover its columns (DenseCarry) —
+    // else from its whole halo as readRect(region, inner).
+    DenseRect readRect(const DenseRect& region, const DenseRect& inner, const DenseRect* previous,
+                       const std::vector<DenseRect>* above = nullptr) const;
+    // The same with `above` what `carry` keeps, and `previous` (running now) as keeping its own.
+    DenseRect readRect(const DenseRect& region, const DenseRect& inner, const DenseRect* previous,
+                       const DenseCarry& carry) const;
+    // Whether `read` streams (starts after inner's whole halo) and `carry` holds what it needs,
+    // so that `inner` can run from its pixels; false for a whole halo's read.
     bool continues(const DenseCarry& carry, const DenseRect& read, const DenseRect& inner) const;
     // The maps of `inner`'s cells from `input`, the pixels of `read` = readRect(region, inner).
     // With an int8 trunk, `saturated` (when given) gets QuantisedTrunk::run's share of values at
     // the ends of their calibrated range (0 in fp32).
     FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                          double* saturated = nullptr) const;
-    // The same as part of a row: streamed from `carry` when continues(carry, read, inner), else
-    // over the whole halo (`read` = readRect(region, inner)); `carry` then holds this tile's
-    // outputs for the next. `stepPixels` (when given) gets, per trunk step, the model pixels its
-    // outputs cover as computed (cells × the step's pixels per cell, before the crop): what the
-    // plan costs step by step, against the receptive-field bound (dense_bench).
+    // The same streamed from `carry` when continues(carry, read, inner), else over the whole
+    // halo (`read` = readRect(region, inner); any other read throws std::logic_error); `carry`
+    // then holds this tile's outputs for the tiles after it. `stepPixels` (when given) gets, per
+    // trunk step, the model pixels its outputs cover as computed (cells × the step's pixels per
+    // cell, before the crop): what the plan costs step by step, against the receptive-field bound
+    // (dense_bench).
     FloatTensor tileMaps(const FloatTensor& input, const DenseRect& read, const DenseRect& inner,
                          double* saturated, DenseCarry& carry,
                          std::vector<double>* stepPixels = nullptr) const;
@@ -160,8 +181,8 @@ int denseTileSideFor(std::int64_t freeBytes, double perPixelBytes, std::int64_t 
 int denseTileSideForDevice(const DenseCam& dense, const Model& model, int maxSide);
 
 // The maps of a whole region computed tile by tile (`tile` model pixels, rounded up to the
-// stride) and stitched: [K + 1, cells high, cells wide]. `streamed`: each row of tiles left to
-// right through a DenseCarry.
+// stride) and stitched: [K + 1, cells high, cells wide]. `streamed`: row by row, left to right,
+// through one DenseCarry (each tile streams from the one before it and the row above).
 FloatTensor denseMapsInTiles(const DenseCam& dense, const DenseReader& read, int width, int height,
                              int tile, bool streamed = false);
 

@@ -115,6 +115,46 @@ class DenseCamTest : public QObject {
             QVERIFY(r.x > whole.x);
             QCOMPARE(r.x + r.width, whole.x + whole.width);
         }
+        if (height > side) {  // so does a tile under tiles that cover its columns
+            const DenseRect region{0, 0, width, height}, below{0, side, side, side};
+            const std::vector<DenseRect> above{{0, 0, side / 2, side}, {side / 2, 0, side, side}};
+            const DenseRect whole = dense.readRect(region, below);
+            const DenseRect r = dense.readRect(region, below, nullptr, &above);
+            if (side + dense.support().haloAfter <= height) {
+                QVERIFY(r.y > whole.y);
+                QCOMPARE(r.y + r.height, whole.y + whole.height);
+                QCOMPARE(r.x, whole.x);
+            }
+            // Tiles that leave a column of it uncovered, or end a row higher: its whole halo.
+            const std::vector<DenseRect> gap{{dense.stride(), 0, side, side}},
+                higher{{0, 0, side, side - dense.stride()}};
+            QCOMPARE(dense.readRect(region, below, nullptr, &gap).y, whole.y);
+            QCOMPARE(dense.readRect(region, below, nullptr, &higher).y, whole.y);
+            // Run: the tile below streams from what the tile above kept (equal to its whole
+            // halo's maps); with nothing allowed to be kept, it reads its whole halo.
+            const DenseRect top{0, 0, side, side};
+            for (const std::size_t budget : {std::size_t{1} << 30, std::size_t{0}}) {
+                DenseCam bounded(model, layer, "gradcam", 1);
+                bounded.setKeepBytes(budget);
+                DenseCarry carry;
+                const DenseRect rt = bounded.readRect(region, top, nullptr, carry);
+                bounded.tileMaps(read(rt), rt, top, nullptr, carry);
+                carry.keepFrom(below.x, below.y);
+                const DenseRect rb = bounded.readRect(region, below, &top, carry);
+                if (budget == 0 || side + dense.support().haloAfter > height) {
+                    QCOMPARE(rb.y, whole.y);
+                    QCOMPARE(carry.keptBytes(), std::size_t(0));
+                    continue;
+                }
+                QVERIFY(rb.y > whole.y);
+                QVERIFY(carry.keptBytes() > 0);
+                QVERIFY(bounded.continues(carry, rb, below));
+                const FloatTensor streamedBelow =
+                    bounded.tileMaps(read(rb), rb, below, nullptr, carry);
+                const FloatTensor wholeBelow = bounded.tileMaps(read(whole), whole, below);
+                QVERIFY(maxDiff(streamedBelow, wholeBelow) <= 1e-4 * maxAbs(wholeBelow));
+            }
+        }
         // The features of one inner tile that touches no region edge, and of the last corner.
         const int s = dense.stride();
         // (the last cell of the one pass: its column and row start there)
