@@ -591,27 +591,39 @@ DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
     return {x0, y0, whole.x + whole.width - x0, whole.y + whole.height - y0};
 }
 
+namespace {
+// The tiles whose last rows `bottoms` keeps for `owner`'s trunk `generation` (none when they are
+// another's), in bottoms->tiles' order.
+std::vector<DenseRect> keptTiles(const DenseCarry::Bottoms* bottoms, const void* owner,
+                                 std::uint64_t generation) {
+    std::vector<DenseRect> tiles;
+    if (bottoms && bottoms->owner == owner && bottoms->generation == generation)
+        for (const auto& t : bottoms->tiles) tiles.push_back(t->inner);
+    return tiles;
+}
+}  // namespace
+
 DenseRect DenseCam::readRect(const DenseRect& region, const DenseRect& inner,
                              const DenseRect* previous, const DenseCarry& carry) const {
-    std::vector<DenseRect> above;
     const DenseCarry::Bottoms* b = carry.bottoms_.get();
-    if (b && b->owner == this && b->generation == impl_->generation) {
-        for (const auto& t : b->tiles) above.push_back(t->inner);
-        if (previous && !b->full) above.push_back(*previous);  // running: keeps its bottom
-    } else if (previous) {
-        above.push_back(*previous);
-    }
+    std::vector<DenseRect> above = keptTiles(b, this, impl_->generation);
+    // The tile running now keeps its last rows unless the budget is spent (or carry holds
+    // another trunk's, which that run replaces).
+    const bool spent = b && b->owner == this && b->generation == impl_->generation && b->full;
+    if (previous && !spent) above.push_back(*previous);
     return readRect(region, inner, previous, &above);
 }
 
 namespace {
 // What `inner`, read from `read`, streams from in `carry`'s state and bottoms (owned by `owner`,
-// trunk `generation`): the left tile where read starts after its whole halo's first column
-// (`wholeX`), the bottoms above where it starts below its first row. `ok` is false when read asks
-// for what they do not hold.
+// trunk `generation`): the left tile where read starts after its whole halo's (`halo` before the
+// cell) first column, the bottoms above where it starts below its first row. `ok` is false when
+// read asks for what they do not hold.
 StreamFrom streamFrom(const DenseCarry::State* left, const DenseCarry::Bottoms* bottoms,
-                      const void* owner, std::uint64_t generation, const Field& f, int wholeX,
-                      int wholeY, const DenseRect& read, const DenseRect& inner, int s, bool& ok) {
+                      const void* owner, std::uint64_t generation, const Field& f, int halo,
+                      const DenseRect& read, const DenseRect& inner, bool& ok) {
+    const int s = f.stride;
+    const int wholeX = std::max(0, inner.x - halo), wholeY = std::max(0, inner.y - halo);
     StreamFrom from;
     ok = true;
     if (read.x != wholeX) {
@@ -621,10 +633,7 @@ StreamFrom streamFrom(const DenseCarry::State* left, const DenseCarry::Bottoms* 
         if (ok) from.left = left;
     }
     if (ok && read.y != wholeY) {
-        std::vector<DenseRect> above;
-        if (bottoms && bottoms->owner == owner && bottoms->generation == generation)
-            for (const auto& t : bottoms->tiles) above.push_back(t->inner);
-        for (std::size_t i : coverAbove(above, inner, s)) {
+        for (std::size_t i : coverAbove(keptTiles(bottoms, owner, generation), inner, s)) {
             const auto& b = bottoms->tiles[i];
             ok = ok && b->rows.size() == f.jump.size();
             from.above.push_back(b);
@@ -639,11 +648,9 @@ StreamFrom streamFrom(const DenseCarry::State* left, const DenseCarry::Bottoms* 
 bool DenseCam::continues(const DenseCarry& carry, const DenseRect& read,
                          const DenseRect& inner) const {
     if (!denseTrunkCrop()) return false;
-    const int wholeX = std::max(0, inner.x - halo()), wholeY = std::max(0, inner.y - halo());
     bool ok = false;
-    const StreamFrom from =
-        streamFrom(carry.state_.get(), carry.bottoms_.get(), this, impl_->generation, impl_->field,
-                   wholeX, wholeY, read, inner, stride(), ok);
+    const StreamFrom from = streamFrom(carry.state_.get(), carry.bottoms_.get(), this,
+                                       impl_->generation, impl_->field, halo(), read, inner, ok);
     return ok && from.any();
 }
 
@@ -660,11 +667,9 @@ FloatTensor DenseCam::tileMaps(const FloatTensor& input, const DenseRect& read,
     next->generation = impl_->generation;
     next->read = read;
     next->inner = inner;
-    const int wholeX = std::max(0, inner.x - halo()), wholeY = std::max(0, inner.y - halo());
     bool ok = false;
-    const StreamFrom from =
-        streamFrom(carry.state_.get(), carry.bottoms_.get(), this, impl_->generation, impl_->field,
-                   wholeX, wholeY, read, inner, stride(), ok);
+    const StreamFrom from = streamFrom(carry.state_.get(), carry.bottoms_.get(), this,
+                                       impl_->generation, impl_->field, halo(), read, inner, ok);
     if (!ok)  // callers read the whole halo when continues() says no
         throw std::logic_error("dense streaming: a tile's read asks for what is not kept");
     if (!carry.bottoms_ || carry.bottoms_->owner != this ||
