@@ -4,6 +4,7 @@
 
 #include "image/DicomFrames.h"
 #include "image/ImageError.h"
+#include "image/ImageLimits.h"
 
 #include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -212,6 +213,37 @@ std::vector<Window> windowsIn(DcmItem* item) {
     return out;
 }
 
+namespace {
+
+// A frame within the whole-frame pixel limit and DCMTK's 32-bit frame API, and uncompressed pixel
+// data long enough for every frame. 4:2:2 subsampled YBR stores two samples per pixel when
+// uncompressed; 1-bit frames are packed back to back, without padding.
+void checkFrameSize(const DicomFile& f, DcmElement* pixelElement) {
+    const std::uint64_t rows = std::uint64_t(f.rows), cols = std::uint64_t(f.cols);
+    const std::uint64_t frames = std::uint64_t(f.frames);
+    const bool subsampled =
+        f.photometric.rfind("YBR", 0) == 0 && f.photometric.find("422") != std::string::npos;
+    const std::uint64_t perPixel = subsampled ? 2 : std::uint64_t(f.samples);
+    const std::uint64_t frameBytes =
+        f.bitsAllocated == 1 ? (rows * cols + 7) / 8
+                             : rows * cols * perPixel * std::uint64_t(f.bitsAllocated / 8);
+    if (std::int64_t(rows * cols) > maxImagePixels())
+        throw ImageError(f.path, "frames of " + std::to_string(cols) + "x" + std::to_string(rows) +
+                                     " pixels are " + imagePixelLimitText());
+    if (frameBytes > kMaxFrameBytes)
+        throw ImageError(f.path, "absurd dimensions: one frame would take " +
+                                     std::to_string(frameBytes >> 20) + " MiB");
+    if (DcmXfer(f.xfer).isEncapsulated()) return;
+    const std::uint64_t expected =
+        f.bitsAllocated == 1 ? (rows * cols * frames + 7) / 8 : frameBytes * frames;
+    if (pixelElement->getLength() < expected)
+        throw ImageError(f.path, "pixel data truncated: expected " + std::to_string(expected) +
+                                     " bytes, file has " +
+                                     std::to_string(pixelElement->getLength()));
+}
+
+}  // namespace
+
 DicomFile parseFile(const std::string& path) {
     registerCodecsOnce();
     DicomFile f;
@@ -308,25 +340,7 @@ DicomFile parseFile(const std::string& path) {
     if (f.jpeg2000() && ba == 32)
         throw ImageError(path, "32-bit JPEG 2000 samples are not supported");
 
-    // 4:2:2 subsampled YBR stores two samples per pixel when uncompressed; 1-bit frames are
-    // packed back to back, without padding.
-    const bool subsampled =
-        f.photometric.rfind("YBR", 0) == 0 && f.photometric.find("422") != std::string::npos;
-    const std::uint64_t perPixel = subsampled ? 2 : spp;
-    const std::uint64_t frameBytes = ba == 1 ? (std::uint64_t(rows) * cols + 7) / 8
-                                             : std::uint64_t(rows) * cols * perPixel * (ba / 8);
-    if (frameBytes > kMaxFrameBytes)
-        throw ImageError(path, "absurd dimensions: one frame would take " +
-                                   std::to_string(frameBytes >> 20) + " MiB");
-    if (!DcmXfer(f.xfer).isEncapsulated()) {
-        const std::uint64_t expected =
-            ba == 1 ? (std::uint64_t(rows) * cols * static_cast<std::uint64_t>(frames) + 7) / 8
-                    : frameBytes * static_cast<std::uint64_t>(frames);
-        if (pixelElement->getLength() < expected)
-            throw ImageError(path, "pixel data truncated: expected " + std::to_string(expected) +
-                                       " bytes, file has " +
-                                       std::to_string(pixelElement->getLength()));
-    }
+    checkFrameSize(f, pixelElement);
 
     f.slope = getDouble(ds, DCM_RescaleSlope).value_or(1.0);
     f.intercept = getDouble(ds, DCM_RescaleIntercept).value_or(0.0);

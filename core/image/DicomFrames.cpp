@@ -4,6 +4,7 @@
 
 #include "image/DicomRle.h"
 #include "image/ImageError.h"
+#include "image/JpegFrameHeader.h"
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcpixel.h>
@@ -18,6 +19,15 @@
 namespace lucida::dicom {
 
 namespace {
+
+// "a codestream of 64x64, 1 component; the header says 16000x16000, 1 sample per pixel"
+std::string sizeMismatch(unsigned width, unsigned height, unsigned components, const DicomFile& f) {
+    return "the codestream is " + std::to_string(width) + "x" + std::to_string(height) + ", " +
+           std::to_string(components) + (components == 1 ? " component" : " components") +
+           "; the DICOM header says " + std::to_string(f.cols) + "x" + std::to_string(f.rows) +
+           ", " + std::to_string(f.samples) +
+           (f.samples == 1 ? " sample per pixel" : " samples per pixel");
+}
 
 // JPEG 2000 through OpenJPEG, from memory.
 struct MemoryStream {
@@ -56,8 +66,10 @@ OPJ_BOOL memSeek(OPJ_OFF_T n, void* user) {
 // The compressed bytes of one frame: the fragments the Basic Offset Table points at, else one
 // fragment per frame when the counts agree, else fragments grouped where `startsFrame` says a
 // frame begins (a JPEG 2000 start marker, an RLE header). `codec` names the compression in errors.
+// With `wholeIfUnknown`, every fragment's bytes when the frame's cannot be told apart.
 std::vector<std::uint8_t> frameBytes(const DicomFile& f, int frame, const std::string& codec,
-                                     bool (*startsFrame)(const std::uint8_t*, std::size_t)) {
+                                     bool (*startsFrame)(const std::uint8_t*, std::size_t),
+                                     bool wholeIfUnknown = false) {
     DcmElement* element = nullptr;
     DcmPixelSequence* seq = nullptr;
     // A damaged file can give (7FE0,0010) another VR, so another element class: checked.
@@ -109,12 +121,15 @@ std::vector<std::uint8_t> frameBytes(const DicomFile& f, int frame, const std::s
     if (starts.empty())
         for (std::size_t i = 0; i < fragments.size(); ++i)
             if (startsFrame(fragments[i].data, fragments[i].size)) starts.push_back(i);
-    if (starts.size() != std::size_t(f.frames) || !std::is_sorted(starts.begin(), starts.end()))
+    const bool known =
+        starts.size() == std::size_t(f.frames) && std::is_sorted(starts.begin(), starts.end());
+    if (!known && !wholeIfUnknown)
         throw ImageError(f.path, "cannot tell which " + codec + " fragments hold frame " +
                                      std::to_string(frame));
-    const std::size_t first = starts[std::size_t(frame)];
-    const std::size_t last =
-        std::size_t(frame) + 1 < starts.size() ? starts[std::size_t(frame) + 1] : fragments.size();
+    const std::size_t first = known ? starts[std::size_t(frame)] : 0;
+    const std::size_t last = known && std::size_t(frame) + 1 < starts.size()
+                                 ? starts[std::size_t(frame) + 1]
+                                 : fragments.size();
     std::vector<std::uint8_t> bytes;
     for (std::size_t i = first; i < last; ++i)
         bytes.insert(bytes.end(), fragments[i].data, fragments[i].data + fragments[i].size);
@@ -237,11 +252,8 @@ J2kFrame decodeJpeg2000(const DicomFile& f, int frame) {
     const opj_image_t& h = *c.image;
     if (h.x1 - h.x0 != unsigned(f.cols) || h.y1 - h.y0 != unsigned(f.rows) ||
         h.numcomps != unsigned(f.samples))
-        throw ImageError(f.path, what + ": codestream is " + std::to_string(h.x1 - h.x0) + "x" +
-                                     std::to_string(h.y1 - h.y0) + " with " +
-                                     std::to_string(h.numcomps) + " components, the header says " +
-                                     std::to_string(f.cols) + "x" + std::to_string(f.rows) +
-                                     " with " + std::to_string(f.samples));
+        throw ImageError(f.path,
+                         what + ": " + sizeMismatch(h.x1 - h.x0, h.y1 - h.y0, h.numcomps, f));
     for (unsigned k = 0; k < h.numcomps; ++k)
         if (h.comps[k].dx != 1 || h.comps[k].dy != 1 || h.comps[k].prec == 0 ||
             h.comps[k].prec > 16)
@@ -261,6 +273,35 @@ J2kFrame decodeJpeg2000(const DicomFile& f, int frame) {
         for (std::size_t i = 0; i < n; ++i) out.samples[i * h.numcomps + k] = data[i];
     }
     return out;
+}
+
+bool startsJpeg(const std::uint8_t* data, std::size_t size) {
+    return size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
+}
+
+void checkJpegFrame(const DicomFile& f, int frame) {
+    if (!DcmXfer(f.xfer).isEncapsulated() || f.jpeg2000() || f.rle()) return;
+    const std::vector<std::uint8_t> bytes =
+        frameBytes(f, frame, "JPEG", startsJpeg, /*wholeIfUnknown=*/true);
+    const std::string what =
+        "cannot decode frame " + std::to_string(frame) + " (" + DcmXfer(f.xfer).getXferName() + ")";
+    JpegFrameHeader h;
+    try {
+        h = readJpegFrameHeader(bytes.data(), bytes.size());
+    } catch (const JpegError& e) {
+        throw ImageError(f.path, what + ": " + e.what());
+    }
+    if (h.width != f.cols || (h.height != 0 && h.height != f.rows) || h.components != f.samples)
+        throw ImageError(f.path, what + ": " +
+                                     sizeMismatch(unsigned(h.width), unsigned(h.height),
+                                                  unsigned(h.components), f));
+    const std::uint64_t bits = jpegMinimumBits(h, f.rows);
+    if (bits > 8ull * bytes.size())
+        throw ImageError(f.path, what + ": " + std::to_string(bytes.size()) +
+                                     " bytes of codestream cannot hold a " +
+                                     std::to_string(f.cols) + "x" + std::to_string(f.rows) +
+                                     " frame (it needs at least " + std::to_string((bits + 7) / 8) +
+                                     ")");
 }
 
 // One greyscale frame's samples as DCMTK hands them: host byte order, rawBytesPerSample() each.
@@ -305,6 +346,7 @@ std::vector<std::uint8_t> rawFrame(const DicomFile& f, int frame) {
     auto* pixelData = dynamic_cast<DcmPixelData*>(element);
     if (!pixelData)  // (7FE0,0010) with a VR DCMTK does not read as pixel data (damaged file)
         throw ImageError(f.path, "pixel data element has an unexpected value representation");
+    checkJpegFrame(f, frame);
     Uint32 frameSize = 0;
     if (pixelData->getUncompressedFrameSize(ds, frameSize).bad() || frameSize == 0)
         throw ImageError(f.path, "cannot determine the frame size");

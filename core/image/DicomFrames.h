@@ -32,6 +32,11 @@ J2kFrame decodeJpeg2000(const DicomFile& f, int frame);
 // for DicomImage's colour models.
 std::unique_ptr<DcmDataset> uncompressedRleFrame(const DicomFile& f, int frame);
 
+// A JPEG-family frame (baseline, extended, lossless, JPEG-LS) checked before DCMTK decodes it:
+// its codestream's frame header must match the DICOM header, and its bytes must be able to hold
+// the frame (ImageError naming the reason); other transfer syntaxes pass.
+void checkJpegFrame(const DicomFile& f, int frame);
+
 // One greyscale frame's samples as DCMTK hands them: host byte order, rawBytesPerSample() each.
 std::vector<std::uint8_t> rawFrame(const DicomFile& f, int frame);
 

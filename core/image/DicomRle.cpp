@@ -78,6 +78,15 @@ std::vector<std::uint8_t> decodeDicomRle(const std::uint8_t* data, std::size_t s
     offsets[segments] = static_cast<std::uint32_t>(size);
 
     const std::size_t pixels = std::size_t(rows) * std::size_t(cols);
+    // PackBits turns two bytes into at most 128: a segment too short for its plane is refused
+    // before the frame is allocated (a few kilobytes may declare a gigabyte frame).
+    for (std::uint32_t s = 0; s < segments; ++s)
+        if (std::uint64_t(offsets[s + 1] - offsets[s]) * 64 < pixels)
+            throw RleError("segment " + std::to_string(s) + " holds " +
+                           std::to_string(offsets[s + 1] - offsets[s]) +
+                           " bytes, which expand to " + "at most " +
+                           std::to_string(std::uint64_t(offsets[s + 1] - offsets[s]) * 64) +
+                           ", the frame needs " + std::to_string(pixels));
     const std::size_t planeBytes = pixels * std::size_t(bytesPerSample);
     std::vector<std::uint8_t> out(planeBytes * std::size_t(samples));
     for (std::uint32_t s = 0; s < segments; ++s) {

@@ -141,6 +141,7 @@ Decoded DicomSource::Impl::decodeColour(const DicomFile& f, int frame) const {
     // handed over uncompressed, in a copy of the header.
     std::unique_ptr<DcmDataset> rleFrame;
     if (f.rle()) rleFrame = uncompressedRleFrame(f, frame);
+    checkJpegFrame(f, frame);
     DicomImage image(rleFrame ? rleFrame.get() : f.ds(),
                      rleFrame ? EXS_LittleEndianExplicit : f.xfer, CIF_UsePartialAccessToPixelData,
                      rleFrame ? 0ul : static_cast<unsigned long>(frame), 1);

@@ -1,6 +1,7 @@
 #include "image/RasterImageSource.h"
 
 #include "image/ImageError.h"
+#include "image/ImageLimits.h"
 #include "image/RasterHeader.h"
 #include "image/RegionCopy.h"
 
@@ -53,11 +54,11 @@ RasterImageSource::RasterImageSource(const std::string& path) : impl_(std::make_
         throw ImageError(path, header->kind + " header declares an empty image");
     // In double: a header may declare 2^32 x 2^32 (the product overflows 64 bits;
     // fuzz_image_raster).
-    if (static_cast<double>(header->width) * static_cast<double>(header->height) > kMaxPixels)
-        throw ImageError(path, header->kind + " header declares absurd dimensions " +
-                                   std::to_string(header->width) + " x " +
-                                   std::to_string(header->height) + " (more than " +
-                                   std::to_string(kMaxPixels) + " pixels)");
+    if (static_cast<double>(header->width) * static_cast<double>(header->height) >
+        static_cast<double>(maxImagePixels()))
+        throw ImageError(path, header->kind + " header declares " + std::to_string(header->width) +
+                                   " x " + std::to_string(header->height) + " pixels, " +
+                                   imagePixelLimitText());
     if (header->truncated) throw ImageError(path, header->truncation);
 
     // ANYDEPTH keeps 16-bit samples; ANYCOLOR keeps grey grey; EXIF orientation is applied.

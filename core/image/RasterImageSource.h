@@ -19,9 +19,6 @@ public:
     const ImageInfo& info() const override;
     PixelBuffer readRegion(int level, const Rect& rect, int slice) const override;
 
-    // Decoding refuses images above this many pixels (the file's header is read first).
-    static constexpr std::int64_t kMaxPixels = std::int64_t{1} << 30;
-
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -70,6 +70,17 @@ private slots:
         QCOMPARE(decodeDicomRle(f.data(), f.size(), 2, 2, 1, 1), (Bytes{4, 4, 4, 4}));
     }
 
+    // Two bytes repeat one at most 128 times: a frame one pixel larger than its segments can
+    // expand to is refused before it is allocated, with the numbers.
+    void segmentsTooShortForTheFrameAreRefusedUpFront() {
+        const Bytes f = frame({{0x81, 7}});  // 128 repeats of 7
+        QCOMPARE(decodeDicomRle(f.data(), f.size(), 1, 128, 1, 1), Bytes(128, 7));
+        QCOMPARE(QString::fromStdString(errorOf(f, 1, 129, 1, 1)),
+                 QString("segment 0 holds 2 bytes, which expand to at most 128, the frame needs "
+                         "129"));
+        QVERIFY(errorOf(f, 16000, 16000, 1, 1).find("expand to at most 128") != std::string::npos);
+    }
+
     void damagedFramesAreRefused_data() {
         QTest::addColumn<QByteArray>("data");
         QTest::addColumn<int>("samples");

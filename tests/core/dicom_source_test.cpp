@@ -499,8 +499,19 @@ private slots:
                                        << "pixel data truncated: the file ends inside";
         QTest::newRow("JPEG 2000 rows differ")
             << "MR_small_jp2klossless.dcm" << 0 << 32 << 0
-            << "cannot decode JPEG 2000 frame 0: codestream is 64x64 with 1 components, the "
-               "header says 64x32";
+            << "cannot decode JPEG 2000 frame 0: the codestream is 64x64, 1 component; the "
+               "DICOM header says 64x32, 1 sample per pixel";
+        // DCMTK would pad (or crop) the JPEG codestreams to the header's size without a word.
+        QTest::newRow("JPEG rows differ")
+            << "JPGExtended.dcm" << 0 << 2048 << 0
+            << "cannot decode frame 0 (JPEG Extended, Process 2+4): the codestream is 256x1024, "
+               "1 component; the DICOM header says 256x2048, 1 sample per pixel";
+        QTest::newRow("JPEG-LS rows differ")
+            << "MR_small_jpeg_ls_lossless.dcm" << 0 << 32 << 0
+            << "cannot decode frame 0 (JPEG-LS Lossless): the codestream is 64x64, 1 component; "
+               "the DICOM header says 64x32";
+        QTest::newRow("RLE rows beyond data")
+            << "MR_small_RLE.dcm" << 0 << 60000 << 0 << "which expand to at most";
     }
     void damagedCopiesFailAtOpen() {
         QFETCH(QString, source);
