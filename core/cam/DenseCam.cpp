@@ -111,13 +111,17 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
     Field field;
     try {
         field = receptiveFieldOf(model.backend().trunkGeometry(layer));
+    } catch (const std::domain_error& e) {  // GraphGeometryError: a TorchScript op it cannot follow
+        s.reason = std::string("dense mode cannot follow the model's graph: ") + e.what();
+        return s;
     } catch (const std::exception& e) {
         s.reason = std::string("the target layer cannot be run: ") + e.what();
         return s;
     }
     if (!field.known()) {
         s.reason = "the receptive field of a " + model.spec().architecture +
-                   " model is not known (dense mode knows torchvision's ResNets and the small CNN)";
+                   " model is not known (dense mode knows torchvision's ResNets, the small CNN "
+                   "and TorchScript graphs of convolutions)";
         return s;
     }
     ModelBackend& backend = model.backend();

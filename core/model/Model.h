@@ -51,7 +51,8 @@ public:
     virtual std::vector<std::pair<std::string, at::Tensor>> namedParameters() = 0;
     // The spatial layers of each step of the trunk up to `layer`'s output, one list per step in
     // order (branches joining inside a step, such as a ResNet's downsample, reach no further than
-    // its main path). Empty where not known (TorchScript graphs): dense mode is then refused.
+    // its main path). TorchScript: one step, read from the graph (GraphGeometryError, a
+    // std::domain_error, names an op dense mode cannot follow). Empty where not known.
     virtual std::vector<std::vector<SpatialLayer>> trunkGeometry(const std::string& layer);
     // head() with `crop` applied to each step of trunkGeometry's output before the next step runs
     // (on the same fast path as head). Throws std::logic_error where trunkGeometry is empty.

@@ -2,8 +2,10 @@
 
 #include "model/ModelError.h"
 #include "model/NativeNetwork.h"
+#include "model/TorchScriptGeometry.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
@@ -124,6 +126,20 @@ public:
                     const std::string& layer) override {
         return asTensor((*functions(layer).tail)({module_._ivalue(), input, activation}),
                         "forward");
+    }
+
+    // Read from the head graph, constants folded (a scripted module's branches on its own
+    // settings go); the trunk is one step (GraphGeometryError: what dense mode cannot follow).
+    std::vector<std::vector<SpatialLayer>> trunkGeometry(const std::string& layer) override {
+        std::shared_ptr<Graph> graph = functions(layer).head->graph()->copy();
+        torch::jit::ConstantPropagation(graph);
+        torch::jit::EliminateDeadCode(graph);
+        return graphTrunkGeometry(*graph, c10::IValue(module_._ivalue()));
+    }
+
+    at::Tensor headCropped(const at::Tensor& input, const std::string& layer,
+                           const StepCrop& crop) override {
+        return crop(0, head(input, layer));
     }
 
     std::vector<LayerInfo> layers() override { return layers_; }

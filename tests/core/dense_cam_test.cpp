@@ -13,6 +13,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 using namespace lucida;
@@ -39,6 +40,13 @@ std::unique_ptr<Model> makeModel(const QTemporaryDir& dir, const std::string& ar
     spec.inputWidth = spec.inputHeight = input;
     writeModelSpec(spec, sidecarPathFor(path));
     return Model::open(path);
+}
+
+// A model file of the Python reference data (tests/reference: make_cam_reference.py,
+// make_dense_models.py). Not ReferenceFiles.h: its Qt headers must not precede LibTorch's.
+std::string referenceFile(const QString& file) {
+    const char* dir = std::getenv("LUCIDA_REFERENCE_DIR");
+    return (QString(dir ? dir : "reference") + "/" + file).toStdString();
 }
 
 FloatTensor randomRegion(int width, int height) {
@@ -86,8 +94,10 @@ class DenseCamTest : public QObject {
     QTemporaryDir dir_;
 
     // Tiles (with halos, clipped to the region) against one pass, for features and maps.
+    // `streams`: whether tiles can stream from their neighbours (not a one-step TorchScript trunk,
+    // whose whole reach is its first step's: a continuing tile then reads its whole halo).
     void checkStitching(const Model& model, const std::string& layer, int width, int height,
-                        int tile) {
+                        int tile, bool streams = true) {
         const DenseCam dense(model, layer, "gradcam", 1);
         const FloatTensor region = randomRegion(width, height);
         const DenseReader read = [&](const DenseRect& r) { return crop(region, r); };
@@ -107,7 +117,12 @@ class DenseCamTest : public QObject {
         qInfo("  streamed: relative error %.2g", streamError);
         QVERIFY(streamError <= 1e-4);
         const int side = (tile + dense.stride() - 1) / dense.stride() * dense.stride();
-        if (width > side) {  // a continuing tile reads less than its whole halo
+        if (!streams && width > side) {
+            const DenseRect region{0, 0, width, height}, first{0, 0, side, side},
+                second{side, 0, std::min(side, width - side), side};
+            QCOMPARE(dense.readRect(region, second, &first).x, dense.readRect(region, second).x);
+        }
+        if (streams && width > side) {  // a continuing tile reads less than its whole halo
             const DenseRect region{0, 0, width, height}, first{0, 0, side, side},
                 second{side, 0, std::min(side, width - side), side};
             const DenseRect whole = dense.readRect(region, second);
@@ -115,7 +130,7 @@ class DenseCamTest : public QObject {
             QVERIFY(r.x > whole.x);
             QCOMPARE(r.x + r.width, whole.x + whole.width);
         }
-        if (height > side) {  // so does a tile under tiles that cover its columns
+        if (streams && height > side) {  // so does a tile under tiles that cover its columns
             const DenseRect region{0, 0, width, height}, below{0, side, side, side};
             const std::vector<DenseRect> above{{0, 0, side / 2, side}, {side / 2, 0, side, side}};
             const DenseRect whole = dense.readRect(region, below);
@@ -379,6 +394,78 @@ private slots:
     void windowLogitsEqualTheModelsHead() {
         checkWindowLogits(*makeModel(dir_, "smallcnn", 64), "block4");
         checkWindowLogits(*makeModel(dir_, "resnet18", 224), "layer4");
+    }
+
+    // TorchScript trunks: the receptive field read from the graph equals the architecture's for
+    // ResNet-18 and the small CNN as tests/reference traces and scripts them, and the one computed
+    // by hand (make_dense_models.py) for a graph with dilation, a pooling branch, a 1x5 kernel with
+    // padding "same" and channel concatenation.
+    void torchScriptHalosFromTheGraph_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("layer");
+        QTest::addColumn<int>("stride");
+        QTest::addColumn<int>("halo");
+        QTest::addColumn<int>("haloAfter");
+        for (const char* variant : {"traced", "scripted"}) {
+            const QString v = variant;
+            QTest::newRow(qPrintable("resnet18 " + v)) << "resnet18." + v + ".pt"
+                                                       << "layer4" << 32 << 224 << 186;
+            QTest::newRow(qPrintable("small CNN " + v)) << "smallcnn." + v + ".pt"
+                                                        << "features.3" << 16 << 16 << 15;
+            QTest::newRow(qPrintable("branches " + v)) << "dense_branchy." + v + ".pt"
+                                                       << "down" << 4 << 12 << 9;
+        }
+    }
+    void torchScriptHalosFromTheGraph() {
+        QFETCH(QString, file);
+        QFETCH(QString, layer);
+        QFETCH(int, stride);
+        QFETCH(int, halo);
+        QFETCH(int, haloAfter);
+        const auto model = Model::open(referenceFile(file));
+        const DenseSupport d = denseSupport(*model, layer.toStdString(), "gradcam");
+        QVERIFY2(d.supported, d.reason.c_str());
+        QCOMPARE(d.stride, stride);
+        QCOMPARE(d.halo, halo);
+        QCOMPARE(d.haloAfter, haloAfter);
+    }
+
+    // Tiles of a TorchScript trunk (one step: no streaming) against one pass over the region.
+    void torchScriptTilesEqualOnePass() {
+        const auto open = [](const char* file) { return Model::open(referenceFile(file)); };
+        const auto branchy = open("dense_branchy.traced.pt");
+        checkStitching(*branchy, "down", 301, 237, 64, false);
+        checkStitching(*branchy, "down", 150, 96, 8, false);  // tiles narrower than the halo
+        checkStitching(*open("dense_branchy.scripted.pt"), "down", 256, 192, 100, false);
+        checkStitching(*open("smallcnn.scripted.pt"), "features.3", 301, 250, 100, false);
+        checkStitching(*open("resnet18.traced.pt"), "layer4", 700, 530, 288, false);
+        checkWindowLogits(*branchy, "down");
+        checkWindowLogits(*open("resnet18.scripted.pt"), "layer4");
+    }
+
+    // Graphs dense tiles could not reproduce are refused with the op that stops them.
+    void torchScriptRefusals_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("SE traced") << "dense_se.traced.pt"
+                                   << "a global pooling inside the trunk feeds aten::mul";
+        QTest::newRow("SE scripted") << "dense_se.scripted.pt"
+                                     << "a global pooling inside the trunk feeds aten::mul";
+        QTest::newRow("resize traced") << "dense_resize.traced.pt"
+                                       << "the trunk uses aten::upsample_bilinear2d";
+        QTest::newRow("resize scripted") << "dense_resize.scripted.pt"
+                                         << "dense mode cannot follow the model's graph";
+    }
+    void torchScriptRefusals() {
+        QFETCH(QString, file);
+        QFETCH(QString, reason);
+        const auto model = Model::open(referenceFile(file));
+        const DenseSupport d = denseSupport(*model, "body", "gradcam");
+        QVERIFY(!d.supported);
+        QVERIFY2(QString::fromStdString(d.reason).contains(reason), d.reason.c_str());
+        QVERIFY2(QString::fromStdString(d.reason).startsWith("dense mode cannot follow the "
+                                                             "model's graph"),
+                 d.reason.c_str());
     }
 
     void refusesWhatIsNotDense() {

@@ -16,5 +16,6 @@ export OMP_NUM_THREADS=$(nproc)
 /usr/bin/python3 "$here/make_smoothing_reference.py" "$out"
 /usr/bin/python3 "$here/make_resnet_pth.py" "$out"
 /usr/bin/python3 "$here/make_bad_models.py" "$out"
+/usr/bin/python3 "$here/make_dense_models.py" "$out"
 /usr/bin/python3 "$here/make_train_step_reference.py" "$out"
 echo "$sum" > "$out/.stamp"
