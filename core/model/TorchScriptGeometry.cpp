@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -276,21 +277,31 @@ private:
                                      " of a convolution or pooling is not a constant");
         const auto list = x->toIntVector();
         if (list.empty() && fallback) return *fallback;
+        for (const std::int64_t v : list)
+            if (v < -(1 << 20) || v > (1 << 20))
+                throw GraphGeometryError("the " + what + " of a convolution or pooling is " +
+                                         std::to_string(v));
         if (list.size() == 1) return {int(list[0]), int(list[0])};
         if (list.size() == 2) return {int(list[0]), int(list[1])};
         throw GraphGeometryError("the " + what + " of a convolution or pooling is not 2-D");
     }
 
+    // In 64 bits and bounded: the sizes are the file's, and no tile is wider than 2^20 pixels.
     static Reach grow(const Reach& in, std::array<int, 2> kernel, std::array<int, 2> stride,
                       std::array<int, 2> padding, std::array<int, 2> dilation) {
+        constexpr std::int64_t kLimit = std::int64_t{1} << 20;
         Reach r = in;
         for (int a = 0; a < 2; ++a) {
             if (kernel[a] < 1 || stride[a] < 1 || padding[a] < 0 || dilation[a] < 1)
                 throw GraphGeometryError("a convolution or pooling has an invalid shape");
-            const int span = (kernel[a] - 1) * dilation[a] + 1;
-            r.before[a] += padding[a] * in.jump[a];
-            r.after[a] += (span - 1 - padding[a]) * in.jump[a];
-            r.jump[a] *= stride[a];
+            const std::int64_t span = std::int64_t(kernel[a] - 1) * dilation[a] + 1;
+            const std::int64_t before = in.before[a] + std::int64_t(padding[a]) * in.jump[a];
+            const std::int64_t after = in.after[a] + (span - 1 - padding[a]) * in.jump[a];
+            const std::int64_t jump = std::int64_t(in.jump[a]) * stride[a];
+            if (before > kLimit || after > kLimit || jump > kLimit || after < -kLimit)
+                throw GraphGeometryError("the trunk's receptive field or stride exceeds " +
+                                         std::to_string(kLimit) + " pixels");
+            r.before[a] = int(before), r.after[a] = int(after), r.jump[a] = int(jump);
         }
         return r;
     }
@@ -300,6 +311,8 @@ private:
         if (!weight || !weight->isTensor() || weight->toTensor().dim() != 4)
             throw GraphGeometryError("a convolution's weight is not a module parameter");
         const auto w = weight->toTensor();
+        if (w.size(2) > (1 << 20) || w.size(3) > (1 << 20))
+            throw GraphGeometryError("a convolution's kernel is larger than any tile");
         const std::array<int, 2> kernel{int(w.size(2)), int(w.size(3))};
         const std::array<int, 2> stride = pair(n->input(3), "stride");
         const std::array<int, 2> dilation = pair(n->input(5), "dilation");
@@ -312,7 +325,9 @@ private:
         std::array<int, 2> pad{0, 0};
         if (padding && padding->isString()) {  // conv2d.padding, _convolution_mode: valid, same
             if (padding->toStringRef() == "same")
-                for (int a = 0; a < 2; ++a) pad[a] = ((kernel[a] - 1) * dilation[a]) / 2;
+                for (int a = 0; a < 2; ++a)
+                    pad[a] = int(std::min<std::int64_t>(
+                        (std::int64_t(kernel[a]) - 1) * dilation[a] / 2, 1 << 21));
         } else {
             pad = pair(n->input(4), "padding");
         }
