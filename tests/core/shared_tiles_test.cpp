@@ -187,6 +187,7 @@ private slots:
         QTemporaryDir shared, own;
         AnalysisSettings settings;
         settings.batchSize = 8;
+        settings.mode = AnalysisMode::Patch;  // the patches' reads are what is counted
         const SlideAnalysis a =
             analyseSlide(*slide_, *model_, settings, shared.path().toStdString(),
                          viewOnly(view, &loader, std::make_shared<std::atomic<bool>>(false)));
@@ -237,6 +238,7 @@ private slots:
         QTemporaryDir results;
         AnalysisSettings settings;
         settings.batchSize = 8;
+        settings.mode = AnalysisMode::Patch;  // the patches' reads are what is counted
         const SlideAnalysis a =
             analyseSlide(*slide_, *model_, settings, results.path().toStdString(),
                          viewOnly(view, &loader, std::make_shared<std::atomic<bool>>(false)));

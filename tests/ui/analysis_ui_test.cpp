@@ -136,6 +136,7 @@ private:
         AnalysisSettings settings;
         settings.method = method;
         settings.classIndex = classIndex;
+        settings.mode = AnalysisMode::Patch;  // as the window runs it here (initTestCase)
         return loadSlideAnalysis(*source_, *model_, settings, c->resultsRoot().toStdString());
     }
 
@@ -151,6 +152,9 @@ private slots:
         QSettings().clear();
         // These tests drive "Analyse slide"; live analysis of the view is tested on its own.
         QSettings().setValue("analysis/live", false);
+        // Patch mode's run (a partial heatmap per batch, patch counts): the reference TorchScript
+        // small CNN would run dense by default; dense runs have their own tests (dense_view_test).
+        QSettings().setValue("analysis/mode", "patch");
         // Results beside the temporary slide copies, so each run starts empty and leaves nothing
         // in the user's store (the default place is tested in results_location_test).
         QSettings().setValue("analysis/resultsBesideImage", true);
@@ -536,10 +540,8 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(c->state() == AnalysisController::State::Complete, 60000);
         QCOMPARE(c->progress().inferred, std::size_t{0});
         QCOMPARE(c->progress().reused, totalPatches_);
-        // The waiting note has gone; what stays is why the default (dense) mode ran per patch
-        // (a TorchScript model).
-        QVERIFY2(!c->progress().note.contains("is writing the results") &&
-                     c->progress().note.contains("dense mode does not apply"),
+        // The waiting note has gone.
+        QVERIFY2(!c->progress().note.contains("is writing the results"),
                  qPrintable(c->progress().note));
     }
 
@@ -675,6 +677,7 @@ private slots:
 
         const auto model = Model::open(modelPath.toStdString());
         AnalysisSettings settings;
+        settings.mode = AnalysisMode::Patch;  // the window's (initTestCase)
         const auto a = loadSlideAnalysis(*openImage(slide.toStdString()), *model, settings,
                                          c->resultsRoot().toStdString());
         QVERIFY(a);
@@ -791,6 +794,7 @@ private slots:
         auto storedCam = [&](int slice) {
             AnalysisSettings settings;
             settings.slice = slice;
+            settings.mode = AnalysisMode::Patch;  // the window's (initTestCase)
             const auto a =
                 loadSlideAnalysis(*source, *model, settings, c->resultsRoot().toStdString());
             return a ? stitchCam(*a, CamNormalisation::Slide) : FloatRaster{};

@@ -35,6 +35,7 @@ private slots:
         QCoreApplication::setApplicationName("heat_scale_test");
         QSettings().clear();
         QSettings().setValue("analysis/live", false);
+        QSettings().setValue("analysis/mode", "patch");  // 96 patches, in batches (patch mode)
         QSettings().setValue("analysis/resultsBesideImage", true);  // in the temporary folder
         qRegisterMetaType<SlideView*>("SlideView*");
         tmp_ = std::make_unique<QTemporaryDir>();
