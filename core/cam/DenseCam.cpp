@@ -144,10 +144,11 @@ DenseSupport denseSupport(const Model& model, const std::string& layer, const st
         s.reason = "the target layer '" + layer + "' does not feed the pooling before the head";
         return s;
     }
-    // What follows the layer must be W · mean(A) + b: checked on random activations.
+    // What follows the layer must be W · mean(A) + b: checked on random activations of both
+    // signs (a ReLU before the pooling, as in a DenseNet, passes non-negative ones unchanged).
     torch::NoGradGuard noGrad;
     const at::Tensor bias = backend.tail(probe, torch::zeros_like(activation), layer).detach();
-    const at::Tensor a = torch::rand_like(activation) * 4;
+    const at::Tensor a = torch::randn_like(activation) * 2;
     const at::Tensor expected = torch::matmul(a.mean({2, 3}), weights.to(a.dtype()).t()) + bias;
     const at::Tensor got = backend.tail(probe, a, layer).detach();
     const double tolerance = 1e-4 * (1 + expected.abs().max().item<double>());

@@ -468,6 +468,19 @@ private slots:
                  d.reason.c_str());
     }
 
+    // A ReLU between the target layer and the pooling (torchvision's DenseNet): the head is not
+    // linear in the layer's output, refused by the check on activations of both signs.
+    void torchScriptReluBeforeThePoolingIsRefused() {
+        for (const char* file : {"dense_relu_tail.traced.pt", "dense_relu_tail.scripted.pt"}) {
+            const auto model = Model::open(referenceFile(file));
+            const DenseSupport d = denseSupport(*model, "body", "gradcam");
+            QVERIFY(!d.supported);
+            QVERIFY2(QString::fromStdString(d.reason).contains(
+                         "is more than global average pooling + a linear layer"),
+                     d.reason.c_str());
+        }
+    }
+
     void refusesWhatIsNotDense() {
         const auto model = makeModel(dir_, "resnet18", 224);
         QVERIFY(denseSupport(*model, "layer4", "gradcam").supported);

@@ -11,6 +11,8 @@ OUTDIR gets <name>.traced.pt and <name>.scripted.pt with sidecars (<name>.<varia
   dense_se       the same stem, then a squeeze-and-excitation block (a global average pool inside
                  the trunk): dense tiles would differ from patches, so dense mode must refuse it.
   dense_resize   a bilinear upsampling inside the trunk: refused too.
+  dense_relu_tail  a ReLU after the target layer, before the pooling (as torchvision's DenseNet):
+                 the head is then more than global average pooling + a linear layer; refused.
 Random weights and non-trivial batch-norm statistics (seeded).
 """
 import json
@@ -80,7 +82,20 @@ class Resize(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-MODELS = {"dense_branchy": (Branchy, "down"), "dense_se": (WithSe, "body"), "dense_resize": (Resize, "body")}
+class ReluTail(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = stem()
+        self.body = nn.Sequential(nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16))
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x):
+        x = F.relu(self.body(self.stem(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+MODELS = {"dense_branchy": (Branchy, "down"), "dense_se": (WithSe, "body"), "dense_resize": (Resize, "body"),
+          "dense_relu_tail": (ReluTail, "body")}
 
 
 def main():
