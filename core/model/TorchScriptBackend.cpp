@@ -124,7 +124,10 @@ public:
 
     at::Tensor tail(const at::Tensor& input, const at::Tensor& activation,
                     const std::string& layer) override {
-        return asTensor((*functions(layer).tail)({module_._ivalue(), input, activation}),
+        // A copy: a tail may change its input in place (torchvision's DenseNet applies
+        // F.relu(inplace=True) to the features), which autograd refuses on a leaf that requires
+        // grad and which would otherwise change the caller's activations (the CAM's A).
+        return asTensor((*functions(layer).tail)({module_._ivalue(), input, activation.clone()}),
                         "forward");
     }
 

@@ -478,6 +478,16 @@ private slots:
             QVERIFY2(QString::fromStdString(d.reason).contains(
                          "is more than global average pooling + a linear layer"),
                      d.reason.c_str());
+            // Patch mode's gradients flow through the tail's in-place ReLU (a leaf that requires
+            // grad cannot be changed in place), and the caller's activations stay as they were.
+            const at::Tensor probe = torch::randn({1, 3, 64, 64});
+            const at::Tensor a =
+                model->backend().head(probe, "body").detach().clone().requires_grad_(true);
+            const at::Tensor before = a.detach().clone();
+            const at::Tensor logits = model->backend().tail(probe, a, "body");
+            logits[0][1].backward();
+            QVERIFY(a.grad().defined() && a.grad().abs().sum().item<double>() > 0);
+            QVERIFY(torch::equal(a.detach(), before));
         }
     }
 

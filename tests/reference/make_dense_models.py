@@ -11,8 +11,9 @@ OUTDIR gets <name>.traced.pt and <name>.scripted.pt with sidecars (<name>.<varia
   dense_se       the same stem, then a squeeze-and-excitation block (a global average pool inside
                  the trunk): dense tiles would differ from patches, so dense mode must refuse it.
   dense_resize   a bilinear upsampling inside the trunk: refused too.
-  dense_relu_tail  a ReLU after the target layer, before the pooling (as torchvision's DenseNet):
-                 the head is then more than global average pooling + a linear layer; refused.
+  dense_relu_tail  an in-place ReLU after the target layer, before the pooling (as torchvision's
+                 DenseNet): the head is then more than global average pooling + a linear layer
+                 (refused); patch mode's Grad-CAM must still run through it.
 Random weights and non-trivial batch-norm statistics (seeded).
 """
 import json
@@ -90,7 +91,7 @@ class ReluTail(nn.Module):
         self.fc = nn.Linear(16, 2)
 
     def forward(self, x):
-        x = F.relu(self.body(self.stem(x)))
+        x = F.relu(self.body(self.stem(x)), inplace=True)  # in place, as DenseNet's
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
