@@ -59,13 +59,15 @@ Subject open(const std::string& what) {
     return s;
 }
 
-// Images/s of `call` on `x` after two warm-up calls, and its output.
+// Images/s of `call` on `x` after two warm-up calls (TorchScript optimises on the second), and
+// the last timed call's output.
 std::pair<double, at::Tensor> rate(const std::function<at::Tensor()>& call, int batch, int rounds) {
-    at::Tensor out = call().contiguous();
     call();
+    call();
+    at::Tensor out;
     const auto start = Clock::now();
-    for (int i = 0; i < rounds; ++i) call();
-    return {double(batch) * rounds / seconds(start), out};
+    for (int i = 0; i < rounds; ++i) out = call();
+    return {double(batch) * rounds / seconds(start), out.contiguous()};
 }
 
 double relativeDifference(const at::Tensor& a, const at::Tensor& b) {

@@ -3,6 +3,7 @@
 #include "model/ModelError.h"
 #include "model/NativeNetwork.h"
 #include "model/TorchScriptGeometry.h"
+#include "model/TorchScriptSteps.h"
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -12,6 +13,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 namespace lucida {
@@ -92,6 +94,30 @@ Node* resolveLayerCall(Graph& graph, const std::string& layer, const std::string
     return nullptr;
 }
 
+// The forward graph cut after `layer`'s call: the layer's output is the graph's only output,
+// every call inlined.
+std::shared_ptr<Graph> headGraphOf(Graph& forward, const std::string& layer,
+                                   const std::string& path) {
+    std::shared_ptr<Graph> graph = forward.copy();
+    Node* call = resolveLayerCall(*graph, layer, path);
+    Value* activation = call->output();
+    graph->eraseOutput(0);
+    graph->registerOutput(activation);
+    torch::jit::Inline(*graph);
+    torch::jit::EliminateDeadCode(graph);
+    return graph;
+}
+
+// Makes `graph` (whose input 0 is `copy` itself) the forward of `copy`, a clone with its own class
+// type, so that freezing and optimising apply to it.
+void replaceForward(torch::jit::Module& copy, const std::shared_ptr<Graph>& graph) {
+    const auto type = copy.type();
+    const c10::QualifiedName name(*type->name(), "forward");
+    type->unsafeRemoveMethod("forward");
+    copy._ivalue()->compilation_unit()->unsafeRemoveMethod(name);
+    type->addMethod(copy._ivalue()->compilation_unit()->create_function(name, graph));
+}
+
 class TorchScriptBackend final : public ModelBackend {
 public:
     TorchScriptBackend(const std::string& path, const std::string& device) : path_(path) {
@@ -118,6 +144,9 @@ public:
     }
 
     at::Tensor head(const at::Tensor& input, const std::string& layer) override {
+        if (!plainForward() && input.device().is_cpu() && !input.requires_grad()) {
+            if (at::Tensor out = optimisedHead(input, layer); out.defined()) return out;
+        }
         torch::NoGradGuard noGrad;
         return asTensor((*functions(layer).head)({module_._ivalue(), input}), "layer " + layer);
     }
@@ -132,17 +161,29 @@ public:
     }
 
     // Read from the head graph, constants folded (a scripted module's branches on its own
-    // settings go); the trunk is one step (GraphGeometryError: what dense mode cannot follow).
+    // settings go), step by step where the graph can be cut (TorchScriptSteps); GraphGeometryError
+    // names what dense mode cannot follow.
     std::vector<std::vector<SpatialLayer>> trunkGeometry(const std::string& layer) override {
-        std::shared_ptr<Graph> graph = functions(layer).head->graph()->copy();
-        torch::jit::ConstantPropagation(graph);
-        torch::jit::EliminateDeadCode(graph);
-        return graphTrunkGeometry(*graph, c10::IValue(module_._ivalue()));
+        return steps(layer).geometry;
     }
 
+    // The steps one after the other, each output cropped; frozen and optimised as the head is
+    // (optimisedSteps) when the input needs no gradient.
     at::Tensor headCropped(const at::Tensor& input, const std::string& layer,
                            const StepCrop& crop) override {
-        return crop(0, head(input, layer));
+        Steps& st = steps(layer);
+        if (st.functions.size() == 1) return crop(0, head(input, layer));
+        std::shared_ptr<std::vector<torch::jit::Module>> frozen;
+        if (!plainForward() && input.device().is_cpu() && !input.requires_grad())
+            frozen = optimisedSteps(input, layer, st);
+        torch::NoGradGuard noGrad;
+        at::Tensor x = input;
+        for (std::size_t k = 0; k < st.functions.size(); ++k) {
+            const c10::IValue out =
+                frozen ? (*frozen)[k].forward({x}) : (*st.functions[k])({module_._ivalue(), x});
+            x = crop(k, asTensor(out, "layer " + layer));
+        }
+        return x;
     }
 
     std::vector<LayerInfo> layers() override { return layers_; }
@@ -169,6 +210,16 @@ public:
     }
 
     torch::jit::Module& module() { return module_; }
+
+    TorchScriptOptimised optimised() {
+        std::lock_guard lock(mutex_);
+        const std::int64_t version = parameterVersion();
+        TorchScriptOptimised o;
+        o.forward = frozen_ && frozenVersion_ == version;
+        if (frozenHead_ && frozenHeadVersion_ == version) o.headLayer = frozenHeadLayer_;
+        if (frozenSteps_ && frozenStepsVersion_ == version) o.stepsLayer = frozenStepsLayer_;
+        return o;
+    }
 
 private:
     // The module frozen (parameters as constants) and optimised for inference (BatchNorm folded
@@ -200,8 +251,12 @@ private:
             }
             frozen = frozen_;
         }
-        c10::InferenceMode inference;
-        return asTensor(frozen->forward({input}), "forward").clone();
+        at::Tensor out;
+        {
+            c10::InferenceMode inference;
+            out = asTensor(frozen->forward({input}), "forward");
+        }
+        return out.clone();
     }
 
     std::shared_ptr<torch::jit::Module> makeOptimised(const at::Tensor& input) {
@@ -222,12 +277,172 @@ private:
         }
     }
 
+    // The head as optimisedForward's module does the forward: a copy of the module whose forward
+    // is the head, frozen and optimised; made on the second head of a layer with the same
+    // parameters, for one layer at a time (each copy holds the weights), checked against the
+    // head itself (1e-4 of the largest activation). Undefined tensor: use the head graph.
+    at::Tensor optimisedHead(const at::Tensor& input, const std::string& layer) {
+        torch::jit::GraphFunction& plainHead = *functions(layer).head;
+        std::shared_ptr<torch::jit::Module> frozen;
+        {
+            std::lock_guard lock(mutex_);
+            const std::int64_t version = parameterVersion();
+            if (headFailed_.count(layer)) return {};
+            if (!frozenHead_ || frozenHeadLayer_ != layer || frozenHeadVersion_ != version) {
+                if (headCallLayer_ != layer || headCallVersion_ != version) {
+                    frozenHead_.reset();
+                    headCallLayer_ = layer;
+                    headCallVersion_ = version;
+                    return {};
+                }
+                frozenHead_ = makeOptimisedHead(input, layer, plainHead);
+                frozenHeadLayer_ = layer;
+                frozenHeadVersion_ = version;
+                if (!frozenHead_) {
+                    headFailed_.insert(layer);
+                    return {};
+                }
+            }
+            frozen = frozenHead_;
+        }
+        at::Tensor out;
+        {
+            c10::InferenceMode inference;
+            out = asTensor(frozen->forward({input}), "layer " + layer);
+        }
+        // Cloned outside inference mode: an ordinary tensor, which the tail's autograd can take.
+        return out.clone();
+    }
+
+    std::shared_ptr<torch::jit::Module> makeOptimisedHead(const at::Tensor& input,
+                                                          const std::string& layer,
+                                                          torch::jit::GraphFunction& plainHead) {
+        try {
+            torch::NoGradGuard noGrad;
+            // clone() gives the copy its own class type, so its forward can be replaced.
+            torch::jit::Module copy = module_.clone();
+            std::shared_ptr<Graph> graph =
+                headGraphOf(*copy.get_method("forward").graph(), layer, path_);
+            replaceForward(copy, graph);
+            auto frozen =
+                std::make_shared<torch::jit::Module>(torch::jit::optimize_for_inference(copy));
+            const at::Tensor expected =
+                asTensor(plainHead({module_._ivalue(), input}), "layer " + layer);
+            const at::Tensor got = asTensor(frozen->forward({input}), "layer " + layer);
+            const double scale = expected.abs().max().item<double>();
+            if (got.sizes() != expected.sizes() ||
+                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
+                return nullptr;
+            return frozen;
+        } catch (const std::exception&) {
+            return nullptr;  // a graph the optimiser cannot handle: keep the head graph
+        }
+    }
+
     std::int64_t parameterVersion() {
         std::uint64_t h = 0;
         for (const auto& p : module_.parameters())
             h = h * 1000003u + static_cast<std::uint64_t>(p._version()) +
                 reinterpret_cast<std::uintptr_t>(p.data_ptr()) * 31u;
         return static_cast<std::int64_t>(h);
+    }
+
+    struct Steps {
+        std::vector<std::unique_ptr<torch::jit::GraphFunction>> functions;
+        std::vector<std::vector<SpatialLayer>> geometry;
+    };
+
+    // The head graph with constants folded, and cut into steps: GraphFunctions and the layers
+    // of each (one step where it cannot be cut). Throws GraphGeometryError as graphTrunkGeometry.
+    static std::vector<std::shared_ptr<Graph>> stepGraphs(
+        Graph& head, const c10::IValue& self, std::vector<std::vector<SpatialLayer>>* geometry) {
+        std::shared_ptr<Graph> graph = head.copy();
+        torch::jit::ConstantPropagation(graph);
+        torch::jit::EliminateDeadCode(graph);
+        const auto whole = graphTrunkGeometry(*graph, self);  // refusals come from here
+        std::vector<std::shared_ptr<Graph>> parts;
+        std::vector<std::vector<SpatialLayer>> layers;
+        try {
+            parts = splitTrunkGraph(*graph);
+            for (const auto& part : parts) layers.push_back(graphTrunkGeometry(*part, self).at(0));
+        } catch (const std::exception&) {
+            parts.clear();  // a cut dense mode cannot follow: the trunk as one step
+        }
+        if (parts.size() < 2) {
+            if (geometry) *geometry = whole;
+            return {graph};
+        }
+        if (geometry) *geometry = std::move(layers);
+        return parts;
+    }
+
+    Steps& steps(const std::string& layer) {
+        torch::jit::GraphFunction& head = *functions(layer).head;
+        std::lock_guard lock(mutex_);
+        if (auto it = steps_.find(layer); it != steps_.end()) return it->second;
+        Steps st;
+        const auto graphs = stepGraphs(*head.graph(), c10::IValue(module_._ivalue()), &st.geometry);
+        for (std::size_t k = 0; k < graphs.size(); ++k)
+            st.functions.push_back(std::make_unique<torch::jit::GraphFunction>(
+                "lucida_step_" + std::to_string(k), graphs[k], nullptr));
+        return steps_.emplace(layer, std::move(st)).first->second;
+    }
+
+    // Each step as the head's optimised copy (a module whose forward is the step, frozen and
+    // optimised), made on the second cropped run of a layer with the same parameters and kept
+    // when the steps' result for that input equals the plain steps' (1e-4 of its largest value).
+    // Null: run the plain steps.
+    std::shared_ptr<std::vector<torch::jit::Module>> optimisedSteps(const at::Tensor& input,
+                                                                    const std::string& layer,
+                                                                    Steps& st) {
+        std::lock_guard lock(mutex_);
+        const std::int64_t version = parameterVersion();
+        if (stepsFailed_.count(layer)) return nullptr;
+        if (frozenSteps_ && frozenStepsLayer_ == layer && frozenStepsVersion_ == version)
+            return frozenSteps_;
+        if (stepsCallLayer_ != layer || stepsCallVersion_ != version) {
+            frozenSteps_.reset();
+            stepsCallLayer_ = layer;
+            stepsCallVersion_ = version;
+            return nullptr;
+        }
+        frozenSteps_ = makeOptimisedSteps(input, layer, st);
+        frozenStepsLayer_ = layer;
+        frozenStepsVersion_ = version;
+        if (!frozenSteps_) stepsFailed_.insert(layer);
+        return frozenSteps_;
+    }
+
+    std::shared_ptr<std::vector<torch::jit::Module>> makeOptimisedSteps(const at::Tensor& input,
+                                                                        const std::string& layer,
+                                                                        Steps& st) {
+        try {
+            torch::NoGradGuard noGrad;
+            auto frozen = std::make_shared<std::vector<torch::jit::Module>>();
+            for (std::size_t k = 0; k < st.functions.size(); ++k) {
+                // A copy per step (its forward is replaced), each dropped once frozen.
+                torch::jit::Module copy = module_.clone();
+                const auto graphs =
+                    stepGraphs(*headGraphOf(*copy.get_method("forward").graph(), layer, path_),
+                               c10::IValue(copy._ivalue()), nullptr);
+                if (graphs.size() != st.functions.size()) return nullptr;
+                replaceForward(copy, graphs[k]);
+                frozen->push_back(torch::jit::optimize_for_inference(copy));
+            }
+            at::Tensor expected = input, got = input;
+            for (std::size_t k = 0; k < st.functions.size(); ++k) {
+                expected =
+                    asTensor((*st.functions[k])({module_._ivalue(), expected}), "layer " + layer);
+                got = asTensor((*frozen)[k].forward({got}), "layer " + layer);
+            }
+            const double scale = expected.abs().max().item<double>();
+            if (got.sizes() != expected.sizes() ||
+                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
+                return nullptr;
+            return frozen;
+        } catch (const std::exception&) {
+            return nullptr;  // a graph the optimiser cannot handle: keep the plain steps
+        }
     }
 
     struct Functions {
@@ -248,13 +463,7 @@ private:
         if (auto it = functions_.find(layer); it != functions_.end()) return it->second;
         const std::shared_ptr<Graph>& forward = forwardGraph_;
 
-        auto headGraph = forward->copy();
-        Node* headCall = resolveLayerCall(*headGraph, layer, path_);
-        Value* activation = headCall->output();
-        headGraph->eraseOutput(0);
-        headGraph->registerOutput(activation);
-        torch::jit::Inline(*headGraph);
-        torch::jit::EliminateDeadCode(headGraph);
+        std::shared_ptr<Graph> headGraph = headGraphOf(*forward, layer, path_);
 
         auto tailGraph = forward->copy();
         Node* tailCall = resolveLayerCall(*tailGraph, layer, path_);
@@ -281,6 +490,15 @@ private:
     std::int64_t frozenVersion_ = 0;
     int sameVersionForwards_ = 0;
     bool optimisationFailed_ = false;
+    std::map<std::string, Steps> steps_;
+    std::shared_ptr<std::vector<torch::jit::Module>> frozenSteps_;
+    std::string frozenStepsLayer_, stepsCallLayer_;
+    std::int64_t frozenStepsVersion_ = 0, stepsCallVersion_ = 0;
+    std::set<std::string> stepsFailed_;
+    std::shared_ptr<torch::jit::Module> frozenHead_;
+    std::string frozenHeadLayer_, headCallLayer_;
+    std::int64_t frozenHeadVersion_ = 0, headCallVersion_ = 0;
+    std::set<std::string> headFailed_;
 };
 
 }  // namespace
@@ -310,6 +528,11 @@ std::vector<LayerInfo> torchScriptLayers(ModelBackend& backend, const at::Tensor
     }
     ts.setLayers(layers);
     return layers;
+}
+
+TorchScriptOptimised torchScriptOptimised(ModelBackend& backend) {
+    auto* ts = dynamic_cast<TorchScriptBackend*>(&backend);
+    return ts ? ts->optimised() : TorchScriptOptimised{};
 }
 
 std::string torchScriptDefaultLayer(ModelBackend& backend, const at::Tensor& probe) {

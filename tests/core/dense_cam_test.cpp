@@ -2,10 +2,12 @@
 // equal one pass over the whole region; a window's dense logits equal the model's own head on the
 // same features, and the model's logits of the patch alone when the region is that patch.
 #include "cam/DenseCam.h"
+#include "cam/DenseGeometry.h"
 #include "model/Model.h"
 #include "model/ModelSpec.h"
 #include "model/NativeNetwork.h"
 #include "model/QuantisedTrunk.h"
+#include "model/TorchScriptBackend.h"
 
 #include <torch/torch.h>
 
@@ -430,15 +432,90 @@ private slots:
         QCOMPARE(d.haloAfter, haloAfter);
     }
 
-    // Tiles of a TorchScript trunk (one step: no streaming) against one pass over the region.
+    // A TorchScript trunk runs in steps cut from its graph — a ResNet's as the native layer lists
+    // (its stem, its pooling, each block), the reference CNN's per conv-BN-ReLU-pool block — so
+    // its tiles crop and stream as a native trunk's do; the steps one after the other give the
+    // head's output, on the plain path and (from the second run) the frozen, optimised one.
+    void torchScriptTrunkInSteps_data() {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("native");
+        QTest::addColumn<QString>("layer");
+        QTest::addColumn<QString>("nativeLayer");
+        QTest::addColumn<int>("steps");
+        QTest::addColumn<bool>("optimised");
+        for (const char* variant : {"traced", "scripted"}) {
+            const QString v = variant;
+            const bool scripted = v == "scripted";
+            QTest::newRow(qPrintable("resnet18 " + v)) << "resnet18." + v + ".pt"
+                                                       << "resnet18"
+                                                       << "layer4"
+                                                       << "layer4" << 10 << true;
+            // conv-BN-ReLU and its pooling: two steps per block
+            QTest::newRow(qPrintable("small CNN " + v))
+                << "smallcnn." + v + ".pt" << QString() << "features.3" << QString() << 8 << true;
+            // LibTorch 1.13's oneDNN pass fails on a scripted conv2d(padding="same") ("Expected
+            // IntList but got String"): that model keeps its plain steps.
+            QTest::newRow(qPrintable("branches " + v)) << "dense_branchy." + v + ".pt" << QString()
+                                                       << "down" << QString() << 4 << !scripted;
+        }
+    }
+    void torchScriptTrunkInSteps() {
+        QFETCH(QString, file);
+        QFETCH(QString, native);
+        QFETCH(QString, layer);
+        QFETCH(QString, nativeLayer);
+        QFETCH(int, steps);
+        QFETCH(bool, optimised);
+        const auto model = Model::open(referenceFile(file));
+        const dense::ReceptiveField f =
+            dense::receptiveFieldOf(model->backend().trunkGeometry(layer.toStdString()));
+        qInfo("%zu steps", f.jump.size());
+        QCOMPARE(int(f.jump.size()), steps);
+        if (!native.isEmpty()) {
+            const auto reference = makeModel(dir_, native.toStdString(), 224);
+            const dense::ReceptiveField n = dense::receptiveFieldOf(
+                reference->backend().trunkGeometry(nativeLayer.toStdString()));
+            // The graph's stem is two steps (convolution, then pooling), the layer lists' one.
+            QVERIFY(f.jump.size() > n.jump.size());
+            const auto last = [&](const std::vector<int>& v) {
+                return std::vector<int>(v.end() - std::ptrdiff_t(n.jump.size()), v.end());
+            };
+            QCOMPARE(last(f.jump), n.jump);
+            QCOMPARE(last(f.restBefore), n.restBefore);
+            QCOMPARE(last(f.restAfter), n.restAfter);
+            QCOMPARE(f.stride, n.stride);
+            QCOMPARE(f.before, n.before);
+            QCOMPARE(f.after, n.after);
+        }
+        torch::manual_seed(4);
+        const at::Tensor x = torch::randn({1, 3, 160, 192});
+        for (int round = 0; round < 3; ++round) {
+            const at::Tensor head = model->backend().head(x, layer.toStdString());
+            std::size_t ran = 0;
+            const at::Tensor cropped = model->backend().headCropped(
+                x, layer.toStdString(), [&](std::size_t k, const at::Tensor& out) {
+                    ran = std::max(ran, k + 1);
+                    return out;
+                });
+            QCOMPARE(ran, f.jump.size());
+            QCOMPARE(cropped.sizes().vec(), head.sizes().vec());
+            const double error =
+                (cropped - head).abs().max().item<double>() / head.abs().max().item<double>();
+            QVERIFY2(error <= 1e-5, qPrintable(QString::number(error)));
+        }
+        QCOMPARE(torchScriptOptimised(model->backend()).stepsLayer,
+                 optimised ? layer.toStdString() : std::string());
+    }
+
+    // Tiles of a TorchScript trunk against one pass over the region, whole and streamed.
     void torchScriptTilesEqualOnePass() {
         const auto open = [](const char* file) { return Model::open(referenceFile(file)); };
         const auto branchy = open("dense_branchy.traced.pt");
-        checkStitching(*branchy, "down", 301, 237, 64, false);
-        checkStitching(*branchy, "down", 150, 96, 8, false);  // tiles narrower than the halo
-        checkStitching(*open("dense_branchy.scripted.pt"), "down", 256, 192, 100, false);
-        checkStitching(*open("smallcnn.scripted.pt"), "features.3", 301, 250, 100, false);
-        checkStitching(*open("resnet18.traced.pt"), "layer4", 700, 530, 288, false);
+        checkStitching(*branchy, "down", 301, 237, 64);
+        checkStitching(*branchy, "down", 150, 96, 8);  // tiles narrower than the halo
+        checkStitching(*open("dense_branchy.scripted.pt"), "down", 256, 192, 100);
+        checkStitching(*open("smallcnn.scripted.pt"), "features.3", 301, 250, 100);
+        checkStitching(*open("resnet18.traced.pt"), "layer4", 700, 530, 288);
         checkWindowLogits(*branchy, "down");
         checkWindowLogits(*open("resnet18.scripted.pt"), "layer4");
     }

@@ -5,6 +5,7 @@
 // (the randomisation check does that), and the plain path must stay what it was.
 #include "model/Model.h"
 #include "model/NativeNetwork.h"
+#include "model/TorchScriptBackend.h"
 
 #include <torch/torch.h>
 
@@ -58,7 +59,9 @@ Outputs outputsOf(ModelBackend& backend, const at::Tensor& x, const std::string&
     o.logits = backend.forward(x).clone();  // TorchScript optimises on a second forward
     o.logits = backend.forward(x).clone();
     o.trunk = backend.head(x, layer).detach().clone();
-    at::Tensor activation = o.trunk.clone().requires_grad_(true);
+    // A second head (TorchScript optimises it then), taken as Explainer takes it: no copy.
+    at::Tensor activation = backend.head(x, layer).detach().requires_grad_(true);
+    o.trunk = activation.detach().clone();
     const at::Tensor out = backend.tail(x, activation, layer);
     try {
         out.select(1, 0).sum().backward();
@@ -141,10 +144,15 @@ private slots:
             ModelBackend& backend = model->backend();
             const Outputs plain = outputsOf(backend, x, layer, true);
             compare(outputsOf(backend, x, layer, false), plain);
+            // The fast path really ran: frozen, optimised graphs for the forward and the head.
+            const TorchScriptOptimised optimised = torchScriptOptimised(backend);
+            QVERIFY2(optimised.forward, file);
+            QCOMPARE(optimised.headLayer, layer);
             QVERIFY(!perturbFirstConvolution(backend).empty());
             const Outputs changedPlain = outputsOf(backend, x, layer, true);
             QVERIFY(relativeDifference(changedPlain.logits, plain.logits) > 1e-2);
             compare(outputsOf(backend, x, layer, false), changedPlain);
+            QCOMPARE(torchScriptOptimised(backend).headLayer, layer);
         }
     }
 
