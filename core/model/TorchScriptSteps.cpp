@@ -20,12 +20,16 @@ using torch::jit::Graph;
 using torch::jit::Node;
 using torch::jit::Value;
 
-bool spatial(const Node* n) {
-    static const std::set<std::string> ops = {
-        "aten::_convolution",           "aten::conv2d",     "aten::convolution",
-        "aten::_convolution_mode",      "aten::max_pool2d", "aten::avg_pool2d",
-        "aten::max_pool2d_with_indices"};
+bool convolution(const Node* n) {
+    static const std::set<std::string> ops = {"aten::_convolution", "aten::conv2d",
+                                              "aten::convolution", "aten::_convolution_mode"};
     return ops.count(n->kind().toQualString()) > 0;
+}
+
+bool spatial(const Node* n) {
+    static const std::set<std::string> ops = {"aten::max_pool2d", "aten::avg_pool2d",
+                                              "aten::max_pool2d_with_indices"};
+    return convolution(n) || ops.count(n->kind().toQualString()) > 0;
 }
 
 // Every value `n` reads, its blocks' nodes included (iterative: the nesting is the file's).
@@ -103,8 +107,9 @@ std::vector<std::shared_ptr<Graph>> splitTrunkGraph(Graph& graph) {
     lastRead[output] = nodes.size();
     // A cut after node i: one value of the image alone is still to be read — a tensor node i
     // makes — and a convolution or pooling ran since the last cut. Of the cuts between two
-    // convolutions the last is taken, so that a convolution's batch norm and activation stay in
-    // its step (the optimiser folds them together).
+    // convolutions the last is taken, so that a convolution's batch norm, activation and
+    // pooling stay in its step (the optimiser folds the batch norm in; a ResNet's stem is one
+    // step, as in the native layer lists).
     std::vector<std::shared_ptr<Graph>> steps;
     Value* from = graph.inputs()[1];
     std::size_t first = 0;
@@ -112,7 +117,7 @@ std::vector<std::shared_ptr<Graph>> splitTrunkGraph(Graph& graph) {
     std::optional<std::pair<std::size_t, Value*>> pending;
     std::vector<const Value*> live{from};
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-        if (spatial(nodes[i]) && pending) {
+        if (convolution(nodes[i]) && pending) {
             const auto [at, to] = *pending;
             steps.push_back(stepGraph(graph, nodes, fromImage, first, at, from, to));
             from = to;
