@@ -108,6 +108,14 @@ std::shared_ptr<Graph> headGraphOf(Graph& forward, const std::string& layer,
     return graph;
 }
 
+// Whether an optimised graph's output equals the plain one's: the same shape, within 1e-4 of the
+// largest value.
+bool agrees(const at::Tensor& got, const at::Tensor& expected) {
+    const double scale = expected.abs().max().item<double>();
+    return got.sizes() == expected.sizes() &&
+           (got - expected).abs().max().item<double>() <= 1e-4 * std::max(scale, 1e-6);
+}
+
 // Makes `graph` (whose input 0 is `copy` itself) the forward of `copy`, a clone with its own class
 // type, so that freezing and optimising apply to it.
 void replaceForward(torch::jit::Module& copy, const std::shared_ptr<Graph>& graph) {
@@ -267,11 +275,7 @@ private:
                 torch::jit::optimize_for_inference(plainFrozen));
             const at::Tensor expected = asTensor(module_.forward({input}), "forward");
             const at::Tensor got = asTensor(frozen->forward({input}), "forward");
-            const double scale = expected.abs().max().item<double>();
-            if (got.sizes() != expected.sizes() ||
-                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
-                return nullptr;
-            return frozen;
+            return agrees(got, expected) ? frozen : nullptr;
         } catch (const std::exception&) {
             return nullptr;  // a graph the optimiser cannot handle: keep the module as it is
         }
@@ -329,11 +333,7 @@ private:
             const at::Tensor expected =
                 asTensor(plainHead({module_._ivalue(), input}), "layer " + layer);
             const at::Tensor got = asTensor(frozen->forward({input}), "layer " + layer);
-            const double scale = expected.abs().max().item<double>();
-            if (got.sizes() != expected.sizes() ||
-                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
-                return nullptr;
-            return frozen;
+            return agrees(got, expected) ? frozen : nullptr;
         } catch (const std::exception&) {
             return nullptr;  // a graph the optimiser cannot handle: keep the head graph
         }
@@ -435,11 +435,7 @@ private:
                     asTensor((*st.functions[k])({module_._ivalue(), expected}), "layer " + layer);
                 got = asTensor((*frozen)[k].forward({got}), "layer " + layer);
             }
-            const double scale = expected.abs().max().item<double>();
-            if (got.sizes() != expected.sizes() ||
-                (got - expected).abs().max().item<double>() > 1e-4 * std::max(scale, 1e-6))
-                return nullptr;
-            return frozen;
+            return agrees(got, expected) ? frozen : nullptr;
         } catch (const std::exception&) {
             return nullptr;  // a graph the optimiser cannot handle: keep the plain steps
         }
