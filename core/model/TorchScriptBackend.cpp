@@ -13,7 +13,6 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 
 namespace lucida {
@@ -108,22 +107,12 @@ std::shared_ptr<Graph> headGraphOf(Graph& forward, const std::string& layer,
     return graph;
 }
 
-// Whether an optimised graph's output equals the plain one's: the same shape, within 1e-4 of the
-// largest value.
+// Whether the optimised forward's output equals the plain one's: the same shape, within 1e-4 of
+// the largest value.
 bool agrees(const at::Tensor& got, const at::Tensor& expected) {
     const double scale = expected.abs().max().item<double>();
     return got.sizes() == expected.sizes() &&
            (got - expected).abs().max().item<double>() <= 1e-4 * std::max(scale, 1e-6);
-}
-
-// Makes `graph` (whose input 0 is `copy` itself) the forward of `copy`, a clone with its own class
-// type, so that freezing and optimising apply to it.
-void replaceForward(torch::jit::Module& copy, const std::shared_ptr<Graph>& graph) {
-    const auto type = copy.type();
-    const c10::QualifiedName name(*type->name(), "forward");
-    type->unsafeRemoveMethod("forward");
-    copy._ivalue()->compilation_unit()->unsafeRemoveMethod(name);
-    type->addMethod(copy._ivalue()->compilation_unit()->create_function(name, graph));
 }
 
 class TorchScriptBackend final : public ModelBackend {
@@ -152,9 +141,6 @@ public:
     }
 
     at::Tensor head(const at::Tensor& input, const std::string& layer) override {
-        if (!plainForward() && input.device().is_cpu() && !input.requires_grad()) {
-            if (at::Tensor out = optimisedHead(input, layer); out.defined()) return out;
-        }
         torch::NoGradGuard noGrad;
         return asTensor((*functions(layer).head)({module_._ivalue(), input}), "layer " + layer);
     }
@@ -175,22 +161,16 @@ public:
         return steps(layer).geometry;
     }
 
-    // The steps one after the other, each output cropped; frozen and optimised as the head is
-    // (optimisedSteps) when the input needs no gradient.
+    // The steps one after the other, each output cropped. The plain graphs, as head(): a frozen,
+    // oneDNN-optimised trunk differs from them by ~1e-5 of the activations (docs/DENSE.md).
     at::Tensor headCropped(const at::Tensor& input, const std::string& layer,
                            const StepCrop& crop) override {
         Steps& st = steps(layer);
         if (st.functions.size() == 1) return crop(0, head(input, layer));
-        std::shared_ptr<std::vector<torch::jit::Module>> frozen;
-        if (!plainForward() && input.device().is_cpu() && !input.requires_grad())
-            frozen = optimisedSteps(input, layer, st);
         torch::NoGradGuard noGrad;
         at::Tensor x = input;
-        for (std::size_t k = 0; k < st.functions.size(); ++k) {
-            const c10::IValue out =
-                frozen ? (*frozen)[k].forward({x}) : (*st.functions[k])({module_._ivalue(), x});
-            x = crop(k, asTensor(out, "layer " + layer));
-        }
+        for (std::size_t k = 0; k < st.functions.size(); ++k)
+            x = crop(k, asTensor((*st.functions[k])({module_._ivalue(), x}), "layer " + layer));
         return x;
     }
 
@@ -224,8 +204,6 @@ public:
         const std::int64_t version = parameterVersion();
         TorchScriptOptimised o;
         o.forward = frozen_ && frozenVersion_ == version;
-        if (frozenHead_ && frozenHeadVersion_ == version) o.headLayer = frozenHeadLayer_;
-        if (frozenSteps_ && frozenStepsVersion_ == version) o.stepsLayer = frozenStepsLayer_;
         return o;
     }
 
@@ -281,64 +259,6 @@ private:
         }
     }
 
-    // The head as optimisedForward's module does the forward: a copy of the module whose forward
-    // is the head, frozen and optimised; made on the second head of a layer with the same
-    // parameters, for one layer at a time (each copy holds the weights), checked against the
-    // head itself (1e-4 of the largest activation). Undefined tensor: use the head graph.
-    at::Tensor optimisedHead(const at::Tensor& input, const std::string& layer) {
-        torch::jit::GraphFunction& plainHead = *functions(layer).head;
-        std::shared_ptr<torch::jit::Module> frozen;
-        {
-            std::lock_guard lock(mutex_);
-            const std::int64_t version = parameterVersion();
-            if (headFailed_.count(layer)) return {};
-            if (!frozenHead_ || frozenHeadLayer_ != layer || frozenHeadVersion_ != version) {
-                if (headCallLayer_ != layer || headCallVersion_ != version) {
-                    frozenHead_.reset();
-                    headCallLayer_ = layer;
-                    headCallVersion_ = version;
-                    return {};
-                }
-                frozenHead_ = makeOptimisedHead(input, layer, plainHead);
-                frozenHeadLayer_ = layer;
-                frozenHeadVersion_ = version;
-                if (!frozenHead_) {
-                    headFailed_.insert(layer);
-                    return {};
-                }
-            }
-            frozen = frozenHead_;
-        }
-        at::Tensor out;
-        {
-            c10::InferenceMode inference;
-            out = asTensor(frozen->forward({input}), "layer " + layer);
-        }
-        // Cloned outside inference mode: an ordinary tensor, which the tail's autograd can take.
-        return out.clone();
-    }
-
-    std::shared_ptr<torch::jit::Module> makeOptimisedHead(const at::Tensor& input,
-                                                          const std::string& layer,
-                                                          torch::jit::GraphFunction& plainHead) {
-        try {
-            torch::NoGradGuard noGrad;
-            // clone() gives the copy its own class type, so its forward can be replaced.
-            torch::jit::Module copy = module_.clone();
-            std::shared_ptr<Graph> graph =
-                headGraphOf(*copy.get_method("forward").graph(), layer, path_);
-            replaceForward(copy, graph);
-            auto frozen =
-                std::make_shared<torch::jit::Module>(torch::jit::optimize_for_inference(copy));
-            const at::Tensor expected =
-                asTensor(plainHead({module_._ivalue(), input}), "layer " + layer);
-            const at::Tensor got = asTensor(frozen->forward({input}), "layer " + layer);
-            return agrees(got, expected) ? frozen : nullptr;
-        } catch (const std::exception&) {
-            return nullptr;  // a graph the optimiser cannot handle: keep the head graph
-        }
-    }
-
     std::int64_t parameterVersion() {
         std::uint64_t h = 0;
         for (const auto& p : module_.parameters())
@@ -388,59 +308,6 @@ private:
         return steps_.emplace(layer, std::move(st)).first->second;
     }
 
-    // Each step as the head's optimised copy (a module whose forward is the step, frozen and
-    // optimised), made on the second cropped run of a layer with the same parameters and kept
-    // when the steps' result for that input equals the plain steps' (1e-4 of its largest value).
-    // Null: run the plain steps.
-    std::shared_ptr<std::vector<torch::jit::Module>> optimisedSteps(const at::Tensor& input,
-                                                                    const std::string& layer,
-                                                                    Steps& st) {
-        std::lock_guard lock(mutex_);
-        const std::int64_t version = parameterVersion();
-        if (stepsFailed_.count(layer)) return nullptr;
-        if (frozenSteps_ && frozenStepsLayer_ == layer && frozenStepsVersion_ == version)
-            return frozenSteps_;
-        if (stepsCallLayer_ != layer || stepsCallVersion_ != version) {
-            frozenSteps_.reset();
-            stepsCallLayer_ = layer;
-            stepsCallVersion_ = version;
-            return nullptr;
-        }
-        frozenSteps_ = makeOptimisedSteps(input, layer, st);
-        frozenStepsLayer_ = layer;
-        frozenStepsVersion_ = version;
-        if (!frozenSteps_) stepsFailed_.insert(layer);
-        return frozenSteps_;
-    }
-
-    std::shared_ptr<std::vector<torch::jit::Module>> makeOptimisedSteps(const at::Tensor& input,
-                                                                        const std::string& layer,
-                                                                        Steps& st) {
-        try {
-            torch::NoGradGuard noGrad;
-            auto frozen = std::make_shared<std::vector<torch::jit::Module>>();
-            for (std::size_t k = 0; k < st.functions.size(); ++k) {
-                // A copy per step (its forward is replaced), each dropped once frozen.
-                torch::jit::Module copy = module_.clone();
-                const auto graphs =
-                    stepGraphs(*headGraphOf(*copy.get_method("forward").graph(), layer, path_),
-                               c10::IValue(copy._ivalue()), nullptr);
-                if (graphs.size() != st.functions.size()) return nullptr;
-                replaceForward(copy, graphs[k]);
-                frozen->push_back(torch::jit::optimize_for_inference(copy));
-            }
-            at::Tensor expected = input, got = input;
-            for (std::size_t k = 0; k < st.functions.size(); ++k) {
-                expected =
-                    asTensor((*st.functions[k])({module_._ivalue(), expected}), "layer " + layer);
-                got = asTensor((*frozen)[k].forward({got}), "layer " + layer);
-            }
-            return agrees(got, expected) ? frozen : nullptr;
-        } catch (const std::exception&) {
-            return nullptr;  // a graph the optimiser cannot handle: keep the plain steps
-        }
-    }
-
     struct Functions {
         std::unique_ptr<torch::jit::GraphFunction> head;
         std::unique_ptr<torch::jit::GraphFunction> tail;
@@ -487,14 +354,6 @@ private:
     int sameVersionForwards_ = 0;
     bool optimisationFailed_ = false;
     std::map<std::string, Steps> steps_;
-    std::shared_ptr<std::vector<torch::jit::Module>> frozenSteps_;
-    std::string frozenStepsLayer_, stepsCallLayer_;
-    std::int64_t frozenStepsVersion_ = 0, stepsCallVersion_ = 0;
-    std::set<std::string> stepsFailed_;
-    std::shared_ptr<torch::jit::Module> frozenHead_;
-    std::string frozenHeadLayer_, headCallLayer_;
-    std::int64_t frozenHeadVersion_ = 0, headCallVersion_ = 0;
-    std::set<std::string> headFailed_;
 };
 
 }  // namespace

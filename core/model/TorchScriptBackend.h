@@ -24,12 +24,10 @@ std::vector<LayerInfo> torchScriptLayers(ModelBackend& backend, const at::Tensor
 // few cuts instead of one per candidate (seconds, not a minute, for a ResNet-50). Empty: none.
 std::string torchScriptDefaultLayer(ModelBackend& backend, const at::Tensor& probe);
 
-// The frozen, optimised graphs a TorchScript backend runs now (tests, benchmarks): whether for
-// the forward, the layer whose head has one and the layer whose trunk steps (dense mode's
-// cropped trunk) have them (empty: none). Not a TorchScript backend: none.
+// Whether a TorchScript backend runs its frozen, optimised forward now (tests, benchmarks); not a
+// TorchScript backend: false.
 struct TorchScriptOptimised {
     bool forward = false;
-    std::string headLayer, stepsLayer;
 };
 TorchScriptOptimised torchScriptOptimised(ModelBackend& backend);
 }  // namespace lucida
