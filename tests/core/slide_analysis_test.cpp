@@ -23,6 +23,7 @@
 #include <QtTest>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -793,10 +794,17 @@ private slots:
         settings.mode = lucida::AnalysisMode::Patch;  // per patch: what this suite checks
         settings.batchSize = 4;
         std::atomic<bool> firstLoaded{false};
+        std::atomic<int> waits{0};
+        std::atomic<std::size_t> storedWhileWaiting{0};
         lucida::AnalysisCallbacks first;
         first.onLoaded = [&](const lucida::SlideAnalysis&) { firstLoaded = true; };
+        // The first writer holds the folder until the second has seen it writing (a fixed sleep
+        // was not enough under ThreadSanitizer: the first finished before the second arrived).
+        const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(120);
         first.onBatch = [&](const lucida::SlideAnalysis&) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(80));  // overlap for certain
+            while (storedWhileWaiting == 0 && std::chrono::steady_clock::now() < giveUp)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         };
         lucida::SlideAnalysis a, b;
         std::thread one([&] {
@@ -804,14 +812,12 @@ private slots:
                                      first);
         });
         while (!firstLoaded) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        int waits = 0;
         std::string said;
-        std::size_t storedWhileWaiting = 0;
         lucida::AnalysisCallbacks second;
         second.onWaiting = [&](const lucida::SlideAnalysis& stored, const std::string& message) {
             ++waits;
             said = message;
-            storedWhileWaiting = std::max(storedWhileWaiting, stored.reused);
+            storedWhileWaiting = std::max(storedWhileWaiting.load(), stored.reused);
         };
         std::thread two([&] {
             b = lucida::analyseSlide(*slide_, *model_, settings, results.path().toStdString(),
@@ -824,7 +830,7 @@ private slots:
         const std::size_t inferredA = a.doneCount() - a.reused,
                           inferredB = b.doneCount() - b.reused;
         qInfo("patches %zu: first computed %zu, second %zu (waited %d times: %s)", total, inferredA,
-              inferredB, waits, said.c_str());
+              inferredB, waits.load(), said.c_str());
         QVERIFY(waits >= 1);
         QVERIFY2(said.find("is writing the results in " + a.resultsDir) != std::string::npos,
                  said.c_str());
