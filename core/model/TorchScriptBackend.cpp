@@ -275,7 +275,7 @@ private:
     // The head graph with constants folded, and cut into steps: GraphFunctions and the layers
     // of each (one step where it cannot be cut). Throws GraphGeometryError as graphTrunkGeometry.
     static std::vector<std::shared_ptr<Graph>> stepGraphs(
-        Graph& head, const c10::IValue& self, std::vector<std::vector<SpatialLayer>>* geometry) {
+        Graph& head, const c10::IValue& self, std::vector<std::vector<SpatialLayer>>& geometry) {
         std::shared_ptr<Graph> graph = head.copy();
         torch::jit::ConstantPropagation(graph);
         torch::jit::EliminateDeadCode(graph);
@@ -289,10 +289,10 @@ private:
             parts.clear();  // a cut dense mode cannot follow: the trunk as one step
         }
         if (parts.size() < 2) {
-            if (geometry) *geometry = whole;
+            geometry = whole;
             return {graph};
         }
-        if (geometry) *geometry = std::move(layers);
+        geometry = std::move(layers);
         return parts;
     }
 
@@ -301,7 +301,7 @@ private:
         std::lock_guard lock(mutex_);
         if (auto it = steps_.find(layer); it != steps_.end()) return it->second;
         Steps st;
-        const auto graphs = stepGraphs(*head.graph(), c10::IValue(module_._ivalue()), &st.geometry);
+        const auto graphs = stepGraphs(*head.graph(), c10::IValue(module_._ivalue()), st.geometry);
         for (std::size_t k = 0; k < graphs.size(); ++k)
             st.functions.push_back(std::make_unique<torch::jit::GraphFunction>(
                 "lucida_step_" + std::to_string(k), graphs[k], nullptr));
