@@ -46,7 +46,8 @@ void randomiseBatchNorms(NativeNetwork& net) {
 }
 
 struct Outputs {
-    at::Tensor logits, trunk, gradCam;
+    // gradCamTerms: per pixel, the sum of the absolute terms whose signed sum is the map.
+    at::Tensor logits, trunk, gradCam, gradCamTerms;
 };
 
 // Logits, the activation of `layer` and Grad-CAM's map for class 0 from it, through the backend
@@ -74,6 +75,7 @@ Outputs outputsOf(ModelBackend& backend, const at::Tensor& x, const std::string&
     // ReLU in the tail either way.)
     const at::Tensor weights = activation.grad().mean({2, 3}, /*keepdim=*/true);
     o.gradCam = torch::relu((weights * o.trunk).sum(1));
+    o.gradCamTerms = (weights.abs() * o.trunk.abs()).sum(1);
     setPlainForward(false);
     return o;
 }
@@ -83,9 +85,16 @@ void compare(const Outputs& fast, const Outputs& plain, double tolerance = 1e-4)
     QCOMPARE(fast.trunk.sizes().vec(), plain.trunk.sizes().vec());
     const double logits = relativeDifference(fast.logits, plain.logits);
     const double trunk = relativeDifference(fast.trunk, plain.trunk);
-    const double gradient = relativeDifference(fast.gradCam, plain.gradCam);
-    qInfo("relative differences: logits %.2e, trunk %.2e, Grad-CAM map %.2e", logits, trunk,
-          gradient);
+    // Grad-CAM's map is a sum of terms of both signs: where they cancel, the map's maximum can be
+    // far below them and a 2e-6 change of the activations a 2e-3 change of the map (seen on
+    // random weights in 1 of ~10 runs). The error is held to the size of the terms; a wrong
+    // fold moves the map by the terms themselves.
+    const double mapScale =
+        std::max(plain.gradCamTerms.max().item<double>(), plain.gradCam.abs().max().item<double>());
+    const double gradient =
+        (fast.gradCam - plain.gradCam).abs().max().item<double>() / std::max(mapScale, 1e-12);
+    qInfo("relative differences: logits %.2e, trunk %.2e, Grad-CAM map (of its terms) %.2e", logits,
+          trunk, gradient);
     QVERIFY2(logits <= tolerance, qPrintable(QString::number(logits)));
     QVERIFY2(trunk <= tolerance, qPrintable(QString::number(trunk)));
     QVERIFY2(gradient <= tolerance, qPrintable(QString::number(gradient)));
@@ -110,6 +119,7 @@ class FusedForwardTest : public QObject {
     Q_OBJECT
 
     void checkNative(const std::string& architecture, int side, const std::string& layer) {
+        torch::manual_seed(11);  // the weights' initialisation, so that a failure reproduces
         auto net = makeNativeNetwork(architecture, 3);
         randomiseBatchNorms(*net);
         auto backend = makeNativeBackend("test.pth", net, "cpu", side, side);
