@@ -4,7 +4,9 @@
 
 #include <tiffio.h>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -141,6 +143,30 @@ RasterHeader tiffHeader(const FileProbe& p) {
     TIFFGetField(tif.get(), TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tif.get(), TIFFTAG_IMAGELENGTH, &h);
     RasterHeader result = header("TIFF", w, h);
+    // The decoder (OpenCV) allocates a whole tile or strip, 4 bytes per pixel, from these fields
+    // whatever the image's size: a 10 x 15 image declaring 500000 x 819 tiles asked 1.6 GB
+    // (fuzz_image_slide). Real files' tiles and strips stay near the image or small (a 4096 x
+    // 4096 tile, 65535-row strips on a narrow image): beyond both, refused.
+    std::uint32_t tileWidth = 0, tileHeight = 0, rowsPerStrip = 0;
+    double blockPixels = 0;
+    if (TIFFIsTiled(tif.get())) {
+        TIFFGetField(tif.get(), TIFFTAG_TILEWIDTH, &tileWidth);
+        TIFFGetField(tif.get(), TIFFTAG_TILELENGTH, &tileHeight);
+        blockPixels = double(tileWidth) * double(tileHeight);
+    } else if (TIFFGetField(tif.get(), TIFFTAG_ROWSPERSTRIP, &rowsPerStrip) &&
+               rowsPerStrip != std::numeric_limits<std::uint32_t>::max()) {
+        blockPixels = double(w) * double(rowsPerStrip);
+    }
+    const double blockLimit = std::max(4.0 * double(w) * double(h), double(1 << 24));
+    if (blockPixels > blockLimit)
+        throw ImageError(p.path, "TIFF declares " +
+                                     (tileWidth ? std::to_string(tileWidth) + " x " +
+                                                      std::to_string(tileHeight) + " tiles"
+                                                : std::to_string(rowsPerStrip) + "-row strips") +
+                                     " for a " + std::to_string(w) + " x " + std::to_string(h) +
+                                     " image (corrupt: the decoder would allocate " +
+                                     std::to_string(static_cast<long long>(blockPixels * 4 / 1e6)) +
+                                     " MB)");
     // Truncation: the last strip must end inside the file.
     const tstrip_t strips = TIFFNumberOfStrips(tif.get());
     std::uint64_t* offsets = nullptr;
