@@ -149,24 +149,22 @@ RasterHeader tiffHeader(const FileProbe& p) {
     // 4096 tile, 65535-row strips on a narrow image): beyond both, refused.
     std::uint32_t tileWidth = 0, tileHeight = 0, rowsPerStrip = 0;
     double blockPixels = 0;
+    std::string block;
     if (TIFFIsTiled(tif.get())) {
         TIFFGetField(tif.get(), TIFFTAG_TILEWIDTH, &tileWidth);
         TIFFGetField(tif.get(), TIFFTAG_TILELENGTH, &tileHeight);
         blockPixels = double(tileWidth) * double(tileHeight);
+        block = std::to_string(tileWidth) + " x " + std::to_string(tileHeight) + " tiles";
     } else if (TIFFGetField(tif.get(), TIFFTAG_ROWSPERSTRIP, &rowsPerStrip) &&
                rowsPerStrip != std::numeric_limits<std::uint32_t>::max()) {
         blockPixels = double(w) * double(rowsPerStrip);
+        block = std::to_string(rowsPerStrip) + "-row strips";
     }
-    const double blockLimit = std::max(4.0 * double(w) * double(h), double(1 << 24));
-    if (blockPixels > blockLimit)
-        throw ImageError(p.path, "TIFF declares " +
-                                     (tileWidth ? std::to_string(tileWidth) + " x " +
-                                                      std::to_string(tileHeight) + " tiles"
-                                                : std::to_string(rowsPerStrip) + "-row strips") +
-                                     " for a " + std::to_string(w) + " x " + std::to_string(h) +
+    if (blockPixels > std::max(4.0 * double(w) * double(h), double(1 << 24)))
+        throw ImageError(p.path, "TIFF declares " + block + " for a " + std::to_string(w) + " x " +
+                                     std::to_string(h) +
                                      " image (corrupt: the decoder would allocate " +
-                                     std::to_string(static_cast<long long>(blockPixels * 4 / 1e6)) +
-                                     " MB)");
+                                     std::to_string(std::int64_t(blockPixels * 4 / 1e6)) + " MB)");
     // Truncation: the last strip must end inside the file.
     const tstrip_t strips = TIFFNumberOfStrips(tif.get());
     std::uint64_t* offsets = nullptr;
